@@ -1,0 +1,417 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Verification.Rpc.Wire;
+
+namespace Verification.Rpc.Server;
+
+/// <summary>
+/// One incoming call: its method, deadline, cancellation, metadata and peer, and the protocol state
+/// (headers sent, messages written, status) that decides between a normal response and Trailers-Only.
+/// </summary>
+public sealed class ServerCallContext
+{
+    private static readonly AsyncLocal<ServerCallContext?> CurrentCall = new();
+
+    private readonly HttpContext _http;
+    private readonly RpcServerOptions _options;
+    private Metadata? _requestHeaders;
+    private Metadata? _responseTrailers;
+    private CancellationTokenSource? _deadlineCts;
+    private CancellationTokenRegistration _deadlineRegistration;
+    private SemaphoreSlim? _writeLock;
+    private Task? _deadlineTask;
+    private bool _headersPrepared;
+    private bool _completed;
+    private bool _deadlineExceeded;
+    private bool _compressResponses;
+    private bool _acceptsGzip;
+    private string? _requestEncoding;
+    private Dictionary<object, object?>? _items;
+
+    internal ServerCallContext(HttpContext http, RpcMethodInfo method, RpcServerOptions options)
+    {
+        _http = http;
+        _options = options;
+        Method = method;
+        CancellationToken = http.RequestAborted;
+    }
+
+    /// <summary>The call being handled on this logical thread, if any; outgoing calls inherit its deadline and cancellation.</summary>
+    public static ServerCallContext? Current => CurrentCall.Value;
+
+    public RpcMethodInfo Method { get; }
+
+    /// <summary>The <c>:authority</c> the caller addressed.</summary>
+    public string Host => _http.Request.Host.Value ?? "";
+
+    /// <summary>The caller's address in gRPC's URI form, e.g. <c>ipv4:127.0.0.1:50812</c>.</summary>
+    public string Peer
+    {
+        get
+        {
+            var ip = _http.Connection.RemoteIpAddress;
+            if (ip is null) return "unknown";
+            return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                ? $"ipv6:[{ip}]:{_http.Connection.RemotePort}"
+                : $"ipv4:{ip}:{_http.Connection.RemotePort}";
+        }
+    }
+
+    /// <summary>The caller's TLS client certificate (mutual TLS), or null.</summary>
+    public X509Certificate2? PeerCertificate => _http.Connection.ClientCertificate;
+
+    /// <summary>When the call must be over; <see cref="DateTimeOffset.MaxValue"/> when the caller set no deadline.</summary>
+    public DateTimeOffset Deadline { get; private set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>Fires when the caller cancels (RST_STREAM), the connection drops, or the deadline passes.</summary>
+    public CancellationToken CancellationToken { get; private set; }
+
+    public Metadata RequestHeaders => _requestHeaders ??= ReadRequestHeaders(_http.Request.Headers);
+
+    /// <summary>Trailers sent with the status.</summary>
+    public Metadata ResponseTrailers => _responseTrailers ??= new Metadata();
+
+    /// <summary>The status to send when the handler returns normally; throw <see cref="RpcException"/> instead where you can.</summary>
+    public Status Status { get; set; } = Status.DefaultSuccess;
+
+    /// <summary>Default write options for this call's response messages.</summary>
+    public WriteOptions? WriteOptions { get; set; }
+
+    /// <summary>Compress this call's responses with gzip when the caller accepts it (overrides the server default).</summary>
+    public string? ResponseCompression { get; set; }
+
+    /// <summary>Whether the last request message read arrived compressed.</summary>
+    public bool RequestMessageCompressed { get; private set; }
+
+    /// <summary>Per-call state for interceptors and handlers (for instance the authenticated member).</summary>
+    public IDictionary<object, object?> Items => _items ??= [];
+
+    /// <summary>The underlying HTTP context, for what the gRPC abstraction does not cover.</summary>
+    public HttpContext GetHttpContext() => _http;
+
+    /// <summary>The trace id of this call, for logs that a caller's support desk can correlate.</summary>
+    public string? TraceId => Activity.Current?.TraceId.ToString();
+
+    internal bool DeadlineExceeded => _deadlineExceeded;
+
+    internal int MessagesWritten { get; private set; }
+
+    internal static void SetCurrent(ServerCallContext? context) => CurrentCall.Value = context;
+
+    /// <summary>Reads the protocol headers; returns a status to send as Trailers-Only when they are unusable.</summary>
+    internal Status? Initialize()
+    {
+        var headers = _http.Request.Headers;
+        var encoding = headers[GrpcProtocol.EncodingHeader];
+        if (encoding.Count > 0)
+        {
+            var value = encoding.ToString();
+            if (value != GrpcProtocol.Identity && value != GrpcProtocol.Gzip)
+            {
+                _http.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
+                return new Status(StatusCode.Unimplemented, $"Unsupported grpc-encoding value '{Truncate(value)}'. Supported encodings: {GrpcProtocol.SupportedEncodings}");
+            }
+            _requestEncoding = value;
+        }
+
+        var timeout = headers[GrpcProtocol.TimeoutHeader];
+        if (timeout.Count > 0)
+        {
+            if (timeout.Count > 1 || !GrpcTimeout.TryParse(timeout.ToString(), out var span))
+                return new Status(StatusCode.Internal, "Malformed grpc-timeout header.");
+            // CancelAfter takes at most ~24.8 days; a longer deadline is as good as none.
+            if (span < TimeSpan.FromMilliseconds(int.MaxValue))
+            {
+                Deadline = DateTimeOffset.UtcNow + span;
+                _deadlineCts = CancellationTokenSource.CreateLinkedTokenSource(_http.RequestAborted);
+                _writeLock = new SemaphoreSlim(1, 1);
+                CancellationToken = _deadlineCts.Token;
+                _deadlineRegistration = _deadlineCts.Token.Register(static state => ((ServerCallContext)state!).OnCancelled(), this);
+                _deadlineCts.CancelAfter(span);
+            }
+        }
+
+        _acceptsGzip = AcceptsGzip(headers[GrpcProtocol.AcceptEncodingHeader]);
+        return null;
+    }
+
+    /// <summary>Sends the response headers now, with any custom metadata.</summary>
+    public async Task WriteResponseHeadersAsync(Metadata headers)
+    {
+        await EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            if (_http.Response.HasStarted) throw new InvalidOperationException("Response headers have already been sent.");
+            foreach (var entry in headers) AppendHeader(_http.Response.Headers, entry);
+            PrepareHeaders();
+            await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
+    internal async ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
+    {
+        var reader = _http.Request.BodyReader;
+        T? message = default;
+        var received = false;
+        while (true)
+        {
+            var result = await ReadBodyAsync(reader).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                if (!received && MessageFrame.TryRead(ref buffer, _options.MaxReceiveMessageSize, out var compressed, out var payload))
+                {
+                    RequestMessageCompressed = compressed;
+                    message = MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize);
+                    received = true;
+                }
+                if (received && !buffer.IsEmpty)
+                    throw new RpcException(StatusCode.Internal, "Additional data after the message received.");
+                if (result.IsCompleted)
+                {
+                    if (!received)
+                        throw new RpcException(StatusCode.Internal, buffer.IsEmpty ? "Request ended without a message." : "Incomplete message.");
+                    return message!;
+                }
+            }
+            finally
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    internal async ValueTask<(bool Read, T? Message)> ReadNextMessageAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken) where T : IMessage<T>
+    {
+        var reader = _http.Request.BodyReader;
+        while (true)
+        {
+            var result = await ReadBodyAsync(reader, cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                if (MessageFrame.TryRead(ref buffer, _options.MaxReceiveMessageSize, out var compressed, out var payload))
+                {
+                    RequestMessageCompressed = compressed;
+                    return (true, MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize));
+                }
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty) throw new RpcException(StatusCode.Internal, "Incomplete message.");
+                    return (false, default);
+                }
+            }
+            finally
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, CancellationToken extra = default)
+    {
+        try
+        {
+            if (extra.CanBeCanceled && extra != CancellationToken)
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, extra);
+                return await reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            }
+            return await reader.ReadAsync(CancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException) when (_http.RequestAborted.IsCancellationRequested || CancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(CancellationToken);
+        }
+        catch (Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            throw new OperationCanceledException(CancellationToken);
+        }
+    }
+
+    internal async Task WriteMessageAsync(IMessage message, WriteOptions? options, bool flush)
+    {
+        await EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfCompleted();
+            PrepareHeaders();
+            var compress = _compressResponses && ((options ?? WriteOptions)?.Flags & WriteFlags.NoCompress) == 0;
+            MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
+            MessagesWritten++;
+            if (flush)
+            {
+                var result = await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
+                if (result.IsCanceled) throw new OperationCanceledException(CancellationToken);
+            }
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
+    /// <summary>Ends the call with <paramref name="status"/>: trailers after messages, or Trailers-Only when nothing was sent.</summary>
+    internal async Task CompleteAsync(Status status)
+    {
+        await EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            if (_completed || _http.RequestAborted.IsCancellationRequested) return;
+            WriteStatus(status);
+            _completed = true;
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
+    internal async ValueTask DisposeAsync()
+    {
+        if (_deadlineCts is null) return;
+        await _deadlineRegistration.DisposeAsync().ConfigureAwait(false);
+        if (_deadlineTask is not null) await _deadlineTask.ConfigureAwait(false);
+        _deadlineCts.Dispose();
+    }
+
+    private void WriteStatus(Status status)
+    {
+        var response = _http.Response;
+        var trailersOnly = !response.HasStarted && MessagesWritten == 0 && !_headersPrepared;
+        if (trailersOnly)
+        {
+            response.ContentType = GrpcProtocol.ContentType;
+            WriteStatusFields(response.Headers, status);
+            if (_responseTrailers is not null)
+                foreach (var entry in _responseTrailers) AppendHeader(response.Headers, entry);
+            return;
+        }
+        PrepareHeaders();
+        var trailers = _http.Features.Get<IHttpResponseTrailersFeature>()?.Trailers
+            ?? throw new InvalidOperationException("The server connection does not support trailers (HTTP/2 is required).");
+        WriteStatusFields(trailers, status);
+        if (_responseTrailers is not null)
+            foreach (var entry in _responseTrailers) AppendHeader(trailers, entry);
+    }
+
+    private static void WriteStatusFields(IHeaderDictionary target, Status status)
+    {
+        target[GrpcProtocol.StatusHeader] = StatusCodeText((int)status.StatusCode);
+        if (!string.IsNullOrEmpty(status.Detail))
+            target[GrpcProtocol.MessageHeader] = StatusMessageEncoding.Encode(status.Detail);
+        if (status.Details is not null)
+            target[GrpcProtocol.StatusDetailsHeader] = BinaryHeaderEncoding.Encode(status.Details.ToByteArray());
+    }
+
+    private static readonly string[] StatusCodeTexts = Enumerable.Range(0, 17).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+    private static string StatusCodeText(int code) => (uint)code < StatusCodeTexts.Length ? StatusCodeTexts[code] : code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private void PrepareHeaders()
+    {
+        if (_headersPrepared) return;
+        _headersPrepared = true;
+        _compressResponses = _acceptsGzip && (ResponseCompression ?? _options.ResponseCompression) == GrpcProtocol.Gzip;
+        var headers = _http.Response.Headers;
+        headers.ContentType = GrpcProtocol.ContentType;
+        if (_compressResponses) headers[GrpcProtocol.EncodingHeader] = GrpcProtocol.Gzip;
+        headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
+    }
+
+    private void ThrowIfCompleted()
+    {
+        if (!_completed) return;
+        throw _deadlineExceeded
+            ? new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded")
+            : new InvalidOperationException("The call has already completed.");
+    }
+
+    private ValueTask EnterWriteAsync() => _writeLock is null ? ValueTask.CompletedTask : new ValueTask(_writeLock.WaitAsync());
+
+    private void ExitWrite() => _writeLock?.Release();
+
+    private void OnCancelled()
+    {
+        if (_http.RequestAborted.IsCancellationRequested) return;
+        _deadlineExceeded = true;
+        _deadlineTask = SendDeadlineExceededAsync();
+    }
+
+    // The deadline is the server's to enforce too: answer DEADLINE_EXCEEDED now, even if the handler ignores its token.
+    private async Task SendDeadlineExceededAsync()
+    {
+        await _writeLock!.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_completed) return;
+            WriteStatus(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"));
+            _completed = true;
+            await _http.Response.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The connection may already be gone; there is nobody left to tell.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    internal static void AppendHeader(IHeaderDictionary headers, Metadata.Entry entry)
+    {
+        var value = entry.IsBinary ? BinaryHeaderEncoding.Encode(entry.ValueBytes) : entry.Value;
+        headers.Append(entry.Key, value);
+    }
+
+    private static bool AcceptsGzip(StringValues accept)
+    {
+        foreach (var value in accept)
+        {
+            if (value is null) continue;
+            foreach (var part in value.Split(','))
+            {
+                if (part.Trim() == GrpcProtocol.Gzip) return true;
+            }
+        }
+        return false;
+    }
+
+    private static Metadata ReadRequestHeaders(IHeaderDictionary headers)
+    {
+        var metadata = new Metadata();
+        foreach (var (key, values) in headers)
+        {
+            var name = key.ToLowerInvariant();
+            if (Metadata.IsReservedKey(name)) continue;
+            var binary = name.EndsWith(Metadata.BinarySuffix, StringComparison.Ordinal);
+            foreach (var value in values)
+            {
+                if (value is null) continue;
+                if (!binary)
+                {
+                    metadata.AddReceived(Metadata.Entry.FromWire(name, value));
+                    continue;
+                }
+                foreach (var part in value.Split(','))
+                {
+                    if (BinaryHeaderEncoding.TryDecode(part, out var bytes)) metadata.AddReceived(Metadata.Entry.FromWire(name, bytes));
+                }
+            }
+        }
+        return metadata;
+    }
+
+    private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";
+}
