@@ -26,6 +26,7 @@ public static class RpcServerExtensions
     public static IApplicationBuilder MapRpcService<THandler>(this IApplicationBuilder app, ServiceDescriptor service, params string[] unimplementedMethods)
         where THandler : class
     {
+        ArgumentNullException.ThrowIfNull(service);
         var services = app.ApplicationServices;
         var registry = services.GetRequiredService<RpcServiceRegistry>();
         var methods = RpcServiceBinder.Bind(typeof(THandler), service, new HashSet<string>(unimplementedMethods, StringComparer.Ordinal), services);

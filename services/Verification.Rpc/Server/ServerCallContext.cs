@@ -246,7 +246,8 @@ public sealed class ServerCallContext
         {
             ThrowIfCompleted();
             PrepareHeaders();
-            var compress = _compressResponses && ((options ?? WriteOptions)?.Flags & WriteFlags.NoCompress) == 0;
+            var flags = (options ?? WriteOptions)?.Flags ?? WriteFlags.None;
+            var compress = _compressResponses && (flags & WriteFlags.NoCompress) == 0;
             MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
             MessagesWritten++;
             if (flush)
