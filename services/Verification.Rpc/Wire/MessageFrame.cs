@@ -95,9 +95,12 @@ public static class MessageFrame
     /// <summary>Decompresses with the size limit enforced while inflating, so a small bomb cannot exhaust memory.</summary>
     public static byte[] Gunzip(ReadOnlySequence<byte> payload, int maxMessageSize)
     {
+        // A gzip member is at least a 10-byte header and an 8-byte trailer; zlib stops silently on a truncated one.
+        if (payload.Length < 18) throw new RpcException(StatusCode.Internal, "Failed to decompress the message: truncated gzip data.");
         try
         {
-            using var input = new MemoryStream(payload.ToArray());
+            var compressed = payload.ToArray();
+            using var input = new MemoryStream(compressed);
             using var gzip = new GZipStream(input, CompressionMode.Decompress);
             using var output = new MemoryStream();
             var chunk = new byte[16 * 1024];
@@ -108,6 +111,10 @@ public static class MessageFrame
                     throw new RpcException(StatusCode.ResourceExhausted, $"Received message larger than max after decompression (limit {maxMessageSize}).");
                 output.Write(chunk, 0, read);
             }
+            // ISIZE, the last four bytes, is the uncompressed length mod 2^32: a cut-off stream cannot match it.
+            var declared = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(compressed.Length - 4));
+            if (declared != (uint)output.Length)
+                throw new RpcException(StatusCode.Internal, "Failed to decompress the message: truncated gzip data.");
             return output.ToArray();
         }
         catch (InvalidDataException)
