@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Unary gRPC on our server vs a bare Kestrel HTTP/2 endpoint returning the same bytes (status in trailers).
+# Alternates h2load runs, three rounds each, and prints both medians and their ratio.
+# Usage: tests/benchmarks/rpc-vs-kestrel.sh [requests-per-round]   (needs Debian nghttp2-client)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-200000}
+command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
+dotnet build -c Release tests/Verification.Rpc.Benchmarks -v q -nologo >/dev/null
+BIN=tests/Verification.Rpc.Benchmarks/bin/Release/net10.0/Verification.Rpc.Benchmarks.dll
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+start() { dotnet "$BIN" "$1" 0 > "$work/$1.out" 2>&1 & for _ in $(seq 100); do grep -q listening "$work/$1.out" && break; sleep 0.1; done; grep -o '[0-9]*$' "$work/$1.out"; }
+RPC_PORT=$(start rpc); BARE_PORT=$(start bare)
+# SimpleRequest{response_size=10}, framed
+printf '\x00\x00\x00\x00\x02\x10\x0a' > "$work/req.bin"
+path=/grpc.testing.TestService/UnaryCall
+# Both must put grpc-status: 0 in the trailers.
+for p in $RPC_PORT $BARE_PORT; do
+  nghttp -v -H ':method: POST' -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/req.bin" "http://127.0.0.1:$p$path" 2>&1 | grep -aq 'recv (stream_id=13) grpc-status: 0' \
+    || { echo "port $p: no grpc-status: 0 in trailers" >&2; exit 1; }
+done
+run() { # port → requests/s, failing on any failed request
+  local out; out=$(h2load -n "$N" -c 16 -m 32 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path")
+  echo "$out" | grep -q ' 0 failed, 0 errored' || { echo "$out" >&2; echo "failed requests" >&2; exit 1; }
+  echo "$out" | awk '/finished in/ {gsub(",","",$4); print $4}'
+}
+latency() { h2load -n 20000 -c 1 -m 1 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path" | awk '/time for request/ {print $5}'; }
+run "$RPC_PORT" >/dev/null; run "$BARE_PORT" >/dev/null   # warm-up
+rpc=(); bare=()
+for round in 1 2 3; do
+  rpc+=("$(run "$RPC_PORT")"); bare+=("$(run "$BARE_PORT")")
+  echo "round $round: rpc ${rpc[-1]} req/s, bare ${bare[-1]} req/s"
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+mr=$(median "${rpc[@]}"); mb=$(median "${bare[@]}")
+echo "median rpc:  $mr req/s"
+echo "median bare: $mb req/s"
+awk -v r="$mr" -v b="$mb" 'BEGIN { printf "ratio rpc/bare: %.3f\n", r / b }'
+echo "mean latency at concurrency 1: rpc $(latency "$RPC_PORT"), bare $(latency "$BARE_PORT")"
+dotnet "$BIN" alloc 20000
