@@ -1,0 +1,11 @@
+using Verification.Platform.Hosting;
+
+namespace Verification.Host;
+
+/// <summary>Every module the host can run, in start-up order; <c>Verification:Services</c> picks from these names.</summary>
+public static class ModuleCatalog
+{
+    public static readonly IReadOnlyList<VerificationModule> All =
+    [
+    ];
+}

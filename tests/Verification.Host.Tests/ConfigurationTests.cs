@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace Verification.Host.Tests;
+
+public class ConfigurationTests
+{
+    private static string HostDll => Path.Combine(AppContext.BaseDirectory, "verification-host.dll");
+
+    private static async Task<(int ExitCode, string StdOut, string StdErr)> RunHostAsync(params string[] args)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "verification-config-" + Guid.NewGuid().ToString("N"));
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        info.ArgumentList.Add(HostDll);
+        info.ArgumentList.Add($"--Verification:Database:DataDirectory={data}");
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Theory]
+    [InlineData("--Verification:Listen:Port=abc", "Verification:Listen:Port: expected a whole number from 0 to 65535, got 'abc'")]
+    [InlineData("--Verification:Mode=Cluster", "Verification:Mode: expected one of Monolithic, Microservices, got 'Cluster'")]
+    [InlineData("--Verification:Services=membership,payroll", "Verification:Services: expected \"all\" or a comma-separated list of")]
+    [InlineData("--Verification:Bus:Transport=RabbitMq", "Verification:Bus:RabbitMqUri: expected an amqp://user:password@host:port/vhost address")]
+    [InlineData("--Verification:Access:MembersFile=/nonexistent/members.json", "Verification:Access:MembersFile: expected an existing members file")]
+    [InlineData("--Verification:Listen:Address=localhost:80", "Verification:Listen:Address: expected an IP address")]
+    public async Task AConfigurationErrorStopsTheHostWithOneLineNamingTheKey(string setting, string expected)
+    {
+        var (exitCode, _, stderr) = await RunHostAsync(setting, "migrate");
+        Assert.Equal(2, exitCode);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("configuration error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+    }
+
+    [Fact]
+    public async Task MicroservicesModeNeedsAConnectionStringPerModule()
+    {
+        var (exitCode, _, stderr) = await RunHostAsync("--Verification:Mode=Microservices", "--Verification:Bus:RabbitMqUri=amqp://guest:guest@127.0.0.1:5672/", "migrate");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Verification:Database:ConnectionStrings:", stderr);
+    }
+
+    [Fact]
+    public async Task TheMigrateCommandAppliesMigrationsAndExits()
+    {
+        var (exitCode, stdout, stderr) = await RunHostAsync("--Verification:Listen:Port=0", "migrate");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("migrations applied for:", stdout);
+    }
+}

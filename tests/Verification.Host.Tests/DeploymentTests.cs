@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Verification.Host;
+using YamlDotNet.RepresentationModel;
+
+namespace Verification.Host.Tests;
+
+/// <summary>No Docker engine runs here, so the compose file and Dockerfile are checked by reading them.</summary>
+public class DeploymentTests
+{
+    private static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Verification.sln"))) dir = dir.Parent;
+            return dir!.FullName;
+        }
+    }
+
+    private static YamlMappingNode Compose()
+    {
+        var yaml = new YamlStream();
+        using var reader = new StreamReader(Path.Combine(RepoRoot, "docker-compose.yml"));
+        yaml.Load(reader);
+        return (YamlMappingNode)yaml.Documents[0].RootNode;
+    }
+
+    private static YamlMappingNode Services => (YamlMappingNode)Compose()["services"];
+
+    private static Dictionary<string, string> Environment(YamlMappingNode service)
+    {
+        var result = new Dictionary<string, string>();
+        var env = (YamlMappingNode)service["environment"];
+        // YamlDotNet keeps merge keys as "<<": flatten them the way Compose does.
+        void Add(YamlMappingNode node)
+        {
+            foreach (var (key, value) in node.Children)
+            {
+                var name = ((YamlScalarNode)key).Value!;
+                if (name == "<<") Add((YamlMappingNode)value);
+                else result.TryAdd(name, ((YamlScalarNode)value).Value ?? "");
+            }
+        }
+        Add(env);
+        return result;
+    }
+
+    [Fact]
+    public void EveryModuleHasAServiceRunningOnlyThatModule()
+    {
+        var services = Services;
+        foreach (var module in ModuleCatalog.All.Select(m => m.Name).Append("membership").Append("kur").Append("prakerja").Append("nonasn").Append("audit").Distinct())
+        {
+            Assert.True(services.Children.ContainsKey(new YamlScalarNode(module)), $"no service for module {module}");
+            var env = Environment((YamlMappingNode)services[module]);
+            Assert.Equal(module, env["Verification__Services"]);
+            Assert.Equal("Microservices", env["Verification__Mode"]);
+            Assert.Contains($"Verification__Database__ConnectionStrings__{module}", env.Keys);
+        }
+    }
+
+    [Fact]
+    public void EverySettingTheComposeFilePassesExistsInTheHostConfiguration()
+    {
+        using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoRoot, "services", "Verification.Host", "appsettings.json")));
+        var services = Services;
+        foreach (var (name, node) in services.Children)
+        {
+            if (node is not YamlMappingNode service || !service.Children.ContainsKey(new YamlScalarNode("environment"))) continue;
+            foreach (var key in Environment(service).Keys.Where(k => k.StartsWith("Verification__", StringComparison.Ordinal)))
+            {
+                var path = key.Split("__");
+                var element = settings.RootElement;
+                for (var i = 0; i < path.Length; i++)
+                {
+                    if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(path[i], out var child))
+                    {
+                        element = child;
+                        continue;
+                    }
+                    // Dictionaries (Endpoints, ConnectionStrings) are empty objects in appsettings: any key below them is valid.
+                    Assert.True(element.ValueKind == JsonValueKind.Object && !element.EnumerateObject().Any(),
+                        $"{((YamlScalarNode)name).Value}: {key} is not a setting of the host (no '{path[i]}' in appsettings.json)");
+                    break;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void PortsAreConsistentAndPublishedOnlyOnLoopback()
+    {
+        var published = new HashSet<string>();
+        foreach (var (name, node) in Services.Children)
+        {
+            var service = (YamlMappingNode)node;
+            if (!service.Children.ContainsKey(new YamlScalarNode("ports"))) continue;
+            foreach (var port in ((YamlSequenceNode)service["ports"]).Children.Select(p => ((YamlScalarNode)p).Value!))
+            {
+                var parts = port.Split(':');
+                Assert.True(parts.Length == 3 && parts[0] == "127.0.0.1", $"{name}: {port} should be published on 127.0.0.1 only");
+                Assert.True(published.Add(parts[1]), $"host port {parts[1]} is published twice");
+                if (service.Children.ContainsKey(new YamlScalarNode("environment")) && Environment(service).TryGetValue("Verification__Listen__Port", out var listen))
+                    Assert.Equal(listen, parts[2]);
+            }
+        }
+        var dockerfile = File.ReadAllText(Path.Combine(RepoRoot, "deploy", "Dockerfile"));
+        Assert.Contains("EXPOSE 50051", dockerfile);
+        Assert.Contains("USER app", dockerfile);
+        Assert.Contains("Verification__Listen__Port=50051", dockerfile);
+    }
+
+    [Fact]
+    public void NoSecretIsCommittedInTheComposeFile()
+    {
+        var text = File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.yml"));
+        foreach (var line in text.Split('\n').Where(l => l.Contains("PASSWORD", StringComparison.OrdinalIgnoreCase) || l.Contains("Password=", StringComparison.Ordinal)))
+            Assert.Matches(@"\$\{[A-Z_]+(:\?[^}]*)?\}|PASSWORD:\s*\$\{", line);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Grpc.Testing;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Contracts.Events;
+using Verification.Platform.Access;
+using Verification.Platform.Hosting;
+using Verification.Rpc.Client;
+using Verification.Rpc.InteropServer;
+using Verification.Rpc.Server;
+
+namespace Verification.Host.Tests;
+
+/// <summary>TestService behind the access rules: only banks may call it.</summary>
+[RpcRoles(MemberRole.Bank)]
+public sealed class BankOnlyTestService
+{
+    public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
+
+    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) =>
+        Task.FromResult(new SimpleResponse { Username = context.Member().Code });
+
+    public Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context) => UnaryCall(request, context);
+}
+
+/// <summary>Collects AccessDenied events from the bus, as Audit will.</summary>
+public sealed class AccessDeniedCollector : IConsumer<AccessDenied>
+{
+    public static readonly ConcurrentQueue<AccessDenied> Received = new();
+
+    public Task Consume(ConsumeContext<AccessDenied> context)
+    {
+        Received.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The real host composition (platform, access, bus, telemetry) with one probe module, in process, on a free port.</summary>
+public sealed class ProbeHost : IAsyncDisposable
+{
+    public static readonly VerificationModule ProbeModule = new(
+        "probe",
+        (builder, _) => { },
+        app => app.MapRpcService<BankOnlyTestService>(TestReflection.Descriptor.Services.Single(s => s.Name == "TestService"),
+            "StreamingOutputCall", "StreamingInputCall", "FullDuplexCall", "HalfDuplexCall", "UnimplementedCall"),
+        consumers => consumers.AddConsumer<AccessDeniedCollector>());
+
+    private readonly WebApplication _app;
+
+    private ProbeHost(WebApplication app, string dataDirectory, string address)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Address = address;
+    }
+
+    public string DataDirectory { get; }
+
+    public string Address { get; }
+
+    public static async Task<ProbeHost> StartAsync(params string[] settings)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "verification-host-tests-" + Guid.NewGuid().ToString("N"));
+        var args = new List<string> { "--Verification:Listen:Port=0", $"--Verification:Database:DataDirectory={data}" };
+        args.AddRange(settings.Select(s => "--" + s));
+        var builder = WebApplication.CreateSlimBuilder(args.ToArray());
+        builder.AddVerificationHost([ProbeModule]);
+        var app = builder.Build();
+        app.MapVerificationHost([ProbeModule]);
+        await app.StartAsync();
+        var port = new Uri(app.Urls.First()).Port;
+        return new ProbeHost(app, data, $"http://127.0.0.1:{port}");
+    }
+
+    public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
+
+    public RpcChannel Channel(string? member) => new(Address, new RpcChannelOptions { BearerToken = member is null ? null : Token(member), Retry = RetryPolicy.None });
+
+    public IServiceProvider Services => _app.Services;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file for a moment; the temp folder is cleaned by the OS.
+        }
+    }
+}
