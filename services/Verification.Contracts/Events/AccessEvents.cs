@@ -1,0 +1,14 @@
+namespace Verification.Contracts.Events;
+
+// No NIK: Resource names what was refused (a loan reference, employer number, batch id) and must never be a raw NIK.
+public sealed record AccessDenied(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string CorrelationId,
+    string ActingMember,
+    string SourceModule,
+    string MemberCode,
+    string Role,
+    string RpcMethod,
+    string Reason,
+    string Resource) : IIntegrationEvent;

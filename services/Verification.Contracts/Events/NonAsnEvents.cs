@@ -1,0 +1,43 @@
+namespace Verification.Contracts.Events;
+
+// NIK carried: an agency registers staff by NIK and Audit must trace the registration by NIK; Audit hashes it.
+public sealed record NonAsnEmployeeRegistered(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string CorrelationId,
+    string ActingMember,
+    string SourceModule,
+    string EmploymentId,
+    string EmployerNumber,
+    string ParticipantNumber,
+    string Nik,
+    string EmploymentKind,
+    long MonthlyWage,
+    DateTimeOffset EmployedFrom) : IIntegrationEvent;
+
+// No NIK: the employment id and participant number identify the worker.
+public sealed record NonAsnWageChanged(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string CorrelationId,
+    string ActingMember,
+    string SourceModule,
+    string EmploymentId,
+    string EmployerNumber,
+    string ParticipantNumber,
+    long PreviousMonthlyWage,
+    long MonthlyWage,
+    DateTimeOffset EffectiveFrom) : IIntegrationEvent;
+
+// No NIK: the employment id and participant number identify the worker.
+public sealed record NonAsnEmploymentEnded(
+    Guid EventId,
+    DateTimeOffset OccurredAt,
+    string CorrelationId,
+    string ActingMember,
+    string SourceModule,
+    string EmploymentId,
+    string EmployerNumber,
+    string ParticipantNumber,
+    DateTimeOffset EmployedUntil,
+    string Reason) : IIntegrationEvent;

@@ -1,0 +1,38 @@
+using Google.Rpc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Verification.Contracts.Events;
+using Verification.Platform.Outbox;
+using Verification.Rpc;
+using Verification.Rpc.Server;
+
+namespace Verification.Platform.Access;
+
+/// <summary>Records a refused call as an <see cref="AccessDenied"/> event through the access store's outbox, so Audit logs every denial.</summary>
+public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<AccessDenials> logger)
+{
+    /// <summary>Records the denial; call before throwing <see cref="Denied"/>. A scope check in a feature passes the resource it refused (never personal data).</summary>
+    public async Task RecordAsync(ServerCallContext context, string reason, string resource, CancellationToken cancellationToken)
+    {
+        var member = context.Items.TryGetValue(typeof(Member), out var m) && m is Member known ? known : null;
+        var denied = new AccessDenied(
+            Guid.NewGuid(), DateTimeOffset.UtcNow, context.CorrelationId(), member?.Code ?? "", "access",
+            member?.Code ?? "", member?.Role.ToString() ?? "", context.Method.FullName, reason, resource);
+        Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reason);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AccessDbContext>();
+        db.AddOutboxEvent(denied);
+        // The denial must be recorded even when the caller has already gone away.
+        await db.SaveChangesAsync(CancellationToken.None);
+    }
+
+    /// <summary>PERMISSION_DENIED with an ErrorInfo reason a client can branch on.</summary>
+    public static RpcException Denied(string message, string reason) =>
+        RpcException.WithDetails(StatusCode.PermissionDenied, message, new ErrorInfo { Reason = reason, Domain = "verification.bpjsketenagakerjaan.go.id" });
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4030, Level = LogLevel.Warning, Message = "Access denied to {MemberCode} calling {Method}: {Reason}")]
+        public static partial void Denied(ILogger logger, string memberCode, string method, string reason);
+    }
+}

@@ -1,0 +1,76 @@
+using System.ComponentModel.DataAnnotations;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Verification.Platform.Bus;
+
+public static class BusServiceCollectionExtensions
+{
+    /// <summary>
+    /// Configures MassTransit on the chosen transport: kebab-case endpoint names, a short exponential retry in every
+    /// consumer (validation errors are not retried), then the endpoint's <c>_error</c> queue and a published
+    /// <c>Fault&lt;T&gt;</c>. On RabbitMQ, exchanges and queues are durable and publishes wait for publisher confirms.
+    /// </summary>
+    /// <param name="configureConsumers">Registers consumers, e.g. <c>x =&gt; x.AddConsumer&lt;AuditEntryRecorder&gt;()</c>.</param>
+    /// <param name="configureBus">Extra transport-neutral configuration, applied before the endpoints are configured.</param>
+    public static IServiceCollection AddVerificationBus(
+        this IServiceCollection services,
+        BusOptions options,
+        Action<IBusRegistrationConfigurator>? configureConsumers = null,
+        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configureBus = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configureConsumers?.Invoke(bus);
+            switch (options.Transport)
+            {
+                case BusTransport.InMemory:
+                    bus.UsingInMemory((context, cfg) =>
+                    {
+                        ConfigureCommon(context, cfg, options, configureBus);
+                        cfg.ConfigureEndpoints(context);
+                    });
+                    break;
+                case BusTransport.RabbitMq:
+                    var rabbit = options.RabbitMq;
+                    bus.UsingRabbitMq((context, cfg) =>
+                    {
+                        cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>
+                        {
+                            host.Username(rabbit.Username);
+                            host.Password(rabbit.Password);
+                            // The default in MassTransit 8, stated so the outbox's guarantee does not hang on a default.
+                            host.PublisherConfirmation = true;
+                        });
+                        cfg.Durable = true;
+                        ConfigureCommon(context, cfg, options, configureBus);
+                        cfg.ConfigureEndpoints(context);
+                    });
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(options), options.Transport, "Unknown bus transport.");
+            }
+        });
+        return services;
+    }
+
+    private static void ConfigureCommon(
+        IBusRegistrationContext context,
+        IBusFactoryConfigurator cfg,
+        BusOptions options,
+        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configureBus)
+    {
+        cfg.UseMessageRetry(retry =>
+        {
+            retry.Exponential(
+                options.RetryLimit,
+                options.RetryMinInterval,
+                options.RetryMaxInterval,
+                TimeSpan.FromTicks(Math.Max(1, (options.RetryMaxInterval - options.RetryMinInterval).Ticks / Math.Max(1, options.RetryLimit))));
+            retry.Ignore<ValidationException>();
+        });
+        configureBus?.Invoke(context, cfg);
+    }
+}

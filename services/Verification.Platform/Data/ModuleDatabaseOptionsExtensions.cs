@@ -1,0 +1,32 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Verification.Platform.Data;
+
+public static class ModuleDatabaseOptionsExtensions
+{
+    /// <inheritdoc cref="UseModuleDatabase(DbContextOptionsBuilder, ModuleDatabase)"/>
+    public static DbContextOptionsBuilder<TContext> UseModuleDatabase<TContext>(
+        this DbContextOptionsBuilder<TContext> options, ModuleDatabase database)
+        where TContext : DbContext =>
+        (DbContextOptionsBuilder<TContext>)UseModuleDatabase((DbContextOptionsBuilder)options, database);
+
+    /// <summary>Points a DbContext at a module's database on its provider (SQLite gets WAL and a busy timeout).</summary>
+    public static DbContextOptionsBuilder UseModuleDatabase(this DbContextOptionsBuilder options, ModuleDatabase database)
+    {
+        switch (database.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                SqliteConnectionPragmas.EnsureDirectory(database.ConnectionString);
+                options.UseSqlite(SqliteConnectionPragmas.WithBusyTimeout(database.ConnectionString));
+                options.AddInterceptors(SqliteConnectionPragmas.Instance);
+                break;
+            case DatabaseProvider.Postgres:
+                options.UseNpgsql(database.ConnectionString);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(database), database.Provider, "Unknown database provider.");
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Verification.Platform.Bus;
+using Verification.Platform.Outbox;
+
+namespace Verification.Platform.Data;
+
+/// <summary>EF mapping of the platform tables; it must match Data/Migrations/*/0001_platform.sql.</summary>
+public static class PlatformModel
+{
+    public static ModelConfigurationBuilder UsePlatformConventions(
+        this ModelConfigurationBuilder configurationBuilder, DatabaseFacade database)
+    {
+        if (database.IsSqlite())
+        {
+            configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcUnixMillisecondsConverter>();
+        }
+
+        return configurationBuilder;
+    }
+
+    public static ModelBuilder ApplyPlatformModel(this ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<OutboxMessage>(outbox =>
+        {
+            outbox.ToTable("outbox_messages");
+            outbox.HasKey(m => m.SequenceId);
+            outbox.Property(m => m.SequenceId).HasColumnName("sequence_id").ValueGeneratedOnAdd();
+            outbox.Property(m => m.EventId).HasColumnName("event_id");
+            outbox.Property(m => m.MessageType).HasColumnName("message_type");
+            outbox.Property(m => m.Payload).HasColumnName("payload");
+            outbox.Property(m => m.Headers).HasColumnName("headers");
+            outbox.Property(m => m.CreatedAt).HasColumnName("created_at");
+            outbox.Property(m => m.PublishedAt).HasColumnName("published_at");
+            outbox.Property(m => m.Attempts).HasColumnName("attempts");
+            outbox.Property(m => m.LastError).HasColumnName("last_error");
+            outbox.HasIndex(m => m.EventId).IsUnique();
+        });
+
+        modelBuilder.Entity<ProcessedEvent>(processed =>
+        {
+            processed.ToTable("processed_events");
+            processed.HasKey(p => new { p.Consumer, p.EventId });
+            processed.Property(p => p.Consumer).HasColumnName("consumer");
+            processed.Property(p => p.EventId).HasColumnName("event_id");
+            processed.Property(p => p.ProcessedAt).HasColumnName("processed_at");
+        });
+
+        return modelBuilder;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Verification.Platform.Access;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Outbox;
+using Verification.Platform.Telemetry;
+using Verification.Rpc.Server;
+
+namespace Verification.Platform.Hosting;
+
+/// <summary>Composes the one executable: settings, the gRPC endpoint, access control, telemetry, the bus and the chosen modules.</summary>
+public static class VerificationHost
+{
+    public const string AccessModule = "access";
+
+    /// <summary>Validates configuration (throwing <see cref="ConfigurationError"/>) and adds the platform and every chosen module.</summary>
+    public static VerificationHostContext AddVerificationHost(this WebApplicationBuilder builder, IReadOnlyList<VerificationModule> catalog)
+    {
+        var configuration = builder.Configuration;
+        var names = catalog.Select(m => m.Name).ToList();
+        var options = ConfigurationValidator.ReadVerification(configuration, names);
+        var selected = ConfigurationValidator.SelectModules(options, names);
+        var database = ConfigurationValidator.ReadDatabase(configuration, options.Mode, selected.Append(AccessModule));
+        var bus = ConfigurationValidator.ReadBus(configuration, options.Mode);
+        var dataDirectory = Path.GetFullPath(database.DataDirectory);
+        if (database.Provider == DatabaseProvider.Sqlite) Directory.CreateDirectory(dataDirectory);
+        var host = new VerificationHostContext(options, database, bus, selected, dataDirectory);
+        var modules = catalog.Where(m => host.Hosts(m.Name)).ToList();
+
+        builder.Services.AddSingleton(host);
+        builder.Services.AddSingleton(options);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+        ConfigureKestrel(builder, options.Listen);
+        builder.AddVerificationTelemetry(selected.Count == names.Count ? "verification" : "verification-" + string.Join("-", selected));
+
+        builder.Services.AddRpcServer();
+        // The bus first: hosted services stop in reverse order, so the relays flush before the bus closes.
+        builder.Services.AddVerificationBus(bus, consumers =>
+        {
+            foreach (var module in modules) module.AddConsumers?.Invoke(consumers);
+        });
+        AddAccess(builder, host);
+        builder.Services.AddSingleton<ModuleChannels>();
+        foreach (var module in modules) module.AddServices(builder, host);
+        return host;
+    }
+
+    /// <summary>Maps health, reflection and every chosen module's services; fails if any RPC forgot to declare its roles.</summary>
+    public static WebApplication MapVerificationHost(this WebApplication app, IReadOnlyList<VerificationModule> catalog)
+    {
+        var host = app.Services.GetRequiredService<VerificationHostContext>();
+        app.UseRpcServer();
+        app.MapRpcHealth();
+        app.MapRpcReflection();
+        foreach (var module in catalog.Where(m => host.Hosts(m.Name))) module.Map(app);
+        AccessInterceptor.EnsureRolesDeclared(app.Services.GetRequiredService<RpcServiceRegistry>());
+        return app;
+    }
+
+    private static void AddAccess(WebApplicationBuilder builder, VerificationHostContext host)
+    {
+        var section = builder.Configuration.GetSection(AccessOptions.SectionName);
+        var access = new AccessOptions
+        {
+            MembersFile = string.IsNullOrWhiteSpace(section["MembersFile"]) ? "" : section["MembersFile"]!,
+            RatePerSecond = int.TryParse(section["RatePerSecond"], out var rate) ? rate : new AccessOptions().RatePerSecond,
+            Burst = int.TryParse(section["Burst"], out var burst) ? burst : new AccessOptions().Burst,
+        };
+        if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
+            throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
+        if (string.IsNullOrWhiteSpace(access.MembersFile))
+        {
+            if (host.Options.Mode != HostingMode.Monolithic)
+                throw new ConfigurationError("Verification:Access:MembersFile", "the members file (JSON) in microservices mode");
+            var (membersFile, credentials, created) = DevelopmentMembers.EnsureCreated(host.DataDirectory);
+            access.MembersFile = membersFile;
+            builder.Services.AddSingleton(new DevelopmentCredentials(credentials, created));
+        }
+        else if (!File.Exists(access.MembersFile))
+        {
+            throw new ConfigurationError("Verification:Access:MembersFile", "an existing members file", access.MembersFile);
+        }
+
+        builder.Services.AddSingleton(Options.Create(access));
+        builder.Services.AddSingleton(MemberDirectory.Load(access.MembersFile));
+        builder.Services.AddSingleton<AccessDenials>();
+        builder.Services.AddSingleton<AccessInterceptor>();
+        builder.Services.AddSingleton<IServerInterceptor>(sp => sp.GetRequiredService<AccessInterceptor>());
+        builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));
+        builder.Services.AddOutboxRelay<AccessDbContext>();
+    }
+
+    private static void ConfigureKestrel(WebApplicationBuilder builder, ListenOptions listen)
+    {
+        X509Certificate2? certificate = null;
+        if (listen.CertificatePath is { } path)
+        {
+            certificate = listen.CertificateKeyPath is { } key
+                ? X509Certificate2.CreateFromPemFile(path, key)
+                : X509CertificateLoader.LoadPkcs12FromFile(path, null);
+        }
+        X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(IPAddress.Parse(listen.Address), listen.Port, endpoint =>
+            {
+                // gRPC is HTTP/2 only; h2c needs an endpoint that speaks nothing else (prior knowledge).
+                endpoint.Protocols = HttpProtocols.Http2;
+                if (certificate is null) return;
+                endpoint.UseHttps(https =>
+                {
+                    https.ServerCertificate = certificate;
+                    if (!listen.RequireClientCertificate) return;
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = (presented, _, _) =>
+                    {
+                        if (clientCa is null) return true; // members are then pinned by thumbprint in the members file
+                        using var chain = new X509Chain();
+                        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                        chain.ChainPolicy.CustomTrustStore.Add(clientCa);
+                        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                        return chain.Build(presented);
+                    };
+                });
+            });
+        });
+    }
+}
+
+/// <summary>Where monolithic mode's development tokens are, for the start-up banner.</summary>
+public sealed record DevelopmentCredentials(string Directory, bool CreatedNow);

@@ -1,0 +1,30 @@
+namespace Verification.Platform.Outbox;
+
+/// <summary>Tuning of one module's outbox relay (named options, keyed by the DbContext type's full name).</summary>
+public sealed class OutboxOptions
+{
+    /// <summary>Rows read (and on PostgreSQL locked) per round.</summary>
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>How often the relay looks for rows written by other processes, or committed without a signal.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one publish may wait for the broker (connection and confirm) before it counts as failed.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First delay after a failure; doubled per consecutive failure up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Published rows are kept this long, then deleted: long enough to answer "did it go out?" during an incident,
+    /// short enough that the table stays small. Audit, not the outbox, is the durable record.
+    /// </summary>
+    public TimeSpan PublishedRetention { get; set; } = TimeSpan.FromDays(3);
+
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a graceful shutdown keeps publishing what is pending.</summary>
+    public TimeSpan ShutdownFlushTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}

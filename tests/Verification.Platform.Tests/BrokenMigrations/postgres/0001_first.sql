@@ -1,0 +1,1 @@
+CREATE TABLE broken_first (id integer PRIMARY KEY);

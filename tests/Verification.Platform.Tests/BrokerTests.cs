@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Outbox;
+using Verification.Platform.Tests.Support;
+using Verification.Testing;
+using Xunit.Abstractions;
+
+namespace Verification.Platform.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class BrokerCollection
+{
+    // One shared RabbitMQ per run, and one of these tests stops it: they run one at a time.
+    public const string Name = "rabbitmq";
+}
+
+/// <summary>Microservices mode: PostgreSQL outboxes and consumers over a real RabbitMQ.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class BrokerTests(ITestOutputHelper output)
+{
+    // Generous for a loaded 2-core CI machine; on an idle one each test takes 1-25 s. Started after the shared servers are up.
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token;
+
+    [Fact]
+    public async Task OutboxDeliversEachEventExactlyOnceWhileTheBrokerIsStoppedAndRestarted()
+    {
+        var broker = await RabbitMqBroker.SharedAsync();
+        var ct = Timeout;
+        var (producer, consumer) = await CreateDatabasesAsync(ct);
+        var deliveries = new DeliveryLog();
+        using var host = await TestHosts.StartAsync(services =>
+        {
+            services.AddModuleDatabase<ProducerDbContext>(producer);
+            AddConsumerModule(services, consumer, broker, deliveries, "recorder-broker-restart");
+            services.AddOutboxRelay<ProducerDbContext>(TestHosts.FastRelay);
+        }, ct);
+
+        // Writers keep committing before, during and after the outage, through the host's DbContext (signalled).
+        var written = 0;
+        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var writer = Task.Run(async () =>
+        {
+            while (!stopWriting.IsCancellationRequested)
+            {
+                await using var scope = host.Services.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<ProducerDbContext>();
+                foreach (var integrationEvent in TestEvents.Enrolments("broker-restart", 5))
+                {
+                    db.AddOutboxEvent(integrationEvent);
+                }
+
+                await db.SaveChangesAsync(CancellationToken.None);
+                Interlocked.Add(ref written, 5);
+                await Task.Delay(100, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        var clock = Stopwatch.StartNew();
+        await Eventually.HoldsAsync(async () => await TestData.PublishedAsync(producer, ct) >= 50,
+            TimeSpan.FromSeconds(30), "the relay has published some events", ct);
+        await broker.StopAsync(ct);
+        output.WriteLine($"{clock.Elapsed}: broker stopped after {Volatile.Read(ref written)} written");
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        await broker.StartAsync(ct);
+        output.WriteLine($"{clock.Elapsed}: broker started again after {Volatile.Read(ref written)} written");
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        await stopWriting.CancelAsync();
+        await writer;
+        var total = Volatile.Read(ref written);
+
+        await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Processed >= total,
+            TimeSpan.FromSeconds(40), $"the consumer processed all {total} events", ct);
+        output.WriteLine($"{clock.Elapsed}: all {total} consumed; {deliveries.Duplicates} duplicate deliveries absorbed");
+
+        var (received, distinct, processed) = await TestData.ConsumerCountsAsync(consumer, ct);
+        Assert.Equal(total, received);
+        Assert.Equal(total, distinct);
+        Assert.Equal(total, processed);
+        Assert.Equal(total, deliveries.Distinct);
+        Assert.Equal(0, await TestData.PendingAsync(producer, ct));
+        await using (var db = TestData.Producer(producer))
+        {
+            // Proves the outage really hit the relay: some publishes failed and were retried.
+            Assert.True(await db.OutboxMessages.AnyAsync(m => m.Attempts > 0, ct), "no publish failed during the outage");
+        }
+
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task OutboxDeliversEachEventExactlyOnceWhenTheRelayProcessIsKilled()
+    {
+        var broker = await RabbitMqBroker.SharedAsync();
+        var ct = Timeout;
+        var (producer, consumer) = await CreateDatabasesAsync(ct);
+        var deliveries = new DeliveryLog();
+        using var host = await TestHosts.StartAsync(
+            services => AddConsumerModule(services, consumer, broker, deliveries, "recorder-relay-killed"), ct);
+        var events = TestEvents.Enrolments("relay-killed", 300);
+        await TestData.WriteAsync(producer, events, perTransaction: 50, ct);
+
+        var clock = Stopwatch.StartNew();
+        using (var first = RelayProbe.Start(producer, broker, publishDelayMs: 10))
+        {
+            await Eventually.HoldsAsync(async () => await TestData.PublishedAsync(producer, ct) >= 60,
+                TimeSpan.FromSeconds(40), "the first relay has published part of the stream", ct);
+            await Task.Delay(120, ct); // into the next batch: some of its rows are published but not yet marked
+            first.Kill(); // SIGKILL: no flush, no mark of the batch in flight
+            await first.WaitForExitAsync(ct);
+        }
+
+        var publishedBeforeKill = await TestData.PublishedAsync(producer, ct);
+        output.WriteLine($"{clock.Elapsed}: first relay killed; {publishedBeforeKill} of {events.Count} marked published");
+        Assert.InRange(publishedBeforeKill, 1, events.Count - 1);
+
+        using (var second = RelayProbe.Start(producer, broker, publishDelayMs: 0))
+        {
+            await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Processed >= events.Count,
+                TimeSpan.FromSeconds(40), "the consumer processed every event", ct);
+            await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+                TimeSpan.FromSeconds(5), "nothing is pending", ct);
+            second.Kill();
+        }
+
+        output.WriteLine($"{clock.Elapsed}: all consumed; {deliveries.Duplicates} duplicate deliveries absorbed");
+        var (received, distinct, processed) = await TestData.ConsumerCountsAsync(consumer, ct);
+        Assert.Equal(events.Count, received);
+        Assert.Equal(events.Count, distinct);
+        Assert.Equal(events.Count, processed);
+        Assert.Equal(events.Count, deliveries.Distinct);
+        Assert.True(deliveries.Total >= events.Count);
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task DuplicateDeliveriesOfAnEventAreProcessedOnce()
+    {
+        var broker = await RabbitMqBroker.SharedAsync();
+        var ct = Timeout;
+        var (_, consumer) = await CreateDatabasesAsync(ct);
+        var deliveries = new DeliveryLog();
+        using var host = await TestHosts.StartAsync(
+            services => AddConsumerModule(services, consumer, broker, deliveries, "recorder-duplicates"), ct);
+        var bus = host.Services.GetRequiredService<IBus>();
+        var events = TestEvents.Enrolments("duplicates", 20);
+
+        // Every event five times, the copies concurrently, as a redelivery storm would bring them.
+        await Task.WhenAll(events.SelectMany(e => Enumerable.Range(0, 5).Select(_ =>
+            bus.Publish(e, context => context.MessageId = e.EventId, ct))));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(deliveries.Total >= events.Count * 5),
+            TimeSpan.FromSeconds(40), "every copy was delivered", ct);
+        await Task.Delay(300, ct); // let the last handlers commit or skip
+        var (received, distinct, processed) = await TestData.ConsumerCountsAsync(consumer, ct);
+        Assert.Equal(events.Count * 5, deliveries.Total);
+        Assert.Equal(events.Count, received);
+        Assert.Equal(events.Count, distinct);
+        Assert.Equal(events.Count, processed);
+        await host.StopAsync(ct);
+    }
+
+    private static async Task<(ModuleDatabase Producer, ModuleDatabase Consumer)> CreateDatabasesAsync(CancellationToken ct)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("producer", ct));
+        var consumer = new ModuleDatabase("consumer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("consumer", ct));
+        var migrator = new SchemaMigrator();
+        await migrator.ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        await migrator.ApplyModuleAsync(consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace, ct);
+        return (producer, consumer);
+    }
+
+    private static void AddConsumerModule(
+        IServiceCollection services, ModuleDatabase consumer, RabbitMqBroker broker, DeliveryLog deliveries, string queue)
+    {
+        services.AddModuleDatabase<ConsumerDbContext>(
+            consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
+        services.AddVerificationBus(
+            new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(broker.AmqpUri) },
+            bus => bus.AddConsumer<ParticipantEnrolledRecorder>().Endpoint(e => e.Name = $"{queue}-{Guid.NewGuid():N}"),
+            (_, cfg) => cfg.ConnectConsumeObserver(deliveries));
+    }
+}
+
+/// <summary>Runs Verification.Platform.RelayProbe (a relay in its own process) against a producer database.</summary>
+internal sealed class RelayProbe : IDisposable
+{
+    private readonly Process process;
+
+    private RelayProbe(Process process) => this.process = process;
+
+    public static RelayProbe Start(ModuleDatabase producer, RabbitMqBroker broker, int publishDelayMs)
+    {
+        // bin/<Configuration>/<tfm>/ of this project → the same folders of the probe project.
+        var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = tfm.Parent!;
+        var testsRoot = configuration.Parent!.Parent!.Parent!;
+        var probe = Path.Combine(testsRoot.FullName, "Verification.Platform.RelayProbe", "bin", configuration.Name, tfm.Name,
+            "Verification.Platform.RelayProbe.dll");
+        if (!File.Exists(probe))
+        {
+            throw new FileNotFoundException($"Build Verification.Platform.RelayProbe first: {probe} is missing.", probe);
+        }
+
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(probe);
+        start.ArgumentList.Add(producer.ConnectionString);
+        start.ArgumentList.Add(broker.AmqpUri.ToString());
+        start.ArgumentList.Add(publishDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the relay probe.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new RelayProbe(process);
+    }
+
+    /// <summary>SIGKILL on Unix.</summary>
+    public void Kill() => process.Kill();
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+        }
+
+        process.Dispose();
+    }
+}
