@@ -457,7 +457,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
             else _headers.TrySetException(new RpcException(status, _trailers));
             _ = _headers.Task.Exception; // observed: callers that never ask for headers must not crash the finalizer thread
         }
-        _content?.Complete();
+        // A clean end of the request body would read as a half-close to the server; a failed call resets instead.
+        if (status.StatusCode == StatusCode.OK) _content?.Complete();
+        else _content?.Abort();
         _deadlineRegistration.Dispose();
         _deadlineTimer?.Dispose();
         RpcTelemetry.Stop(_activity, status.StatusCode);
@@ -488,14 +490,15 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
         _disposed = true;
         if (_status is null)
         {
-            Finish(Status.DefaultCancelled, null);
+            // Reset the stream first, so the server sees a cancellation rather than a half-close.
             _cts.Cancel();
+            Finish(Status.DefaultCancelled, null);
         }
         _userRegistration.Dispose();
         _parentRegistration.Dispose();
         _deadlineRegistration.Dispose();
         _deadlineTimer?.Dispose();
-        _content?.Complete();
+        _content?.Abort();
         _response?.Dispose();
         _cts.Dispose();
     }
@@ -534,6 +537,12 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
         public Task<Stream> StreamTask => _stream.Task;
 
         public void Complete() => _complete.TrySetResult();
+
+        public void Abort()
+        {
+            _stream.TrySetCanceled();
+            _complete.TrySetCanceled();
+        }
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {

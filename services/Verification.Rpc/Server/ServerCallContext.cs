@@ -205,6 +205,8 @@ public sealed class ServerCallContext
                     RequestMessageCompressed = compressed;
                     return (true, MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize));
                 }
+                if (result.IsCanceled || result.IsCompleted && _http.RequestAborted.IsCancellationRequested)
+                    throw new OperationCanceledException(CancellationToken);
                 if (result.IsCompleted)
                 {
                     if (!buffer.IsEmpty) throw new RpcException(StatusCode.Internal, "Incomplete message.");
