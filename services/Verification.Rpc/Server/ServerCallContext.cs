@@ -30,7 +30,6 @@ public sealed class ServerCallContext
     private bool _completed;
     private bool _deadlineExceeded;
     private bool _compressResponses;
-    private bool _acceptsGzip;
     private string? _requestEncoding;
     private Dictionary<object, object?>? _items;
 
@@ -137,7 +136,6 @@ public sealed class ServerCallContext
             }
         }
 
-        _acceptsGzip = AcceptsGzip(headers[GrpcProtocol.AcceptEncodingHeader]);
         return null;
     }
 
@@ -158,6 +156,7 @@ public sealed class ServerCallContext
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
     {
         var reader = _http.Request.BodyReader;
@@ -191,6 +190,7 @@ public sealed class ServerCallContext
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<(bool Read, T? Message)> ReadNextMessageAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken) where T : IMessage<T>
     {
         var reader = _http.Request.BodyReader;
@@ -220,6 +220,7 @@ public sealed class ServerCallContext
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, CancellationToken extra = default)
     {
         try
@@ -325,11 +326,12 @@ public sealed class ServerCallContext
     {
         if (_headersPrepared) return;
         _headersPrepared = true;
-        _compressResponses = _acceptsGzip && (ResponseCompression ?? _options.ResponseCompression) == GrpcProtocol.Gzip;
+        _compressResponses = (ResponseCompression ?? _options.ResponseCompression) == GrpcProtocol.Gzip
+            && AcceptsGzip(_http.Request.Headers[GrpcProtocol.AcceptEncodingHeader]);
         var headers = _http.Response.Headers;
         headers.ContentType = GrpcProtocol.ContentType;
+        // grpc-accept-encoding is optional here; it is sent where it matters, with UNIMPLEMENTED for an unknown encoding.
         if (_compressResponses) headers[GrpcProtocol.EncodingHeader] = GrpcProtocol.Gzip;
-        headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
     }
 
     private void ThrowIfCompleted()

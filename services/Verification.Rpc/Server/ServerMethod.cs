@@ -11,6 +11,9 @@ namespace Verification.Rpc.Server;
 /// <summary>A method bound to its handler: the per-call work, composed once at start-up.</summary>
 internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions options, ILogger logger)
 {
+    // Kestrel's default request body limit (30,000,000 bytes) already covers a unary message up to this size.
+    private const int UnaryBodyLimit = 28 * 1024 * 1024;
+
     private RpcContinuation _pipeline = null!;
 
     public RpcMethodInfo Info { get; } = info;
@@ -30,18 +33,13 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
     public async Task HandleAsync(HttpContext http)
     {
         var start = Stopwatch.GetTimestamp();
-        if (Info.Type != MethodType.Unary)
+        if (Info.Type != MethodType.Unary || options.MaxReceiveMessageSize > UnaryBodyLimit)
         {
             // Streams may be long and slow by design; Kestrel's body size and rate limits are for HTTP/1 uploads.
             var maxSize = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
             if (maxSize is { IsReadOnly: false }) maxSize.MaxRequestBodySize = null;
             var minRate = http.Features.Get<IHttpMinRequestBodyDataRateFeature>();
-            if (minRate is not null) minRate.MinDataRate = null;
-        }
-        else
-        {
-            var maxSize = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
-            if (maxSize is { IsReadOnly: false }) maxSize.MaxRequestBodySize = null;
+            if (minRate is not null && Info.Type != MethodType.Unary) minRate.MinDataRate = null;
         }
 
         var context = new ServerCallContext(http, Info, options);
@@ -56,6 +54,7 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
             }
             else
             {
+                // Flows to everything the handler awaits; the async method restores the caller's context on return.
                 ServerCallContext.SetCurrent(context);
                 try
                 {
@@ -65,10 +64,6 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
                 catch (Exception ex)
                 {
                     status = MapException(context, http, ex);
-                }
-                finally
-                {
-                    ServerCallContext.SetCurrent(null);
                 }
             }
             await context.CompleteAsync(status).ConfigureAwait(false);
