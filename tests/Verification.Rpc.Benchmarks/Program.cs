@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Rpc.Client;
 using Verification.Rpc.InteropServer;
 using Verification.Rpc.Server;
 
@@ -70,25 +69,43 @@ static class Servers
 
 static class Allocation
 {
-    /// <summary>Bytes allocated in the process per unary call, server side only (the client runs in another process is not possible here, so subtract a client-only baseline).</summary>
+    /// <summary>Bytes the server process allocates per unary call (Kestrel included), with h2load as the client in its own process.</summary>
     public static async Task<int> MeasureAsync(int calls)
     {
-        foreach (var mode in new[] { "bare", "rpc" })
+        var body = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(body, Servers.Frame(Servers.Request));
+        try
         {
-            await using var app = Servers.Build(mode, 0);
-            await app.StartAsync();
-            var address = $"http://127.0.0.1:{new Uri(app.Urls.First()).Port}";
-            using var channel = new RpcChannel(address);
-            var client = new TestServiceClient(channel);
-            for (var i = 0; i < 2000; i++) await client.UnaryCall(Servers.Request);
-            GC.Collect();
-            var before = GC.GetTotalAllocatedBytes(precise: true);
-            for (var i = 0; i < calls; i++) await client.UnaryCall(Servers.Request);
-            var perCall = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)calls;
-            Console.WriteLine($"{mode}: {perCall:F0} bytes allocated per call (client and server in one process)");
-            await app.StopAsync();
+            foreach (var mode in new[] { "bare", "rpc", "bare", "rpc" })
+            {
+                await using var app = Servers.Build(mode, 0);
+                await app.StartAsync();
+                var url = $"http://127.0.0.1:{new Uri(app.Urls.First()).Port}/grpc.testing.TestService/UnaryCall";
+                await H2LoadAsync(url, body, 5000);
+                GC.Collect();
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                await H2LoadAsync(url, body, calls);
+                var perCall = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)calls;
+                Console.WriteLine($"{mode}: {perCall:F0} bytes allocated by the server per call");
+                await app.StopAsync();
+            }
+        }
+        finally
+        {
+            File.Delete(body);
         }
         return 0;
+    }
+
+    private static async Task H2LoadAsync(string url, string body, int requests)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("h2load") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-n", requests.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", "4", "-m", "16", "-t", "1", "-d", body, "-H", "content-type: application/grpc", "-H", "te: trailers", url })
+            info.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (!output.Contains(" 0 failed, 0 errored", StringComparison.Ordinal)) throw new InvalidOperationException("h2load reported failures:\n" + output);
     }
 }
 

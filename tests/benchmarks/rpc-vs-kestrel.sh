@@ -38,4 +38,4 @@ echo "median rpc:  $mr req/s"
 echo "median bare: $mb req/s"
 awk -v r="$mr" -v b="$mb" 'BEGIN { printf "ratio rpc/bare: %.3f\n", r / b }'
 echo "mean latency at concurrency 1: rpc $(latency "$RPC_PORT"), bare $(latency "$BARE_PORT")"
-dotnet "$BIN" alloc 20000
+dotnet "$BIN" alloc 50000
