@@ -18,8 +18,12 @@ public sealed class BankOnlyTestService
 {
     public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
 
-    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) =>
-        Task.FromResult(new SimpleResponse { Username = context.Member().Code });
+    public async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
+    {
+        // A slow call, for graceful shutdown: it must finish although the host is stopping.
+        if (request.ResponseSize == 777) await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        return new SimpleResponse { Username = context.Member().Code };
+    }
 
     public Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context) => UnaryCall(request, context);
 }
@@ -78,6 +82,8 @@ public sealed class ProbeHost : IAsyncDisposable
     public RpcChannel Channel(string? member) => new(Address, new RpcChannelOptions { BearerToken = member is null ? null : Token(member), Retry = RetryPolicy.None });
 
     public IServiceProvider Services => _app.Services;
+
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {

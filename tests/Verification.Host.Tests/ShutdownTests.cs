@@ -1,0 +1,27 @@
+using Grpc.Testing;
+using Verification.Rpc;
+using Verification.Rpc.InteropServer;
+
+namespace Verification.Host.Tests;
+
+public class ShutdownTests
+{
+    [Fact]
+    public async Task StoppingTheHostLetsInFlightCallsFinishAndRefusesNewOnes()
+    {
+        var host = await ProbeHost.StartAsync();
+        using var channel = host.Channel("bank-bri");
+        var client = new TestServiceClient(channel);
+        var slow = client.UnaryCall(new SimpleRequest { ResponseSize = 777 }).ResponseAsync;
+        await Task.Delay(300);
+        var stopping = host.StopAsync();
+        var response = await slow;
+        Assert.Equal("bank-bri", response.Username);
+        await stopping;
+
+        using var late = host.Channel("bank-bri");
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(late).EmptyCall(new Empty()));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        await host.DisposeAsync();
+    }
+}
