@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Spectre.Console;
+using Verification.Api.Audit.V1;
+using Verification.Api.Clients;
+using Verification.Audit.Verifier;
+using Verification.Rpc.Client;
+using ProtoTreeHead = Verification.Api.Audit.V1.SignedTreeHead;
+using VerifiedTreeHead = Verification.Audit.Verifier.SignedTreeHead;
+
+namespace Verification.Cli.Commands;
+
+/// <summary><c>verification audit …</c>: trace the trail and prove, trusting only the log's public key, that it was not altered.</summary>
+public static class AuditCommands
+{
+    public static Command Create(CommandContext context)
+    {
+        var audit = new Command("audit", "Trace enrolment events and verify the audit log (auditor members).");
+        audit.Subcommands.Add(Trace(context));
+        audit.Subcommands.Add(Verify(context));
+        return audit;
+    }
+
+    private sealed record Filters(Option<string?> Nik, Option<string?> Loan, Option<string?> Batch, Option<string?> Participant, Option<string?> Member, Option<string?> Correlation, Option<string?> Type)
+    {
+        public static Filters Create() => new(
+            new("--nik") { Description = "By NIK (the server hashes it; it is never stored)." },
+            new("--loan") { Description = "By SIKP loan reference." },
+            new("--batch") { Description = "By Prakerja batch id." },
+            new("--participant") { Description = "By participant number." },
+            new("--member") { Description = "By member code." },
+            new("--correlation") { Description = "By correlation id." },
+            new("--type") { Description = "By event type, e.g. KurBorrowerEnrolled." });
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new[] { Nik, Loan, Batch, Participant, Member, Correlation, Type }) command.Options.Add(option);
+        }
+
+        public TraceRequest? Request(ParseResult result)
+        {
+            var request = new TraceRequest { Order = TraceOrder.OldestFirst, Limit = 10_000 };
+            var set = 0;
+            if (result.GetValue(Nik) is { } nik) { request.Nik = nik; set++; }
+            if (result.GetValue(Loan) is { } loan) { request.LoanReference = loan; set++; }
+            if (result.GetValue(Batch) is { } batch) { request.BatchId = batch; set++; }
+            if (result.GetValue(Participant) is { } participant) { request.ParticipantNumber = participant; set++; }
+            if (result.GetValue(Member) is { } member) { request.MemberCode = member; set++; }
+            if (result.GetValue(Correlation) is { } correlation) { request.CorrelationId = correlation; set++; }
+            if (result.GetValue(Type) is { } type) { request.EventType = type; set++; }
+            if (set > 1) throw new UsageException("give at most one of --nik, --loan, --batch, --participant, --member, --correlation, --type");
+            return set == 0 ? null : request;
+        }
+    }
+
+    private static Command Trace(CommandContext context)
+    {
+        var filters = Filters.Create();
+        var command = new Command("trace", "List the log entries for one NIK, loan, batch, participant, member, correlation id or event type, oldest first.");
+        filters.AddTo(command);
+        command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
+        {
+            var request = filters.Request(result) ?? throw new UsageException("give one of --nik, --loan, --batch, --participant, --member, --correlation, --type");
+            var entries = await TraceAsync(new AuditClient(channel), request, cancellationToken);
+            if (printer.Json)
+            {
+                foreach (var entry in entries) printer.Message(entry);
+                return ExitCodes.Ok;
+            }
+            var table = new Table().AddColumns("index", "occurred (UTC)", "event", "member", "NIK", "participant", "loan", "batch", "trace");
+            foreach (var e in entries)
+                table.AddRow(e.Index.ToString(), e.OccurTime?.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss") ?? "", Markup.Escape(e.EventType), Markup.Escape(e.ActingMemberCode), e.Keys?.MaskedNik ?? "", e.Keys?.ParticipantNumber ?? "", Markup.Escape(e.Keys?.LoanReference ?? ""), e.Keys?.BatchId ?? "", e.TraceId);
+            printer.Console.Write(table);
+            printer.Line($"{entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Verify(CommandContext context)
+    {
+        var publicKey = new Option<FileInfo>("--public-key") { Description = "The log's published public key (PEM). Never take it from the log itself.", Required = true };
+        var state = new Option<FileInfo?>("--state") { Description = "Where the last verified tree head is kept (default: ~/.config/verification/audit-head-<server>.json)." };
+        var filters = Filters.Create();
+        var command = new Command("verify", "Check the log's signed tree head, its consistency with the last head you verified, and (with a filter) the inclusion of the traced entries. Exit 0 only if the log is intact.") { publicKey, state };
+        filters.AddTo(command);
+        command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
+        {
+            var client = new AuditClient(channel);
+            var keyPem = await File.ReadAllTextAsync(result.GetValue(publicKey)!.FullName, cancellationToken);
+            using var verifier = TreeHeadVerifier.FromPublicKeyPem(keyPem);
+            var auditor = new LogAuditor(verifier);
+            var findings = new List<string>();
+            var checks = new List<string>();
+
+            var proto = (await client.GetTreeHead(new GetTreeHeadRequest(), new CallOptions(CancellationToken: cancellationToken))).TreeHead;
+            var head = ToVerified(proto);
+            var keyId = KeyId(keyPem);
+            if (!string.Equals(proto.KeyId, keyId, StringComparison.OrdinalIgnoreCase)) findings.Add($"the head names key {proto.KeyId}, not the published key {keyId}");
+            if (!verifier.Verify(head)) findings.Add("the tree head's signature does not verify under the published key");
+            else checks.Add($"signed tree head: {head.Head.TreeSize} entries at {head.Head.Timestamp:u}");
+
+            var stateFile = result.GetValue(state)?.FullName ?? DefaultStateFile(result.GetValue(Connection.Address)!);
+            if (findings.Count == 0 && LastHead.Load(stateFile) is { } last)
+            {
+                if (last.TreeSize > head.Head.TreeSize)
+                {
+                    findings.Add($"the log shrank from {last.TreeSize} to {head.Head.TreeSize} entries since you last verified it");
+                }
+                else
+                {
+                    var consistency = await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = last.TreeSize, SecondSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
+                    var finding = auditor.CheckGrowth(last.ToVerified(), head, consistency.Proof.Path.Select(p => p.ToByteArray()).ToList());
+                    if (finding == AuditFinding.Verified) checks.Add($"consistent with the head you verified before ({last.TreeSize} entries)");
+                    else findings.Add($"not consistent with the head you verified before ({last.TreeSize} entries): {finding}");
+                }
+            }
+
+            if (findings.Count == 0 && filters.Request(result) is { } trace)
+            {
+                var entries = await TraceAsync(client, trace, cancellationToken);
+                var proved = 0;
+                var pending = 0;
+                foreach (var entry in entries)
+                {
+                    if (entry.Index >= head.Head.TreeSize) { pending++; continue; }
+                    var inclusion = await client.GetInclusionProof(new GetInclusionProofRequest { Index = entry.Index, TreeSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
+                    var finding = auditor.CheckEntry(head, inclusion.Entry.CanonicalBytes.Span, entry.Index, inclusion.Proof.AuditPath.Select(p => p.ToByteArray()).ToList());
+                    if (finding != AuditFinding.Verified || !inclusion.Entry.CanonicalBytes.Equals(entry.CanonicalBytes))
+                        findings.Add($"entry {entry.Index} ({entry.EventType}) is not proved in the signed tree: {finding}");
+                    else proved++;
+                }
+                checks.Add($"{proved} traced entr{(proved == 1 ? "y" : "ies")} proved included" + (pending > 0 ? $"; {pending} newer than the signed head, not yet provable" : ""));
+            }
+
+            var intact = findings.Count == 0;
+            if (intact) LastHead.From(proto).Save(stateFile);
+            if (printer.Json)
+            {
+                printer.JsonValue(new { intact, treeSize = head.Head.TreeSize, checks, findings });
+            }
+            else
+            {
+                foreach (var check in checks) printer.Line($"[green]✓[/] {Markup.Escape(check)}");
+                foreach (var finding in findings) printer.Line($"[red]✗ {Markup.Escape(finding)}[/]");
+                printer.Line(intact ? "[green bold]LOG INTACT[/]" : "[red bold]LOG NOT INTACT: do not rely on it; report this to the log operator and your supervisor.[/]");
+            }
+            return intact ? ExitCodes.Ok : ExitCodes.Failed;
+        }));
+        return command;
+    }
+
+    private static async Task<List<AuditEntry>> TraceAsync(AuditClient client, TraceRequest request, CancellationToken cancellationToken)
+    {
+        var entries = new List<AuditEntry>();
+        while (true)
+        {
+            using var call = client.Trace(request, new CallOptions(CancellationToken: cancellationToken));
+            var page = 0;
+            while (await call.ResponseStream.MoveNext(cancellationToken))
+            {
+                entries.Add(call.ResponseStream.Current.Entry);
+                page++;
+            }
+            if (page < request.Limit) return entries;
+            request.AfterIndex = entries[^1].Index;
+        }
+    }
+
+    private static VerifiedTreeHead ToVerified(ProtoTreeHead head) =>
+        new(new TreeHead(head.TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp.ToDateTimeOffset().ToUnixTimeMilliseconds()), head.RootHash.Span), head.Signature.Span);
+
+    private static string KeyId(string publicKeyPem)
+    {
+        using var key = ECDsa.Create();
+        key.ImportFromPem(publicKeyPem);
+        return Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
+    }
+
+    private static string DefaultStateFile(string address)
+    {
+        var name = string.Concat(address.Select(c => char.IsLetterOrDigit(c) ? c : '_'));
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "verification", $"audit-head-{name}.json");
+    }
+
+    /// <summary>The last tree head this auditor verified, kept locally: the anchor for the next consistency check.</summary>
+    private sealed record LastHead(long TreeSize, long TimestampMilliseconds, string RootHash, string Signature)
+    {
+        public static LastHead From(ProtoTreeHead head) =>
+            new(head.TreeSize, head.Timestamp.ToDateTimeOffset().ToUnixTimeMilliseconds(), Convert.ToHexStringLower(head.RootHash.Span), Convert.ToBase64String(head.Signature.Span));
+
+        public VerifiedTreeHead ToVerified() =>
+            new(new TreeHead(TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(TimestampMilliseconds), Convert.FromHexString(RootHash)), Convert.FromBase64String(Signature));
+
+        public static LastHead? Load(string path) => File.Exists(path) ? JsonSerializer.Deserialize<LastHead>(File.ReadAllText(path)) : null;
+
+        public void Save(string path)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, JsonSerializer.Serialize(this));
+        }
+    }
+}
