@@ -56,19 +56,7 @@ public static class Connection
         else if (Environment.GetEnvironmentVariable("VERIFICATION_TOKEN") is { Length: > 0 } token) options.BearerToken = token.Trim();
         if (result.GetValue(CertFile) is { } cert)
             options.ClientCertificate = X509Certificate2.CreateFromPemFile(cert.FullName, result.GetValue(KeyFile)?.FullName);
-        if (result.GetValue(CaFile) is { } caFile)
-        {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caFile.FullName);
-            options.ServerCertificateValidation = (_, presented, _, _) =>
-            {
-                if (presented is null) return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
-            };
-        }
+        if (result.GetValue(CaFile) is { } caFile) options.TrustOnly(caFile.FullName);
         return new RpcChannel(result.GetValue(Address)!, options);
     }
 }

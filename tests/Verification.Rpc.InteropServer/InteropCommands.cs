@@ -36,20 +36,8 @@ public static class InteropCommands
         var useTls = Flag(args, "--use_tls");
         var cases = (Option(args, "--test_cases") ?? "all") is "all" ? InteropClient.AllCases : Option(args, "--test_cases")!.Split(',');
         var options = new RpcChannelOptions();
-        if (useTls && Option(args, "--ca_file") is { } caFile)
-        {
-            // Trust exactly the given CA, as grpc's interop clients do with --ca_file.
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
-            options.ServerCertificateValidation = (_, certificate, _, _) =>
-            {
-                if (certificate is null) return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-            };
-        }
+        // Trust exactly the given CA, as grpc's interop clients do with --ca_file.
+        if (useTls && Option(args, "--ca_file") is { } caFile) options.TrustOnly(caFile);
         using var channel = new RpcChannel($"{(useTls ? "https" : "http")}://{host}:{port}", options);
         var client = new InteropClient(channel);
         var passed = 0;

@@ -23,20 +23,7 @@ public sealed class ModuleChannels(VerificationHostContext host, IServer server)
         var channelOptions = new RpcChannelOptions { DefaultDeadline = options.Internal.DefaultDeadline };
         if (options.Internal.CertificatePath is { } certificate)
             channelOptions.ClientCertificate = X509Certificate2.CreateFromPemFile(certificate, options.Internal.CertificateKeyPath);
-        if (options.Internal.ServerCaPath is { } caPath)
-        {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
-            channelOptions.ServerCertificateValidation = (_, presented, _, errors) =>
-            {
-                if (presented is null) return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) == System.Net.Security.SslPolicyErrors.None
-                    && chain.Build(X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
-            };
-        }
+        if (options.Internal.ServerCaPath is { } caPath) channelOptions.TrustOnly(caPath);
         var tokenFile = options.Internal.TokenFile ?? Path.Combine(host.DataDirectory, "dev-credentials", DevelopmentMembers.InternalMember + ".token");
         if (channelOptions.ClientCertificate is null && File.Exists(tokenFile)) channelOptions.BearerToken = File.ReadAllText(tokenFile).Trim();
         return new RpcChannel(address, channelOptions);

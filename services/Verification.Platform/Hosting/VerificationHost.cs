@@ -121,15 +121,8 @@ public static class VerificationHost
                     https.ServerCertificate = certificate;
                     if (!listen.RequireClientCertificate) return;
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    https.ClientCertificateValidation = (presented, _, _) =>
-                    {
-                        if (clientCa is null) return true; // members are then pinned by thumbprint in the members file
-                        using var chain = new X509Chain();
-                        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                        chain.ChainPolicy.CustomTrustStore.Add(clientCa);
-                        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                        return chain.Build(presented);
-                    };
+                    // Without a CA, members are pinned by certificate thumbprint in the members file.
+                    https.ClientCertificateValidation = (presented, _, _) => clientCa is null || Verification.Rpc.CertificateAuthority.Issued(clientCa, presented);
                 });
             });
         });

@@ -48,3 +48,14 @@ public sealed record RetryPolicy(int MaxAttempts, TimeSpan InitialBackoff, TimeS
         return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
     }
 }
+
+public static class RpcChannelOptionsExtensions
+{
+    /// <summary>Accept only server certificates issued by <paramref name="ca"/> (a PEM or DER file).</summary>
+    public static RpcChannelOptions TrustOnly(this RpcChannelOptions options, string caFile)
+    {
+        var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(caFile);
+        options.ServerCertificateValidation = (_, presented, _, _) => presented is not null && CertificateAuthority.Issued(ca, presented);
+        return options;
+    }
+}
