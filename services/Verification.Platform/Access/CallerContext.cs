@@ -16,7 +16,7 @@ public static class CallerContext
     /// <summary>The caller's correlation id (<c>x-correlation-id</c>), else this call's trace id.</summary>
     public static string CorrelationId(this ServerCallContext context)
     {
-        var header = context.RequestHeaders.GetValue(CorrelationHeader);
+        string? header = context.GetHttpContext().Request.Headers[CorrelationHeader];
         if (!string.IsNullOrEmpty(header) && header.Length <= 128) return header;
         return context.TraceId ?? Guid.NewGuid().ToString("N");
     }

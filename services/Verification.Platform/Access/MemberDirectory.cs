@@ -40,7 +40,19 @@ public sealed class MemberDirectory
         return new MemberDirectory(entries);
     }
 
-    public Member? FindByToken(string token) => _byTokenHash.GetValueOrDefault(HashToken(token));
+    public Member? FindByToken(string token)
+    {
+        // Hashing every call's token costs more than the rest of authentication; remember recent answers (bounded).
+        if (_recentTokens.TryGetValue(token, out var known)) return known;
+        var member = _byTokenHash.GetValueOrDefault(HashToken(token));
+        if (_recentTokens.Count >= RecentTokenLimit) _recentTokens.Clear();
+        _recentTokens[token] = member;
+        return member;
+    }
+
+    private const int RecentTokenLimit = 4096;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Member?> _recentTokens = new(StringComparer.Ordinal);
 
     public Member? FindByCertificate(X509Certificate2 certificate) =>
         _byThumbprint.GetValueOrDefault(certificate.GetCertHashString(HashAlgorithmName.SHA256));

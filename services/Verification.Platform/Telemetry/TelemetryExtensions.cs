@@ -13,8 +13,11 @@ namespace Verification.Platform.Telemetry;
 
 public static class TelemetryExtensions
 {
-    /// <summary>Activity sources and meters the suite subscribes to: ours, and the framework's native ones (instrumentation packages are not on our feed).</summary>
-    public static readonly string[] Sources = ["Verification.*", "MassTransit", "Microsoft.AspNetCore", "System.Net.Http"];
+    /// <summary>Activity sources always on: ours (they carry trace ids into logs, the outbox and Audit) and the bus's.</summary>
+    public static readonly string[] Sources = ["Verification.*", "MassTransit"];
+
+    /// <summary>The framework's native sources (instrumentation packages are not on our feed): only when traces are exported, as they cost on every request.</summary>
+    public static readonly string[] ExportedSources = ["Microsoft.AspNetCore", "System.Net.Http"];
 
     public static readonly string[] Meters = ["Verification.*", "MassTransit", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
 
@@ -29,7 +32,7 @@ public static class TelemetryExtensions
         builder.Services.AddSingleton(_ =>
         {
             var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
-            if (otlp) tracing.AddOtlpExporter();
+            if (otlp) tracing.AddSource(ExportedSources).AddOtlpExporter();
             return tracing.Build();
         });
         builder.Services.AddSingleton(_ =>
