@@ -25,8 +25,11 @@ public static class HostCommands
                 await app.StopAsync();
                 Console.WriteLine("migrations applied for: " + string.Join(", ", app.Services.GetRequiredService<VerificationHostContext>().Modules.Append(VerificationHost.AccessModule)));
                 return 0;
+            case "seed":
+                // Nothing is started: the seeder resolves the membership database from the composed services and writes.
+                return await Verification.Membership.Features.Seed.MembershipSeeder.RunAsync(app.Services, args, CancellationToken.None);
             default:
-                Console.Error.WriteLine($"unknown command '{command}'; commands: serve (default), migrate");
+                Console.Error.WriteLine($"unknown command '{command}'; commands: serve (default), migrate, seed (seed --help)");
                 return 2;
         }
     }

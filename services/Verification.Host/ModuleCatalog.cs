@@ -1,3 +1,4 @@
+using Verification.Membership;
 using Verification.Platform.Hosting;
 
 namespace Verification.Host;
@@ -7,5 +8,6 @@ public static class ModuleCatalog
 {
     public static readonly IReadOnlyList<VerificationModule> All =
     [
+        MembershipModule.Module,
     ];
 }

@@ -14,6 +14,9 @@ public sealed record ParticipantEnrolled(
     string Channel) : IIntegrationEvent;
 
 // No NIK: the participant number already leads Audit back to the NIK through ParticipantEnrolled.
+// Channel (EMPLOYER, KUR, LOCAL_GOVERNMENT) and ChannelReference (bank or region code) were added later, so Audit can
+// trace coverage without an employer to the bank or local government that brought it. Instants are UTC: CoveredFrom is
+// 00:00 WIB of the first day covered; CoveredUntil, set when the end was known at the start (a contract), 24:00 WIB of the last.
 public sealed record CoverageStarted(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -24,9 +27,13 @@ public sealed record CoverageStarted(
     string[] Programs,
     string Segment,
     string? EmployerNumber,
-    DateTimeOffset CoveredFrom) : IIntegrationEvent;
+    DateTimeOffset CoveredFrom,
+    string? Channel = null,
+    string? ChannelReference = null,
+    DateTimeOffset? CoveredUntil = null) : IIntegrationEvent;
 
 // No NIK: the participant number already leads Audit back to the NIK through ParticipantEnrolled.
+// CoveredUntil is 24:00 WIB of the last day covered, in UTC; Channel and ChannelReference as in CoverageStarted.
 public sealed record CoverageEnded(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -37,4 +44,6 @@ public sealed record CoverageEnded(
     string[] Programs,
     string? EmployerNumber,
     DateTimeOffset CoveredUntil,
-    string Reason) : IIntegrationEvent;
+    string Reason,
+    string? Channel = null,
+    string? ChannelReference = null) : IIntegrationEvent;

@@ -1,0 +1,132 @@
+using Microsoft.EntityFrameworkCore;
+using Verification.Contracts.Events;
+using Verification.Membership.Data;
+using Verification.Membership.Domain;
+using Verification.Membership.Features.Enrol;
+using Verification.Platform.Outbox;
+
+namespace Verification.Membership.Features.EndCoverage;
+
+/// <summary>A validated request to end the coverage one source gave a participant.</summary>
+public sealed record CoverageEndCommand(
+    string MemberCode,
+    string CorrelationId,
+    ParticipantNumber Number,
+    ProgramSet Programs,
+    CoverageSource Source,
+    DateOnly EndDate,
+    CoverageEndReason Reason);
+
+/// <summary>What ending did: the programs that now end on the date (newly or already), and what is still in force today.</summary>
+public sealed record CoverageEndResult(bool Found, string? Conflict, ProgramSet Ended, ProgramSet ActiveToday)
+{
+    public static readonly CoverageEndResult NotFound = new(false, null, ProgramSet.Empty, ProgramSet.Empty);
+
+    public static CoverageEndResult Refused(string conflict) => new(true, conflict, ProgramSet.Empty, ProgramSet.Empty);
+}
+
+/// <summary>
+/// Ends programs of the coverage one employer or channel gave. Idempotent: a program already ended by this source on
+/// the same date counts as ended again without a new event; on another date it is a conflict. A coverage row covering
+/// more programs than are ended is split, so each program keeps its own end.
+/// </summary>
+public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
+{
+    public async Task<CoverageEndResult> EndAsync(CoverageEndCommand command, CancellationToken cancellationToken)
+    {
+        var gate = await db.EnterGateAsync(cancellationToken);
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var id = command.Number.Sequence;
+            var nik = await db.Participants.Where(p => p.Id == id).Select(p => (long?)p.Nik).SingleOrDefaultAsync(cancellationToken);
+            if (nik is null) return CoverageEndResult.NotFound;
+            await db.LockPersonAsync(nik.Value, cancellationToken);
+            var coverages = await db.Coverages.Where(c => c.ParticipantId == id).OrderBy(c => c.StartDate).ThenBy(c => c.Id).ToListAsync(cancellationToken);
+
+            var newlyEnded = ProgramSet.Empty;
+            var alreadyEnded = ProgramSet.Empty;
+            var toEnd = new Dictionary<CoverageRecord, ProgramSet>();
+            foreach (var program in command.Programs.ToList())
+            {
+                var fromSource = coverages.Where(c => c.SameSource(command.Source) && c.Programs.Contains(program)).ToList();
+                // The latest coverage not yet ended by a request; an end date without a reason was a contract end known at the start.
+                var open = fromSource.Where(c => c.EndReason is null).MaxBy(c => (c.StartDate, c.Id));
+                if (open is not null)
+                {
+                    if (command.EndDate < open.StartDate) return CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage.");
+                    toEnd[open] = toEnd.GetValueOrDefault(open).Union(ProgramSet.Of(program));
+                    continue;
+                }
+
+                var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
+                if (ended is null) continue;
+                if (ended.EndDate != command.EndDate) return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date.");
+                alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
+            }
+
+            var now = time.GetUtcNow();
+            foreach (var (coverage, programs) in toEnd)
+            {
+                newlyEnded = newlyEnded.Union(programs);
+                if (programs == coverage.Programs)
+                {
+                    coverage.EndDate = command.EndDate;
+                    coverage.EndReason = command.Reason;
+                    continue;
+                }
+
+                // Split: the ended programs keep the start date on a row of their own.
+                coverage.Programs = coverage.Programs.Except(programs);
+                var split = new CoverageRecord
+                {
+                    ParticipantId = coverage.ParticipantId,
+                    Programs = programs,
+                    Segment = coverage.Segment,
+                    EmployerNumber = coverage.EmployerNumber,
+                    Channel = coverage.Channel,
+                    ChannelReference = coverage.ChannelReference,
+                    MonthlyIncome = coverage.MonthlyIncome,
+                    StartDate = coverage.StartDate,
+                    EndDate = command.EndDate,
+                    EndReason = command.Reason,
+                    CreatedAt = now,
+                };
+                db.Coverages.Add(split);
+                coverages.Add(split);
+            }
+
+            if (!newlyEnded.IsEmpty)
+            {
+                db.AddOutboxEvent(new CoverageEnded(
+                    Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
+                    ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, RegistryClock.EndOf(command.EndDate),
+                    ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            var today = time.Today();
+            var active = ProgramSet.Empty;
+            foreach (var coverage in coverages)
+            {
+                if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
+            }
+
+            return new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active);
+        }
+        finally
+        {
+            gate?.Release();
+        }
+    }
+
+    private static string ReasonName(CoverageEndReason reason) => reason switch
+    {
+        CoverageEndReason.EmploymentEnded => "EMPLOYMENT_ENDED",
+        CoverageEndReason.LoanCancelled => "LOAN_CANCELLED",
+        CoverageEndReason.Deceased => "DECEASED",
+        CoverageEndReason.DataCorrection => "DATA_CORRECTION",
+        _ => "OTHER",
+    };
+}

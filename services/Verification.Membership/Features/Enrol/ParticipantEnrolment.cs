@@ -1,0 +1,186 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Verification.Api.Membership.V1;
+using Verification.Contracts.Events;
+using Verification.Membership.Data;
+using Verification.Membership.Domain;
+using Verification.Platform.Outbox;
+using ApiProgram = Verification.Api.Common.V1.Program;
+using DomainNikWarning = Verification.Membership.Domain.NikWarning;
+
+namespace Verification.Membership.Features.Enrol;
+
+/// <summary>A validated enrolment: who asks (member, idempotency key, fingerprint of the request) and what.</summary>
+public sealed record EnrolmentCommand(
+    string MemberCode,
+    string CorrelationId,
+    string IdempotencyKey,
+    byte[] RequestFingerprint,
+    Nik Nik,
+    string FullName,
+    DateOnly BirthDate,
+    Sex Sex,
+    ParticipantSegment Segment,
+    ProgramSet Programs,
+    CoverageSource Source,
+    long MonthlyIncome,
+    DateOnly StartDate,
+    DateOnly? EndDate)
+{
+    /// <summary>SHA-256 of a request's bytes: what makes "the same request" under one idempotency key.</summary>
+    public static byte[] Fingerprint(ReadOnlySpan<byte> canonicalRequest) => SHA256.HashData(canonicalRequest);
+}
+
+/// <summary>The answer to an enrolment, or a refusal because the key was used for another request.</summary>
+public sealed record EnrolmentResult(EnrollParticipantResponse? Response, bool Replayed, bool KeyReusedForAnotherRequest);
+
+/// <summary>
+/// Registers a participant (or finds them by NIK) and starts the requested coverage, once per idempotency key: the
+/// key's record, the participant, the coverage and the events commit in one transaction, and a repeat of the key
+/// returns the stored first answer.
+/// </summary>
+public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider time)
+{
+    public const string SourceModule = "membership";
+
+    public async Task<EnrolmentResult> EnrolAsync(EnrolmentCommand command, CancellationToken cancellationToken)
+    {
+        var gate = await db.EnterGateAsync(cancellationToken);
+        try
+        {
+            try
+            {
+                return await EnrolOnceAsync(command, cancellationToken);
+            }
+            catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+            {
+                // Another request with this key (so another NIK, or the NIK lock would have queued it) committed first.
+                db.ChangeTracker.Clear();
+                return await ReplayAsync(command, cancellationToken)
+                    ?? throw new InvalidOperationException("An enrolment conflicted on a unique key that no committed row holds.", ex);
+            }
+        }
+        finally
+        {
+            gate?.Release();
+        }
+    }
+
+    private async Task<EnrolmentResult> EnrolOnceAsync(EnrolmentCommand command, CancellationToken cancellationToken)
+    {
+        var nik = StoredCodes.Nik(command.Nik);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Identical requests carry the same NIK, so this lock also queues every repeat of a key behind its first answer.
+        await db.LockPersonAsync(nik, cancellationToken);
+        if (await ReplayAsync(command, cancellationToken) is { } replay) return replay;
+
+        var now = time.GetUtcNow();
+        var today = time.Today();
+        var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
+        var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
+        EnrollOutcome outcome;
+        ProgramSet started;
+        if (participant is null)
+        {
+            participant = new ParticipantRecord
+            {
+                Id = await db.AllocateSequenceAsync(cancellationToken),
+                Nik = nik,
+                FullName = command.FullName,
+                BirthDate = command.BirthDate,
+                Sex = command.Sex,
+                NikWarnings = StoredCodes.Warnings(warnings),
+                CreatedAt = now,
+            };
+            db.Participants.Add(participant);
+            outcome = EnrollOutcome.Registered;
+            started = command.Programs;
+            db.AddOutboxEvent(new ParticipantEnrolled(
+                Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
+                command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName));
+        }
+        else
+        {
+            // A program this source already covers over the requested period is not started twice.
+            var covered = ProgramSet.Empty;
+            foreach (var coverage in participant.Coverages)
+            {
+                if (coverage.SameSource(command.Source) && Overlaps(coverage, command.StartDate, command.EndDate)) covered = covered.Union(coverage.Programs);
+            }
+
+            started = command.Programs.Except(covered);
+            outcome = started.IsEmpty ? EnrollOutcome.AlreadyCovered : EnrollOutcome.CoverageAdded;
+            // The civil registry never corrects a NIK: a new disagreement is kept on the record too.
+            participant.NikWarnings |= StoredCodes.Warnings(warnings);
+        }
+
+        if (!started.IsEmpty)
+        {
+            participant.Coverages.Add(new CoverageRecord
+            {
+                Programs = started,
+                Segment = command.Segment,
+                EmployerNumber = command.Source.EmployerNumber,
+                Channel = command.Source.Channel,
+                ChannelReference = command.Source.ChannelReference,
+                MonthlyIncome = command.MonthlyIncome,
+                StartDate = command.StartDate,
+                EndDate = command.EndDate,
+                CreatedAt = now,
+            });
+            db.AddOutboxEvent(new CoverageStarted(
+                Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
+                ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, RegistryClock.StartOf(command.StartDate),
+                command.Source.ChannelName, command.Source.ChannelReference,
+                command.EndDate is { } end ? RegistryClock.EndOf(end) : null));
+        }
+
+        var active = ProgramSet.Empty;
+        foreach (var coverage in participant.Coverages)
+        {
+            if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
+        }
+
+        var response = new EnrollParticipantResponse { Outcome = outcome, ParticipantNumber = participant.Number.Value };
+        response.StartedPrograms.Add(started.ToList().Select(ToApi));
+        response.ActivePrograms.Add(active.ToList().Select(ToApi));
+        response.NikWarnings.Add(warnings.Select(ToApi));
+
+        db.IdempotencyRecords.Add(new IdempotencyRecord
+        {
+            MemberCode = command.MemberCode,
+            IdempotencyKey = command.IdempotencyKey,
+            RequestFingerprint = command.RequestFingerprint,
+            Response = Google.Protobuf.MessageExtensions.ToByteArray(response),
+            CreatedAt = now,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+    }
+
+    private async Task<EnrolmentResult?> ReplayAsync(EnrolmentCommand command, CancellationToken cancellationToken)
+    {
+        var record = await db.IdempotencyRecords.AsNoTracking()
+            .SingleOrDefaultAsync(r => r.MemberCode == command.MemberCode && r.IdempotencyKey == command.IdempotencyKey, cancellationToken);
+        if (record is null) return null;
+        return record.RequestFingerprint.AsSpan().SequenceEqual(command.RequestFingerprint)
+            ? new EnrolmentResult(EnrollParticipantResponse.Parser.ParseFrom(record.Response), Replayed: true, KeyReusedForAnotherRequest: false)
+            : new EnrolmentResult(null, Replayed: false, KeyReusedForAnotherRequest: true);
+    }
+
+    private static bool Overlaps(CoverageRecord coverage, DateOnly start, DateOnly? end) =>
+        coverage.StartDate <= (end ?? DateOnly.MaxValue) && (coverage.EndDate ?? DateOnly.MaxValue) >= start;
+
+    internal static string SegmentName(ParticipantSegment segment) => segment.ToString().ToUpperInvariant();
+
+    internal static string[] ProgramNames(ProgramSet programs) => [.. programs.ToList().Select(p => p.ToString().ToUpperInvariant())];
+
+    internal static ApiProgram ToApi(CoverageProgram program) => (ApiProgram)((int)program + 1);
+
+    private static Api.Membership.V1.NikWarning ToApi(DomainNikWarning warning) => warning.Kind switch
+    {
+        NikWarningKind.BirthDateMismatch => Api.Membership.V1.NikWarning.BirthDateMismatch,
+        _ => Api.Membership.V1.NikWarning.SexMismatch,
+    };
+}

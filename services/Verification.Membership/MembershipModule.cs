@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Verification.Api;
+using Verification.Membership.Data;
+using Verification.Membership.Domain;
+using Verification.Membership.Features.EndCoverage;
+using Verification.Membership.Features.Enrol;
+using Verification.Membership.Features.Verify;
+using Verification.Membership.Grpc;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Hosting;
+using Verification.Platform.Outbox;
+using Verification.Rpc.Server;
+using Verification.Rpc.Services;
+
+namespace Verification.Membership;
+
+/// <summary>The participant registry as a module of the host: its database, features, gRPC service and health.</summary>
+public static class MembershipModule
+{
+    public const string Name = "membership";
+
+    public const string ServiceName = "verification.membership.v1.MembershipService";
+
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddMembership(host), app => app.MapMembership());
+
+    public static WebApplicationBuilder AddMembership(this WebApplicationBuilder builder, VerificationHostContext host)
+    {
+        var database = host.Database.For(Name);
+        var services = builder.Services;
+        services.AddModuleDatabase<MembershipDbContext>(database, typeof(MembershipDbContext).Assembly, MembershipDbContext.MigrationsNamespace);
+        services.AddOutboxRelay<MembershipDbContext>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(ContributionRateTable.Embedded);
+        services.AddSingleton(_ => new RegistryReader(database));
+        services.AddSingleton<VerificationCoalescer>();
+        services.AddHostedService(sp => sp.GetRequiredService<VerificationCoalescer>());
+        services.AddSingleton<BatchVerification>();
+        services.AddScoped<ParticipantEnrolment>();
+        services.AddScoped<CoverageEnding>();
+        services.AddHostedService(sp => new ModuleHealthReporter<MembershipDbContext>(
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(), [ServiceName],
+            watchBus: host.Bus.Transport == BusTransport.RabbitMq));
+        return builder;
+    }
+
+    public static WebApplication MapMembership(this WebApplication app)
+    {
+        app.MapRpcService<MembershipService>(ApiDescriptors.Membership);
+        return app;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Verification.Api.Clients;
+using Verification.Api.Common.V1;
+using Verification.Api.Membership.V1;
+using Verification.Contracts.Events;
+using Verification.Membership.Domain;
+using Verification.Membership.Tests.Support;
+using Verification.Rpc;
+
+namespace Verification.Membership.Tests;
+
+/// <summary>Enrolment behaviour through the wire: idempotency, an existing NIK, events in the outbox with the change.</summary>
+public sealed class EnrolmentTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+{
+    private MembershipClient Internal => fixture.Host.Client("internal-services");
+
+    [Fact]
+    public async Task ARepeatedIdempotencyKeyReturnsTheFirstAnswerAndChangesNothing()
+    {
+        var request = TestData.Bpu();
+        var first = await Internal.EnrollParticipant(request);
+        var again = await Internal.EnrollParticipant(request);
+        Assert.Equal(first, again);
+        Assert.Equal(EnrollOutcome.Registered, again.Outcome); // the first answer, not "already covered"
+        var nik = long.Parse(request.Nik, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, await fixture.Host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
+        Assert.Equal(1, await fixture.Host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
+    }
+
+    [Fact]
+    public async Task TheSameKeyWithAnotherRequestIsAlreadyExists()
+    {
+        var request = TestData.Bpu();
+        await Internal.EnrollParticipant(request);
+        var changed = request.Clone();
+        changed.MonthlyIncomeRupiah += 1;
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipant(changed));
+
+        var otherPerson = TestData.Bpu();
+        otherPerson.IdempotencyKey = request.IdempotencyKey;
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipant(otherPerson));
+    }
+
+    [Fact]
+    public async Task AnExistingNikReturnsTheParticipantAddsNewCoverageAndSaysSo()
+    {
+        var bpu = TestData.Bpu();
+        var registered = await Internal.EnrollParticipant(bpu);
+
+        // The same bank again, same programs, new loan: nothing new.
+        var sameBank = bpu.Clone();
+        sameBank.IdempotencyKey = Guid.NewGuid().ToString();
+        var already = await Internal.EnrollParticipant(sameBank);
+        Assert.Equal(EnrollOutcome.AlreadyCovered, already.Outcome);
+        Assert.Equal(registered.ParticipantNumber, already.ParticipantNumber);
+        Assert.Empty(already.StartedPrograms);
+        Assert.Equal([Program.Jkk, Program.Jkm], already.ActivePrograms);
+
+        // The same bank adding JHT: only JHT starts.
+        var withJht = sameBank.Clone();
+        withJht.IdempotencyKey = Guid.NewGuid().ToString();
+        withJht.Programs.Add(Program.Jht);
+        var added = await Internal.EnrollParticipant(withJht);
+        Assert.Equal(EnrollOutcome.CoverageAdded, added.Outcome);
+        Assert.Equal([Program.Jht], added.StartedPrograms);
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht], added.ActivePrograms);
+
+        // An employer taking them on as a wage earner: a new source, so new coverage.
+        var employed = TestData.Pu(bpu.Nik);
+        var byEmployer = await Internal.EnrollParticipant(employed);
+        Assert.Equal(EnrollOutcome.CoverageAdded, byEmployer.Outcome);
+        Assert.Equal(registered.ParticipantNumber, byEmployer.ParticipantNumber);
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], byEmployer.StartedPrograms);
+
+        var participant = (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
+        Assert.Equal(7, participant.Coverages.Count); // one API coverage per program: 2 + 1 + 4
+        Assert.All(participant.Coverages, c => Assert.Equal(CoverageStatus.Active, c.Status));
+    }
+
+    [Fact]
+    public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction()
+    {
+        var request = TestData.Bpu();
+        var response = await Internal.EnrollParticipant(request);
+        var messages = await fixture.Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        var enrolled = messages.Where(m => m.MessageType == typeof(ParticipantEnrolled).FullName)
+            .Select(m => JsonSerializer.Deserialize<ParticipantEnrolled>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
+            .Single(e => e.ParticipantNumber == response.ParticipantNumber);
+        Assert.Equal(request.Nik, enrolled.Nik);
+        Assert.Equal("3374••••••••" + request.Nik[^4..], enrolled.MaskedNik);
+        Assert.Equal("BPU", enrolled.Segment);
+        Assert.Equal("KUR", enrolled.Channel);
+        Assert.Equal("internal-services", enrolled.ActingMember);
+        Assert.Equal("membership", enrolled.SourceModule);
+
+        var started = messages.Where(m => m.MessageType == typeof(CoverageStarted).FullName)
+            .Select(m => JsonSerializer.Deserialize<CoverageStarted>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
+            .Single(e => e.ParticipantNumber == response.ParticipantNumber);
+        Assert.Equal(["JKK", "JKM"], started.Programs);
+        Assert.Equal("002", started.ChannelReference);
+        Assert.Null(started.EmployerNumber);
+        Assert.DoesNotContain(request.Nik, messages.Single(m => m.EventId == started.EventId).Payload);
+
+        // A replay publishes nothing new.
+        var count = messages.Count;
+        await Internal.EnrollParticipant(request);
+        Assert.Equal(count, await fixture.Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
+    }
+
+    [Fact]
+    public async Task FiftyConcurrentIdenticalEnrolmentsOnSqliteMakeOneParticipantWithOneNumber() =>
+        await ConcurrencyChecks.IdenticalEnrolmentsAsync(fixture.Host);
+
+    [Fact]
+    public async Task ConcurrentEnrolmentsOfDifferentNiksOnSqliteNeverShareANumber() =>
+        await ConcurrencyChecks.DifferentEnrolmentsAsync(fixture.Host);
+}
+
+/// <summary>The concurrency checks, run on SQLite and on PostgreSQL.</summary>
+public static class ConcurrencyChecks
+{
+    public static async Task IdenticalEnrolmentsAsync(MembershipHost host)
+    {
+        var request = TestData.Bpu();
+        var client = host.Client("internal-services");
+        using var start = new SemaphoreSlim(0);
+        var calls = Enumerable.Range(0, 50).Select(async _ =>
+        {
+            await start.WaitAsync();
+            return await client.EnrollParticipant(request);
+        }).ToList();
+        start.Release(50);
+        var responses = await Task.WhenAll(calls);
+
+        Assert.Single(responses.Select(r => r.ParticipantNumber).Distinct());
+        Assert.All(responses, r => Assert.Equal(responses[0], r));
+        var nik = long.Parse(request.Nik, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
+        Assert.Equal(1, await host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
+        Assert.Equal(2, await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Payload.Contains(responses[0].ParticipantNumber))));
+    }
+
+    public static async Task DifferentEnrolmentsAsync(MembershipHost host)
+    {
+        var client = host.Client("internal-services");
+        var requests = Enumerable.Range(0, 60).Select(_ => TestData.Bpu()).ToList();
+        // Some NIKs twice under different keys: the same person enrolled by two callers at once is still one participant.
+        requests.AddRange(requests.Take(10).Select(r => { var again = r.Clone(); again.IdempotencyKey = Guid.NewGuid().ToString(); return again; }).ToList());
+        using var start = new SemaphoreSlim(0);
+        var calls = requests.Select(async r =>
+        {
+            await start.WaitAsync();
+            return (r.Nik, Response: await client.EnrollParticipant(r));
+        }).ToList();
+        start.Release(requests.Count);
+        var results = await Task.WhenAll(calls);
+
+        var numbers = results.GroupBy(r => r.Nik).Select(g => Assert.Single(g.Select(r => r.Response.ParticipantNumber).Distinct())).ToList();
+        Assert.Equal(60, numbers.Distinct().Count());
+        Assert.All(numbers, n => Assert.True(ParticipantNumber.IsValid(n)));
+        Assert.Equal(10, results.Count(r => r.Response.Outcome == EnrollOutcome.AlreadyCovered));
+        var stored = await host.QueryAsync(db => db.Participants.Select(p => p.Id).ToListAsync());
+        Assert.Equal(stored.Count, stored.Distinct().Count());
+    }
+}

@@ -1,0 +1,126 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Verification.Api.Clients;
+using Verification.Membership.Data;
+using Verification.Platform.Hosting;
+using Verification.Rpc.Client;
+using Verification.Testing;
+
+namespace Verification.Membership.Tests.Support;
+
+/// <summary>The real host composition with the membership module only, in process on a free port, on SQLite or a fresh PostgreSQL database.</summary>
+public sealed class MembershipHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string? _postgresDatabase;
+    private readonly List<RpcChannel> _channels = [];
+
+    private MembershipHost(WebApplication app, string dataDirectory, string address, string? postgresDatabase)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Address = address;
+        _postgresDatabase = postgresDatabase;
+    }
+
+    public string DataDirectory { get; }
+
+    public string Address { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static Task<MembershipHost> StartSqliteAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>On a fresh database of the shared throwaway PostgreSQL; fails (never skips) when PostgreSQL cannot start.</summary>
+    public static async Task<MembershipHost> StartPostgresAsync(params string[] settings)
+    {
+        var server = await PostgresServer.SharedAsync();
+        var membership = await server.CreateDatabaseAsync("membership");
+        var access = await server.CreateDatabaseAsync("access");
+        return await StartAsync(membership, [
+            "Verification:Database:Provider=Postgres",
+            $"Verification:Database:ConnectionStrings:membership={membership}",
+            $"Verification:Database:ConnectionStrings:access={access}",
+            .. settings,
+        ]);
+    }
+
+    private static async Task<MembershipHost> StartAsync(string? postgres, string[] settings)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "verification-membership-tests-" + Guid.NewGuid().ToString("N"));
+        var args = new List<string>
+        {
+            "--Verification:Listen:Port=0",
+            $"--Verification:Database:DataDirectory={data}",
+            // Concurrency tests fire hundreds of calls from one member at once.
+            "--Verification:Access:RatePerSecond=100000",
+            "--Verification:Access:Burst=100000",
+        };
+        args.AddRange(settings.Select(s => "--" + s));
+        var builder = WebApplication.CreateSlimBuilder(args.ToArray());
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddVerificationHost([MembershipModule.Module]);
+        var app = builder.Build();
+        app.MapVerificationHost([MembershipModule.Module]);
+        await app.StartAsync();
+        var port = new Uri(app.Urls.First()).Port;
+        return new MembershipHost(app, data, $"http://127.0.0.1:{port}", postgres);
+    }
+
+    public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
+
+    /// <summary>A typed client authenticated as a development member (internal-services, bank-bri, auditor-bpk, ...).</summary>
+    public MembershipClient Client(string member)
+    {
+        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        lock (_channels) _channels.Add(channel);
+        return new MembershipClient(channel);
+    }
+
+    public RpcChannel Channel(string member)
+    {
+        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        lock (_channels) _channels.Add(channel);
+        return channel;
+    }
+
+    /// <summary>Reads what was committed, with a fresh DbContext on the module's database.</summary>
+    public async Task<T> QueryAsync<T>(Func<MembershipDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<MembershipDbContext>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in _channels) channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_postgresDatabase is not null)
+        {
+            var server = await PostgresServer.SharedAsync();
+            await server.DropDatabaseAsync(_postgresDatabase);
+        }
+
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file for a moment; the temp folder is cleaned by the OS.
+        }
+    }
+}
+
+/// <summary>One SQLite host shared by the tests of a class (each test uses NIKs of its own).</summary>
+public sealed class SqliteHostFixture : IAsyncLifetime
+{
+    public MembershipHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await MembershipHost.StartSqliteAsync();
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}

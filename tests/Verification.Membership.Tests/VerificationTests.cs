@@ -1,0 +1,191 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Verification.Api.Clients;
+using Verification.Api.Common.V1;
+using Verification.Api.Membership.V1;
+using Verification.Membership.Domain;
+using Verification.Membership.Features.Seed;
+using Verification.Membership.Tests.Support;
+using Verification.Rpc;
+using Verification.Rpc.Client;
+
+namespace Verification.Membership.Tests;
+
+/// <summary>VerifyMembership and VerifyMembershipBatch through the wire on SQLite.</summary>
+public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+{
+    private MembershipHost Host => fixture.Host;
+
+    [Fact]
+    public async Task TheVerificationReplyOnTheWireCarriesOnlyTheFourMinimalFields()
+    {
+        var request = TestData.Pu();
+        request.FullName = "Rahasia Pribadi";
+        var enrolled = await Host.Client("internal-services").EnrollParticipant(request);
+
+        // Read the reply as raw bytes: Empty keeps every field it does not know, so nothing the server sent is lost.
+        var raw = new Method<VerifyMembershipRequest, Empty>(MethodType.Unary, "verification.membership.v1.MembershipService", "VerifyMembership", Empty.Parser);
+        var reply = await Host.Channel("prakerja-pmo").UnaryCall(raw, new VerifyMembershipRequest { Nik = request.Nik });
+        var bytes = reply.ToByteArray();
+
+        var fields = new List<int>();
+        var input = new CodedInputStream(bytes);
+        for (uint tag; (tag = input.ReadTag()) != 0;)
+        {
+            fields.Add(WireFormat.GetTagFieldNumber(tag));
+            input.SkipLastField();
+        }
+
+        Assert.Subset(new HashSet<int> { 1, 2, 3, 4 }, fields.ToHashSet());
+        Assert.Equal([1, 2, 3, 4], fields.Distinct().Order());
+        var text = System.Text.Encoding.Latin1.GetString(bytes);
+        Assert.DoesNotContain(enrolled.ParticipantNumber, text);
+        Assert.DoesNotContain(request.Nik, text);
+        Assert.DoesNotContain("Rahasia", text);
+        Assert.DoesNotContain("11000001", text);
+
+        // And the contract itself has exactly these four fields.
+        Assert.Equal(["covered", "status", "active_programs", "segment"], VerifyMembershipResponse.Descriptor.Fields.InFieldNumberOrder().Select(f => f.Name));
+        var parsed = VerifyMembershipResponse.Parser.ParseFrom(bytes);
+        Assert.True(parsed.Covered);
+        Assert.Equal(MembershipStatus.Active, parsed.Status);
+        Assert.Equal(Segment.Pu, parsed.Segment);
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], parsed.ActivePrograms);
+    }
+
+    [Fact]
+    public async Task StatusIsActiveInactiveOrNotRegisteredOnTheDayAsked()
+    {
+        var client = Host.Client("bank-bri");
+        var unknown = await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik() });
+        Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.NotRegistered }, unknown);
+
+        var request = TestData.Bpu();
+        var start = TestData.Today.AddYears(-1);
+        request.EndDate = TestData.Today.AddDays(-10).ToApi();
+        await Host.Client("internal-services").EnrollParticipant(request);
+
+        var today = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik });
+        Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.Inactive }, today);
+
+        var then = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(5).ToApi() });
+        Assert.True(then.Covered);
+        Assert.Equal(Segment.Bpu, then.Segment);
+
+        var beforeStart = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(-1).ToApi() });
+        Assert.Equal(MembershipStatus.Inactive, beforeStart.Status);
+
+        var lastDay = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = TestData.Today.AddDays(-10).ToApi() });
+        Assert.True(lastDay.Covered); // the end date is the last day covered
+    }
+
+    [Fact]
+    public async Task AskingAboutOneProgramAnswersAboutThatProgramAndPuWinsTheSegment()
+    {
+        var bpu = TestData.Bpu();
+        await Host.Client("internal-services").EnrollParticipant(bpu);
+        await Host.Client("internal-services").EnrollParticipant(TestData.Pu(bpu.Nik));
+        var client = Host.Client("kemnaker");
+
+        var any = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik });
+        Assert.Equal(Segment.Pu, any.Segment);
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], any.ActivePrograms);
+
+        var jp = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jp });
+        Assert.Equal([Program.Jp], jp.ActivePrograms);
+        var jkp = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jkp });
+        Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.Inactive }, jkp);
+    }
+
+    [Fact]
+    public async Task AnInvalidNikOrAFutureDayIsInvalidArgument()
+    {
+        var client = Host.Client("bank-bri");
+        Assert.Equal([("nik", "NIK_WRONG_LENGTH")], await RpcAssert.ViolationsAsync(async () => await client.VerifyMembership(new VerifyMembershipRequest { Nik = "123" })));
+        Assert.Equal([("as_of_date", "DATE_IN_FUTURE")], await RpcAssert.ViolationsAsync(async () =>
+            await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik(), AsOfDate = TestData.Today.AddDays(1).ToApi() })));
+        Assert.Equal([("program", "PROGRAM_UNKNOWN")], await RpcAssert.ViolationsAsync(async () =>
+            await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik(), Program = (Program)9 })));
+    }
+
+    [Fact]
+    public async Task BatchVerificationAnswersEveryRowId()
+    {
+        var people = new SyntheticRegistry(new SyntheticRegistryOptions(11)).Generate(300).ToList();
+        var client = Host.Client("internal-services");
+        // Enrol a few of them through the API so the batch meets real registry rows.
+        foreach (var person in people.Take(40))
+        {
+            var request = TestData.Bpu(TestData.Digits(person.Nik), person.BirthDate, person.Sex == Domain.Sex.Female);
+            await client.EnrollParticipant(request);
+        }
+
+        await BatchChecks.EveryRowAnsweredAsync(Host, [], registeredAsBpu: people.Take(40).Select(p => p.Nik).ToList(), unregistered: people.Skip(40).Select(p => p.Nik).ToList());
+    }
+
+    [Fact]
+    public async Task ABatchRowIdLongerThan64CharactersFailsTheCall()
+    {
+        using var call = Host.Client("prakerja-pmo").VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(20)));
+        await call.RequestStream.WriteAsync(new VerifyMembershipBatchRequest { Items = { new VerifyMembershipBatchItem { RowId = new string('r', 65), Nik = TestData.Nik() } } });
+        await call.RequestStream.CompleteAsync();
+        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, async () => { while (await call.ResponseStream.MoveNext()) { } });
+        Assert.Equal("items[0].row_id", ex.GetDetail<Google.Rpc.BadRequest>()!.FieldViolations.Single().Field);
+    }
+}
+
+/// <summary>A bulk verification over several chunks: every row answered once, with the right answer.</summary>
+public static class BatchChecks
+{
+    public static async Task EveryRowAnsweredAsync(
+        MembershipHost host, IReadOnlyList<SyntheticParticipant> seeded, IReadOnlyList<long>? registeredAsBpu = null, IReadOnlyList<long>? unregistered = null)
+    {
+        var today = TestData.Today;
+        var expected = new Dictionary<string, VerifyMembershipBatchResult>();
+        var items = new List<VerifyMembershipBatchItem>();
+        void Row(string nik, VerifyMembershipBatchResult answer)
+        {
+            var rowId = "row-" + items.Count;
+            answer.RowId = rowId;
+            expected[rowId] = answer;
+            items.Add(new VerifyMembershipBatchItem { RowId = rowId, Nik = nik });
+        }
+
+        foreach (var person in seeded)
+        {
+            var standing = MembershipStanding.Of([.. person.Coverages.Select(c => new CoverageSpan(c.Programs, c.Segment, c.StartDate, c.EndDate))], null, today);
+            var answer = new VerifyMembershipBatchResult
+            {
+                Covered = standing.Covered,
+                Status = standing.Covered ? MembershipStatus.Active : MembershipStatus.Inactive,
+                Segment = standing.Segment is { } s ? (Segment)((int)s + 1) : Segment.Unspecified,
+            };
+            answer.ActivePrograms.Add(standing.ActivePrograms.ToList().Select(p => (Program)((int)p + 1)));
+            Row(TestData.Digits(person.Nik), answer);
+        }
+
+        foreach (var nik in registeredAsBpu ?? Array.Empty<long>())
+            Row(TestData.Digits(nik), new VerifyMembershipBatchResult { Covered = true, Status = MembershipStatus.Active, Segment = Segment.Bpu, ActivePrograms = { Program.Jkk, Program.Jkm } });
+        foreach (var nik in unregistered ?? (IReadOnlyList<long>)[long.Parse(TestData.Nik(), System.Globalization.CultureInfo.InvariantCulture)])
+            Row(TestData.Digits(nik), new VerifyMembershipBatchResult { Status = MembershipStatus.NotRegistered });
+        Row("3374011508850000", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.SerialZero });
+        Row("12", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.WrongLength });
+        Row("", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.Missing });
+        Row("9900003208850000", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.UnknownProvince });
+
+        using var call = host.Client("prakerja-pmo").VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(60)));
+        var answers = new List<VerifyMembershipBatchResult>();
+        var reading = Task.Run(async () =>
+        {
+            while (await call.ResponseStream.MoveNext()) answers.AddRange(call.ResponseStream.Current.Results);
+        });
+        foreach (var chunk in items.Chunk(250))
+            await call.RequestStream.WriteAsync(new VerifyMembershipBatchRequest { Items = { chunk } });
+        await call.RequestStream.CompleteAsync();
+        await reading;
+
+        Assert.Equal(items.Count, answers.Count);
+        Assert.Equal(expected.Keys.Order(), answers.Select(a => a.RowId).Order());
+        foreach (var answer in answers) Assert.Equal(expected[answer.RowId], answer);
+    }
+}
