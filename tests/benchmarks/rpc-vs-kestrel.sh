@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Unary gRPC on our server vs a bare Kestrel HTTP/2 endpoint returning the same bytes (status in trailers).
-# Alternates h2load runs, three rounds each, and prints both medians and their ratio.
-# Usage: tests/benchmarks/rpc-vs-kestrel.sh [requests-per-round]   (needs Debian nghttp2-client)
+# Alternates h2load runs, five rounds each by default, and prints both medians and their ratio.
+# Usage: tests/benchmarks/rpc-vs-kestrel.sh [requests-per-round] [rounds]   (needs Debian nghttp2-client)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-200000}
+ROUNDS=${2:-5}
 command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
 dotnet build -c Release tests/Verification.Rpc.Benchmarks -v q -nologo >/dev/null
 BIN=tests/Verification.Rpc.Benchmarks/bin/Release/net10.0/Verification.Rpc.Benchmarks.dll
@@ -28,12 +29,13 @@ run() { # port → requests/s, failing on any failed request
 latency() { h2load -n 20000 -c 1 -m 1 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path" | awk '/time for request/ {print $5}'; }
 run "$RPC_PORT" >/dev/null; run "$BARE_PORT" >/dev/null   # warm-up
 rpc=(); bare=()
-for round in 1 2 3; do
+for round in $(seq "$ROUNDS"); do
   rpc+=("$(run "$RPC_PORT")"); bare+=("$(run "$BARE_PORT")")
   echo "round $round: rpc ${rpc[-1]} req/s, bare ${bare[-1]} req/s"
 done
-median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 mr=$(median "${rpc[@]}"); mb=$(median "${bare[@]}")
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
 echo "median rpc:  $mr req/s"
 echo "median bare: $mb req/s"
 awk -v r="$mr" -v b="$mb" 'BEGIN { printf "ratio rpc/bare: %.3f\n", r / b }'
