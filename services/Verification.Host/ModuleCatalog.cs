@@ -1,3 +1,4 @@
+using Verification.Kur;
 using Verification.Membership;
 using Verification.Platform.Hosting;
 
@@ -9,5 +10,6 @@ public static class ModuleCatalog
     public static readonly IReadOnlyList<VerificationModule> All =
     [
         MembershipModule.Module,
+        KurModule.Module,
     ];
 }

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Verification.Api;
+using Verification.Kur.Data;
+using Verification.Kur.Domain;
+using Verification.Kur.Features;
+using Verification.Kur.Features.Cancel;
+using Verification.Kur.Features.Enrol;
+using Verification.Kur.Features.Reconcile;
+using Verification.Kur.Features.Report;
+using Verification.Kur.Grpc;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Hosting;
+using Verification.Platform.Outbox;
+using Verification.Rpc.Server;
+using Verification.Rpc.Services;
+
+namespace Verification.Kur;
+
+/// <summary>KUR borrower enrolment: banks check and enrol KUR borrowers at loan time, through Membership over gRPC.</summary>
+public static class KurModule
+{
+    public const string Name = "kur";
+
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddKur(host), app => app.MapKur());
+
+    public static WebApplicationBuilder AddKur(this WebApplicationBuilder builder, VerificationHostContext host)
+    {
+        var settings = KurSettings.Read(builder.Configuration, host);
+        var services = builder.Services;
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.LoadFingerprint());
+        services.AddSingleton(KurReferenceData.Embedded);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddModuleDatabase<KurDbContext>(host.Database.For(Name), typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations");
+        services.AddOutboxRelay<KurDbContext>();
+        services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
+        services.AddScoped<BorrowerEnrolment>();
+        services.AddScoped<EnrolmentCancellation>();
+        services.AddScoped<EnrolmentReader>();
+        services.AddScoped<CoverageReport>();
+        services.AddHostedService(sp => new ModuleHealthReporter<KurDbContext>(
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(),
+            ["verification.kur.v1.KurService"], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
+        return builder;
+    }
+
+    public static WebApplication MapKur(this WebApplication app)
+    {
+        app.MapRpcService<KurService>(ApiDescriptors.Kur);
+        return app;
+    }
+}

@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Verification.Api.Clients;
+using Verification.Api.Common.V1;
+using Verification.Api.Kur.V1;
+using Verification.Contracts.Events;
+using Verification.Kur;
+using Verification.Kur.Domain;
+using Verification.Membership;
+using Verification.Platform.Hosting;
+using Verification.Rpc;
+using Verification.Rpc.Client;
+using Verification.Testing;
+using ApiProgram = Verification.Api.Common.V1.Program;
+
+// Usage: Verification.Kur.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--seconds 20] [--levels 1,16,64]
+// Without --postgres or --rabbitmq it starts the throwaway servers of Verification.Testing (PostgreSQL there runs with
+// fsync off: pass a durable server, as tests/benchmarks/kur-enrol.sh does, for figures worth publishing).
+var options = LoadOptions.Parse(args);
+Console.WriteLine($"== {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, load average at start: {LoadAverage()}");
+
+var admin = options.Postgres ?? (await PostgresServer.SharedAsync()).AdminConnectionString;
+var rabbit = options.RabbitMq ?? (await RabbitMqBroker.SharedAsync()).AmqpUri.ToString();
+Console.WriteLine(options.Postgres is null ? "PostgreSQL: throwaway (fsync off)" : "PostgreSQL: as given");
+var databases = new Dictionary<string, string>();
+foreach (var name in new[] { "membership", "kur", "access_membership", "access_kur" }) databases[name] = await CreateDatabaseAsync(admin, name);
+
+var data = Path.Combine(Path.GetTempPath(), "kur-loadtest-" + Guid.NewGuid().ToString("N"));
+var common = new[]
+{
+    "--Verification:Database:Provider=Postgres",
+    "--Verification:Bus:Transport=RabbitMq",
+    $"--Verification:Bus:RabbitMqUri={rabbit}",
+    // 3 Membership calls per enrolment: the default 2,000 calls/s per member would cap KUR near 660 enrolments/s.
+    "--Verification:Access:RatePerSecond=1000000",
+    "--Verification:Access:Burst=1000000",
+};
+await using var membership = await ModuleHost.StartAsync(
+    [.. common, $"--Verification:Database:DataDirectory={data}/membership", "--Verification:Services=membership",
+     $"--Verification:Database:ConnectionStrings:membership={databases["membership"]}", $"--Verification:Database:ConnectionStrings:access={databases["access_membership"]}"]);
+var credentials = Path.Combine(data, "membership", "dev-credentials");
+await using var kur = await ModuleHost.StartAsync(
+    [.. common, $"--Verification:Database:DataDirectory={data}/kur", "--Verification:Services=kur,counter",
+     $"--Verification:Database:ConnectionStrings:kur={databases["kur"]}", $"--Verification:Database:ConnectionStrings:access={databases["access_kur"]}",
+     // The counter has no database, but every module of a PostgreSQL host must name one.
+     "--Verification:Database:ConnectionStrings:counter=Host=127.0.0.1;Database=unused",
+     $"--Verification:Endpoints:membership={membership.Address}",
+     $"--Verification:Access:MembersFile={Path.Combine(data, "membership", "members.json")}",
+     $"--Verification:Internal:TokenFile={Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")}"]);
+
+using var channel = new RpcChannel(kur.Address, new RpcChannelOptions
+{
+    BearerToken = File.ReadAllText(Path.Combine(credentials, "bank-bri.token")).Trim(),
+    Retry = RetryPolicy.None,
+});
+var client = new KurClient(channel);
+var borrowers = new Borrowers();
+
+if (args.Contains("--probe"))
+{
+    // Where one enrolment's time goes: each hop alone, one call after another.
+    using var internalChannel = new RpcChannel(membership.Address, new RpcChannelOptions { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), Retry = RetryPolicy.None });
+    var registry = new MembershipClient(internalChannel);
+    async Task Probe(string what, Func<EnrolBorrowerRequest, Task> call)
+    {
+        var times = new List<double>();
+        var cpu = TimeSpan.Zero;
+        for (var i = 0; i < 60; i++)
+        {
+            var request = borrowers.Next();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var started = Stopwatch.GetTimestamp();
+            await call(request);
+            if (i < 10) continue;
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        }
+
+        times.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {what,-40} p50 {times[times.Count / 2],7:0.0} ms  p90 {times[times.Count * 9 / 10],7:0.0} ms  process CPU {cpu.TotalMilliseconds / times.Count,6:0.0} ms/call"));
+    }
+
+    await Probe("Membership VerifyMembership", async r => await registry.VerifyMembership(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = r.Borrower.Nik }));
+    await Probe("Membership QuoteContribution", async r =>
+    {
+        var quote = new Verification.Api.Membership.V1.QuoteContributionRequest { Segment = Segment.Bpu, MonthlyIncomeRupiah = r.Borrower.DeclaredMonthlyIncomeRupiah };
+        quote.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
+        await registry.QuoteContribution(quote);
+    });
+    await Probe("Membership EnrollParticipant", async r =>
+    {
+        var today = KurClock.JakartaToday(TimeProvider.System);
+        var enrol = new Verification.Api.Membership.V1.EnrollParticipantRequest
+        {
+            IdempotencyKey = Guid.NewGuid().ToString(), Nik = r.Borrower.Nik, FullName = r.Borrower.FullName, BirthDate = r.Borrower.BirthDate, Sex = r.Borrower.Sex,
+            Segment = Segment.Bpu, Channel = Verification.Api.Membership.V1.EnrolmentChannel.Kur, ChannelReference = "002",
+            MonthlyIncomeRupiah = r.Borrower.DeclaredMonthlyIncomeRupiah, StartDate = new Date { Year = today.Year, Month = today.Month, Day = today.Day },
+        };
+        enrol.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
+        await registry.EnrollParticipant(enrol);
+    });
+    await Probe("KUR GetEnrolment (not found)", async r =>
+    {
+        try
+        {
+            await client.GetEnrolment(new GetEnrolmentRequest { LoanReference = r.LoanReference });
+        }
+        catch (RpcException)
+        {
+        }
+    });
+    await Probe("KUR EnrolBorrower (new borrower)", async r => await client.EnrolBorrower(r));
+    return 0;
+}
+
+Console.WriteLine("== EnrolBorrower, every borrower new (VerifyMembership, EnrollParticipant + QuoteContribution, two KUR writes);");
+Console.WriteLine("   KUR and Membership are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them");
+Func<EnrolBorrowerRequest, Task> enrol = async request =>
+{
+    var response = await client.EnrolBorrower(request, CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+    if (response.Outcome != EnrolmentOutcome.Enrolled) throw new InvalidOperationException($"Unexpected outcome {response.Outcome}.");
+};
+if (args.Contains("--membership-only"))
+{
+    // The same Membership calls KUR makes, straight from the client: what KUR itself adds is the difference.
+    var internalChannel = new RpcChannel(membership.Address, new RpcChannelOptions { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), Retry = RetryPolicy.None });
+    var registry = new MembershipClient(internalChannel);
+    Console.WriteLine("   (--membership-only: VerifyMembership, then EnrollParticipant + QuoteContribution, from the client; no KUR)");
+    enrol = async request =>
+    {
+        await registry.VerifyMembership(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = request.Borrower.Nik });
+        var today = KurClock.JakartaToday(TimeProvider.System);
+        var enrolment = new Verification.Api.Membership.V1.EnrollParticipantRequest
+        {
+            IdempotencyKey = "kur:002:" + request.LoanReference, Nik = request.Borrower.Nik, FullName = request.Borrower.FullName, BirthDate = request.Borrower.BirthDate,
+            Sex = request.Borrower.Sex, Segment = Segment.Bpu, Channel = Verification.Api.Membership.V1.EnrolmentChannel.Kur, ChannelReference = "002",
+            MonthlyIncomeRupiah = request.Borrower.DeclaredMonthlyIncomeRupiah, StartDate = new Date { Year = today.Year, Month = today.Month, Day = today.Day },
+        };
+        enrolment.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
+        var quote = new Verification.Api.Membership.V1.QuoteContributionRequest { Segment = Segment.Bpu, MonthlyIncomeRupiah = request.Borrower.DeclaredMonthlyIncomeRupiah };
+        quote.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
+        await Task.WhenAll(registry.EnrollParticipant(enrolment).ResponseAsync, registry.QuoteContribution(quote).ResponseAsync);
+        EventCounter.SkipKur();
+    };
+}
+
+if (args.Contains("--get-only"))
+{
+    // The cost of one bank call into KUR that reads one row: the floor under every KUR RPC.
+    Console.WriteLine("   (--get-only: GetEnrolment of an unknown loan reference; NOT_FOUND counts as done)");
+    enrol = async request =>
+    {
+        try
+        {
+            await client.GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference });
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+        }
+
+        EventCounter.SkipAll();
+    };
+}
+
+var warmUp = await LoadLevel.RunAsync(enrol, borrowers, 16, TimeSpan.FromSeconds(3));
+Console.WriteLine($"   warm-up: {warmUp.Completed} enrolments, {warmUp.Errors} errors");
+Console.WriteLine("   callers  enrolments  seconds  enrolments/s   p50 ms   p99 ms  errors  process CPU ms/enrolment");
+long completed = warmUp.Completed;
+foreach (var callers in options.Levels)
+{
+    var result = await LoadLevel.RunAsync(enrol, borrowers, callers, options.Duration);
+    completed += result.Completed;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"   {callers,7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.0}{result.ErrorSummary}"));
+}
+
+var lastCall = Stopwatch.StartNew();
+var expected = completed;
+var drained = await EventCounter.WaitForAsync(expected, TimeSpan.FromSeconds(180));
+Console.WriteLine($"== events consumed from RabbitMQ (expected {expected} each): KurBorrowerEnrolled {EventCounter.KurEnrolled}, ParticipantEnrolled {EventCounter.ParticipantEnrolled}, CoverageStarted {EventCounter.CoverageStarted}" +
+    (drained ? $"; all consumed {lastCall.Elapsed.TotalSeconds:0.0} s after the last call" : "; NOT ALL CONSUMED within 180 s"));
+Console.WriteLine($"== load average at end: {LoadAverage()}");
+try
+{
+    Directory.Delete(data, recursive: true);
+}
+catch (IOException)
+{
+}
+
+return drained ? 0 : 1;
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+static async Task<string> CreateDatabaseAsync(string admin, string prefix)
+{
+    var name = $"kurload_{prefix}_{Guid.NewGuid():N}"[..40];
+    await using (var connection = new NpgsqlConnection(admin))
+    {
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    return new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+}
+
+/// <summary>The command line.</summary>
+internal sealed record LoadOptions(string? Postgres, string? RabbitMq, TimeSpan Duration, int[] Levels)
+{
+    public static LoadOptions Parse(string[] args)
+    {
+        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        return new LoadOptions(
+            Value("--postgres"),
+            Value("--rabbitmq"),
+            TimeSpan.FromSeconds(int.Parse(Value("--seconds") ?? "20", CultureInfo.InvariantCulture)),
+            (Value("--levels") ?? "1,16,64").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray());
+    }
+}
+
+/// <summary>Distinct valid borrowers and loans: NIKs of Semarang with varying birth dates and serials.</summary>
+internal sealed class Borrowers
+{
+    private long _next;
+
+    public EnrolBorrowerRequest Next()
+    {
+        var n = Interlocked.Increment(ref _next);
+        var birth = new DateOnly(1970, 1, 1).AddDays((int)(n / 9999 % 10_000));
+        var nik = string.Create(CultureInfo.InvariantCulture, $"337401{birth.Day:00}{birth.Month:00}{birth.Year % 100:00}{1 + (n % 9999):0000}");
+        var today = KurClock.JakartaToday(TimeProvider.System).AddDays(30);
+        return new EnrolBorrowerRequest
+        {
+            BankCode = "002",
+            LoanReference = "LOAD-" + Guid.NewGuid().ToString("N")[..20],
+            Scheme = KurScheme.Mikro,
+            LoanAmountRupiah = 25_000_000,
+            DisbursementDate = new Date { Year = today.Year, Month = today.Month, Day = today.Day },
+            Borrower = new Borrower
+            {
+                Nik = nik,
+                FullName = "Peminjam Uji Beban",
+                BirthDate = new Date { Year = birth.Year, Month = birth.Month, Day = birth.Day },
+                Sex = Sex.Male,
+                BusinessSector = "47111",
+                RegionCode = "3374",
+                DeclaredMonthlyIncomeRupiah = 2_500_000 + (n % 1000 * 1000),
+            },
+        };
+    }
+}
+
+/// <summary>One level of load: <c>callers</c> banks' loan systems, each enrolling one borrower after another.</summary>
+internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, double[] LatenciesMs, string ErrorSummary, TimeSpan ProcessCpu)
+{
+    public static async Task<LoadLevel> RunAsync(Func<EnrolBorrowerRequest, Task> enrol, Borrowers borrowers, int callers, TimeSpan duration)
+    {
+        var latencies = new List<double>[callers];
+        var errors = new Dictionary<StatusCode, long>();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var stopwatch = Stopwatch.StartNew();
+        var until = duration;
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
+        {
+            var mine = latencies[i] = new List<double>(100_000);
+            while (stopwatch.Elapsed < until)
+            {
+                var request = borrowers.Next();
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await enrol(request);
+                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                catch (RpcException ex)
+                {
+                    lock (errors) errors[ex.StatusCode] = errors.GetValueOrDefault(ex.StatusCode) + 1;
+                }
+            }
+        })));
+        var elapsed = stopwatch.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        var summary = errors.Count == 0 ? "" : " (" + string.Join(", ", errors.Select(e => $"{e.Key} {e.Value}")) + ")";
+        return new LoadLevel(all.Length, errors.Values.Sum(), elapsed, all, summary, cpu);
+    }
+
+    public double Percentile(double p) => LatenciesMs.Length == 0 ? double.NaN : LatenciesMs[Math.Min(LatenciesMs.Length - 1, (int)(LatenciesMs.Length * p))];
+}
+
+/// <summary>Counts the events of every enrolment as a consumer on the bus sees them (distinct event ids: delivery is at least once).</summary>
+internal sealed class EventCounter : IConsumer<KurBorrowerEnrolled>, IConsumer<ParticipantEnrolled>, IConsumer<CoverageStarted>
+{
+    private static readonly HashSet<Guid> Seen = [];
+    private static long _kur;
+    private static long _participants;
+    private static long _coverages;
+
+    public static long KurEnrolled => Interlocked.Read(ref _kur);
+
+    /// <summary>Counts a KurBorrowerEnrolled that a run without KUR never publishes.</summary>
+    public static void SkipKur() => Interlocked.Increment(ref _kur);
+
+    /// <summary>Counts the events of a run that publishes none.</summary>
+    public static void SkipAll()
+    {
+        Interlocked.Increment(ref _kur);
+        Interlocked.Increment(ref _participants);
+        Interlocked.Increment(ref _coverages);
+    }
+
+    public static long ParticipantEnrolled => Interlocked.Read(ref _participants);
+
+    public static long CoverageStarted => Interlocked.Read(ref _coverages);
+
+    public Task Consume(ConsumeContext<KurBorrowerEnrolled> context) => Count(context.Message.EventId, ref _kur);
+
+    public Task Consume(ConsumeContext<ParticipantEnrolled> context) => Count(context.Message.EventId, ref _participants);
+
+    public Task Consume(ConsumeContext<CoverageStarted> context) => Count(context.Message.EventId, ref _coverages);
+
+    public static async Task<bool> WaitForAsync(long expected, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (KurEnrolled < expected || ParticipantEnrolled < expected || CoverageStarted < expected)
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(100);
+        }
+
+        return true;
+    }
+
+    private static Task Count(Guid eventId, ref long counter)
+    {
+        lock (Seen)
+        {
+            if (!Seen.Add(eventId)) return Task.CompletedTask;
+        }
+
+        Interlocked.Increment(ref counter);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The host composition of verification-host, in process, with the modules a run picks.</summary>
+internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
+{
+    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCounter>());
+
+    private static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, KurModule.Module, Counter];
+
+    public string Address { get; } = $"http://127.0.0.1:{new Uri(app.Urls.First()).Port}";
+
+    public static async Task<ModuleHost> StartAsync(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(["--Verification:Listen:Port=0", .. args]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddVerificationHost(Catalog);
+        var app = builder.Build();
+        app.MapVerificationHost(Catalog);
+        await app.StartAsync();
+        return new ModuleHost(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

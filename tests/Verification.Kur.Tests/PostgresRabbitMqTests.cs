@@ -1,0 +1,117 @@
+using Google.Rpc;
+using Verification.Api.Kur.V1;
+using Verification.Api.Membership.V1;
+using Verification.Kur.Tests.Support;
+using Verification.Rpc;
+
+namespace Verification.Kur.Tests;
+
+/// <summary>
+/// Membership and KUR as two hosts, each on its own PostgreSQL databases, with RabbitMQ between them and the event
+/// collector: the deployment's shape. Fails (never skips) when PostgreSQL or RabbitMQ cannot start.
+/// </summary>
+public sealed class PostgresRabbitMqFixture : IAsyncLifetime
+{
+    public KurHost Membership { get; set; } = null!;
+
+    public KurHost Kur { get; private set; } = null!;
+
+    public int MembershipPort { get; private set; }
+
+    public string[] MembershipSettings { get; private set; } = [];
+
+    /// <summary>Kept across a restart of Membership: it holds the members file and tokens both hosts use.</summary>
+    public string MembershipDataDirectory { get; } = Path.Combine(Path.GetTempPath(), "verification-kur-tests-" + Guid.NewGuid().ToString("N"));
+
+    public async Task InitializeAsync()
+    {
+        MembershipSettings = [.. await KurHost.PostgresAndRabbitMqSettingsAsync("membership"), "Verification:Services=membership"];
+        Membership = await KurHost.StartAsync(dataDirectory: MembershipDataDirectory, settings: MembershipSettings);
+        MembershipPort = Membership.Port;
+        Kur = await KurHost.StartAsync(shareMembersWith: Membership, settings:
+            [.. await KurHost.PostgresAndRabbitMqSettingsAsync("kur"), "Verification:Services=kur,events",
+            // The collector has no database, but every module a PostgreSQL host runs must name one.
+            "Verification:Database:ConnectionStrings:events=Host=127.0.0.1;Database=unused", $"Verification:Endpoints:membership={Membership.Address}"]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Kur is not null) await Kur.DisposeAsync();
+        if (Membership is not null) await Membership.DisposeAsync();
+        try
+        {
+            Directory.Delete(MembershipDataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The OS cleans the temp folder.
+        }
+    }
+}
+
+public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : IClassFixture<PostgresRabbitMqFixture>
+{
+    [Fact]
+    public async Task TheEnrolPathHoldsOnPostgresWithEveryEventConsumedThroughRabbitMq()
+    {
+        var kur = fixture.Kur.Kur();
+
+        var fresh = TestData.Request();
+        var enrolled = await kur.EnrolBorrower(fresh);
+        Assert.Equal(EnrolmentOutcome.Enrolled, enrolled.Outcome);
+        var verified = await fixture.Membership.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = fresh.Borrower.Nik });
+        Assert.True(verified.Covered);
+
+        var covered = TestData.Request(scheme: KurScheme.SuperMikro, amount: 10_000_000);
+        await EndToEndTests.CoverAsWageEarnerAsync(fixture.Membership, covered.Borrower.Nik);
+        Assert.Equal(EnrolmentOutcome.AlreadyCovered, (await kur.EnrolBorrower(covered)).Outcome);
+
+        var concurrent = TestData.Request(scheme: KurScheme.Kecil, amount: 500_000_000);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => kur.EnrolBorrower(concurrent).ResponseAsync));
+        Assert.Single(responses.Distinct());
+        var participant = (await fixture.Membership.Membership().GetParticipant(new GetParticipantRequest { Nik = concurrent.Borrower.Nik })).Participant;
+        Assert.Equal(responses[0].ParticipantNumber, participant.ParticipantNumber);
+        EndToEndTests.AssertOneKurCoverage(participant);
+
+        var conflicting = concurrent.Clone();
+        conflicting.DisbursementDate = TestData.ToApi(TestData.Today.AddDays(31));
+        var conflict = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => kur.EnrolBorrower(conflicting).ResponseAsync);
+        Assert.Equal("disbursement_date", conflict.GetDetail<ErrorInfo>()!.Metadata["fields"]);
+
+        var foreign = TestData.Request(bankCode: "009");
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => kur.EnrolBorrower(foreign).ResponseAsync);
+
+        var loans = new[] { fresh.LoanReference, covered.LoanReference, concurrent.LoanReference };
+        await EventCollector.WaitForAsync(() => loans.All(l => EventCollector.Enrolled.Any(e => e.LoanReference == l)), "KurBorrowerEnrolled through RabbitMQ");
+        await EventCollector.WaitForAsync(() => EventCollector.Denied.Any(d => d.Resource.Contains(foreign.LoanReference, StringComparison.Ordinal)), "AccessDenied through RabbitMQ");
+        Assert.Equal(
+            ["ENROLLED", "ALREADY_COVERED", "ENROLLED"],
+            loans.Select(l => EventCollector.Enrolled.Where(e => e.LoanReference == l).Select(e => e.Outcome).Distinct().Single()));
+        Assert.Single(EventCollector.Enrolled.Where(e => e.LoanReference == concurrent.LoanReference).Select(e => e.EventId).Distinct());
+    }
+
+    [Fact]
+    public async Task WhenMembershipStopsTheBankRetriesAndGetsOneParticipant()
+    {
+        var kur = fixture.Kur.Kur();
+        await fixture.Membership.DisposeAsync();
+        var request = TestData.Request();
+        try
+        {
+            var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => kur.EnrolBorrower(request).ResponseAsync);
+            Assert.NotNull(ex.GetDetail<RetryInfo>());
+        }
+        finally
+        {
+            // Same port, same databases: Membership is back as it was.
+            fixture.Membership = await KurHost.StartAsync(fixture.MembershipDataDirectory, fixture.MembershipPort, settings: fixture.MembershipSettings);
+        }
+
+        var response = await kur.EnrolBorrower(request);
+
+        Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
+        var participant = (await fixture.Membership.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        Assert.Equal(response.ParticipantNumber, participant.ParticipantNumber);
+        EndToEndTests.AssertOneKurCoverage(participant);
+    }
+}

@@ -1,0 +1,58 @@
+using Verification.Api.Common.V1;
+using Verification.Api.Kur.V1;
+using Verification.Kur.Tests.Support;
+using Verification.Rpc;
+
+namespace Verification.Kur.Tests;
+
+/// <summary>GetEnrolment, ListEnrolments and GetCoverageReport show a bank its own records only (a fresh host, so counts are exact).</summary>
+public sealed class ScopeTests
+{
+    [Fact]
+    public async Task ReadsAndTheCoverageReportAreScopedToTheCallersBank()
+    {
+        await using var host = await KurHost.StartAsync();
+        var bri = host.Kur("bank-bri");
+        var bni = host.Kur("bank-bni");
+        var today = TestData.Today;
+
+        var enrolledA = TestData.Request(scheme: KurScheme.Mikro);
+        var enrolledB = TestData.Request(scheme: KurScheme.Mikro);
+        var cancelled = TestData.Request(scheme: KurScheme.Mikro);
+        var covered = TestData.Request(scheme: KurScheme.Kecil, amount: 200_000_000);
+        await EndToEndTests.CoverAsWageEarnerAsync(host, covered.Borrower.Nik);
+        foreach (var request in new[] { enrolledA, enrolledB, cancelled, covered }) await bri.EnrolBorrower(request);
+        await bri.CancelEnrolment(new CancelEnrolmentRequest { BankCode = "002", LoanReference = cancelled.LoanReference, Reason = CancellationReason.LoanWithdrawn });
+        var bniLoan = TestData.Request(bankCode: "009");
+        await bni.EnrolBorrower(bniLoan);
+
+        var briRecords = await EndToEndTests.ListAsync(bri, today.AddDays(-1), today);
+        Assert.Equal(
+            new[] { enrolledA, enrolledB, cancelled, covered }.Select(r => r.LoanReference),
+            briRecords.Select(r => r.LoanReference));
+        Assert.All(briRecords, r => Assert.Equal("002", r.BankCode));
+        Assert.Equal(EnrolmentState.Cancelled, briRecords[2].State);
+        Assert.Equal(bniLoan.LoanReference, Assert.Single(await EndToEndTests.ListAsync(bni, today, today, bankCode: "009")).LoanReference);
+        Assert.Empty(await EndToEndTests.ListAsync(bri, today.AddDays(1), today.AddDays(2)));
+
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => bni.GetEnrolment(new GetEnrolmentRequest { LoanReference = enrolledA.LoanReference }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => bni.GetEnrolment(new GetEnrolmentRequest { BankCode = "002", LoanReference = enrolledA.LoanReference }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => EndToEndTests.ListAsync(bni, today, today, bankCode: "002"));
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => bni.CancelEnrolment(
+            new CancelEnrolmentRequest { BankCode = "002", LoanReference = enrolledA.LoanReference, Reason = CancellationReason.Other }).ResponseAsync);
+        Assert.Equal(EnrolmentState.Active, (await bri.GetEnrolment(new GetEnrolmentRequest { BankCode = "002", LoanReference = enrolledA.LoanReference })).Enrolment.State);
+
+        var month = new YearMonth { Year = today.Year, Month = today.Month };
+        var report = await bri.GetCoverageReport(new GetCoverageReportRequest { StartMonth = month, EndMonth = month });
+        Assert.Equal(
+            [
+                new CoverageReportRow { BankCode = "002", Scheme = KurScheme.Mikro, Month = month, BorrowersSeen = 2, AlreadyCovered = 0, NewlyEnrolled = 2, Cancelled = 1 },
+                new CoverageReportRow { BankCode = "002", Scheme = KurScheme.Kecil, Month = month, BorrowersSeen = 1, AlreadyCovered = 1, NewlyEnrolled = 0, Cancelled = 0 },
+            ],
+            report.Rows);
+        var kecil = await bri.GetCoverageReport(new GetCoverageReportRequest { StartMonth = month, EndMonth = month, Scheme = KurScheme.Kecil });
+        Assert.Equal(KurScheme.Kecil, Assert.Single(kecil.Rows).Scheme);
+        var bniReport = await bni.GetCoverageReport(new GetCoverageReportRequest { StartMonth = month, EndMonth = month });
+        Assert.Equal(new CoverageReportRow { BankCode = "009", Scheme = KurScheme.Mikro, Month = month, BorrowersSeen = 1, NewlyEnrolled = 1 }, Assert.Single(bniReport.Rows));
+    }
+}
