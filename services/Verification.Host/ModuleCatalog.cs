@@ -1,3 +1,4 @@
+using Verification.Audit;
 using Verification.Kur;
 using Verification.Membership;
 using Verification.Platform.Hosting;
@@ -11,5 +12,6 @@ public static class ModuleCatalog
     [
         MembershipModule.Module,
         KurModule.Module,
+        AuditModule.Module,
     ];
 }

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Verification.Api;
+using Verification.Audit.Consumers;
+using Verification.Audit.Data;
+using Verification.Audit.Features.Append;
+using Verification.Audit.Features.Keys;
+using Verification.Audit.Features.Proofs;
+using Verification.Audit.Features.Read;
+using Verification.Audit.Features.Trace;
+using Verification.Audit.Grpc;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Hosting;
+using Verification.Rpc.Server;
+using Verification.Rpc.Services;
+
+namespace Verification.Audit;
+
+/// <summary>The audit module: consumes every event of the suite into a verifiable log that auditors search and prove.</summary>
+public static class AuditModule
+{
+    public const string Name = "audit";
+
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddAudit(host), app => app.MapAudit(), AuditConsumers.Register);
+
+    public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder, VerificationHostContext host)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(host);
+        var settings = AuditSettings.Read(builder.Configuration, host);
+        var signingKey = new LogSigningKey(settings.LoadSigner());
+        var nikHasher = settings.LoadNikHasher();
+        var database = host.Database.For(Name);
+
+        var services = builder.Services;
+        services.AddModuleDatabase<AuditDbContext>(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations");
+        services.AddSingleton(settings);
+        services.AddSingleton(signingKey);
+        services.AddSingleton(nikHasher);
+        services.AddSingleton<EventIntake>();
+        services.AddSingleton<AppendSignal>();
+        services.AddSingleton<SignedTreeSize>();
+        services.AddSingleton(sp => new PendingEventWriter(database, sp.GetRequiredService<AppendSignal>()));
+        services.AddScoped<TraceQuery>();
+        services.AddScoped<LogReader>();
+        services.AddScoped<LogProofs>();
+        services.AddSingleton(sp => new LogAppender(
+            database, settings, signingKey, sp.GetRequiredService<AppendSignal>(), sp.GetRequiredService<SignedTreeSize>(), TimeProvider.System, sp.GetRequiredService<ILogger<LogAppender>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<LogAppender>());
+        services.AddHostedService(sp => new ModuleHealthReporter<AuditDbContext>(
+            sp.GetRequiredService<IServiceScopeFactory>(),
+            sp.GetRequiredService<HealthStatusRegistry>(),
+            [ApiDescriptors.Audit.FullName],
+            watchBus: host.Bus.Transport == BusTransport.RabbitMq));
+        return builder;
+    }
+
+    public static WebApplication MapAudit(this WebApplication app)
+    {
+        app.MapRpcService<AuditService>(ApiDescriptors.Audit);
+        return app;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Diagnostics.Metrics;
+
+namespace Verification.Audit;
+
+/// <summary>Meter "Verification.Audit": entries appended, log size, signed heads.</summary>
+public static class AuditTelemetry
+{
+    public const string Name = "Verification.Audit";
+
+    private static readonly Meter Meter = new(Name);
+
+    private static readonly Counter<long> Appended = Meter.CreateCounter<long>(
+        "verification.audit.appended", "{entry}", "Entries appended to the audit log.");
+
+    private static readonly Counter<long> HeadsSigned = Meter.CreateCounter<long>(
+        "verification.audit.tree_heads_signed", "{head}", "Tree heads signed.");
+
+    private static long _logSize;
+
+    static AuditTelemetry()
+    {
+        Meter.CreateObservableGauge("verification.audit.log_size", () => Interlocked.Read(ref _logSize), "{entry}", "Entries in the audit log, as the appender last saw it.");
+    }
+
+    internal static void RecordAppended(int count, long logSize)
+    {
+        Appended.Add(count);
+        Interlocked.Exchange(ref _logSize, logSize);
+    }
+
+    internal static void RecordHeadSigned() => HeadsSigned.Add(1);
+}

@@ -1,0 +1,37 @@
+using MassTransit;
+using Verification.Contracts.Events;
+
+namespace Verification.Audit.Consumers;
+
+/// <summary>One consumer per event type of Verification.Contracts, found by reflection, all on one queue: a new event type is logged without a change here.</summary>
+public static class AuditConsumers
+{
+    /// <summary>The receive endpoint (queue) every audited event is delivered to.</summary>
+    public const string EndpointName = "audit-log";
+
+    /// <summary>Deliveries in flight at once: enough for <see cref="Features.Append.PendingEventWriter"/> to commit them in groups.</summary>
+    public const int ConcurrentDeliveries = 256;
+
+    /// <summary>Every concrete event type in the contracts assembly.</summary>
+    public static IReadOnlyList<Type> EventTypes { get; } =
+    [
+        .. typeof(IIntegrationEvent).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false, IsGenericTypeDefinition: false } && typeof(IIntegrationEvent).IsAssignableFrom(t))
+            .OrderBy(t => t.FullName, StringComparer.Ordinal),
+    ];
+
+    public static void Register(IBusRegistrationConfigurator consumers)
+    {
+        ArgumentNullException.ThrowIfNull(consumers);
+        foreach (var eventType in EventTypes)
+        {
+            consumers.AddConsumer(typeof(AuditedEventConsumer<>).MakeGenericType(eventType))
+                .Endpoint(endpoint =>
+                {
+                    endpoint.Name = EndpointName;
+                    endpoint.PrefetchCount = ConcurrentDeliveries;
+                    endpoint.ConcurrentMessageLimit = ConcurrentDeliveries;
+                });
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Verification.Audit.Features.Keys;
+using Verification.Audit.Features.Proofs;
+using Verification.Platform.Data;
+
+namespace Verification.Audit.Features.Append;
+
+/// <summary>
+/// Runs the <see cref="AppendSession"/>: appends as soon as a consumer of this process signals, polls for events
+/// queued by other processes, signs heads when due, and stands by while another process holds the appender lock.
+/// </summary>
+public sealed partial class LogAppender(
+    ModuleDatabase database,
+    AuditSettings settings,
+    LogSigningKey key,
+    AppendSignal signal,
+    SignedTreeSize signedTreeSize,
+    TimeProvider clock,
+    ILogger<LogAppender> logger) : BackgroundService
+{
+    /// <summary>How often a standby appender tries for the lock.</summary>
+    public static readonly TimeSpan StandbyRetry = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        var standingBy = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var session = await AppendSession.TryOpenAsync(database, settings, key, clock, stoppingToken);
+                if (session is null)
+                {
+                    if (!standingBy)
+                    {
+                        LogStandingBy(logger);
+                        standingBy = true;
+                    }
+
+                    await Task.Delay(StandbyRetry, stoppingToken);
+                    continue;
+                }
+
+                standingBy = false;
+                LogAppending(logger, session.Size);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var taken = await session.AppendBatchAsync(stoppingToken);
+                    failures = 0;
+                    signedTreeSize.Observe(session.LatestHead?.TreeSize ?? -1);
+                    if (taken >= settings.AppendBatchSize)
+                    {
+                        continue; // more are waiting
+                    }
+
+                    await session.SignIfDueAsync(stoppingToken);
+                    signedTreeSize.Observe(session.LatestHead?.TreeSize ?? -1);
+                    var untilHead = session.UntilHeadDue();
+                    var wait = untilHead == Timeout.InfiniteTimeSpan || untilHead > settings.PollInterval ? settings.PollInterval : untilHead;
+                    await signal.WaitAsync(wait, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (LogIntegrityException ex)
+            {
+                failures++;
+                LogIntegrityFailure(logger, ex.Message);
+                await BackOffAsync(failures, stoppingToken);
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                LogAppendFailed(logger, ex, failures);
+                await BackOffAsync(failures, stoppingToken);
+            }
+        }
+    }
+
+    private static async Task BackOffAsync(int failures, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(failures - 1, 10))));
+        try
+        {
+            await Task.Delay(delay, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: appending from size {Size}")]
+    private static partial void LogAppending(ILogger logger, long size);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: another process holds the appender lock; standing by")]
+    private static partial void LogStandingBy(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Audit log: refusing to append: {Reason}")]
+    private static partial void LogIntegrityFailure(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: append failed ({Failures} in a row); reopening")]
+    private static partial void LogAppendFailed(ILogger logger, Exception exception, int failures);
+}

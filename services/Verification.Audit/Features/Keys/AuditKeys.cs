@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using Verification.Audit.Verifier;
+
+namespace Verification.Audit.Features.Keys;
+
+/// <summary>Monolithic mode's first start: a tree-head signing key (with its public key beside it, for auditors) and a NIK HMAC key.</summary>
+public static class AuditKeys
+{
+    public const string DevelopmentSigningKeyFile = "tree-head-signing-key.pem";
+
+    /// <summary>The public key auditors verify tree heads with, written beside the development private key.</summary>
+    public const string DevelopmentPublicKeyFile = "tree-head-signing-key.pub.pem";
+
+    public const string DevelopmentNikKeyFile = "nik-hmac.key";
+
+    /// <summary>Creates the signing key unless it exists, and (re)writes its public key beside it.</summary>
+    public static void EnsureDevelopmentSigningKey(string privateKeyPath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(privateKeyPath))!);
+        if (!File.Exists(privateKeyPath))
+        {
+            using var generated = TreeHeadSigner.Generate();
+            WriteSecret(privateKeyPath, generated.ExportPrivateKeyPem());
+        }
+
+        var publicKeyPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(privateKeyPath))!, DevelopmentPublicKeyFile);
+        if (!File.Exists(publicKeyPath))
+        {
+            using var signer = TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(privateKeyPath));
+            File.WriteAllText(publicKeyPath, signer.ExportPublicKeyPem() + "\n");
+        }
+    }
+
+    public static void EnsureDevelopmentNikKey(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (!File.Exists(path))
+        {
+            WriteSecret(path, NikHasher.NewKeyFileContent() + "\n");
+        }
+    }
+
+    /// <summary>The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.</summary>
+    public static string KeyId(string publicKeyPem)
+    {
+        ArgumentNullException.ThrowIfNull(publicKeyPem);
+        if (!PemEncoding.TryFind(publicKeyPem, out var fields) || publicKeyPem[fields.Label] != "PUBLIC KEY")
+        {
+            throw new ArgumentException("Expected a PUBLIC KEY (SubjectPublicKeyInfo) PEM block.", nameof(publicKeyPem));
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Convert.FromBase64String(publicKeyPem[fields.Base64Data])));
+    }
+
+    private static void WriteSecret(string path, string content)
+    {
+        // Created with owner-only permissions before any secret byte is written.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(path, options);
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
+}

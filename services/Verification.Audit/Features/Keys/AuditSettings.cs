@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Configuration;
+using Verification.Audit.Verifier;
+using Verification.Platform.Hosting;
+
+namespace Verification.Audit.Features.Keys;
+
+/// <summary>The audit module's settings, from <c>Verification:Audit</c>, validated at start-up.</summary>
+public sealed record AuditSettings
+{
+    public const string SectionName = "Verification:Audit";
+
+    /// <summary>PEM private key (P-256) that signs tree heads. Monolithic mode creates one under the data directory.</summary>
+    public required string SigningKeyPath { get; init; }
+
+    /// <summary>File holding the base64 HMAC key for NIKs (at least 32 bytes). Monolithic mode creates one.</summary>
+    public required string NikHmacKeyPath { get; init; }
+
+    /// <summary>A new tree head is signed once this long has passed since the last one and entries are unsigned.</summary>
+    public TimeSpan TreeHeadInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>…or as soon as this many entries are unsigned, whichever comes first.</summary>
+    public int TreeHeadEntries { get; init; } = 1000;
+
+    /// <summary>Pending events appended per transaction.</summary>
+    public int AppendBatchSize { get; init; } = 2000;
+
+    /// <summary>How often the appender looks for events inserted by other processes (in-process inserts wake it at once).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Reads and checks the settings; in monolithic mode creates the development keys on first start.</summary>
+    /// <exception cref="ConfigurationError">A missing or malformed setting, named by its key.</exception>
+    public static AuditSettings Read(IConfiguration configuration, VerificationHostContext host)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(host);
+        var section = configuration.GetSection(SectionName);
+        var development = host.Options.Mode == HostingMode.Monolithic;
+        var developmentDirectory = Path.Combine(host.DataDirectory, "audit");
+
+        var signingKeyPath = Value(section, "SigningKeyPath");
+        if (signingKeyPath is null)
+        {
+            if (!development)
+            {
+                throw new ConfigurationError($"{SectionName}:SigningKeyPath", "a PEM file holding the P-256 private key that signs tree heads");
+            }
+
+            signingKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentSigningKeyFile);
+            AuditKeys.EnsureDevelopmentSigningKey(signingKeyPath);
+        }
+        else if (!File.Exists(signingKeyPath))
+        {
+            throw new ConfigurationError($"{SectionName}:SigningKeyPath", "an existing PEM file", signingKeyPath);
+        }
+
+        var nikKeyPath = Value(section, "NikHmacKeyPath");
+        if (nikKeyPath is null)
+        {
+            if (!development)
+            {
+                throw new ConfigurationError($"{SectionName}:NikHmacKeyPath", "a file holding the base64 HMAC key for NIKs (at least 32 bytes)");
+            }
+
+            nikKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentNikKeyFile);
+            AuditKeys.EnsureDevelopmentNikKey(nikKeyPath);
+        }
+        else if (!File.Exists(nikKeyPath))
+        {
+            throw new ConfigurationError($"{SectionName}:NikHmacKeyPath", "an existing key file", nikKeyPath);
+        }
+
+        return new AuditSettings
+        {
+            SigningKeyPath = signingKeyPath,
+            NikHmacKeyPath = nikKeyPath,
+            TreeHeadInterval = Duration(section, "TreeHeadInterval", TimeSpan.FromSeconds(5)),
+            TreeHeadEntries = Integer(section, "TreeHeadEntries", 1000, 1, 10_000_000),
+            AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
+            PollInterval = Duration(section, "PollInterval", TimeSpan.FromMilliseconds(250)),
+        };
+    }
+
+    /// <summary>The signer for <see cref="SigningKeyPath"/>.</summary>
+    /// <exception cref="ConfigurationError">The file holds no P-256 private key.</exception>
+    public TreeHeadSigner LoadSigner()
+    {
+        try
+        {
+            return TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(SigningKeyPath));
+        }
+        catch (ArgumentException)
+        {
+            // The key file's content is secret: name the file, never echo what is in it.
+            throw new ConfigurationError($"{SectionName}:SigningKeyPath", "a PEM file holding a P-256 (PRIVATE KEY or EC PRIVATE KEY) private key", SigningKeyPath);
+        }
+    }
+
+    /// <summary>The NIK hasher for <see cref="NikHmacKeyPath"/>.</summary>
+    /// <exception cref="ConfigurationError">The file holds no base64 key of at least 32 bytes.</exception>
+    public NikHasher LoadNikHasher()
+    {
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(File.ReadAllText(NikHmacKeyPath).Trim());
+        }
+        catch (FormatException)
+        {
+            key = [];
+        }
+
+        if (key.Length < NikHasher.MinimumKeyBytes)
+        {
+            throw new ConfigurationError($"{SectionName}:NikHmacKeyPath", $"a file holding a base64 key of at least {NikHasher.MinimumKeyBytes} bytes", NikHmacKeyPath);
+        }
+
+        return new NikHasher(key);
+    }
+
+    private static string? Value(IConfigurationSection section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];
+
+    private static int Integer(IConfigurationSection section, string key, int fallback, int min, int max)
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed >= min && parsed <= max)
+        {
+            return parsed;
+        }
+
+        throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", value);
+    }
+
+    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
+    {
+        var value = Value(section, key);
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed > TimeSpan.Zero)
+        {
+            return parsed;
+        }
+
+        throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:00:05", value);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
+using Verification.Audit.Data;
+using Verification.Audit.Features.Keys;
+
+namespace Verification.Audit.Features.Trace;
+
+/// <summary>The key a trace follows.</summary>
+public enum TraceKey
+{
+    /// <summary>Every entry.</summary>
+    All,
+    Nik,
+    ParticipantNumber,
+
+    /// <summary>Entries whose acting member or concerned member it is.</summary>
+    MemberCode,
+    LoanReference,
+    BatchId,
+    CorrelationId,
+    EventType,
+}
+
+/// <summary>One page of a trace: entries matching <see cref="Key"/> = <see cref="Value"/>, occurred in [Start, End), after <see cref="AfterIndex"/> in the chosen order.</summary>
+public sealed record TraceCriteria(
+    TraceKey Key,
+    string Value,
+    DateTimeOffset? Start,
+    DateTimeOffset? End,
+    bool NewestFirst,
+    long? AfterIndex,
+    int Limit)
+{
+    /// <summary>Never the value: it may be a NIK.</summary>
+    public override string ToString() => $"trace by {Key}, {(NewestFirst ? "newest" : "oldest")} first, limit {Limit}";
+}
+
+/// <summary>Finds entries by key and time, in index order, reading the database in chunks so a large page streams.</summary>
+public sealed class TraceQuery(AuditDbContext db, NikHasher nikHasher)
+{
+    private const int ChunkSize = 500;
+
+    public async IAsyncEnumerable<LogEntry> RunAsync(TraceCriteria criteria, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(criteria);
+        var filtered = Filter(criteria);
+        var remaining = criteria.Limit;
+        var cursor = criteria.AfterIndex;
+        while (remaining > 0)
+        {
+            var page = filtered;
+            if (cursor is { } after)
+            {
+                page = criteria.NewestFirst ? page.Where(e => e.Index < after) : page.Where(e => e.Index > after);
+            }
+
+            page = criteria.NewestFirst ? page.OrderByDescending(e => e.Index) : page.OrderBy(e => e.Index);
+            var take = Math.Min(ChunkSize, remaining);
+            var chunk = await page.Take(take).ToListAsync(cancellationToken);
+            foreach (var entry in chunk)
+            {
+                yield return entry;
+            }
+
+            remaining -= chunk.Count;
+            if (chunk.Count < take)
+            {
+                yield break;
+            }
+
+            cursor = chunk[^1].Index;
+        }
+    }
+
+    private IQueryable<LogEntry> Filter(TraceCriteria criteria)
+    {
+        var entries = db.Entries.AsNoTracking();
+        var value = criteria.Value;
+        var nikHmac = criteria.Key == TraceKey.Nik ? nikHasher.Hash(value) : null;
+        entries = criteria.Key switch
+        {
+            TraceKey.All => entries,
+            TraceKey.Nik => entries.Where(e => e.NikHmac == nikHmac),
+            TraceKey.ParticipantNumber => entries.Where(e => e.ParticipantNumber == value),
+            TraceKey.MemberCode => entries.Where(e => e.ActingMember == value || e.MemberCode == value),
+            TraceKey.LoanReference => entries.Where(e => e.LoanReference == value),
+            TraceKey.BatchId => entries.Where(e => e.BatchId == value),
+            TraceKey.CorrelationId => entries.Where(e => e.CorrelationId == value),
+            TraceKey.EventType => entries.Where(e => e.EventType == value),
+            _ => throw new ArgumentOutOfRangeException(nameof(criteria), criteria.Key, "Unknown trace key."),
+        };
+        if (criteria.Start is { } start)
+        {
+            entries = entries.Where(e => e.OccurredAt >= start);
+        }
+
+        if (criteria.End is { } end)
+        {
+            entries = entries.Where(e => e.OccurredAt < end);
+        }
+
+        return entries;
+    }
+}

@@ -1,0 +1,365 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Verification.Api.Audit.V1;
+using Verification.Api.Clients;
+using Verification.Audit;
+using Verification.Audit.Data;
+using Verification.Audit.Features.Append;
+using Verification.Audit.Features.Keys;
+using Verification.Audit.Features.Proofs;
+using Verification.Audit.Verifier;
+using Verification.Contracts.Events;
+using Verification.Platform.Data;
+using Verification.Platform.Hosting;
+using Verification.Rpc.Client;
+using Verification.Testing;
+
+// Audit log figures on PostgreSQL. Usage (tests/benchmarks/audit-log.sh starts a durable server and passes it in
+// VERIFICATION_TEST_POSTGRES; without it the test fixture's fsync-off server is used):
+//   dotnet run -c Release --project tests/Verification.Audit.Benchmarks -- [--size 1000000] [--append 100000] [--proofs 2000]
+var size = Option("--size", 1_000_000);
+var appendCount = Option("--append", 100_000);
+var proofCount = Option("--proofs", 2000);
+var consumers = Option("--consumers", 256); // the audit endpoint's concurrent deliveries
+// "encode": entries made with the appender's own encoding, frontier and COPY; "sql": synthetic entries and every hash
+// computed inside PostgreSQL (sha256), for sizes the encoder cannot reach in the time.
+var fill = Array.IndexOf(args, "--fill") is var f and >= 0 && f + 1 < args.Length ? args[f + 1] : "encode";
+
+var server = await PostgresServer.SharedAsync();
+Console.WriteLine($"PostgreSQL: {(server.IsExternal ? "external (" + PostgresServer.OverrideVariable + ")" : "test fixture, fsync off")}; {Environment.ProcessorCount} cores; load average {Load()}");
+var connectionString = await server.CreateDatabaseAsync("audit_bench");
+var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
+await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations", CancellationToken.None);
+var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
+using var key = new LogSigningKey(TreeHeadSigner.Generate());
+var intake = new EventIntake(new NikHasher(new byte[32]));
+var sequence = 0L;
+
+// 1. Append rate on a young log: consumers' inserts alone, the appender's drain alone, then both at once (after a warm-up).
+await IntakeAsync(5000);
+await DrainAsync(5000);
+var intakeRate = await IntakeAsync(appendCount);
+var drainRate = await DrainAsync(appendCount);
+var steadyRate = await SteadyStateAsync(appendCount);
+Console.WriteLine($"append, young log: intake {intakeRate:N0}/s ({consumers} consumers), drain {drainRate:N0}/s, both at once {steadyRate:N0}/s");
+
+// 2. Grow the log to the target size. Bulk-written with the appender's own encoding, frontier and COPY (no pending rows).
+var fillClock = Stopwatch.StartNew();
+await using (var db = Context())
+{
+    var current = await db.Entries.LongCountAsync();
+    await FillAsync(current, size);
+    Console.WriteLine($"filled from {current:N0} to {size:N0} entries ({fill}) in {fillClock.Elapsed.TotalSeconds:N0} s ({(size - current) / fillClock.Elapsed.TotalSeconds:N0}/s bulk); load average {Load()}");
+}
+
+
+// 3. Append rate at that size: drain, and both at once.
+var drainAtSize = await DrainAsync(appendCount, alreadyQueued: false);
+var steadyAtSize = await SteadyStateAsync(appendCount);
+Console.WriteLine($"append at {size:N0}: drain {drainAtSize:N0}/s, both at once {steadyAtSize:N0}/s");
+
+// 4. Proof latency against the latest signed head: in process (feature + PostgreSQL), then through the wire.
+long treeSize;
+await using (var session = (await AppendSession.TryOpenAsync(database, settings with { TreeHeadEntries = 1 }, key, TimeProvider.System, CancellationToken.None))!)
+{
+    await session.SignIfDueAsync(CancellationToken.None);
+    treeSize = session.LatestHead!.TreeSize;
+}
+
+var random = new Random(6962);
+await using (var db = Context())
+{
+    var proofs = new LogProofs(db, new SignedTreeSize());
+    await proofs.InclusionAsync(0, Guid.Empty, treeSize, CancellationToken.None); // warm-up
+    Report("inclusion (in process)", await TimeAsync(proofCount, () => proofs.InclusionAsync(random.NextInt64(treeSize), Guid.Empty, treeSize, CancellationToken.None)));
+    Report("consistency (in process)", await TimeAsync(proofCount, () => proofs.ConsistencyAsync(random.NextInt64(1, treeSize), treeSize, CancellationToken.None)));
+}
+
+await WireAsync(treeSize);
+Console.WriteLine($"log size {treeSize:N0}; database {await DatabaseSizeAsync()}; load average {Load()}");
+await server.DropDatabaseAsync(connectionString);
+return 0;
+
+async Task<double> IntakeAsync(int count)
+{
+    var events = Events(count);
+    var clock = Stopwatch.StartNew();
+    await InsertAsync(events, CancellationToken.None);
+    return count / clock.Elapsed.TotalSeconds;
+}
+
+async Task<double> DrainAsync(int count, bool alreadyQueued = true)
+{
+    if (!alreadyQueued)
+    {
+        await InsertAsync(Events(count), CancellationToken.None);
+    }
+
+    await using var session = (await AppendSession.TryOpenAsync(database, settings, key, TimeProvider.System, CancellationToken.None))!;
+    var start = session.Size;
+    var clock = Stopwatch.StartNew();
+    while (await session.AppendBatchAsync(CancellationToken.None) > 0)
+    {
+    }
+
+    var appended = session.Size - start;
+    if (appended != count)
+    {
+        throw new InvalidOperationException($"Appended {appended}, expected {count}.");
+    }
+
+    return count / clock.Elapsed.TotalSeconds;
+}
+
+async Task<double> SteadyStateAsync(int count)
+{
+    var events = Events(count);
+    await using var session = (await AppendSession.TryOpenAsync(database, settings, key, TimeProvider.System, CancellationToken.None))!;
+    var target = session.Size + count;
+    var clock = Stopwatch.StartNew();
+    var producing = InsertAsync(events, CancellationToken.None);
+    while (session.Size < target)
+    {
+        if (await session.AppendBatchAsync(CancellationToken.None) == 0)
+        {
+            await Task.Delay(5);
+        }
+    }
+
+    await producing;
+    return count / clock.Elapsed.TotalSeconds;
+}
+
+List<PendingEvent> Events(int count)
+{
+    var events = new List<PendingEvent>(count);
+    for (var i = 0; i < count; i++)
+    {
+        var n = Interlocked.Increment(ref sequence);
+        IIntegrationEvent integrationEvent = (n % 4) switch
+        {
+            0 => new KurBorrowerEnrolled(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "bank-bri", "kur", "Enrolled", "002", "Mikro", $"SIKP-{n:D10}", $"{10_000_000_000 + n}", $"3374{n % 100_000_000:D8}0001"),
+            1 => new ParticipantEnrolled(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "internal-services", "membership", $"{10_000_000_000 + n}", $"3374{n % 100_000_000:D8}0001", "3374••••••••0001", "BPU", "kur"),
+            2 => new CoverageStarted(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "internal-services", "membership", $"{10_000_000_000 + n}", ["JKK", "JKM"], "BPU", null, DateTimeOffset.UtcNow),
+            _ => new AccessDenied(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n}", "bank-bni", "access", "bank-bni", "Bank", "/verification.kur.v1.KurService/EnrolBorrower", "scope", "002"),
+        };
+        events.Add(intake.Receive(integrationEvent, Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), DateTimeOffset.UtcNow));
+    }
+
+    return events;
+}
+
+// What the bus consumers do: each delivery waits until its event is committed; the writer groups concurrent ones.
+async Task InsertAsync(List<PendingEvent> events, CancellationToken cancellationToken)
+{
+    await using var writer = new PendingEventWriter(database, new AppendSignal());
+    var next = -1;
+    await Task.WhenAll(Enumerable.Range(0, consumers).Select(async _ =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < events.Count)
+        {
+            await writer.QueueAsync(events[i], cancellationToken);
+        }
+    }));
+}
+
+async Task FillAsync(long from, long to)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    // Bulk load: the search indexes are dropped and rebuilt afterwards from the migration's own statements.
+    var indexes = SearchIndexes();
+    foreach (var (name, _) in indexes)
+    {
+        await using var drop = new NpgsqlCommand($"DROP INDEX {name}", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    var frontier = await LogFrontier.LoadAsync(new StoredSubtreeHashes(connection), from, CancellationToken.None);
+    var lastReport = Stopwatch.StartNew();
+    if (fill == "sql")
+    {
+        await FillInDatabaseAsync(connection, from, to);
+        frontier = await LogFrontier.LoadAsync(new StoredSubtreeHashes(connection), to, CancellationToken.None);
+    }
+
+    while (frontier.Size < to)
+    {
+        var batch = (int)Math.Min(50_000, to - frontier.Size);
+        var appendedAt = DateTimeOffset.UtcNow;
+        var entries = new List<LogEntry>(batch);
+        var nodes = new List<SubtreeHash>(batch);
+        foreach (var pending in Events(batch))
+        {
+            var bytes = CanonicalEntry.Encode(pending, appendedAt);
+            var leaf = Rfc6962.HashLeaf(bytes);
+            var index = frontier.Size;
+            nodes.AddRange(frontier.Append(leaf).Where(n => n.Address.Level > 0));
+            entries.Add(new LogEntry
+            {
+                Index = index, EventId = pending.EventId, EventType = pending.EventType, OccurredAt = pending.OccurredAt, AppendedAt = CanonicalJson.TruncateToMilliseconds(appendedAt),
+                ActingMember = pending.ActingMember, CorrelationId = pending.CorrelationId, TraceId = pending.TraceId, NikHmac = pending.NikHmac, MaskedNik = pending.MaskedNik,
+                ParticipantNumber = pending.ParticipantNumber, MemberCode = pending.MemberCode, LoanReference = pending.LoanReference, BatchId = pending.BatchId,
+                CanonicalBytes = bytes, LeafHash = leaf,
+            });
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync();
+        await LogTables.InsertEntriesAsync(connection, transaction, entries, CancellationToken.None);
+        await LogTables.InsertSubtreeHashesAsync(connection, transaction, nodes, CancellationToken.None);
+        await transaction.CommitAsync();
+        if (lastReport.Elapsed > TimeSpan.FromSeconds(30))
+        {
+            Console.WriteLine($"  … {frontier.Size:N0} entries; load average {Load()}");
+            lastReport.Restart();
+        }
+    }
+
+    foreach (var (_, create) in indexes)
+    {
+        await using var command = new NpgsqlCommand(create, connection) { CommandTimeout = 3600 };
+        await command.ExecuteNonQueryAsync();
+    }
+
+    foreach (var table in new[] { "audit_entries", "audit_subtree_hashes" })
+    {
+        await using var vacuum = new NpgsqlCommand($"VACUUM ANALYZE {table}", connection) { CommandTimeout = 3600 };
+        await vacuum.ExecuteNonQueryAsync();
+    }
+}
+
+// Synthetic entries (about the size of real ones, with the search columns filled) and every hash, level by level, in SQL.
+async Task FillInDatabaseAsync(NpgsqlConnection connection, long from, long to)
+{
+    async Task Run(string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 3600 };
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    var clock = Stopwatch.StartNew();
+    await Run("""
+        INSERT INTO audit_entries (entry_index, event_id, event_type, occurred_at, appended_at, acting_member, correlation_id, trace_id,
+                                   nik_hmac, masked_nik, participant_number, member_code, loan_reference, batch_id, canonical_bytes, leaf_hash)
+        SELECT i, md5('event' || i)::uuid, (ARRAY['KurBorrowerEnrolled','ParticipantEnrolled','CoverageStarted','AccessDenied'])[i % 4 + 1],
+               now(), now(), 'bank-bri', 'corr-' || (i / 3), md5('trace' || i),
+               CASE WHEN i % 4 < 2 THEN sha256(int8send(i)) END, CASE WHEN i % 4 < 2 THEN '3374••••••••0001' END,
+               CASE WHEN i % 4 < 3 THEN (10000000000 + i)::text END, CASE WHEN i % 4 = 0 THEN '002' END,
+               CASE WHEN i % 4 = 0 THEN 'SIKP-' || i END, NULL, b.bytes, sha256('\x00'::bytea || b.bytes)
+        FROM generate_series(@from, @to - 1) AS i,
+             LATERAL (SELECT convert_to(json_build_object('eventId', md5('event' || i)::uuid, 'index', i, 'payload', repeat('p', 380))::text, 'UTF8') AS bytes) AS b
+        """);
+    Console.WriteLine($"  … entries in {clock.Elapsed.TotalSeconds:N0} s; load average {Load()}");
+    await Run("""
+        INSERT INTO audit_subtree_hashes (level, node_index, hash)
+        SELECT 1, r.entry_index / 2, sha256('\x01'::bytea || l.leaf_hash || r.leaf_hash)
+        FROM audit_entries r JOIN audit_entries l ON l.entry_index = r.entry_index - 1
+        WHERE r.entry_index % 2 = 1 AND r.entry_index + 1 > @from AND r.entry_index + 1 <= @to
+        """);
+    for (var level = 2; (1L << level) <= to; level++)
+    {
+        // Node (level, i) is new when its last leaf is: (i + 1) * 2^level in (from, to].
+        await Run($"""
+            INSERT INTO audit_subtree_hashes (level, node_index, hash)
+            SELECT {level}, r.node_index / 2, sha256('\x01'::bytea || l.hash || r.hash)
+            FROM audit_subtree_hashes r JOIN audit_subtree_hashes l ON l.level = {level - 1} AND l.node_index = r.node_index - 1
+            WHERE r.level = {level - 1} AND r.node_index % 2 = 1
+              AND (r.node_index + 1) * {1L << (level - 1)} > @from AND (r.node_index + 1) * {1L << (level - 1)} <= @to
+            """);
+    }
+
+    Console.WriteLine($"  … subtree hashes in {clock.Elapsed.TotalSeconds:N0} s; load average {Load()}");
+}
+
+static List<(string Name, string Create)> SearchIndexes()
+{
+    using var stream = typeof(AuditDbContext).Assembly.GetManifestResourceStream("Verification.Audit.Data.Migrations.postgres.0001_audit_log.sql")
+        ?? throw new InvalidOperationException("The PostgreSQL migration is not embedded.");
+    var sql = new StreamReader(stream).ReadToEnd();
+    return [.. System.Text.RegularExpressions.Regex.Matches(sql, @"CREATE (?:UNIQUE )?INDEX (\w+) ON audit_entries[^;]*;")
+        .Select(m => (m.Groups[1].Value, m.Value))];
+}
+
+async Task WireAsync(long treeSize)
+{
+    var data = Path.Combine(Path.GetTempPath(), "verification-audit-bench-" + Guid.NewGuid().ToString("N"));
+    var accessDatabase = await server.CreateDatabaseAsync("access_bench");
+    var builder = WebApplication.CreateSlimBuilder([
+        "--Verification:Listen:Port=0",
+        $"--Verification:Database:DataDirectory={data}",
+        "--Verification:Database:Provider=Postgres",
+        $"--Verification:Database:ConnectionStrings:audit={connectionString}",
+        $"--Verification:Database:ConnectionStrings:access={accessDatabase}",
+        "--Logging:LogLevel:Default=Warning",
+    ]);
+    builder.AddVerificationHost([AuditModule.Module]);
+    await using var app = builder.Build();
+    app.MapVerificationHost([AuditModule.Module]);
+    await app.StartAsync();
+    var token = (await File.ReadAllTextAsync(Path.Combine(data, "dev-credentials", "auditor-bpk.token"))).Trim();
+    using var channel = new RpcChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}", new RpcChannelOptions { BearerToken = token });
+    var client = new AuditClient(channel);
+    var head = (await client.GetTreeHead(new GetTreeHeadRequest())).TreeHead;
+    if (head.TreeSize != treeSize)
+    {
+        throw new InvalidOperationException($"The served head has size {head.TreeSize}, expected {treeSize}.");
+    }
+
+    var rootHash = head.RootHash.ToByteArray();
+    var random = new Random(9162);
+    await client.GetInclusionProof(new GetInclusionProofRequest { Index = 0, TreeSize = treeSize }); // warm-up
+    Report("inclusion (gRPC, verified)", await TimeAsync(proofCount, async () =>
+    {
+        var leaf = random.NextInt64(treeSize);
+        var reply = await client.GetInclusionProof(new GetInclusionProofRequest { Index = leaf, TreeSize = treeSize });
+        if (!MerkleVerifier.VerifyInclusion(Rfc6962.HashLeaf(reply.Entry.CanonicalBytes.Span), leaf, treeSize, [.. reply.Proof.AuditPath.Select(p => p.ToByteArray())], rootHash))
+        {
+            throw new InvalidOperationException($"Inclusion proof of {leaf} failed.");
+        }
+    }));
+    Report("consistency (gRPC)", await TimeAsync(proofCount, async () =>
+        await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = random.NextInt64(1, treeSize), SecondSize = treeSize })));
+    await app.StopAsync();
+    await server.DropDatabaseAsync(accessDatabase);
+    Directory.Delete(data, recursive: true);
+}
+
+static async Task<double[]> TimeAsync(int count, Func<Task> call)
+{
+    var samples = new double[count];
+    for (var i = 0; i < count; i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await call();
+        samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    Array.Sort(samples);
+    return samples;
+}
+
+static void Report(string what, double[] sorted) =>
+    Console.WriteLine($"{what}: p50 {sorted[sorted.Length / 2]:N2} ms, p99 {sorted[(int)(sorted.Length * 0.99)]:N2} ms, max {sorted[^1]:N2} ms ({sorted.Length} requests)");
+
+async Task<string> DatabaseSizeAsync()
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("SELECT pg_size_pretty(pg_database_size(current_database()))", connection);
+    return (string)(await command.ExecuteScalarAsync())!;
+}
+
+AuditDbContext Context() => new(new DbContextOptionsBuilder<AuditDbContext>().UseModuleDatabase(database).Options);
+
+static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}
