@@ -19,12 +19,13 @@ namespace Verification.Audit.Tests.Module;
 /// over a data directory that survives a restart; plus what an auditor's test needs in a line or two.
 /// </summary>
 /// <example>
-/// The KUR end to end test of issue 8, once KUR exists:
+/// The KUR end to end test of issue 8 (checked against the KUR module of 2026-11-22; needs a ProjectReference to
+/// Verification.Kur), warm-up enrolment aside:
 /// <code>
 /// await using var host = await AuditTestHost.StartAsync(modules: [MembershipModule.Module, KurModule.Module]);
 /// using var call = AuditTestHost.TraceCall(out var traceId);
 /// await new KurClient(host.Channel("bank-bri")).EnrolBorrower(request);
-/// var entry = await host.WaitForEntryAsync(new TraceRequest { Nik = nik }, e => e.EventType == "KurBorrowerEnrolled", TimeSpan.FromSeconds(1));
+/// var entry = await host.WaitForEntryAsync(new TraceRequest { Nik = request.Borrower.Nik }, e => e.EventType == "KurBorrowerEnrolled", TimeSpan.FromSeconds(1));
 /// Assert.Equal(traceId, entry.TraceId);
 /// </code>
 /// </example>
