@@ -22,8 +22,9 @@ public static class InteropCommands
         await app.StartAsync();
         Console.WriteLine($"listening on 127.0.0.1:{BoundPort(app)}");
         var stop = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+        // SIGINT (Ctrl+C) and SIGTERM (kill, test harnesses) both stop the server cleanly.
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context => { context.Cancel = true; stop.TrySetResult(); });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.TrySetResult(); });
         await stop.Task;
         await app.StopAsync();
         return 0;
