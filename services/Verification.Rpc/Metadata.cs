@@ -32,8 +32,21 @@ public sealed class Metadata : IList<Metadata.Entry>
         _entries.Add(item);
     }
 
-    /// <summary>Adds an entry the protocol layer received; reserved names were filtered before.</summary>
-    internal void AddReceived(Entry entry) => _entries.Add(entry);
+    /// <summary>Adds a header as received: reserved names are skipped, <c>-bin</c> values (comma-separated) are base64-decoded, undecodable ones dropped.</summary>
+    internal void AddFromWire(string key, string value)
+    {
+        var name = key.ToLowerInvariant();
+        if (IsReservedKey(name)) return;
+        if (!name.EndsWith(BinarySuffix, StringComparison.Ordinal))
+        {
+            _entries.Add(Entry.FromWire(name, value));
+            return;
+        }
+        foreach (var part in value.Split(','))
+        {
+            if (Wire.BinaryHeaderEncoding.TryDecode(part, out var bytes)) _entries.Add(Entry.FromWire(name, bytes));
+        }
+    }
 
     /// <summary>The last entry with this key, or null.</summary>
     public Entry? Get(string key)

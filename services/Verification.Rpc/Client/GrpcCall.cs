@@ -427,21 +427,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
         var metadata = new Metadata();
         foreach (var (key, values) in headers.NonValidated)
         {
-            var name = key.ToLowerInvariant();
-            if (Metadata.IsReservedKey(name)) continue;
-            var binary = name.EndsWith(Metadata.BinarySuffix, StringComparison.Ordinal);
-            foreach (var value in values)
-            {
-                if (!binary)
-                {
-                    metadata.AddReceived(Metadata.Entry.FromWire(name, value));
-                    continue;
-                }
-                foreach (var part in value.Split(','))
-                {
-                    if (BinaryHeaderEncoding.TryDecode(part, out var bytes)) metadata.AddReceived(Metadata.Entry.FromWire(name, bytes));
-                }
-            }
+            foreach (var value in values) metadata.AddFromWire(key, value);
         }
         return metadata;
     }

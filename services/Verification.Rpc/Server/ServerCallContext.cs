@@ -398,21 +398,9 @@ public sealed class ServerCallContext
         var metadata = new Metadata();
         foreach (var (key, values) in headers)
         {
-            var name = key.ToLowerInvariant();
-            if (Metadata.IsReservedKey(name)) continue;
-            var binary = name.EndsWith(Metadata.BinarySuffix, StringComparison.Ordinal);
             foreach (var value in values)
             {
-                if (value is null) continue;
-                if (!binary)
-                {
-                    metadata.AddReceived(Metadata.Entry.FromWire(name, value));
-                    continue;
-                }
-                foreach (var part in value.Split(','))
-                {
-                    if (BinaryHeaderEncoding.TryDecode(part, out var bytes)) metadata.AddReceived(Metadata.Entry.FromWire(name, bytes));
-                }
+                if (value is not null) metadata.AddFromWire(key, value);
             }
         }
         return metadata;
