@@ -176,6 +176,7 @@ foreach (var callers in options.Levels)
     completed += result.Completed;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"   {callers,7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.0}{result.ErrorSummary}"));
+    Console.WriteLine($"            {result.GcSummary}");
 }
 
 var lastCall = Stopwatch.StartNew();
@@ -256,13 +257,16 @@ internal sealed class Borrowers
 }
 
 /// <summary>One level of load: <c>callers</c> banks' loan systems, each enrolling one borrower after another.</summary>
-internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, double[] LatenciesMs, string ErrorSummary, TimeSpan ProcessCpu)
+internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, double[] LatenciesMs, string ErrorSummary, TimeSpan ProcessCpu, string GcSummary)
 {
     public static async Task<LoadLevel> RunAsync(Func<EnrolBorrowerRequest, Task> enrol, Borrowers borrowers, int callers, TimeSpan duration)
     {
         var latencies = new List<double>[callers];
         var errors = new Dictionary<StatusCode, long>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var pauseBefore = GC.GetTotalPauseDuration();
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
         var stopwatch = Stopwatch.StartNew();
         var until = duration;
         await Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
@@ -287,7 +291,10 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var summary = errors.Count == 0 ? "" : " (" + string.Join(", ", errors.Select(e => $"{e.Key} {e.Value}")) + ")";
-        return new LoadLevel(all.Length, errors.Values.Sum(), elapsed, all, summary, cpu);
+        // Where the process's time goes besides work: collections by generation, pause time, bytes allocated per operation.
+        var gc = string.Create(CultureInfo.InvariantCulture,
+            $"GC gen0/1/2 {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:0} ms, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, all.Length) / 1024.0:0} KiB allocated per operation");
+        return new LoadLevel(all.Length, errors.Values.Sum(), elapsed, all, summary, cpu, gc);
     }
 
     public double Percentile(double p) => LatenciesMs.Length == 0 ? double.NaN : LatenciesMs[Math.Min(LatenciesMs.Length - 1, (int)(LatenciesMs.Length * p))];
