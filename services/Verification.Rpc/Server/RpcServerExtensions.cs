@@ -16,6 +16,7 @@ public static class RpcServerExtensions
         services.AddSingleton<RpcServiceRegistry>();
         services.AddSingleton<HealthStatusRegistry>();
         services.AddSingleton<ReflectionIndex>();
+        services.AddSingleton(new RpcHandlerLifetimes(services));
         return services;
     }
 

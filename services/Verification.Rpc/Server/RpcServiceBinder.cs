@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Reflection;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -19,6 +20,7 @@ internal static class RpcServiceBinder
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Verification.Rpc.Server");
         var isService = services.GetService<IServiceProviderIsService>();
         var registered = isService?.IsService(handlerType) ?? false;
+        var singleton = registered && services.GetService<RpcHandlerLifetimes>()?.IsSingleton(handlerType) == true;
         foreach (var name in unimplemented)
         {
             if (service.FindMethodByName(name) is null)
@@ -51,7 +53,7 @@ internal static class RpcServiceBinder
             var info = new RpcMethodInfo(method, type, handlerType, handlerMethod);
             var parser = requestType.GetProperty("Parser", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
             var create = typeof(RpcServiceBinder).GetMethod(nameof(Creator), BindingFlags.NonPublic | BindingFlags.Static)!
-                .MakeGenericMethod(handlerType).Invoke(null, [registered])!;
+                .MakeGenericMethod(handlerType).Invoke(null, [registered, singleton ? services : null])!;
             var (definition, delegateType) = type switch
             {
                 MethodType.Unary => (typeof(UnaryServerMethod<,,>), typeof(Func<,,,>).MakeGenericType(handlerType, requestType, typeof(ServerCallContext), expectedReturn)),
@@ -68,11 +70,17 @@ internal static class RpcServiceBinder
         return bound;
     }
 
-    private static Func<IServiceProvider, THandler> Creator<THandler>(bool registered) where THandler : class
+    private static Func<HttpContext, THandler> Creator<THandler>(bool registered, IServiceProvider? root) where THandler : class
     {
-        if (registered) return static sp => sp.GetRequiredService<THandler>();
+        // A singleton handler needs no request scope: touching the call's RequestServices would create one per call.
+        if (root is not null)
+        {
+            var instance = new Lazy<THandler>(root.GetRequiredService<THandler>);
+            return _ => instance.Value;
+        }
+        if (registered) return static http => http.RequestServices.GetRequiredService<THandler>();
         var factory = ActivatorUtilities.CreateFactory<THandler>([]);
-        return sp => factory(sp, null);
+        return http => factory(http.RequestServices, null);
     }
 
     private static MethodType TypeOf(MethodDescriptor method) => (method.IsClientStreaming, method.IsServerStreaming) switch

@@ -108,14 +108,14 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
 
 internal sealed class UnaryServerMethod<THandler, TRequest, TResponse>(
     RpcMethodInfo info, RpcServerOptions options, ILogger logger, MessageParser<TRequest> parser,
-    Func<THandler, TRequest, ServerCallContext, Task<TResponse>> invoker, Func<IServiceProvider, THandler> create)
+    Func<THandler, TRequest, ServerCallContext, Task<TResponse>> invoker, Func<HttpContext, THandler> create)
     : ServerMethod(info, options, logger)
     where THandler : class where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
 {
     protected override async Task InvokeAsync(ServerCallContext context)
     {
         var request = await context.ReadSingleMessageAsync(parser).ConfigureAwait(false);
-        var handler = create(context.GetHttpContext().RequestServices);
+        var handler = create(context.GetHttpContext());
         var response = await invoker(handler, request, context).ConfigureAwait(false);
         if (context.Status.StatusCode != StatusCode.OK) return;
         if (response is null) throw new InvalidOperationException($"Handler for {Info.FullName} returned no response.");
@@ -125,27 +125,27 @@ internal sealed class UnaryServerMethod<THandler, TRequest, TResponse>(
 
 internal sealed class ServerStreamingServerMethod<THandler, TRequest, TResponse>(
     RpcMethodInfo info, RpcServerOptions options, ILogger logger, MessageParser<TRequest> parser,
-    Func<THandler, TRequest, IServerStreamWriter<TResponse>, ServerCallContext, Task> invoker, Func<IServiceProvider, THandler> create)
+    Func<THandler, TRequest, IServerStreamWriter<TResponse>, ServerCallContext, Task> invoker, Func<HttpContext, THandler> create)
     : ServerMethod(info, options, logger)
     where THandler : class where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
 {
     protected override async Task InvokeAsync(ServerCallContext context)
     {
         var request = await context.ReadSingleMessageAsync(parser).ConfigureAwait(false);
-        var handler = create(context.GetHttpContext().RequestServices);
+        var handler = create(context.GetHttpContext());
         await invoker(handler, request, new ResponseStreamWriter<TResponse>(context), context).ConfigureAwait(false);
     }
 }
 
 internal sealed class ClientStreamingServerMethod<THandler, TRequest, TResponse>(
     RpcMethodInfo info, RpcServerOptions options, ILogger logger, MessageParser<TRequest> parser,
-    Func<THandler, IAsyncStreamReader<TRequest>, ServerCallContext, Task<TResponse>> invoker, Func<IServiceProvider, THandler> create)
+    Func<THandler, IAsyncStreamReader<TRequest>, ServerCallContext, Task<TResponse>> invoker, Func<HttpContext, THandler> create)
     : ServerMethod(info, options, logger)
     where THandler : class where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
 {
     protected override async Task InvokeAsync(ServerCallContext context)
     {
-        var handler = create(context.GetHttpContext().RequestServices);
+        var handler = create(context.GetHttpContext());
         var response = await invoker(handler, new RequestStreamReader<TRequest>(context, parser), context).ConfigureAwait(false);
         if (context.Status.StatusCode != StatusCode.OK) return;
         if (response is null) throw new InvalidOperationException($"Handler for {Info.FullName} returned no response.");
@@ -155,13 +155,13 @@ internal sealed class ClientStreamingServerMethod<THandler, TRequest, TResponse>
 
 internal sealed class DuplexStreamingServerMethod<THandler, TRequest, TResponse>(
     RpcMethodInfo info, RpcServerOptions options, ILogger logger, MessageParser<TRequest> parser,
-    Func<THandler, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, ServerCallContext, Task> invoker, Func<IServiceProvider, THandler> create)
+    Func<THandler, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>, ServerCallContext, Task> invoker, Func<HttpContext, THandler> create)
     : ServerMethod(info, options, logger)
     where THandler : class where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
 {
     protected override async Task InvokeAsync(ServerCallContext context)
     {
-        var handler = create(context.GetHttpContext().RequestServices);
+        var handler = create(context.GetHttpContext());
         await invoker(handler, new RequestStreamReader<TRequest>(context, parser), new ResponseStreamWriter<TResponse>(context), context).ConfigureAwait(false);
     }
 }
