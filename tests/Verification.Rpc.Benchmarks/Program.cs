@@ -10,8 +10,9 @@ using Microsoft.Extensions.Logging;
 using Verification.Rpc.InteropServer;
 using Verification.Rpc.Server;
 
-// Usage: rpc PORT | bare PORT | alloc N   (see tests/benchmarks/rpc-vs-kestrel.sh)
+// Usage: rpc PORT | bare PORT | alloc N | alloc-types N   (see tests/benchmarks/rpc-vs-kestrel.sh)
 var mode = args.ElementAtOrDefault(0) ?? "rpc";
+if (mode == "alloc-types") return await Allocation.TypesAsync(int.Parse(args.ElementAtOrDefault(1) ?? "200000", System.Globalization.CultureInfo.InvariantCulture));
 if (mode == "alloc") return await Allocation.MeasureAsync(int.Parse(args.ElementAtOrDefault(1) ?? "20000", System.Globalization.CultureInfo.InvariantCulture));
 var port = int.Parse(args.ElementAtOrDefault(1) ?? "0", System.Globalization.CultureInfo.InvariantCulture);
 await using var app = Servers.Build(mode, port);
@@ -97,6 +98,30 @@ static class Allocation
         return 0;
     }
 
+    /// <summary>What the rpc server allocates, by type: the runtime's allocation samples (one per ~100 KB) during N calls.</summary>
+    public static async Task<int> TypesAsync(int calls)
+    {
+        var body = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(body, Servers.Frame(Servers.Request));
+        try
+        {
+            await using var app = Servers.Build("rpc", 0);
+            await app.StartAsync();
+            var url = $"http://127.0.0.1:{new Uri(app.Urls.First()).Port}/grpc.testing.TestService/UnaryCall";
+            await H2LoadAsync(url, body, 5000);
+            using var samples = new AllocationSamples();
+            await H2LoadAsync(url, body, calls);
+            foreach (var (type, bytes) in samples.Snapshot().OrderByDescending(p => p.Value).Take(25))
+                Console.WriteLine($"{bytes / (double)calls,8:F1} B/call  {type}");
+            await app.StopAsync();
+        }
+        finally
+        {
+            File.Delete(body);
+        }
+        return 0;
+    }
+
     private static async Task H2LoadAsync(string url, string body, int requests)
     {
         var info = new System.Diagnostics.ProcessStartInfo("h2load") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -115,4 +140,29 @@ sealed class UnaryBenchmarkHandler
     public static readonly SimpleResponse Reply = new() { Payload = new Payload { Body = ByteString.CopyFrom(new byte[10]) }, Hostname = "benchmark" };
 
     public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) => Task.FromResult(Reply);
+}
+
+/// <summary>Listens to the runtime's AllocationTick events (GC keyword, verbose) and sums the sampled bytes by type name.</summary>
+sealed class AllocationSamples : System.Diagnostics.Tracing.EventListener
+{
+    private readonly Dictionary<string, long> _bytes = [];
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null || e.PayloadNames is null) return;
+        var type = e.PayloadNames.IndexOf("TypeName") is var t and >= 0 ? e.Payload[t] as string ?? "?" : "?";
+        var amount = e.PayloadNames.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(e.Payload[a], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+        lock (_bytes) _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
+    }
+
+    public Dictionary<string, long> Snapshot()
+    {
+        lock (_bytes) return new Dictionary<string, long>(_bytes);
+    }
 }
