@@ -43,16 +43,16 @@ public sealed class MembershipRegistry(ModuleChannels channels) : IMembershipReg
         await Client.EndCoverage(request, new CallOptions(CancellationToken: cancellationToken));
 
     /// <summary>
-    /// Failures a later retry may not meet: Membership down, overloaded or slow (deadline), or failing inside. The bank
-    /// is told UNAVAILABLE with RetryInfo; anything else (a refusal of this request) is not retryable.
-    /// </summary>
-    /// <summary>
     /// A refusal the bank could not have caused or cured (e.g. KUR's own credentials refused): it must not reach the bank as
     /// Membership's status, so it becomes an internal error, logged with the status.
     /// </summary>
     public static InvalidOperationException Unexpected(string call, RpcException exception) =>
         new($"Membership answered {call} with {exception.StatusCode}.", exception);
 
+    /// <summary>
+    /// Failures a later retry may not meet: Membership down, overloaded or slow (deadline), or failing inside. The bank
+    /// is told UNAVAILABLE with RetryInfo; anything else (a refusal of this request) is not retryable.
+    /// </summary>
     public static bool IsTransient(RpcException exception) => exception.StatusCode is
         StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Aborted
         or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled;
