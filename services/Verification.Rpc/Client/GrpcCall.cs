@@ -207,10 +207,12 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
                 throw Fail(ex);
             }
             var buffer = result.Buffer;
+            var read = false;
             try
             {
                 if (MessageFrame.TryRead(ref buffer, max, out var compressed, out var payload))
                 {
+                    read = true;
                     _current = MessageFrame.Parse(_method.ResponseParser, payload, compressed, _responseEncoding, max);
                     return true;
                 }
@@ -233,16 +235,18 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
             }
             finally
             {
-                if (_status is null || _body is not null) TryAdvance(buffer);
+                if (_status is null || _body is not null) TryAdvance(buffer, read);
             }
         }
     }
 
-    private void TryAdvance(ReadOnlySequence<byte> buffer)
+    // After a message, only what it consumed is examined: messages already buffered behind it must not wait for more data.
+    private void TryAdvance(ReadOnlySequence<byte> buffer, bool messageRead)
     {
         try
         {
-            _body!.AdvanceTo(buffer.Start, buffer.End);
+            if (messageRead) _body!.AdvanceTo(buffer.Start);
+            else _body!.AdvanceTo(buffer.Start, buffer.End);
         }
         catch (InvalidOperationException)
         {

@@ -198,10 +198,12 @@ public sealed class ServerCallContext
         {
             var result = await ReadBodyAsync(reader, cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
+            var read = false;
             try
             {
                 if (MessageFrame.TryRead(ref buffer, _options.MaxReceiveMessageSize, out var compressed, out var payload))
                 {
+                    read = true;
                     RequestMessageCompressed = compressed;
                     return (true, MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize));
                 }
@@ -215,7 +217,9 @@ public sealed class ServerCallContext
             }
             finally
             {
-                reader.AdvanceTo(buffer.Start, buffer.End);
+                // After a message, only what it consumed is examined: messages already buffered behind it are read next without waiting.
+                if (read) reader.AdvanceTo(buffer.Start);
+                else reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
     }
