@@ -11,6 +11,7 @@ public sealed class MembershipClient(RpcChannel channel)
     private static readonly Method<VerifyMembershipRequest, VerifyMembershipResponse> VerifyMembershipMethod = Method<VerifyMembershipRequest, VerifyMembershipResponse>.Create(Service, "VerifyMembership");
     private static readonly Method<VerifyMembershipBatchRequest, VerifyMembershipBatchResponse> VerifyMembershipBatchMethod = Method<VerifyMembershipBatchRequest, VerifyMembershipBatchResponse>.Create(Service, "VerifyMembershipBatch");
     private static readonly Method<EnrollParticipantRequest, EnrollParticipantResponse> EnrollParticipantMethod = Method<EnrollParticipantRequest, EnrollParticipantResponse>.Create(Service, "EnrollParticipant");
+    private static readonly Method<EnrollParticipantsRequest, EnrollParticipantsResponse> EnrollParticipantsMethod = Method<EnrollParticipantsRequest, EnrollParticipantsResponse>.Create(Service, "EnrollParticipants");
     private static readonly Method<EndCoverageRequest, EndCoverageResponse> EndCoverageMethod = Method<EndCoverageRequest, EndCoverageResponse>.Create(Service, "EndCoverage");
     private static readonly Method<CheckHousingBenefitEligibilityRequest, CheckHousingBenefitEligibilityResponse> CheckHousingBenefitEligibilityMethod = Method<CheckHousingBenefitEligibilityRequest, CheckHousingBenefitEligibilityResponse>.Create(Service, "CheckHousingBenefitEligibility");
     private static readonly Method<QuoteContributionRequest, QuoteContributionResponse> QuoteContributionMethod = Method<QuoteContributionRequest, QuoteContributionResponse>.Create(Service, "QuoteContribution");
@@ -21,6 +22,9 @@ public sealed class MembershipClient(RpcChannel channel)
     public AsyncDuplexStreamingCall<VerifyMembershipBatchRequest, VerifyMembershipBatchResponse> VerifyMembershipBatch(CallOptions options = default) => channel.DuplexStreamingCall(VerifyMembershipBatchMethod, options);
 
     public AsyncUnaryCall<EnrollParticipantResponse> EnrollParticipant(EnrollParticipantRequest request, CallOptions options = default) => channel.UnaryCall(EnrollParticipantMethod, request, options);
+
+    /// <summary>A chunk of enrolments in one call and one transaction, answered per item in order.</summary>
+    public AsyncUnaryCall<EnrollParticipantsResponse> EnrollParticipants(EnrollParticipantsRequest request, CallOptions options = default) => channel.UnaryCall(EnrollParticipantsMethod, request, options);
 
     public AsyncUnaryCall<EndCoverageResponse> EndCoverage(EndCoverageRequest request, CallOptions options = default) => channel.UnaryCall(EndCoverageMethod, request, options);
 

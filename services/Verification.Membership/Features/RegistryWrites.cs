@@ -32,6 +32,48 @@ internal static class RegistryWrites
     }
 
     /// <summary>
+    /// On PostgreSQL, holds the locks of several persons until the transaction ends, taken in ascending NIK order so two
+    /// chunks sharing persons never wait on each other in a cycle; on SQLite the write transaction already excludes everyone.
+    /// </summary>
+    public static async Task LockPersonsAsync(this MembershipDbContext db, IReadOnlyList<long> ascendingNiks, CancellationToken cancellationToken)
+    {
+        if (!db.IsPostgres() || ascendingNiks.Count == 0) return;
+        var niks = ascendingNiks.ToArray();
+        // The ordered subquery fixes the order in which the locks are taken.
+        await db.Database.ExecuteSqlAsync(
+            $"SELECT count(pg_advisory_xact_lock(n)) FROM (SELECT n FROM unnest({niks}) AS n ORDER BY n) AS ordered", cancellationToken);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> new participant-number sequences, inside the caller's transaction, in one statement: a
+    /// block of <c>nextval</c> on PostgreSQL; on SQLite the counter row moved by <paramref name="count"/> at once.
+    /// </summary>
+    public static async Task<IReadOnlyList<long>> AllocateSequencesAsync(this MembershipDbContext db, int count, CancellationToken cancellationToken)
+    {
+        if (count == 0) return [];
+        var connection = db.Database.GetDbConnection();
+        await using var command = connection.CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Participant numbers are allocated inside the enrolment's transaction.");
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@count";
+        parameter.Value = count;
+        command.Parameters.Add(parameter);
+        if (db.IsPostgres())
+        {
+            command.CommandText = "SELECT nextval('participant_number_seq') FROM generate_series(1, @count)";
+            var ids = new List<long>(count);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+            return ids;
+        }
+
+        command.CommandText = "UPDATE participant_number_counter SET last_sequence = last_sequence + @count WHERE id = 1 RETURNING last_sequence";
+        var last = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        return [.. Enumerable.Range(0, count).Select(i => last - count + 1 + i)];
+    }
+
+    /// <summary>
     /// The next participant-number sequence, inside the caller's transaction: <c>nextval</c> on PostgreSQL; on SQLite
     /// the counter row, incremented by the transaction that will insert the participant.
     /// </summary>

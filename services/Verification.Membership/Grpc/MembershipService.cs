@@ -120,6 +120,55 @@ public sealed class MembershipService(
         return result.Response!;
     }
 
+    /// <summary>Most items one EnrollParticipants call takes: one transaction's worth.</summary>
+    public const int MaxEnrolmentsPerCall = 1000;
+
+    [RpcRoles(MemberRole.InternalService)]
+    public async Task<EnrollParticipantsResponse> EnrollParticipants(EnrollParticipantsRequest request, ServerCallContext context)
+    {
+        var today = time.Today();
+        if (request.Items.Count is 0 or > MaxEnrolmentsPerCall)
+        {
+            var call = new RequestViolations(today);
+            call.Add("items", "ITEMS_COUNT_INVALID", $"Send 1 to {MaxEnrolmentsPerCall} enrolments per call.");
+            call.ThrowIfAny();
+        }
+
+        var memberCode = context.Member().Code;
+        var correlationId = context.CorrelationId();
+        var results = new EnrollParticipantsResult[request.Items.Count];
+        var commands = new List<EnrolmentCommand>(request.Items.Count);
+        var positions = new List<int>(request.Items.Count);
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            // Each item is read exactly as EnrollParticipant reads its request; its problems are its own answer.
+            var violations = new RequestViolations(today);
+            var command = EnrolmentRequestReader.Read(request.Items[i], violations, memberCode, correlationId);
+            if (command is null)
+            {
+                var error = new RowError { Code = Google.Rpc.Code.InvalidArgument, Message = "The enrolment has invalid fields; see the field violations." };
+                error.FieldViolations.Add(violations.All);
+                results[i] = new EnrollParticipantsResult { Error = error };
+                continue;
+            }
+
+            commands.Add(command);
+            positions.Add(i);
+        }
+
+        var answers = await services.GetRequiredService<ParticipantEnrolment>().EnrolManyAsync(commands, context.CancellationToken);
+        for (var j = 0; j < answers.Count; j++)
+        {
+            results[positions[j]] = answers[j].KeyReusedForAnotherRequest
+                ? new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = "This idempotency key was already used for a different enrolment request." } }
+                : new EnrollParticipantsResult { Enrolled = answers[j].Response };
+        }
+
+        var response = new EnrollParticipantsResponse();
+        response.Results.Add(results);
+        return response;
+    }
+
     [RpcRoles(MemberRole.InternalService)]
     public async Task<EndCoverageResponse> EndCoverage(EndCoverageRequest request, ServerCallContext context)
     {
@@ -130,12 +179,14 @@ public sealed class MembershipService(
         var source = EnrolmentRequestReader.Source(violations, request.SourceCase == EndCoverageRequest.SourceOneofCase.EmployerNumber ? request.EmployerNumber : null,
             request.SourceCase == EndCoverageRequest.SourceOneofCase.Channel ? request.Channel : null, request.ChannelReference);
         var endDate = violations.RequiredDate("end_date", request.EndDate, notInFuture: false);
-        var reason = request.Reason.ToDomain();
+        // A contract's new end needs no reason: the coverage keeps ending with its contract.
+        var reason = request.ContractEndChange ? Domain.CoverageEndReason.EmploymentEnded : request.Reason.ToDomain();
         if (reason is null) violations.Add("reason", "REASON_MISSING", "Say why the coverage ends (COVERAGE_END_REASON_...).");
         violations.ThrowIfAny();
 
         var result = await services.GetRequiredService<CoverageEnding>().EndAsync(
-            new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value),
+            new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
+                request.ContractEndChange),
             context.CancellationToken);
         if (!result.Found) throw new RpcException(StatusCode.NotFound, "No participant has this participant number.");
         if (result.Conflict is { } conflict) throw new RpcException(StatusCode.FailedPrecondition, conflict);

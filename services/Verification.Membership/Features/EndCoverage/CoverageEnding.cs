@@ -15,7 +15,8 @@ public sealed record CoverageEndCommand(
     ProgramSet Programs,
     CoverageSource Source,
     DateOnly EndDate,
-    CoverageEndReason Reason);
+    CoverageEndReason Reason,
+    bool ContractEndChange = false);
 
 /// <summary>What ending did: the programs that now end on the date (newly or already), and what is still in force today.</summary>
 public sealed record CoverageEndResult(bool Found, string? Conflict, ProgramSet Ended, ProgramSet ActiveToday)
@@ -55,9 +56,19 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
                 if (open is not null)
                 {
                     if (command.EndDate < open.StartDate) return CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage.");
+                    // A contract end moved to the day it already has changes nothing.
+                    if (command.ContractEndChange && open.EndDate == command.EndDate)
+                    {
+                        alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
+                        continue;
+                    }
+
                     toEnd[open] = toEnd.GetValueOrDefault(open).Union(ProgramSet.Of(program));
                     continue;
                 }
+
+                if (command.ContractEndChange && fromSource.Count > 0)
+                    return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source was already ended; its contract end can no longer move.");
 
                 var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
                 if (ended is null) continue;
@@ -66,13 +77,15 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
             }
 
             var now = time.GetUtcNow();
+            // A contract's coverage keeps ending with its contract (no reason), so it can move again or end later.
+            CoverageEndReason? endReason = command.ContractEndChange ? null : command.Reason;
             foreach (var (coverage, programs) in toEnd)
             {
                 newlyEnded = newlyEnded.Union(programs);
                 if (programs == coverage.Programs)
                 {
                     coverage.EndDate = command.EndDate;
-                    coverage.EndReason = command.Reason;
+                    coverage.EndReason = endReason;
                     continue;
                 }
 
@@ -89,7 +102,7 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
                     MonthlyIncome = coverage.MonthlyIncome,
                     StartDate = coverage.StartDate,
                     EndDate = command.EndDate,
-                    EndReason = command.Reason,
+                    EndReason = endReason,
                     CreatedAt = now,
                 };
                 db.Coverages.Add(split);
@@ -101,7 +114,7 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
                 db.AddOutboxEvent(new CoverageEnded(
                     Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
                     ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, RegistryClock.EndOf(command.EndDate),
-                    ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
+                    command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
@@ -120,6 +133,9 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
             gate?.Release();
         }
     }
+
+    /// <summary>The reason CoverageEnded gives when a contract's end moved rather than the coverage being ended.</summary>
+    public const string ContractEndChanged = "CONTRACT_END_CHANGED";
 
     private static string ReasonName(CoverageEndReason reason) => reason switch
     {

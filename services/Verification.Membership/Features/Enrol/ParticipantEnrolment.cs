@@ -74,18 +74,120 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         await db.LockPersonAsync(nik, cancellationToken);
         if (await ReplayAsync(command, cancellationToken) is { } replay) return replay;
 
+        var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
+        long? newId = participant is null ? await db.AllocateSequenceAsync(cancellationToken) : null;
+        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.Today());
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+    }
+
+    /// <summary>
+    /// A chunk of enrolments of one member, each answered exactly as <see cref="EnrolAsync"/> would answer it alone, in
+    /// one transaction: the persons locked (in NIK order, so concurrent chunks never deadlock), stored answers and
+    /// participants read with one query each, participant numbers allocated as one block, every row and event saved
+    /// together. Items are applied in order, so two items for one NIK behave as two requests one after the other.
+    /// </summary>
+    public async Task<IReadOnlyList<EnrolmentResult>> EnrolManyAsync(IReadOnlyList<EnrolmentCommand> commands, CancellationToken cancellationToken)
+    {
+        if (commands.Count == 0) return [];
+        if (commands.Select(c => c.MemberCode).Distinct(StringComparer.Ordinal).Skip(1).Any())
+            throw new ArgumentException("A chunk of enrolments comes from one member.", nameof(commands));
+        var gate = await db.EnterGateAsync(cancellationToken);
+        try
+        {
+            return await EnrolChunkAsync(commands, cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        {
+            // A concurrent single enrolment used one of these keys for another NIK: settle the chunk item by item.
+            db.ChangeTracker.Clear();
+            gate?.Release();
+            gate = null;
+            var results = new List<EnrolmentResult>(commands.Count);
+            foreach (var command in commands) results.Add(await EnrolAsync(command, cancellationToken));
+            return results;
+        }
+        finally
+        {
+            gate?.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<EnrolmentResult>> EnrolChunkAsync(IReadOnlyList<EnrolmentCommand> commands, CancellationToken cancellationToken)
+    {
+        var memberCode = commands[0].MemberCode;
+        var niks = commands.Select(c => StoredCodes.Nik(c.Nik)).Distinct().Order().ToList();
+        var keys = commands.Select(c => c.IdempotencyKey).Distinct(StringComparer.Ordinal).ToList();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.LockPersonsAsync(niks, cancellationToken);
+
+        var stored = await db.IdempotencyRecords.AsNoTracking()
+            .Where(r => r.MemberCode == memberCode && keys.Contains(r.IdempotencyKey))
+            .ToDictionaryAsync(r => r.IdempotencyKey, r => (r.RequestFingerprint, Response: r.Response), StringComparer.Ordinal, cancellationToken);
+        var participants = await db.Participants.Include(p => p.Coverages)
+            .Where(p => niks.Contains(p.Nik))
+            .ToDictionaryAsync(p => p.Nik, cancellationToken);
+
+        // One block of participant numbers for the NIKs this chunk will register.
+        var unknown = commands.Where(c => !stored.ContainsKey(c.IdempotencyKey))
+            .Select(c => StoredCodes.Nik(c.Nik)).Where(n => !participants.ContainsKey(n)).Distinct().Count();
+        var ids = new Queue<long>(await db.AllocateSequencesAsync(unknown, cancellationToken));
+
         var now = time.GetUtcNow();
         var today = time.Today();
+        var answered = new Dictionary<string, (byte[] Fingerprint, EnrollParticipantResponse Response)>(StringComparer.Ordinal);
+        var results = new EnrolmentResult[commands.Count];
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var command = commands[i];
+            if (stored.TryGetValue(command.IdempotencyKey, out var record))
+            {
+                results[i] = Replay(command, record.RequestFingerprint, () => EnrollParticipantResponse.Parser.ParseFrom(record.Response));
+                continue;
+            }
+
+            if (answered.TryGetValue(command.IdempotencyKey, out var earlier))
+            {
+                results[i] = Replay(command, earlier.Fingerprint, () => earlier.Response.Clone());
+                continue;
+            }
+
+            var nik = StoredCodes.Nik(command.Nik);
+            var (response, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today);
+            participants[nik] = participant;
+            answered[command.IdempotencyKey] = (command.RequestFingerprint, response);
+            results[i] = new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        db.ChangeTracker.Clear();
+        return results;
+    }
+
+    private static EnrolmentResult Replay(EnrolmentCommand command, byte[] fingerprint, Func<EnrollParticipantResponse> response) =>
+        fingerprint.AsSpan().SequenceEqual(command.RequestFingerprint)
+            ? new EnrolmentResult(response(), Replayed: true, KeyReusedForAnotherRequest: false)
+            : new EnrolmentResult(null, Replayed: false, KeyReusedForAnotherRequest: true);
+
+    /// <summary>
+    /// One enrolment against the person as loaded (null: the NIK is new), inside the caller's transaction: adds the
+    /// participant, coverage, events and the key's answer to the context and returns the answer with the participant.
+    /// The one rule both EnrollParticipant and EnrollParticipants apply.
+    /// </summary>
+    private (EnrollParticipantResponse Response, ParticipantRecord Participant) Apply(
+        EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today)
+    {
         var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
-        var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
         EnrollOutcome outcome;
         ProgramSet started;
         if (participant is null)
         {
             participant = new ParticipantRecord
             {
-                Id = await db.AllocateSequenceAsync(cancellationToken),
-                Nik = nik,
+                Id = newId(),
+                Nik = StoredCodes.Nik(command.Nik),
                 FullName = command.FullName,
                 BirthDate = command.BirthDate,
                 Sex = command.Sex,
@@ -154,9 +256,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             Response = Google.Protobuf.MessageExtensions.ToByteArray(response),
             CreatedAt = now,
         });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+        return (response, participant);
     }
 
     private async Task<EnrolmentResult?> ReplayAsync(EnrolmentCommand command, CancellationToken cancellationToken)

@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Verification.Api.Clients;
+using Verification.Api.Common.V1;
+using Verification.Api.Membership.V1;
+using Verification.Membership.Tests.Support;
+using Verification.Rpc;
+
+namespace Verification.Membership.Tests;
+
+/// <summary>EnrollParticipants: a chunk answered item by item exactly as EnrollParticipant answers each, in one transaction.</summary>
+public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+{
+    private MembershipClient Internal => fixture.Host.Client("internal-services");
+
+    [Fact]
+    public async Task EachItemIsAnsweredAsEnrollParticipantWouldAnswerIt() => await EachItemIsAnsweredAsAloneAsync(fixture.Host);
+
+    [Fact]
+    public async Task OnPostgresConcurrentChunksSharingPersonsMakeOneParticipantEachWithDistinctNumbers()
+    {
+        await using var host = await MembershipHost.StartPostgresAsync();
+        await EachItemIsAnsweredAsAloneAsync(host);
+        var client = host.Client("internal-services");
+        var niks = Enumerable.Range(0, 300).Select(_ => TestData.Nik()).ToList();
+        // Two chunks over the same persons in opposite orders, plus single enrolments of some of them, all at once.
+        var forward = Chunk(niks.Select(n => TestData.Pu(n)));
+        var backward = Chunk(Enumerable.Reverse(niks).Select(n => TestData.Bpu(n)));
+        var singles = niks.Take(20).Select(n => client.EnrollParticipant(TestData.Pu(n)).ResponseAsync);
+        var answers = await Task.WhenAll(client.EnrollParticipants(forward).ResponseAsync, client.EnrollParticipants(backward).ResponseAsync);
+        await Task.WhenAll(singles);
+
+        var numbers = answers[0].Results.Select(r => r.Enrolled.ParticipantNumber).ToList();
+        Assert.Equal(300, numbers.Distinct().Count());
+        Assert.Equal(numbers, Enumerable.Reverse(answers[1].Results).Select(r => r.Enrolled.ParticipantNumber));
+        var stored = niks.Select(n => long.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(300, await host.QueryAsync(db => db.Participants.CountAsync(p => stored.Contains(p.Nik))));
+    }
+
+    [Fact]
+    public async Task ACallOfNoOrTooManyItemsIsInvalid()
+    {
+        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await Internal.EnrollParticipants(new EnrollParticipantsRequest())));
+        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () =>
+            await Internal.EnrollParticipants(Chunk(Enumerable.Range(0, 1_001).Select(_ => TestData.Bpu())))));
+    }
+
+    [Fact]
+    public async Task OnlyInternalServicesMayEnrolInBulk() =>
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipants(Chunk([TestData.Bpu()])));
+
+    [Fact]
+    public async Task AContractEndMovesAndStaysMovableUntilTheCoverageIsEnded()
+    {
+        var enrolled = await Internal.EnrollParticipant(TestData.Pu(start: TestData.Today.AddMonths(-3)));
+        EndCoverageRequest End(DateOnly day, bool contract) => new()
+        {
+            ParticipantNumber = enrolled.ParticipantNumber, Programs = { Program.Jkk, Program.Jkm }, EmployerNumber = "11000001",
+            EndDate = day.ToApi(), Reason = contract ? CoverageEndReason.Unspecified : CoverageEndReason.EmploymentEnded, ContractEndChange = contract,
+        };
+
+        var moved = await Internal.EndCoverage(End(TestData.Today.AddYears(1), contract: true));
+        var again = await Internal.EndCoverage(End(TestData.Today.AddYears(1), contract: true));
+        var movedBack = await Internal.EndCoverage(End(TestData.Today.AddMonths(6), contract: true));
+        var ended = await Internal.EndCoverage(End(TestData.Today.AddDays(3), contract: false));
+
+        Assert.Equal([Program.Jkk, Program.Jkm], moved.EndedPrograms);
+        Assert.Equal([Program.Jkk, Program.Jkm], again.EndedPrograms);
+        Assert.Equal([Program.Jkk, Program.Jkm], movedBack.EndedPrograms);
+        Assert.Equal([Program.Jkk, Program.Jkm], ended.EndedPrograms);
+        var coverages = (await Internal.GetParticipant(new GetParticipantRequest { ParticipantNumber = enrolled.ParticipantNumber })).Participant.Coverages;
+        Assert.All(coverages.Where(c => c.Program is Program.Jkk or Program.Jkm), c => Assert.Equal((TestData.Today.AddDays(3).ToApi(), CoverageEndReason.EmploymentEnded), (c.EndDate, c.EndReason)));
+        Assert.All(coverages.Where(c => c.Program is Program.Jht or Program.Jp), c => Assert.Equal(CoverageEndReason.Unspecified, c.EndReason));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverage(End(TestData.Today.AddYears(2), contract: true)));
+    }
+
+    private static async Task EachItemIsAnsweredAsAloneAsync(MembershipHost host)
+    {
+        var client = host.Client("internal-services");
+        var known = TestData.Bpu();
+        var knownAnswer = await client.EnrollParticipant(known);
+        var fresh = TestData.Pu();
+        var sameNikOtherSource = TestData.Bpu(fresh.Nik);
+        var invalid = TestData.Pu();
+        invalid.BirthDate = TestData.Today.AddDays(1).ToApi();
+        var reused = TestData.Pu();
+        reused.IdempotencyKey = fresh.IdempotencyKey;
+        var coverageAdded = TestData.Pu(known.Nik);
+        var chunk = Chunk([fresh, known, invalid, sameNikOtherSource, fresh, reused, coverageAdded]);
+
+        var response = await client.EnrollParticipants(chunk);
+        var repeat = await client.EnrollParticipants(chunk);
+
+        var results = response.Results;
+        Assert.Equal(7, results.Count);
+        Assert.Equal(EnrollOutcome.Registered, results[0].Enrolled.Outcome);
+        Assert.Equal(knownAnswer, results[1].Enrolled); // a key answered before: its first answer
+        Assert.Equal(Google.Rpc.Code.InvalidArgument, results[2].Error.Code);
+        Assert.Contains(results[2].Error.FieldViolations, v => v.Field == "birth_date" && v.Reason == "DATE_IN_FUTURE");
+        Assert.Equal((EnrollOutcome.CoverageAdded, results[0].Enrolled.ParticipantNumber), (results[3].Enrolled.Outcome, results[3].Enrolled.ParticipantNumber));
+        Assert.Equal(results[0].Enrolled, results[4].Enrolled); // the same key again in the chunk
+        Assert.Equal(Google.Rpc.Code.AlreadyExists, results[5].Error.Code);
+        Assert.Equal((EnrollOutcome.CoverageAdded, knownAnswer.ParticipantNumber), (results[6].Enrolled.Outcome, results[6].Enrolled.ParticipantNumber));
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], results[6].Enrolled.StartedPrograms);
+        Assert.Equal(response, repeat);
+        // Single calls with the chunk's keys get the chunk's answers.
+        Assert.Equal(results[0].Enrolled, await client.EnrollParticipant(fresh));
+        Assert.Equal(results[6].Enrolled, await client.EnrollParticipant(coverageAdded));
+
+        var nik = long.Parse(fresh.Nik, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
+        Assert.Equal(2, await host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
+        var invalidNik = long.Parse(invalid.Nik, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(0, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == invalidNik)));
+        // Events as EnrollParticipant writes them: one ParticipantEnrolled for the new person, one CoverageStarted per coverage started.
+        var numbers = new[] { results[0].Enrolled.ParticipantNumber, knownAnswer.ParticipantNumber };
+        var events = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        Assert.Single(events, e => e.MessageType.EndsWith("ParticipantEnrolled", StringComparison.Ordinal) && e.Payload.Contains(numbers[0], StringComparison.Ordinal));
+        Assert.Equal(2, events.Count(e => e.MessageType.EndsWith("CoverageStarted", StringComparison.Ordinal) && e.Payload.Contains(numbers[0], StringComparison.Ordinal)));
+        Assert.Equal(2, events.Count(e => e.MessageType.EndsWith("CoverageStarted", StringComparison.Ordinal) && e.Payload.Contains(numbers[1], StringComparison.Ordinal)));
+    }
+
+    private static EnrollParticipantsRequest Chunk(IEnumerable<EnrollParticipantRequest> items)
+    {
+        var request = new EnrollParticipantsRequest();
+        request.Items.Add(items);
+        return request;
+    }
+}
