@@ -16,6 +16,8 @@ public sealed record NonAsnEmployeeRegistered(
     DateTimeOffset EmployedFrom) : IIntegrationEvent;
 
 // No NIK: the employment id and participant number identify the worker.
+// EmployedUntil was added later: an UpdateEmployment that extends (or shortens) the contract publishes this event too,
+// with the contract's new last day as 24:00 WIB in UTC (null: open-ended); the wages are then equal if only the end moved.
 public sealed record NonAsnWageChanged(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -27,7 +29,8 @@ public sealed record NonAsnWageChanged(
     string ParticipantNumber,
     long PreviousMonthlyWage,
     long MonthlyWage,
-    DateTimeOffset EffectiveFrom) : IIntegrationEvent;
+    DateTimeOffset EffectiveFrom,
+    DateTimeOffset? EmployedUntil = null) : IIntegrationEvent;
 
 // No NIK: the employment id and participant number identify the worker.
 public sealed record NonAsnEmploymentEnded(

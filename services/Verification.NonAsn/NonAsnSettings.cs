@@ -1,0 +1,51 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Verification.Platform.Hosting;
+
+namespace Verification.NonAsn;
+
+/// <summary>The NonAsn module's settings, from <c>Verification:NonAsn</c>, validated at start-up.</summary>
+public sealed class NonAsnSettings
+{
+    public const string SectionName = "Verification:NonAsn";
+
+    /// <summary>Most rows of a bulk upload registered together (one Membership call, one transaction); Membership takes at most 1,000.</summary>
+    public int UploadChunkSize { get; init; } = 500;
+
+    /// <summary>Chunks of one upload worked on at once, so Membership, this database and the wire overlap.</summary>
+    public int UploadChunksInFlight { get; init; } = 2;
+
+    /// <summary>How long an agency is told to wait before retrying when Membership is unavailable.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <exception cref="ConfigurationError">A malformed setting, named by its key.</exception>
+    public static NonAsnSettings Read(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(SectionName);
+        var defaults = new NonAsnSettings();
+        return new NonAsnSettings
+        {
+            UploadChunkSize = WholeNumber(section, "UploadChunkSize", defaults.UploadChunkSize, 1, 1000),
+            UploadChunksInFlight = WholeNumber(section, "UploadChunksInFlight", defaults.UploadChunksInFlight, 1, 16),
+            RetryDelay = Duration(section, "RetryDelay", defaults.RetryDelay),
+        };
+    }
+
+    private static int WholeNumber(IConfigurationSection section, string key, int fallback, int min, int max)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", text);
+    }
+
+    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
+            ? value
+            : throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:00:01", text);
+    }
+}

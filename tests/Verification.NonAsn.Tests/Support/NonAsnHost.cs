@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Verification.Api.Clients;
+using Verification.Contracts.Events;
+using Verification.Membership;
+using Verification.Platform.Hosting;
+using Verification.Rpc.Client;
+using Verification.Testing;
+
+namespace Verification.NonAsn.Tests.Support;
+
+/// <summary>The events one host's collector consumed (per host: participant numbers repeat across hosts' databases).</summary>
+public sealed class EventLog
+{
+    public ConcurrentQueue<NonAsnEmployeeRegistered> Registered { get; } = new();
+    public ConcurrentQueue<NonAsnWageChanged> WageChanged { get; } = new();
+    public ConcurrentQueue<NonAsnEmploymentEnded> Ended { get; } = new();
+    public ConcurrentQueue<AccessDenied> Denied { get; } = new();
+    public ConcurrentQueue<ParticipantEnrolled> Enrolled { get; } = new();
+    public ConcurrentQueue<CoverageStarted> CoverageStarted { get; } = new();
+    public ConcurrentQueue<CoverageEnded> CoverageEnded { get; } = new();
+
+    /// <summary>Waits until <paramref name="condition"/> holds (events arrive through the outbox relay, asynchronously).</summary>
+    public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"Timed out waiting for {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
+
+/// <summary>Collects the events the suite publishes into its host's <see cref="EventLog"/>, as Audit will consume them.</summary>
+public sealed class EventCollector(EventLog log) :
+    IConsumer<NonAsnEmployeeRegistered>, IConsumer<NonAsnWageChanged>, IConsumer<NonAsnEmploymentEnded>,
+    IConsumer<AccessDenied>, IConsumer<ParticipantEnrolled>, IConsumer<CoverageStarted>, IConsumer<CoverageEnded>
+{
+    public Task Consume(ConsumeContext<NonAsnEmployeeRegistered> context) => Add(log.Registered, context.Message);
+
+    public Task Consume(ConsumeContext<NonAsnWageChanged> context) => Add(log.WageChanged, context.Message);
+
+    public Task Consume(ConsumeContext<NonAsnEmploymentEnded> context) => Add(log.Ended, context.Message);
+
+    public Task Consume(ConsumeContext<AccessDenied> context) => Add(log.Denied, context.Message);
+
+    public Task Consume(ConsumeContext<ParticipantEnrolled> context) => Add(log.Enrolled, context.Message);
+
+    public Task Consume(ConsumeContext<CoverageStarted> context) => Add(log.CoverageStarted, context.Message);
+
+    public Task Consume(ConsumeContext<CoverageEnded> context) => Add(log.CoverageEnded, context.Message);
+
+    private static Task Add<T>(ConcurrentQueue<T> queue, T message)
+    {
+        queue.Enqueue(message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The real host composition in process on a port of its choosing: Membership, NonAsn and an event collector, on SQLite
+/// or PostgreSQL, with the in-memory bus or RabbitMQ. Two hosts can split the modules and share one members file.
+/// </summary>
+public sealed class NonAsnHost : IAsyncDisposable
+{
+    public static readonly VerificationModule Collector = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCollector>());
+
+    public static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, NonAsnModule.Module, Collector];
+
+    private readonly WebApplication _app;
+    private readonly bool _ownsDataDirectory;
+    private readonly List<RpcChannel> _channels = [];
+
+    private NonAsnHost(WebApplication app, string dataDirectory, string credentials, int port, bool ownsDataDirectory)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        CredentialsDirectory = credentials;
+        Port = port;
+        _ownsDataDirectory = ownsDataDirectory;
+    }
+
+    public string DataDirectory { get; }
+
+    public string CredentialsDirectory { get; }
+
+    public int Port { get; }
+
+    public string Address => $"http://127.0.0.1:{Port}";
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>What this host's collector consumed (empty unless the host runs the "events" module).</summary>
+    public EventLog Events => _app.Services.GetRequiredService<EventLog>();
+
+    public static async Task<NonAsnHost> StartAsync(string? dataDirectory = null, NonAsnHost? shareMembersWith = null, Action<IServiceCollection>? services = null, params string[] settings)
+    {
+        var owns = dataDirectory is null;
+        var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "verification-nonasn-tests-" + Guid.NewGuid().ToString("N"));
+        var args = new List<string>
+        {
+            "--Verification:Listen:Port=0",
+            $"--Verification:Database:DataDirectory={data}",
+            "--Verification:Access:RatePerSecond=100000",
+            "--Verification:Access:Burst=100000",
+            // A chunk of 500 enrolments on a 2-core machine shared with other builds can take seconds: no spurious deadline.
+            "--Verification:Internal:DefaultDeadline=00:01:00",
+        };
+        var credentials = Path.Combine(data, "dev-credentials");
+        if (shareMembersWith is not null)
+        {
+            args.Add($"--Verification:Access:MembersFile={Path.Combine(shareMembersWith.DataDirectory, "members.json")}");
+            args.Add($"--Verification:Internal:TokenFile={Path.Combine(shareMembersWith.CredentialsDirectory, DevelopmentMembers.InternalMember + ".token")}");
+            credentials = shareMembersWith.CredentialsDirectory;
+        }
+
+        args.AddRange(settings.Select(s => "--" + s));
+        var builder = WebApplication.CreateSlimBuilder(args.ToArray());
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddVerificationHost(Catalog);
+        builder.Services.AddSingleton<EventLog>();
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapVerificationHost(Catalog);
+        await app.StartAsync();
+        return new NonAsnHost(app, data, credentials, new Uri(app.Urls.First()).Port, owns);
+    }
+
+    /// <summary>Settings for PostgreSQL (fresh databases on the shared throwaway server) and RabbitMQ (the shared throwaway broker).</summary>
+    public static async Task<string[]> PostgresAndRabbitMqSettingsAsync(params string[] modules)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        var broker = await RabbitMqBroker.SharedAsync();
+        var settings = new List<string>
+        {
+            "Verification:Database:Provider=Postgres",
+            "Verification:Bus:Transport=RabbitMq",
+            $"Verification:Bus:RabbitMqUri={broker.AmqpUri}",
+        };
+        foreach (var module in modules.Append("access"))
+            settings.Add($"Verification:Database:ConnectionStrings:{module}={await postgres.CreateDatabaseAsync(module)}");
+        return [.. settings];
+    }
+
+    public string Token(string member) => File.ReadAllText(Path.Combine(CredentialsDirectory, member + ".token")).Trim();
+
+    public RpcChannel Channel(string member)
+    {
+        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        lock (_channels) _channels.Add(channel);
+        return channel;
+    }
+
+    public NonAsnClient NonAsn(string member = TestData.Kemnaker) => new(Channel(member));
+
+    public MembershipClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in _channels) channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (!_ownsDataDirectory) return;
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file for a moment; the temp folder is cleaned by the OS.
+        }
+    }
+}
+
+/// <summary>One monolithic host (SQLite, in-memory bus) with Membership, NonAsn and the collector, shared by a class's tests.</summary>
+public sealed class MonolithicHostFixture : IAsyncLifetime
+{
+    public NonAsnHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await NonAsnHost.StartAsync();
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
