@@ -1,0 +1,218 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Verification.Prakerja.Data;
+
+namespace Verification.Prakerja.Features.Process;
+
+/// <summary>
+/// The background side of batches: takes PENDING and RUNNING batches (a lease per batch, so replicas and a restarted
+/// process share the work and a crashed worker's batch is resumed), purges results past their retention, and removes
+/// uploads abandoned by a crash before their half-close.
+/// </summary>
+public sealed partial class BatchWorker(
+    IServiceScopeFactory scopes,
+    BatchProcessor processor,
+    RecipientRows rows,
+    BatchSignals signals,
+    PrakerjaSettings settings,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<BatchWorker> logger) : BackgroundService
+{
+    /// <summary>Processing attempts that end in an error other than Membership being unavailable before a batch is FAILED.</summary>
+    public const int MaxFailedAttempts = 3;
+
+    /// <summary>An upload silent for this long was abandoned (its host crashed before the half-close).</summary>
+    public static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>This process's lease owner name.</summary>
+    public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Membership is reached through this server in monolithic mode: wait until it listens.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        await using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        var nextSweep = DateTimeOffset.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var woken = signals.NextWork();
+            try
+            {
+                if (time.GetUtcNow() >= nextSweep)
+                {
+                    await SweepAsync(stoppingToken);
+                    nextSweep = time.GetUtcNow() + settings.PollInterval;
+                }
+
+                if (await ClaimAsync(stoppingToken) is { } batchKey)
+                {
+                    await RunAsync(batchKey, stoppingToken);
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.WorkerFailed(logger, ex);
+            }
+
+            try
+            {
+                await Task.WhenAny(woken, Task.Delay(settings.PollInterval, time, stoppingToken));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunAsync(long batchKey, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await processor.ProcessAsync(batchKey, Owner, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: hand the batch back at once rather than after the lease runs out.
+            await ReleaseAsync(batchKey, failed: false, CancellationToken.None);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            Log.BatchFailed(logger, batchKey, ex);
+            await ReleaseAsync(batchKey, failed: true, stoppingToken);
+        }
+    }
+
+    /// <summary>Takes the oldest batch with work whose lease is free or ran out; null when there is none.</summary>
+    public async Task<long?> ClaimAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
+        var now = time.GetUtcNow();
+        var candidates = await db.Batches.AsNoTracking()
+            .Where(b => (b.State == BatchLifecycle.Pending || b.State == BatchLifecycle.Running) && (b.LeaseUntil == null || b.LeaseUntil < now))
+            .OrderBy(b => b.BatchKey).Select(b => b.BatchKey).Take(5).ToListAsync(cancellationToken);
+        foreach (var key in candidates)
+        {
+            var until = now + settings.LeaseDuration;
+            var gate = await db.EnterWriteGateAsync(cancellationToken);
+            int claimed;
+            try
+            {
+                claimed = await db.Batches
+                    .Where(b => b.BatchKey == key && (b.State == BatchLifecycle.Pending || b.State == BatchLifecycle.Running) && (b.LeaseUntil == null || b.LeaseUntil < now))
+                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.LeaseOwner, Owner).SetProperty(b => b.LeaseUntil, until), cancellationToken);
+            }
+            finally
+            {
+                gate?.Release();
+            }
+
+            if (claimed == 1) return key;
+        }
+
+        return null;
+    }
+
+    private async Task ReleaseAsync(long batchKey, bool failed, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
+        var gate = await db.EnterWriteGateAsync(cancellationToken);
+        try
+        {
+            var batch = await db.Batches.SingleAsync(b => b.BatchKey == batchKey, cancellationToken);
+            if (batch.LeaseOwner != Owner) return;
+            batch.LeaseOwner = null;
+            batch.LeaseUntil = failed ? time.GetUtcNow() + settings.RetryDelay * 5 : null;
+            if (failed && ++batch.FailedAttempts >= MaxFailedAttempts && batch.State is BatchLifecycle.Pending or BatchLifecycle.Running)
+            {
+                // Results so far are kept (and purged with the rest after the retention period); an operator must look.
+                batch.State = BatchLifecycle.Failed;
+                batch.CompleteTime = null;
+                batch.ExpireTime = time.GetUtcNow() + settings.ResultRetention;
+                Log.GaveUp(logger, batch.BatchId, batch.FailedAttempts);
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        finally
+        {
+            gate?.Release();
+        }
+
+        signals.Progressed(batchKey);
+    }
+
+    /// <summary>Purges batches past their retention (rows deleted, then EXPIRED) and removes abandoned uploads.</summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
+        var now = time.GetUtcNow();
+        var expired = await db.Batches.AsNoTracking()
+            .Where(b => (b.State == BatchLifecycle.Completed || b.State == BatchLifecycle.Failed) && b.ExpireTime != null && b.ExpireTime <= now)
+            .Select(b => new { b.BatchKey, b.BatchId }).ToListAsync(cancellationToken);
+        foreach (var batch in expired)
+        {
+            // Rows first: a crash in between leaves a batch that is purged again, never an EXPIRED batch still holding rows.
+            var deleted = await rows.DeleteAsync(batch.BatchKey, cancellationToken);
+            var gate = await db.EnterWriteGateAsync(cancellationToken);
+            try
+            {
+                await db.Batches.Where(b => b.BatchKey == batch.BatchKey)
+                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.State, BatchLifecycle.Expired), cancellationToken);
+            }
+            finally
+            {
+                gate?.Release();
+            }
+
+            signals.Progressed(batch.BatchKey);
+            Log.Purged(logger, batch.BatchId, deleted);
+        }
+
+        var silentSince = now - AbandonedUploadAge;
+        var abandoned = await db.Batches.AsNoTracking()
+            .Where(b => b.State == BatchLifecycle.Uploading && b.UploadTouchTime < silentSince)
+            .Select(b => b.BatchKey).ToListAsync(cancellationToken);
+        foreach (var batchKey in abandoned)
+            await scope.ServiceProvider.GetRequiredService<Submit.BatchSubmission>().DiscardAsync(batchKey, cancellationToken);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6110, Level = LogLevel.Error, Message = "The Prakerja batch worker failed; it retries")]
+        public static partial void WorkerFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 6111, Level = LogLevel.Error, Message = "Processing Prakerja batch {BatchKey} failed")]
+        public static partial void BatchFailed(ILogger logger, long batchKey, Exception exception);
+
+        [LoggerMessage(EventId = 6112, Level = LogLevel.Error, Message = "Prakerja batch {BatchId} FAILED after {Attempts} attempts; an operator must look")]
+        public static partial void GaveUp(ILogger logger, string batchId, int attempts);
+
+        [LoggerMessage(EventId = 6113, Level = LogLevel.Information, Message = "Prakerja batch {BatchId} expired: {Rows} result rows purged")]
+        public static partial void Purged(ILogger logger, string batchId, long rows);
+    }
+}

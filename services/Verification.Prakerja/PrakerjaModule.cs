@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Verification.Api;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Hosting;
+using Verification.Platform.Outbox;
+using Verification.Prakerja.Data;
+using Verification.Prakerja.Features;
+using Verification.Prakerja.Features.CrossCheck;
+using Verification.Prakerja.Features.Process;
+using Verification.Prakerja.Features.Results;
+using Verification.Prakerja.Features.Submit;
+using Verification.Prakerja.Grpc;
+using Verification.Rpc.Server;
+using Verification.Rpc.Services;
+
+namespace Verification.Prakerja;
+
+/// <summary>Prakerja cross-check: the PMO checks card recipients against the registry, through Membership's bulk verification over gRPC.</summary>
+public static class PrakerjaModule
+{
+    public const string Name = "prakerja";
+
+    public const string ServiceName = "verification.prakerja.v1.PrakerjaService";
+
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPrakerja(host), app => app.MapPrakerja());
+
+    public static WebApplicationBuilder AddPrakerja(this WebApplicationBuilder builder, VerificationHostContext host)
+    {
+        var settings = PrakerjaSettings.Read(builder.Configuration);
+        var database = host.Database.For(Name);
+        var services = builder.Services;
+        services.AddSingleton(settings);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddModuleDatabase<PrakerjaDbContext>(database, typeof(PrakerjaDbContext).Assembly, "Verification.Prakerja.Data.Migrations");
+        services.AddOutboxRelay<PrakerjaDbContext>();
+        services.AddSingleton(_ => new RecipientRows(database));
+        services.AddSingleton<BatchSignals>();
+        services.AddSingleton<RegistryCheck>();
+        services.AddSingleton<BatchProcessor>();
+        services.AddSingleton<BatchWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<BatchWorker>());
+        services.AddSingleton<InteractiveCrossCheck>();
+        services.AddScoped<BatchSubmission>();
+        services.AddScoped<BatchResults>();
+        services.AddHostedService(sp => new ModuleHealthReporter<PrakerjaDbContext>(
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(),
+            [ServiceName], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
+        return builder;
+    }
+
+    public static WebApplication MapPrakerja(this WebApplication app)
+    {
+        app.MapRpcService<PrakerjaService>(ApiDescriptors.Prakerja);
+        return app;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Verification.Api.Clients;
+using Verification.Api.Prakerja.V1;
+using Verification.Membership;
+using Verification.Membership.Features.Seed;
+using Verification.Platform.Hosting;
+using Verification.Prakerja;
+using Verification.Rpc.Client;
+
+// Usage (see tests/benchmarks/prakerja-crosscheck.sh):
+//   serve --data DIR --membership CONNSTR --prakerja CONNSTR --access CONNSTR [--port P]
+//       the host composition with membership and prakerja, microservices mode on PostgreSQL, in-memory bus
+//   run ADDRESS TOKEN REGISTERED_COUNT SEED COUNT
+//       one batch of COUNT recipients (9 in 10 registered: the first participants the seeder made for SEED; 1 in 10
+//       valid NIKs nobody registered), SubmitBatch then StreamBatchResults from offset 0, timed end to end
+return args.ElementAtOrDefault(0) switch
+{
+    "serve" => await PrakerjaProcess.ServeAsync(args[1..]),
+    "run" => await Load.RunAsync(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: serve|run ... (see Program.cs)");
+    return 2;
+}
+
+static class PrakerjaProcess
+{
+    public static async Task<int> ServeAsync(string[] args)
+    {
+        string Option(string name) => args[Array.IndexOf(args, name) + 1];
+        var data = Option("--data");
+        Directory.CreateDirectory(data);
+        var (membersFile, _, _) = DevelopmentMembers.EnsureCreated(data);
+        var settings = new List<string>
+        {
+            "--Verification:Mode=Microservices",
+            "--Verification:Services=membership,prakerja",
+            "--Verification:Database:Provider=Postgres",
+            $"--Verification:Database:ConnectionStrings:membership={Option("--membership")}",
+            $"--Verification:Database:ConnectionStrings:prakerja={Option("--prakerja")}",
+            $"--Verification:Database:ConnectionStrings:access={Option("--access")}",
+            // The completion event waits in Prakerja's outbox; no broker is involved in what is measured.
+            "--Verification:Bus:Transport=InMemory",
+            $"--Verification:Access:MembersFile={membersFile}",
+            $"--Verification:Internal:TokenFile={Path.Combine(data, "dev-credentials", DevelopmentMembers.InternalMember + ".token")}",
+            "--Verification:Access:RatePerSecond=10000000",
+            "--Verification:Access:Burst=10000000",
+            $"--Verification:Listen:Port={(args.Contains("--port") ? Option("--port") : "0")}",
+        };
+        var modules = new[] { MembershipModule.Module, PrakerjaModule.Module };
+        var builder = WebApplication.CreateSlimBuilder([.. settings, .. args.Where(a => a.StartsWith("--Verification:", StringComparison.Ordinal))]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddVerificationHost(modules);
+        await using var app = builder.Build();
+        app.MapVerificationHost(modules);
+        await app.StartAsync();
+        Console.WriteLine($"listening on {app.Urls.First()} pid {Environment.ProcessId}");
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+}
+
+static class Load
+{
+    public static async Task<int> RunAsync(string address, string token, long registeredCount, long seed, int count)
+    {
+        // Prepared before the clock starts: the client's own generation is not what is measured.
+        var registered = new SyntheticRegistry(new SyntheticRegistryOptions(seed)).Generate(Math.Min(registeredCount, count))
+            .Select(p => p.Nik.ToString("D16", CultureInfo.InvariantCulture)).ToArray();
+        var unregistered = new SyntheticRegistry(new SyntheticRegistryOptions(987_654)).Generate(count / 10 + 1)
+            .Select(p => p.Nik.ToString("D16", CultureInfo.InvariantCulture)).ToArray();
+        var messages = new List<SubmitBatchRequest>(count / 1000 + 2)
+        {
+            new() { Header = new SubmitBatchHeader { Label = "benchmark", Cohort = "gelombang-bench", IdempotencyKey = Guid.NewGuid().ToString() } },
+        };
+        for (var start = 0; start < count; start += 1000)
+        {
+            var chunk = new RecipientChunk();
+            for (var i = start; i < Math.Min(count, start + 1000); i++)
+                chunk.Recipients.Add(new Recipient { RowId = i.ToString("D8", CultureInfo.InvariantCulture), Nik = i % 10 == 9 ? unregistered[i / 10] : registered[i % registered.Length] });
+            messages.Add(new SubmitBatchRequest { Chunk = chunk });
+        }
+
+        using var channel = new RpcChannel(address, new RpcChannelOptions { BearerToken = token, Retry = RetryPolicy.None });
+        var client = new PrakerjaClient(channel);
+        var watch = Stopwatch.StartNew();
+        SubmitBatchResponse submitted;
+        using (var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromMinutes(30))))
+        {
+            foreach (var message in messages) await call.RequestStream.WriteAsync(message);
+            await call.RequestStream.CompleteAsync();
+            submitted = await call.ResponseAsync;
+        }
+
+        var uploaded = watch.Elapsed.TotalSeconds;
+        var processedAt = 0.0;
+        using var polling = new CancellationTokenSource();
+        var poller = Task.Run(async () =>
+        {
+            while (!polling.IsCancellationRequested)
+            {
+                var batch = (await client.GetBatch(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
+                if (batch.State == BatchState.Completed)
+                {
+                    processedAt = watch.Elapsed.TotalSeconds;
+                    return batch;
+                }
+
+                await Task.Delay(100);
+            }
+
+            return null;
+        });
+
+        long received = 0, next = 0;
+        var counts = new long[7];
+        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, CallOptions.WithTimeout(TimeSpan.FromMinutes(30))))
+        {
+            while (await call.ResponseStream.MoveNext())
+            {
+                foreach (var result in call.ResponseStream.Current.Results)
+                {
+                    if (result.Offset != next++) throw new InvalidOperationException($"Offset {result.Offset} where {next - 1} was expected.");
+                    counts[(int)result.Status]++;
+                    received++;
+                }
+            }
+        }
+
+        var total = watch.Elapsed.TotalSeconds;
+        var final = await poller;
+        await polling.CancelAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"upload: {count:N0} recipients in {uploaded:F2} s = {count / uploaded:N0}/s (SubmitBatch, to the answer)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"processed (GetBatch COMPLETED seen): {processedAt:F2} s after the upload began"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"end to end: {received:N0} results streamed in {total:F2} s = {received / total:N0} recipients/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"results: not registered {counts[1]:N0}, active wage {counts[2]:N0}, active non-wage {counts[3]:N0}, inactive {counts[4]:N0}, invalid {counts[5]:N0}, duplicate {counts[6]:N0}"));
+        return received == count && final is not null ? 0 : 1;
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Api.Prakerja.V1;
+using Verification.Prakerja.Data;
+using Verification.Prakerja.Tests.Support;
+
+namespace Verification.Prakerja.Tests;
+
+public sealed class ResumeTests
+{
+    [Fact]
+    public async Task ProcessingStoppedMidwayResumesInTheNextProcessAtTheRecordedChunk()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "verification-prakerja-tests-" + Guid.NewGuid().ToString("N"));
+        const int count = 30_000;
+        var rows = Enumerable.Range(0, count).Select(i => TestData.Recipient($"r{i}", i % 10 == 3 ? "bad" : TestData.NewNik())).ToList();
+        string batchId;
+        long stoppedAt;
+        await using (var first = await PrakerjaHost.StartInAsync(data))
+        {
+            var client = first.Prakerja();
+            batchId = (await TestData.SubmitAsync(client, TestData.Header(), rows)).BatchId;
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while ((await client.GetBatch(new GetBatchRequest { BatchId = batchId })).Batch.ProcessedCount == 0 && DateTime.UtcNow < until) await Task.Delay(20);
+        }
+
+        try
+        {
+            await using var second = await PrakerjaHost.StartInAsync(data);
+            await using (var scope = second.Services.CreateAsyncScope())
+            {
+                stoppedAt = await scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>().Batches.Where(b => b.BatchId == batchId).Select(b => b.ProcessedCount).SingleAsync();
+            }
+
+            var client = second.Prakerja();
+            var results = await TestData.ResultsAsync(client, batchId);
+            var batch = (await client.GetBatch(new GetBatchRequest { BatchId = batchId })).Batch;
+
+            Assert.InRange(stoppedAt, 1, count - 1); // the first process stopped in the middle of the batch
+            Assert.Equal(0, stoppedAt % 1000);
+            Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), results.Select(r => r.Offset));
+            Assert.Equal(rows.Select(r => r.RowId), results.Select(r => r.RowId));
+            Assert.Equal(new RecipientTotals { Recipients = count, InvalidNik = count / 10, NotRegistered = count - count / 10 }, batch.Totals);
+            Assert.Equal(BatchState.Completed, batch.State);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+                // The OS cleans the temp folder.
+            }
+        }
+    }
+}
