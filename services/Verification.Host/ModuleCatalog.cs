@@ -1,7 +1,9 @@
 using Verification.Audit;
 using Verification.Kur;
 using Verification.Membership;
+using Verification.NonAsn;
 using Verification.Platform.Hosting;
+using Verification.Prakerja;
 
 namespace Verification.Host;
 
@@ -12,6 +14,8 @@ public static class ModuleCatalog
     [
         MembershipModule.Module,
         KurModule.Module,
+        PrakerjaModule.Module,
+        NonAsnModule.Module,
         AuditModule.Module,
     ];
 }
