@@ -10,11 +10,12 @@ namespace Verification.Cli;
 /// </summary>
 public static class Connection
 {
-    public static readonly Option<string> Address = new("--address")
+    public const string DefaultAddress = "http://127.0.0.1:50051";
+
+    public static readonly Option<string?> Address = new("--address")
     {
-        Description = "Server address: http://host:port (h2c) or https://host:port (TLS). Env: VERIFICATION_ADDRESS.",
+        Description = $"Server address: http://host:port (h2c) or https://host:port (TLS). Env: VERIFICATION_ADDRESS. Default {DefaultAddress}.",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("VERIFICATION_ADDRESS") ?? "http://127.0.0.1:50051",
     };
 
     public static readonly Option<FileInfo?> TokenFile = new("--token-file")
@@ -31,7 +32,7 @@ public static class Connection
 
     public static readonly Option<int> TimeoutSeconds = new("--timeout")
     {
-        Description = "Deadline of each call, in seconds.",
+        Description = "Deadline of each call, in seconds (uploads and result downloads have longer deadlines of their own).",
         Recursive = true,
         DefaultValueFactory = _ => 30,
     };
@@ -48,16 +49,20 @@ public static class Connection
         foreach (var option in new Option[] { Address, TokenFile, CaFile, CertFile, KeyFile, TimeoutSeconds, Output }) root.Options.Add(option);
     }
 
-    public static RpcChannel Open(ParseResult result)
+    /// <summary>The address to call: --address, else VERIFICATION_ADDRESS, else the local monolithic host.</summary>
+    public static string AddressOf(ParseResult result, Func<string, string?> environment) =>
+        result.GetValue(Address) ?? (environment("VERIFICATION_ADDRESS") is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultAddress);
+
+    public static RpcChannel Open(ParseResult result, Func<string, string?> environment)
     {
         var options = new RpcChannelOptions { DefaultDeadline = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(TimeoutSeconds))) };
-        var tokenFile = result.GetValue(TokenFile)?.FullName ?? Environment.GetEnvironmentVariable("VERIFICATION_TOKEN_FILE");
+        var tokenFile = result.GetValue(TokenFile)?.FullName ?? (environment("VERIFICATION_TOKEN_FILE") is { Length: > 0 } path ? path : null);
         if (tokenFile is not null) options.BearerToken = File.ReadAllText(tokenFile).Trim();
-        else if (Environment.GetEnvironmentVariable("VERIFICATION_TOKEN") is { Length: > 0 } token) options.BearerToken = token.Trim();
+        else if (environment("VERIFICATION_TOKEN") is { Length: > 0 } token) options.BearerToken = token.Trim();
         if (result.GetValue(CertFile) is { } cert)
             options.ClientCertificate = X509Certificate2.CreateFromPemFile(cert.FullName, result.GetValue(KeyFile)?.FullName);
         if (result.GetValue(CaFile) is { } caFile) options.TrustOnly(caFile.FullName);
-        return new RpcChannel(result.GetValue(Address)!, options);
+        return new RpcChannel(AddressOf(result, environment), options);
     }
 }
 

@@ -13,8 +13,9 @@ public static class ExitCodes
     public const int Unavailable = 5;     // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED: try again later
     public const int NotFound = 6;
     public const int Error = 10;          // anything else
+    public const int Interrupted = 130;   // Ctrl+C: work done so far is kept; rerun to continue
 
-    public const string Help = "Exit codes: 0 ok, 1 failed (rows rejected, log not intact), 2 usage, 3 access denied, 4 invalid input, 5 unavailable (retry later), 6 not found, 10 other error.";
+    public const string Help = "Exit codes: 0 ok, 1 failed (rows rejected, log not intact), 2 usage, 3 access denied, 4 invalid input, 5 unavailable (retry later), 6 not found, 10 other error, 130 interrupted (rerun to continue).";
 
     public static int For(StatusCode code) => code switch
     {

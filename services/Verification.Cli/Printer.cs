@@ -38,12 +38,14 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
             StatusCode.Unavailable => "The service is unavailable; try again shortly.",
             StatusCode.DeadlineExceeded => "The service did not answer in time; try again.",
             StatusCode.ResourceExhausted => "Too many requests; wait a moment and try again.",
+            StatusCode.Unimplemented => "This server does not offer that service (its module may not run there).",
             _ => "The call failed.",
         };
         error.WriteLine($"error: {what} [{ex.StatusCode}]");
         if (!string.IsNullOrEmpty(ex.Status.Detail)) error.WriteLine($"  {ex.Status.Detail}");
         if (ex.GetDetail<BadRequest>() is { } badRequest)
             foreach (var violation in badRequest.FieldViolations) error.WriteLine($"  - {violation.Field}: {violation.Description}");
+        if (ex.GetDetail<ResourceInfo>() is { } resource) error.WriteLine($"  {resource.ResourceType}: {resource.ResourceName}");
         if (ex.GetDetail<RetryInfo>() is { RetryDelay: { } delay }) error.WriteLine($"  retry after {delay.ToTimeSpan().TotalSeconds:0.#} s");
         return ExitCodes.For(ex.StatusCode);
     }

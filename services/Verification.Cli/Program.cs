@@ -1,4 +1,4 @@
 using Spectre.Console;
 using Verification.Cli;
 
-return await CliApp.Build(AnsiConsole.Console, Console.Error).Parse(args).InvokeAsync();
+return await CliApp.RunAsync(args, AnsiConsole.Console, Console.Error);

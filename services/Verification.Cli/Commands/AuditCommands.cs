@@ -64,17 +64,23 @@ public static class AuditCommands
         {
             var request = filters.Request(result) ?? throw new UsageException("give one of --nik, --loan, --batch, --participant, --member, --correlation, --type");
             var entries = await TraceAsync(new AuditClient(channel), request, cancellationToken);
+            // The fields are only what the server says; the canonical bytes are what the log commits to.
+            var contradicted = entries.Select(e => (Entry: e, Mismatches: Contradictions(e))).Where(x => x.Mismatches.Count > 0).ToList();
             if (printer.Json)
             {
                 foreach (var entry in entries) printer.Message(entry);
-                return ExitCodes.Ok;
             }
-            var table = new Table().AddColumns("index", "occurred (UTC)", "event", "member", "NIK", "participant", "loan", "batch", "trace");
-            foreach (var e in entries)
-                table.AddRow(e.Index.ToString(), e.OccurTime?.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss") ?? "", Markup.Escape(e.EventType), Markup.Escape(e.ActingMemberCode), e.Keys?.MaskedNik ?? "", e.Keys?.ParticipantNumber ?? "", Markup.Escape(e.Keys?.LoanReference ?? ""), e.Keys?.BatchId ?? "", e.TraceId);
-            printer.Console.Write(table);
-            printer.Line($"{entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}");
-            return ExitCodes.Ok;
+            else
+            {
+                var table = new Table().AddColumns("index", "occurred (UTC)", "event", "member", "NIK", "participant", "loan", "batch", "trace");
+                foreach (var e in entries)
+                    table.AddRow(e.Index.ToString(), e.OccurTime?.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss") ?? "", Markup.Escape(e.EventType), Markup.Escape(e.ActingMemberCode), e.Keys?.MaskedNik ?? "", e.Keys?.ParticipantNumber ?? "", Markup.Escape(e.Keys?.LoanReference ?? ""), e.Keys?.BatchId ?? "", e.TraceId);
+                printer.Console.Write(table);
+                printer.Line($"{entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}");
+            }
+            foreach (var (entry, mismatches) in contradicted)
+                foreach (var mismatch in mismatches) printer.Error($"entry {entry.Index}: the server's {mismatch} — do not rely on this trace; run 'audit verify'.");
+            return contradicted.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
     }
@@ -102,7 +108,7 @@ public static class AuditCommands
             if (!verifier.Verify(head)) findings.Add("the tree head's signature does not verify under the published key");
             else checks.Add($"signed tree head: {head.Head.TreeSize} entries at {head.Head.Timestamp:u}");
 
-            var stateFile = result.GetValue(state)?.FullName ?? DefaultStateFile(result.GetValue(Connection.Address)!);
+            var stateFile = result.GetValue(state)?.FullName ?? DefaultStateFile(context.AddressOf(result));
             if (findings.Count == 0 && LastHead.Load(stateFile) is { } last)
             {
                 if (last.TreeSize > head.Head.TreeSize)
@@ -114,7 +120,7 @@ public static class AuditCommands
                     var consistency = await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = last.TreeSize, SecondSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
                     var finding = auditor.CheckGrowth(last.ToVerified(), head, consistency.Proof.Path.Select(p => p.ToByteArray()).ToList());
                     if (finding == AuditFinding.Verified) checks.Add($"consistent with the head you verified before ({last.TreeSize} entries)");
-                    else findings.Add($"not consistent with the head you verified before ({last.TreeSize} entries): {finding}");
+                    else findings.Add($"not consistent with the head you verified before ({last.TreeSize} entries): {Describe(finding)}");
                 }
             }
 
@@ -128,11 +134,16 @@ public static class AuditCommands
                     if (entry.Index >= head.Head.TreeSize) { pending++; continue; }
                     var inclusion = await client.GetInclusionProof(new GetInclusionProofRequest { Index = entry.Index, TreeSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
                     var finding = auditor.CheckEntry(head, inclusion.Entry.CanonicalBytes.Span, entry.Index, inclusion.Proof.AuditPath.Select(p => p.ToByteArray()).ToList());
-                    if (finding != AuditFinding.Verified || !inclusion.Entry.CanonicalBytes.Equals(entry.CanonicalBytes))
-                        findings.Add($"entry {entry.Index} ({entry.EventType}) is not proved in the signed tree: {finding}");
+                    var mismatches = Contradictions(entry).Concat(Contradictions(inclusion.Entry)).Distinct().ToList();
+                    if (finding != AuditFinding.Verified)
+                        findings.Add($"entry {entry.Index} ({entry.EventType}) is not proved in the signed tree: {Describe(finding)}");
+                    else if (!inclusion.Entry.CanonicalBytes.Equals(entry.CanonicalBytes))
+                        findings.Add($"entry {entry.Index} ({entry.EventType}): the trace and the proof show different bytes for the same entry");
+                    else if (mismatches.Count > 0)
+                        findings.AddRange(mismatches.Select(m => $"entry {entry.Index} ({entry.EventType}): the server's {m}"));
                     else proved++;
                 }
-                checks.Add($"{proved} traced entr{(proved == 1 ? "y" : "ies")} proved included" + (pending > 0 ? $"; {pending} newer than the signed head, not yet provable" : ""));
+                checks.Add($"{proved} traced entr{(proved == 1 ? "y" : "ies")} proved included, fields matching their bytes" + (pending > 0 ? $"; {pending} newer than the signed head, not yet provable" : ""));
             }
 
             var intact = findings.Count == 0;
@@ -169,6 +180,36 @@ public static class AuditCommands
         }
     }
 
+    /// <summary>The stated fields of <paramref name="entry"/> its canonical bytes contradict (the Verifier library's check).</summary>
+    internal static IReadOnlyList<EntryFieldMismatch> Contradictions(AuditEntry entry) => EntryFieldsCheck.Compare(
+        new EntryFields
+        {
+            EventId = entry.EventId,
+            EventType = entry.EventType,
+            OccurTime = entry.OccurTime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
+            AppendTime = entry.AppendTime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
+            ActingMemberCode = entry.ActingMemberCode,
+            CorrelationId = entry.CorrelationId,
+            TraceId = entry.TraceId,
+            MaskedNik = entry.Keys?.MaskedNik ?? "",
+            ParticipantNumber = entry.Keys?.ParticipantNumber ?? "",
+            MemberCode = entry.Keys?.MemberCode ?? "",
+            LoanReference = entry.Keys?.LoanReference ?? "",
+            BatchId = entry.Keys?.BatchId ?? "",
+        },
+        entry.CanonicalBytes.Span);
+
+    private static string Describe(AuditFinding finding) => finding switch
+    {
+        AuditFinding.SignatureInvalid => "a tree head's signature does not verify",
+        AuditFinding.LeafOutsideTree => "the entry is outside the signed tree",
+        AuditFinding.InclusionProofInvalid => "the entry's bytes are not the ones the signed tree holds at that position (altered, moved or never there)",
+        AuditFinding.TreeShrank => "the log has fewer entries than before",
+        AuditFinding.TimestampWentBackwards => "the new head is dated before the old one",
+        AuditFinding.ConsistencyProofInvalid => "the log's history was rewritten (the new tree does not extend the old one)",
+        _ => finding.ToString(),
+    };
+
     private static VerifiedTreeHead ToVerified(ProtoTreeHead head) =>
         new(new TreeHead(head.TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp.ToDateTimeOffset().ToUnixTimeMilliseconds()), head.RootHash.Span), head.Signature.Span);
 
@@ -194,7 +235,18 @@ public static class AuditCommands
         public VerifiedTreeHead ToVerified() =>
             new(new TreeHead(TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(TimestampMilliseconds), Convert.FromHexString(RootHash)), Convert.FromBase64String(Signature));
 
-        public static LastHead? Load(string path) => File.Exists(path) ? JsonSerializer.Deserialize<LastHead>(File.ReadAllText(path)) : null;
+        public static LastHead? Load(string path)
+        {
+            if (!File.Exists(path)) return null;
+            try
+            {
+                return JsonSerializer.Deserialize<LastHead>(File.ReadAllText(path)) ?? throw new JsonException("empty");
+            }
+            catch (Exception ex) when (ex is JsonException or FormatException)
+            {
+                throw new UsageException($"the saved head in {path} is unreadable; restore it from your backup (deleting it loses the check against history)");
+            }
+        }
 
         public void Save(string path)
         {

@@ -26,7 +26,7 @@ public static class HealthCommand
                 try
                 {
                     var response = await channel.UnaryCall(Check, new HealthCheckRequest { Service = service }, new CallOptions(CancellationToken: cancellationToken));
-                    status = response.Status.ToString().ToUpperInvariant();
+                    status = Values.Name(response.Status); // NOT_SERVING, as grpc spells it
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
                 {

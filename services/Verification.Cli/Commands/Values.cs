@@ -31,7 +31,7 @@ public static class Values
 
     public static string Format(IEnumerable<Api.Common.V1.Program> programs) => string.Join(",", programs.Select(p => p.ToString().ToUpperInvariant()));
 
-    public static string Rupiah(long amount) => "Rp" + amount.ToString("N0", CultureInfo.GetCultureInfo("en-US"));
+    public static string Rupiah(long amount) => "Rp" + amount.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>Enum values in the proto's own spelling, e.g. KurScheme.SuperMikro → SUPER_MIKRO.</summary>
     public static string Name<T>(T value) where T : struct, Enum =>
