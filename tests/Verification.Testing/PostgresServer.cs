@@ -16,12 +16,14 @@ public sealed class PostgresServer
 
     private readonly ThrowawayDirectory? directory;
     private readonly SemaphoreSlim control = new(1, 1);
+    private readonly bool durable;
 
-    private PostgresServer(string adminConnectionString, ThrowawayDirectory? directory, int port)
+    private PostgresServer(string adminConnectionString, ThrowawayDirectory? directory, int port, bool durable = false)
     {
         AdminConnectionString = adminConnectionString;
         this.directory = directory;
         Port = port;
+        this.durable = durable;
     }
 
     /// <summary>Connection string to the maintenance database, as the superuser.</summary>
@@ -34,6 +36,16 @@ public sealed class PostgresServer
 
     /// <summary>The instance shared by every test of this run.</summary>
     public static Task<PostgresServer> SharedAsync() => Shared.Value;
+
+    /// <summary>
+    /// A throwaway server of its own (not shared, not replaced by the override variable), stopped when this process
+    /// exits. <paramref name="durable"/> keeps fsync and synchronous commit on, for figures worth publishing.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync(bool durable, CancellationToken cancellationToken = default) =>
+        StartOwnedAsync(durable, cancellationToken);
+
+    /// <summary>True when the server runs with fsync and synchronous commit on.</summary>
+    public bool IsDurable => durable;
 
     /// <summary>Creates an empty database and returns a connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix = "test", CancellationToken cancellationToken = default)
@@ -83,7 +95,7 @@ public sealed class PostgresServer
         await control.WaitAsync(cancellationToken);
         try
         {
-            await StartServerAsync(owned, Port, cancellationToken);
+            await StartServerAsync(owned, Port, durable, cancellationToken);
         }
         finally
         {
@@ -100,6 +112,11 @@ public sealed class PostgresServer
             return new PostgresServer(external, null, builder.Port);
         }
 
+        return await StartOwnedAsync(durable: false, cancellationToken);
+    }
+
+    private static async Task<PostgresServer> StartOwnedAsync(bool durable, CancellationToken cancellationToken)
+    {
         ThrowawayDirectory.RequireExecutable($"{BinDirectory}/initdb", "postgresql-15", OverrideVariable);
         ThrowawayDirectory.RequireExecutable($"{BinDirectory}/pg_ctl", "postgresql-15", OverrideVariable);
         if (ExternalProcess.IsRoot && !File.Exists("/usr/sbin/runuser") && !File.Exists("/sbin/runuser"))
@@ -118,7 +135,7 @@ public sealed class PostgresServer
             cancellationToken);
 
         var port = ExternalProcess.FreeLoopbackPort();
-        await StartServerAsync(directory, port, cancellationToken);
+        await StartServerAsync(directory, port, durable, cancellationToken);
         var admin = new NpgsqlConnectionStringBuilder
         {
             Host = "127.0.0.1",
@@ -128,14 +145,16 @@ public sealed class PostgresServer
             IncludeErrorDetail = true,
             MaxPoolSize = 20,
         }.ConnectionString;
-        return new PostgresServer(admin, directory, port);
+        return new PostgresServer(admin, directory, port, durable);
     }
 
-    private static Task StartServerAsync(ThrowawayDirectory directory, int port, CancellationToken cancellationToken)
+    private static Task StartServerAsync(ThrowawayDirectory directory, int port, bool durable, CancellationToken cancellationToken)
     {
-        // fsync and synchronous commit off: throwaway test data, never for published benchmarks.
-        var serverOptions = $"-p {port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c fsync=off " +
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+        // fsync and synchronous commit off: throwaway test data, never for published benchmarks (durable keeps them on).
+        var serverOptions = durable
+            ? $"-p {port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_connections=500"
+            : $"-p {port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c fsync=off " +
+              "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
         return PgCtlAsync(directory, [
             "-D", DataDirectory(directory), "-l", Path.Combine(directory.Path, "postgres.log"), "-w", "-t", "60",
             "-o", serverOptions, "start",

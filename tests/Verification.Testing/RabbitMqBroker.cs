@@ -81,6 +81,31 @@ public sealed class RabbitMqBroker
         }
     }
 
+    /// <summary>Every queue of a virtual host with its ready and unacknowledged message counts (rabbitmqctl list_queues).</summary>
+    public async Task<IReadOnlyList<(string Name, long Ready, long Unacknowledged)>> ListQueuesAsync(string virtualHost = "/", CancellationToken cancellationToken = default)
+    {
+        RequireOwned();
+        var output = await RabbitMqCtlAsync(
+            ["list_queues", "-p", virtualHost, "--quiet", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged"], cancellationToken);
+        var queues = new List<(string, long, long)>();
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split('\t');
+            if (fields.Length == 3
+                && long.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var ready)
+                && long.TryParse(fields[2], System.Globalization.CultureInfo.InvariantCulture, out var unacknowledged))
+            {
+                queues.Add((fields[0], ready, unacknowledged));
+            }
+        }
+
+        return queues;
+    }
+
+    private Task<string> RabbitMqCtlAsync(string[] arguments, CancellationToken cancellationToken) =>
+        ExternalProcess.RunAsync(
+            $"{BinDirectory}/rabbitmqctl", ["-n", environment["RABBITMQ_NODENAME"], .. arguments], environment, TimeSpan.FromSeconds(180), cancellationToken);
+
     private static async Task<RabbitMqBroker> StartSharedAsync(CancellationToken cancellationToken)
     {
         var external = Environment.GetEnvironmentVariable(OverrideVariable);

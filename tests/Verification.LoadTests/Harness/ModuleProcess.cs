@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Grpc.Health.V1;
+using Verification.Rpc;
+using Verification.Rpc.Client;
+
+namespace Verification.LoadTests.Harness;
+
+/// <summary>
+/// One verification-host process running one module: started with the arguments the suite gives it, killed and
+/// restarted by fault scenarios, its output in a log file under the work directory.
+/// </summary>
+public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyList<string> arguments, int port, string serviceName, string logFile) : IAsyncDisposable
+{
+    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
+        Method<HealthCheckRequest, HealthCheckResponse>.Create(HealthReflection.Descriptor.Services[0], "Check");
+
+    private readonly object gate = new();
+    private readonly Queue<string> tail = new();
+    private Process? process;
+    private StreamWriter? log;
+
+    public string Module { get; } = module;
+
+    public int Port { get; } = port;
+
+    public string Address => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The gRPC health service name that says this module is ready (database and bus).</summary>
+    public string ServiceName { get; } = serviceName;
+
+    public int? Pid => process is { HasExited: false } p ? p.Id : null;
+
+    public int Starts { get; private set; }
+
+    /// <summary>Starts the host; returns once its process runs (not yet serving: see <see cref="WaitUntilServingAsync"/>).</summary>
+    public void Start()
+    {
+        lock (gate)
+        {
+            if (process is { HasExited: false }) throw new InvalidOperationException($"{Module} is already running.");
+            log ??= new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+            var dll = hostBinary.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+            var start = new ProcessStartInfo(dll ? "dotnet" : hostBinary)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+                UseShellExecute = false,
+                WorkingDirectory = Path.GetDirectoryName(logFile)!,
+            };
+            if (dll) start.ArgumentList.Add(hostBinary);
+            foreach (var argument in arguments) start.ArgumentList.Add(argument);
+            start.Environment["DOTNET_NOLOGO"] = "1";
+            var started = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {hostBinary}.");
+            started.StandardInput.Close();
+            started.OutputDataReceived += (_, e) => Write(e.Data);
+            started.ErrorDataReceived += (_, e) => Write(e.Data);
+            started.BeginOutputReadLine();
+            started.BeginErrorReadLine();
+            process = started;
+            Starts++;
+            Write($"--- harness: started {Module} (pid {started.Id}) at {DateTimeOffset.UtcNow:O}");
+        }
+    }
+
+    /// <summary>Polls gRPC health until the module's service is SERVING.</summary>
+    public async Task<TimeSpan> WaitUntilServingAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        using var channel = new RpcChannel(Address, new RpcChannelOptions { Retry = RetryPolicy.None });
+        while (true)
+        {
+            if (process is { HasExited: true } exited)
+                throw new InvalidOperationException($"{Module} exited with code {exited.ExitCode} before serving:\n{Tail()}");
+            try
+            {
+                var answer = await channel.UnaryCall(Check, new HealthCheckRequest { Service = ServiceName }, CallOptions.WithTimeout(TimeSpan.FromSeconds(2), cancellationToken));
+                if (answer.Status == HealthCheckResponse.Types.ServingStatus.Serving) return stopwatch.Elapsed;
+            }
+            catch (RpcException)
+            {
+            }
+
+            if (stopwatch.Elapsed > timeout) throw new TimeoutException($"{Module} was not SERVING within {timeout.TotalSeconds:0} s:\n{Tail()}");
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>SIGKILL: no graceful shutdown, no outbox flush, in-flight calls cut.</summary>
+    public void Kill()
+    {
+        Process? victim;
+        lock (gate) victim = process;
+        if (victim is null || victim.HasExited) return;
+        Write($"--- harness: SIGKILL {Module} (pid {victim.Id}) at {DateTimeOffset.UtcNow:O}");
+        victim.Kill();
+        victim.WaitForExit(10_000);
+    }
+
+    /// <summary>SIGTERM and wait (graceful shutdown), then SIGKILL if it takes too long.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        Process? running;
+        lock (gate) running = process;
+        if (running is null || running.HasExited) return;
+        Machine.Signal(running.Id, Machine.SigTerm);
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await running.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            running.Kill();
+            await running.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    public double? ResidentMegabytes() => Pid is { } pid ? Machine.ResidentMegabytes(pid) : null;
+
+    public string Tail()
+    {
+        lock (tail) return string.Join('\n', tail);
+    }
+
+    private void Write(string? line)
+    {
+        if (line is null) return;
+        lock (tail)
+        {
+            tail.Enqueue(line);
+            while (tail.Count > 40) tail.Dequeue();
+            log?.WriteLine(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(10));
+        lock (tail)
+        {
+            log?.Dispose();
+            log = null;
+        }
+
+        process?.Dispose();
+    }
+}
