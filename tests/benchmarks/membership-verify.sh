@@ -3,6 +3,7 @@
 # membership module alone in its own process on it (the host composition, microservices mode, in-memory bus), then:
 #   1. VerifyMembership under h2load (-c 16 -m 32 -t 1, one fixed NIK: h2load cannot vary the body), alternating with
 #      the bare Kestrel endpoint of tests/Verification.Rpc.Benchmarks, three rounds each, medians; p50/p99 from --log-file;
+#   1b. the same at 32 requests in flight (-c 4 -m 8), where the p99 target is checked, three rounds;
 #   2. VerifyMembership with varied NIKs (100,000 sampled from the registry) from our own client, 16 x 32 in flight;
 #   3. VerifyMembershipBatch: 1,000,000 rows (9 in 10 registered) in one call from our client, NIKs/s;
 #   4. the module process's memory (peak RSS) under that load, and the table and index sizes.
@@ -69,8 +70,9 @@ path=/verification.membership.v1.MembershipService/VerifyMembership
 nghttp -v -H ':method: POST' -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" -d "$work/verify.bin" "http://127.0.0.1:$PORT$path" 2>&1 \
   | grep -aq 'grpc-status: 0' || { echo "VerifyMembership did not answer grpc-status 0" >&2; exit 1; }
 
+CONNS=16; STREAMS=32
 h2() { # port path body [log] -> req/s; fails on any failed request
-  local out; out=$(h2load -n "$REQ" -c 16 -m 32 -t 1 -d "$3" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" ${4:+--log-file=$4} "http://127.0.0.1:$1$2")
+  local out; out=$(h2load -n "$REQ" -c "$CONNS" -m "$STREAMS" -t 1 -d "$3" -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" ${4:+--log-file=$4} "http://127.0.0.1:$1$2")
   echo "$out" | grep -q ' 0 failed, 0 errored' || { echo "$out" >&2; exit 1; }
   echo "$out" | awk '/finished in/ {gsub(",","",$4); print $4}'
 }
@@ -90,6 +92,15 @@ touch "$work/stop-sampling"; wait $sampler
 echo "  median VerifyMembership: $(median "${rpc[@]}") req/s; QuoteContribution: $(median "${quote[@]}") req/s; bare Kestrel: $(median "${bare[@]}") req/s"
 echo "  module process peak RSS during h2load: $(( $(cat "$work/rss") / 1024 )) MB"
 echo "  load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Latency is a matter of how much is in flight (Little's law: 512 in flight at 40,000/s is 13 ms on average), so the
+# p99 target is checked where a caller would run: 32 requests in flight, with throughput beside it.
+echo "== VerifyMembership under h2load -n $REQ -c 4 -m 8 -t 1 (32 in flight, fixed NIK): latency with throughput"
+CONNS=4; STREAMS=8
+for round in 1 2 3; do
+  echo "  round $round: VerifyMembership $(h2 "$PORT" "$path" "$work/verify.bin" "$work/mod$round.log") req/s ($(percentiles "$work/mod$round.log"))"
+done
+CONNS=16; STREAMS=32
 
 echo "== VerifyMembership, 100,000 different registered NIKs, our client (16 connections x 32 streams, 15 s)"
 measure $TOOL unary "http://127.0.0.1:$PORT" "$TOKEN" "$work/niks.txt" 15
