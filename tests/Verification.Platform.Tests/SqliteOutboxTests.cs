@@ -101,6 +101,44 @@ public sealed class SqliteOutboxTests
     }
 
     [Fact]
+    public async Task TheRelayKeepsSeveralPublishesInFlightButNoMoreThanItsConcurrency()
+    {
+        var ct = Timeout;
+        using var directory = new TemporaryDirectory();
+        var producer = directory.Sqlite("producer");
+        var consumer = directory.Sqlite("consumer");
+        var deliveries = new DeliveryLog();
+        var inFlight = new InFlightPublishes(TimeSpan.FromMilliseconds(30));
+        using var host = await StartMonolithAsync(producer, consumer, deliveries, options =>
+        {
+            TestHosts.FastRelay(options);
+            options.BatchSize = 100;
+            options.PublishConcurrency = 8;
+        }, ct, (_, cfg) => cfg.ConnectPublishObserver(inFlight));
+
+        // One transaction, so the relay finds all of them pending in one round.
+        var events = TestEvents.Enrolments("in-flight", 100);
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ProducerDbContext>();
+            foreach (var integrationEvent in events)
+            {
+                db.AddOutboxEvent(integrationEvent);
+            }
+
+            await db.SaveChangesAsync(ct);
+        }
+
+        await Eventually.HoldsAsync(
+            async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Processed == events.Count,
+            TimeSpan.FromSeconds(40), "the consumer processed every event", ct);
+        Assert.InRange(inFlight.Max, 2, 8);
+        Assert.Equal(events.Count, deliveries.Distinct);
+        Assert.Equal(0, await TestData.PendingAsync(producer, ct));
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
     public async Task GracefulShutdownFlushesPendingRowsAndMetricsShowTheLag()
     {
         var ct = Timeout;
@@ -175,4 +213,39 @@ public sealed class SqliteOutboxTests
                 });
             services.AddOutboxRelay<ProducerDbContext>(relay);
         }, ct);
+}
+
+/// <summary>Counts publishes between their start and their end, each held for a while, and keeps the highest count.</summary>
+internal sealed class InFlightPublishes(TimeSpan hold) : IPublishObserver
+{
+    private int current;
+    private int max;
+
+    public int Max => Volatile.Read(ref max);
+
+    public async Task PrePublish<T>(PublishContext<T> context)
+        where T : class
+    {
+        var now = Interlocked.Increment(ref current);
+        int seen;
+        while (now > (seen = Volatile.Read(ref max)) && Interlocked.CompareExchange(ref max, now, seen) != seen)
+        {
+        }
+
+        await Task.Delay(hold);
+    }
+
+    public Task PostPublish<T>(PublishContext<T> context)
+        where T : class
+    {
+        Interlocked.Decrement(ref current);
+        return Task.CompletedTask;
+    }
+
+    public Task PublishFault<T>(PublishContext<T> context, Exception exception)
+        where T : class
+    {
+        Interlocked.Decrement(ref current);
+        return Task.CompletedTask;
+    }
 }

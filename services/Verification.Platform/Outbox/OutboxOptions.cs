@@ -6,6 +6,9 @@ public sealed class OutboxOptions
     /// <summary>Rows read (and on PostgreSQL locked) per round.</summary>
     public int BatchSize { get; set; } = 100;
 
+    /// <summary>Publishes awaiting the broker's confirm at once; one at a time caps a relay at one confirm round trip per event.</summary>
+    public int PublishConcurrency { get; set; } = 32;
+
     /// <summary>How often the relay looks for rows written by other processes, or committed without a signal.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -19,8 +19,9 @@ namespace Verification.Platform.Outbox;
 /// On PostgreSQL each round runs in a transaction that takes its rows with <c>FOR UPDATE SKIP LOCKED</c>, so any
 /// number of relay instances share the work and never hold the same row at once. On SQLite (one process per file)
 /// a round reads without holding the write lock during the publish, and rounds of this instance never overlap.
-/// Order is per round: with several instances, or writers whose commits finish out of sequence order, consumers
-/// must not rely on it.
+/// Rows are published in sequence order, up to <see cref="OutboxOptions.PublishConcurrency"/> at once, so the broker
+/// may receive neighbours out of order; with several instances, or writers whose commits finish out of sequence order,
+/// neither is order kept across rounds: consumers must not rely on it.
 /// </remarks>
 public sealed partial class OutboxRelay<TContext>(
     IServiceScopeFactory scopes,
@@ -141,27 +142,38 @@ public sealed partial class OutboxRelay<TContext>(
 
             var published = 0;
             var failed = false;
-            foreach (var row in rows)
+            var stopped = false;
+            var window = new Task<PublishOutcome>[Math.Min(options.PublishConcurrency, rows.Count)];
+            for (var start = 0; start < rows.Count && !failed && !stopped; start += window.Length)
             {
-                var outcome = await PublishOneAsync(row, cancellationToken);
-                if (outcome == PublishOutcome.Published)
+                // A window of publishes in flight at once: their broker confirms overlap instead of costing a round trip each.
+                var count = Math.Min(window.Length, rows.Count - start);
+                for (var i = 0; i < count; i++)
                 {
-                    row.PublishedAt = DateTimeOffset.UtcNow;
-                    row.LastError = null;
-                    published++;
-                    continue;
+                    window[i] = PublishOneAsync(rows[start + i], cancellationToken);
                 }
 
-                if (outcome == PublishOutcome.Stopped)
+                for (var i = 0; i < count; i++)
                 {
-                    break;
-                }
+                    var row = rows[start + i];
+                    var outcome = await window[i];
+                    if (outcome == PublishOutcome.Published)
+                    {
+                        row.PublishedAt = DateTimeOffset.UtcNow;
+                        row.LastError = null;
+                        published++;
+                        continue;
+                    }
 
-                row.Attempts++;
-                if (outcome == PublishOutcome.BrokerUnavailable)
-                {
-                    failed = true; // later rows wait, so the order of publication is kept
-                    break;
+                    if (outcome == PublishOutcome.Stopped)
+                    {
+                        stopped = true;
+                        continue;
+                    }
+
+                    row.Attempts++;
+                    // Later windows wait for the broker; rows of this window that it confirmed are marked all the same.
+                    failed |= outcome == PublishOutcome.BrokerUnavailable;
                 }
             }
 
