@@ -1,3 +1,4 @@
+using Google.Rpc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Common.V1;
@@ -6,6 +7,8 @@ using Verification.Membership.Data;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
+using Verification.Rpc;
+using Verification.Testing;
 
 namespace Verification.Membership.Tests;
 
@@ -24,6 +27,58 @@ public sealed class PostgresTests
     {
         await using var host = await MembershipHost.StartPostgresAsync();
         await ConcurrencyChecks.DifferentEnrolmentsAsync(host);
+    }
+
+    [Fact]
+    public async Task WhileTheDatabaseIsDownCallsAreUnavailableWithRetryInfoAndTheRetryAfterwardsEnrolsOnce()
+    {
+        var server = await PostgresServer.StartDedicatedAsync(durable: false);
+        await using (var host = await MembershipHost.StartPostgresAsync(server))
+        {
+            await UnavailableWhileDownThenEnrolsOnceAsync(server, host);
+        }
+
+        await server.StopAsync();
+    }
+
+    private static async Task UnavailableWhileDownThenEnrolsOnceAsync(PostgresServer server, MembershipHost host)
+    {
+        var bank = host.Client("bank-bri");
+        var enrolment = TestData.Bpu();
+        var verify = new VerifyMembershipRequest { Nik = enrolment.Nik };
+        Assert.Equal(MembershipStatus.NotRegistered, (await bank.VerifyMembership(verify)).Status);
+
+        await server.StopAsync();
+        foreach (var call in new Func<Task>[]
+        {
+            async () => await bank.VerifyMembership(verify),
+            async () => await host.Client("internal-services").EnrollParticipant(enrolment),
+        })
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+            Assert.NotNull(ex.GetDetail<RetryInfo>());
+            Assert.DoesNotContain(enrolment.Nik, ex.Status.Detail, StringComparison.Ordinal);
+        }
+
+        await server.StartAsync();
+        EnrollParticipantResponse? enrolled = null;
+        for (var attempt = 0; enrolled is null; attempt++)
+        {
+            try
+            {
+                enrolled = await host.Client("internal-services").EnrollParticipant(enrolment);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < 50)
+            {
+                await Task.Delay(200); // pooled connections to the stopped server are found broken one by one
+            }
+        }
+
+        Assert.Equal(enrolled, await host.Client("internal-services").EnrollParticipant(enrolment));
+        Assert.Equal(MembershipStatus.Active, (await bank.VerifyMembership(verify)).Status);
+        var nik = long.Parse(enrolment.Nik, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
     }
 
     [Fact]

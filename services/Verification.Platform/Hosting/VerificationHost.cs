@@ -93,6 +93,8 @@ public static class VerificationHost
         builder.Services.AddSingleton(MemberDirectory.Load(access.MembersFile));
         builder.Services.AddSingleton<AccessDenials>();
         builder.Services.AddSingleton<AccessInterceptor>();
+        // Outermost, so a database outage in access control (denials are recorded) is UNAVAILABLE too.
+        builder.Services.AddSingleton<IServerInterceptor, DatabaseOutageInterceptor>();
         builder.Services.AddSingleton<IServerInterceptor>(sp => sp.GetRequiredService<AccessInterceptor>());
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));
         builder.Services.AddOutboxRelay<AccessDbContext>();

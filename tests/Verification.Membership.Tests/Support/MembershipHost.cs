@@ -16,6 +16,7 @@ public sealed class MembershipHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string? _postgresDatabase;
     private readonly List<RpcChannel> _channels = [];
+    private PostgresServer? _server;
 
     private MembershipHost(WebApplication app, string dataDirectory, string address, string? postgresDatabase)
     {
@@ -34,17 +35,22 @@ public sealed class MembershipHost : IAsyncDisposable
     public static Task<MembershipHost> StartSqliteAsync(params string[] settings) => StartAsync(null, settings);
 
     /// <summary>On a fresh database of the shared throwaway PostgreSQL; fails (never skips) when PostgreSQL cannot start.</summary>
-    public static async Task<MembershipHost> StartPostgresAsync(params string[] settings)
+    public static async Task<MembershipHost> StartPostgresAsync(params string[] settings) =>
+        await StartPostgresAsync(await PostgresServer.SharedAsync(), settings);
+
+    /// <summary>On fresh databases of the given throwaway PostgreSQL (a dedicated one, for tests that stop it).</summary>
+    public static async Task<MembershipHost> StartPostgresAsync(PostgresServer server, params string[] settings)
     {
-        var server = await PostgresServer.SharedAsync();
         var membership = await server.CreateDatabaseAsync("membership");
         var access = await server.CreateDatabaseAsync("access");
-        return await StartAsync(membership, [
+        var host = await StartAsync(membership, [
             "Verification:Database:Provider=Postgres",
             $"Verification:Database:ConnectionStrings:membership={membership}",
             $"Verification:Database:ConnectionStrings:access={access}",
             .. settings,
         ]);
+        host._server = server;
+        return host;
     }
 
     private static async Task<MembershipHost> StartAsync(string? postgres, string[] settings)
@@ -98,10 +104,9 @@ public sealed class MembershipHost : IAsyncDisposable
         foreach (var channel in _channels) channel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        if (_postgresDatabase is not null)
+        if (_postgresDatabase is not null && _server is not null)
         {
-            var server = await PostgresServer.SharedAsync();
-            await server.DropDatabaseAsync(_postgresDatabase);
+            await _server.DropDatabaseAsync(_postgresDatabase);
         }
 
         try
