@@ -35,6 +35,9 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
             StatusCode.AlreadyExists => "Already exists:",
             StatusCode.NotFound => "Not found:",
             StatusCode.FailedPrecondition => "Not possible now:",
+            // A TLS failure will not pass by retrying: say what to check instead.
+            StatusCode.Unavailable when ex.Status.Detail.Contains("SecureConnectionError", StringComparison.Ordinal) =>
+                "No secure connection: the server's certificate is not signed by your --ca-file, or the server refused your --cert/--key.",
             StatusCode.Unavailable => "The service is unavailable; try again shortly.",
             StatusCode.DeadlineExceeded => "The service did not answer in time; try again.",
             StatusCode.ResourceExhausted => "Too many requests; wait a moment and try again.",
@@ -43,6 +46,9 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
         };
         error.WriteLine($"error: {what} [{ex.StatusCode}]");
         if (!string.IsNullOrEmpty(ex.Status.Detail)) error.WriteLine($"  {ex.Status.Detail}");
+        // With mutual TLS a refused member certificate looks like any broken connection to the client.
+        if (ex.StatusCode == StatusCode.Unavailable && ex.Status.Detail.StartsWith("Error connecting to the server", StringComparison.Ordinal))
+            error.WriteLine("  Check --address and, for TLS, --ca-file (the server's CA) and --cert/--key (your member certificate).");
         if (ex.GetDetail<BadRequest>() is { } badRequest)
             foreach (var violation in badRequest.FieldViolations) error.WriteLine($"  - {violation.Field}: {violation.Description}");
         if (ex.GetDetail<ResourceInfo>() is { } resource) error.WriteLine($"  {resource.ResourceType}: {resource.ResourceName}");
