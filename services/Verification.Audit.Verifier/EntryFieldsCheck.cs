@@ -158,7 +158,7 @@ public static class EntryFieldsCheck
                         builder.Append(',');
                     }
 
-                    WriteString(builder, sorted[i]);
+                    Rfc8785.AppendString(builder, sorted[i]);
                     builder.Append(':');
                     if (!Write(builder, members[names.IndexOf(sorted[i])].Value))
                     {
@@ -200,7 +200,7 @@ public static class EntryFieldsCheck
                     return true;
                 }
 
-                WriteString(builder, text);
+                Rfc8785.AppendString(builder, text);
                 return true;
             case JsonValueKind.Number:
                 if (!element.TryGetInt64(out var number) || number is > MaxSafeInteger or < -MaxSafeInteger)
@@ -222,46 +222,5 @@ public static class EntryFieldsCheck
             default:
                 return false;
         }
-    }
-
-    // ECMAScript JSON.stringify escaping, which RFC 8785 adopts.
-    private static void WriteString(StringBuilder builder, string text)
-    {
-        builder.Append('"');
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            switch (c)
-            {
-                case '"': builder.Append("\\\""); break;
-                case '\\': builder.Append("\\\\"); break;
-                case '\b': builder.Append("\\b"); break;
-                case '\f': builder.Append("\\f"); break;
-                case '\n': builder.Append("\\n"); break;
-                case '\r': builder.Append("\\r"); break;
-                case '\t': builder.Append("\\t"); break;
-                default:
-                    if (c < 0x20)
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                    {
-                        builder.Append(c).Append(text[++i]);
-                    }
-                    else if (char.IsSurrogate(c))
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-
-                    break;
-            }
-        }
-
-        builder.Append('"');
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.Text;
+using Verification.Audit.Verifier;
 
 namespace Verification.Audit.Features.Append;
 
@@ -115,47 +116,10 @@ public static class CanonicalJson
         }
     }
 
-    // ECMAScript JSON.stringify escaping, which RFC 8785 adopts: the short escapes, \u00xx for other controls,
-    // \udxxx for lone surrogates, everything else as UTF-8.
     private static void WriteString(ArrayBufferWriter<byte> buffer, string text)
     {
         var builder = new StringBuilder(text.Length + 2);
-        builder.Append('"');
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            switch (c)
-            {
-                case '"': builder.Append("\\\""); break;
-                case '\\': builder.Append("\\\\"); break;
-                case '\b': builder.Append("\\b"); break;
-                case '\f': builder.Append("\\f"); break;
-                case '\n': builder.Append("\\n"); break;
-                case '\r': builder.Append("\\r"); break;
-                case '\t': builder.Append("\\t"); break;
-                default:
-                    if (c < 0x20)
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                    {
-                        builder.Append(c).Append(text[++i]);
-                    }
-                    else if (char.IsSurrogate(c))
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-
-                    break;
-            }
-        }
-
-        builder.Append('"');
+        Rfc8785.AppendString(builder, text);
         var bytes = Encoding.UTF8.GetBytes(builder.ToString());
         buffer.Write(bytes);
     }
