@@ -10,8 +10,9 @@ command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghtt
 dotnet build -c Release tests/Verification.Rpc.Benchmarks -v q -nologo >/dev/null
 BIN=tests/Verification.Rpc.Benchmarks/bin/Release/net10.0/Verification.Rpc.Benchmarks.dll
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-start() { dotnet "$BIN" "$1" 0 > "$work/$1.out" 2>&1 & for _ in $(seq 100); do grep -q listening "$work/$1.out" && break; sleep 0.1; done; grep -o '[0-9]*$' "$work/$1.out"; }
+# The servers start inside $(…), a subshell, so `jobs` cannot see them: their pids go to files.
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+start() { dotnet "$BIN" "$1" 0 > "$work/$1.out" 2>&1 & echo $! > "$work/$1.pid"; for _ in $(seq 100); do grep -q listening "$work/$1.out" && break; sleep 0.1; done; grep -o '[0-9]*$' "$work/$1.out"; }
 RPC_PORT=$(start rpc); BARE_PORT=$(start bare)
 # SimpleRequest{response_size=10}, framed
 printf '\x00\x00\x00\x00\x02\x10\x0a' > "$work/req.bin"
