@@ -37,6 +37,42 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task OnPostgresAChunkStoresWhatEnrollParticipantStoresWithNikWarningsOfKnownAndNewPersons()
+    {
+        await using var host = await MembershipHost.StartPostgresAsync();
+        var client = host.Client("internal-services");
+        var known = TestData.Bpu();
+        await client.EnrollParticipant(known);
+        // A known person stated with the other sex: the warning is added to the stored participant.
+        var knownOtherSex = TestData.Pu(known.Nik);
+        knownOtherSex.Sex = Sex.Female;
+        // A person new in this chunk, then stated with another birth date in the same chunk.
+        var fresh = TestData.Pu(start: TestData.Today.AddMonths(-2));
+        fresh.EndDate = TestData.Today.AddYears(1).ToApi();
+        var freshOtherDate = TestData.Bpu(fresh.Nik);
+        freshOtherDate.BirthDate = new Date { Year = 1990, Month = 5, Day = 18 };
+
+        var results = (await client.EnrollParticipants(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
+
+        Assert.Equal([NikWarning.SexMismatch], results[0].Enrolled.NikWarnings);
+        Assert.Equal([NikWarning.BirthDateMismatch], results[2].Enrolled.NikWarnings);
+        var knownStored = (await client.GetParticipant(new GetParticipantRequest { Nik = known.Nik })).Participant;
+        Assert.Equal([NikWarning.SexMismatch], knownStored.NikWarnings);
+        var freshStored = (await client.GetParticipant(new GetParticipantRequest { Nik = fresh.Nik })).Participant;
+        Assert.Equal([NikWarning.BirthDateMismatch], freshStored.NikWarnings);
+        Assert.Equal((results[1].Enrolled.ParticipantNumber, "Siti Aminah", fresh.BirthDate, Sex.Male),
+            (freshStored.ParticipantNumber, freshStored.FullName, freshStored.BirthDate, freshStored.Sex));
+        var employer = freshStored.Coverages.Where(c => c.Segment == Segment.Pu).ToList();
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], employer.Select(c => c.Program));
+        Assert.All(employer, c => Assert.Equal((fresh.StartDate, fresh.EndDate), (c.StartDate, c.EndDate)));
+        Assert.Equal([Program.Jkk, Program.Jkm], freshStored.Coverages.Where(c => c.Segment == Segment.Bpu).Select(c => c.Program));
+
+        // The stored answers replay exactly.
+        var again = (await client.EnrollParticipants(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
+        Assert.Equal(results, again);
+    }
+
+    [Fact]
     public async Task ACallOfNoOrTooManyItemsIsInvalid()
     {
         Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await Internal.EnrollParticipants(new EnrollParticipantsRequest())));

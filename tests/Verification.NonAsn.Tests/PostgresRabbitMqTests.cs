@@ -92,4 +92,24 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
         Assert.Equal(800, fixture.NonAsn.Events.Enrolled.Count(e => numbers.Contains(e.ParticipantNumber)));
         Assert.Equal(800, fixture.NonAsn.Events.CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)));
     }
+
+    [Fact]
+    public async Task TwoFirstUploadsOfTheSameRowsAtOnceOnPostgresRegisterEachRowOnceAndAnswerTheOtherUnchanged()
+    {
+        var client = fixture.NonAsn.NonAsn();
+        var rows = Enumerable.Range(0, 600).Select(i => TestData.Row($"race-{i}", TestData.Employee())).ToList();
+
+        // Both read no employment for a chunk, both ask Membership, and the second insert meets the first's rows.
+        var uploads = await Task.WhenAll(Upload.RunAsync(client, rows), Upload.RunAsync(client, rows));
+
+        Assert.Equal(600L, uploads.Sum(u => u.Summary.Registered));
+        Assert.Equal(600L, uploads.Sum(u => u.Summary.Unchanged));
+        Assert.All(uploads, u => Assert.Equal(0L, u.Summary.Rejected));
+        Assert.Equal(uploads[0].Rows.Select(r => (r.EmploymentId, r.ParticipantNumber)), uploads[1].Rows.Select(r => (r.EmploymentId, r.ParticipantNumber)));
+        var ids = uploads[0].Rows.Select(r => r.EmploymentId).ToHashSet();
+        Assert.Equal(600, ids.Count);
+        await EventLog.WaitForAsync(() => fixture.NonAsn.Events.Registered.Count(e => ids.Contains(e.EmploymentId)) >= 600, "every registration's event", TimeSpan.FromSeconds(120));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(600, fixture.NonAsn.Events.Registered.Where(e => ids.Contains(e.EmploymentId)).Select(e => e.EventId).Distinct().Count());
+    }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 using Verification.Contracts.Events;
 
 namespace Verification.Platform.Outbox;
@@ -15,6 +17,18 @@ public static class OutboxDbContextExtensions
         where TEvent : class, IIntegrationEvent
     {
         ArgumentNullException.ThrowIfNull(dbContext);
+        var message = NewOutboxMessage(integrationEvent);
+        dbContext.Set<OutboxMessage>().Add(message);
+        return message;
+    }
+
+    /// <summary>
+    /// The outbox row of an event, not yet added anywhere: for writers that insert rows in bulk
+    /// (<see cref="CopyOutboxMessagesAsync"/>) inside the transaction of the change the event describes.
+    /// </summary>
+    public static OutboxMessage NewOutboxMessage<TEvent>(TEvent integrationEvent)
+        where TEvent : class, IIntegrationEvent
+    {
         ArgumentNullException.ThrowIfNull(integrationEvent);
         if (integrationEvent.EventId == Guid.Empty)
         {
@@ -36,7 +50,7 @@ public static class OutboxDbContextExtensions
             }
         }
 
-        var message = new OutboxMessage
+        return new OutboxMessage
         {
             EventId = integrationEvent.EventId,
             MessageType = OutboxEventTypes.NameOf(type),
@@ -44,7 +58,41 @@ public static class OutboxDbContextExtensions
             Headers = JsonSerializer.Serialize(headers, OutboxEventTypes.PayloadJson),
             CreatedAt = DateTimeOffset.UtcNow,
         };
-        dbContext.Set<OutboxMessage>().Add(message);
-        return message;
+    }
+
+    /// <summary>
+    /// Inserts new outbox rows with one binary <c>COPY</c> on the context's PostgreSQL connection, inside its current
+    /// transaction (required: the rows must commit with the change they describe); the commit wakes the relay as usual.
+    /// A duplicate event id fails the COPY with a <see cref="PostgresException"/> (unique violation) and writes nothing.
+    /// </summary>
+    public static async Task CopyOutboxMessagesAsync(this DbContext dbContext, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dbContext);
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        if (dbContext.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("Outbox rows are copied inside the transaction of the change they describe.");
+        }
+
+        var connection = (NpgsqlConnection)dbContext.Database.GetDbConnection();
+        await using var copy = await connection.BeginBinaryImportAsync(
+            "COPY outbox_messages (event_id, message_type, payload, headers, created_at, attempts) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var message in messages)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(message.EventId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(message.MessageType, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(message.Payload, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(message.Headers, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(message.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(message.Attempts, NpgsqlDbType.Integer, cancellationToken);
+        }
+
+        await copy.CompleteAsync(cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
@@ -76,7 +77,9 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
 
         var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
         long? newId = participant is null ? await db.AllocateSequenceAsync(cancellationToken) : null;
-        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.Today());
+        var writes = new EnrolmentWrites();
+        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.Today(), writes);
+        writes.AddTo(db);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
@@ -98,7 +101,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         {
             return await EnrolChunkAsync(commands, cancellationToken);
         }
-        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        catch (Exception ex) when (ex is DbUpdateException update ? update.IsUniqueViolation() : ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
             // A concurrent single enrolment used one of these keys for another NIK: settle the chunk item by item.
             db.ChangeTracker.Clear();
@@ -125,9 +128,10 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         var stored = await db.IdempotencyRecords.AsNoTracking()
             .Where(r => r.MemberCode == memberCode && keys.Contains(r.IdempotencyKey))
             .ToDictionaryAsync(r => r.IdempotencyKey, r => (r.RequestFingerprint, Response: r.Response), StringComparer.Ordinal, cancellationToken);
-        var participants = await db.Participants.Include(p => p.Coverages)
-            .Where(p => niks.Contains(p.Nik))
-            .ToDictionaryAsync(p => p.Nik, cancellationToken);
+        // PostgreSQL copies the chunk's new rows in bulk, so nothing needs tracking; SQLite saves them through the context.
+        var copy = db.IsPostgres();
+        var known = db.Participants.Include(p => p.Coverages).Where(p => niks.Contains(p.Nik));
+        var participants = await (copy ? known.AsNoTracking() : known).ToDictionaryAsync(p => p.Nik, cancellationToken);
 
         // One block of participant numbers for the NIKs this chunk will register.
         var unknown = commands.Where(c => !stored.ContainsKey(c.IdempotencyKey))
@@ -138,6 +142,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         var today = time.Today();
         var answered = new Dictionary<string, (byte[] Fingerprint, EnrollParticipantResponse Response)>(StringComparer.Ordinal);
         var results = new EnrolmentResult[commands.Count];
+        var writes = new EnrolmentWrites();
         for (var i = 0; i < commands.Count; i++)
         {
             var command = commands[i];
@@ -154,13 +159,22 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             }
 
             var nik = StoredCodes.Nik(command.Nik);
-            var (response, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today);
+            var (response, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today, writes);
             participants[nik] = participant;
             answered[command.IdempotencyKey] = (command.RequestFingerprint, response);
             results[i] = new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        if (copy)
+        {
+            await db.CopyAsync(writes, cancellationToken);
+        }
+        else
+        {
+            writes.AddTo(db);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         db.ChangeTracker.Clear();
         return results;
@@ -173,11 +187,11 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
 
     /// <summary>
     /// One enrolment against the person as loaded (null: the NIK is new), inside the caller's transaction: adds the
-    /// participant, coverage, events and the key's answer to the context and returns the answer with the participant.
-    /// The one rule both EnrollParticipant and EnrollParticipants apply.
+    /// participant, coverage, events and the key's answer to <paramref name="writes"/> and returns the answer with the
+    /// participant. The one rule both EnrollParticipant and EnrollParticipants apply.
     /// </summary>
-    private (EnrollParticipantResponse Response, ParticipantRecord Participant) Apply(
-        EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today)
+    private static (EnrollParticipantResponse Response, ParticipantRecord Participant) Apply(
+        EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today, EnrolmentWrites writes)
     {
         var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
         EnrollOutcome outcome;
@@ -194,10 +208,10 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
                 NikWarnings = StoredCodes.Warnings(warnings),
                 CreatedAt = now,
             };
-            db.Participants.Add(participant);
+            writes.Participants.Add(participant);
             outcome = EnrollOutcome.Registered;
             started = command.Programs;
-            db.AddOutboxEvent(new ParticipantEnrolled(
+            writes.Event(new ParticipantEnrolled(
                 Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
                 command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName));
         }
@@ -213,13 +227,16 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             started = command.Programs.Except(covered);
             outcome = started.IsEmpty ? EnrollOutcome.AlreadyCovered : EnrollOutcome.CoverageAdded;
             // The civil registry never corrects a NIK: a new disagreement is kept on the record too.
+            var before = participant.NikWarnings;
             participant.NikWarnings |= StoredCodes.Warnings(warnings);
+            if (participant.NikWarnings != before) writes.Warned.Add(participant);
         }
 
         if (!started.IsEmpty)
         {
-            participant.Coverages.Add(new CoverageRecord
+            var coverage = new CoverageRecord
             {
+                ParticipantId = participant.Id,
                 Programs = started,
                 Segment = command.Segment,
                 EmployerNumber = command.Source.EmployerNumber,
@@ -229,8 +246,10 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
                 StartDate = command.StartDate,
                 EndDate = command.EndDate,
                 CreatedAt = now,
-            });
-            db.AddOutboxEvent(new CoverageStarted(
+            };
+            participant.Coverages.Add(coverage);
+            writes.Coverages.Add(coverage);
+            writes.Event(new CoverageStarted(
                 Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
                 ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, RegistryClock.StartOf(command.StartDate),
                 command.Source.ChannelName, command.Source.ChannelReference,
@@ -248,7 +267,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         response.ActivePrograms.Add(active.ToList().Select(ToApi));
         response.NikWarnings.Add(warnings.Select(ToApi));
 
-        db.IdempotencyRecords.Add(new IdempotencyRecord
+        writes.Answers.Add(new IdempotencyRecord
         {
             MemberCode = command.MemberCode,
             IdempotencyKey = command.IdempotencyKey,
