@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
+using Verification.Api;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features;

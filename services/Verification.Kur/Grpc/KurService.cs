@@ -1,5 +1,6 @@
 using Google.Rpc;
 using Verification.Api.Kur.V1;
+using Verification.Api;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Cancel;
 using Verification.Kur.Features.Enrol;
@@ -105,7 +106,7 @@ public sealed class KurService(
     private static CancelEnrolmentResponse CancelResponse(CancellationResult.Cancelled cancelled)
     {
         var response = new CancelEnrolmentResponse { Enrolment = KurMapping.ToApi(cancelled.Record) };
-        response.EndedPrograms.Add(Features.ProgramCodes.Split(cancelled.Record.EndedPrograms));
+        response.EndedPrograms.Add(ProgramCodes.Split(cancelled.Record.EndedPrograms));
         return response;
     }
 

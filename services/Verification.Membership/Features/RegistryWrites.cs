@@ -20,15 +20,6 @@ internal static class RegistryWrites
 {
     public static bool IsPostgres(this MembershipDbContext db) => db.Database.IsNpgsql();
 
-    /// <summary>Queues this process's SQLite writers in memory instead of on the file lock; null on PostgreSQL.</summary>
-    public static async Task<SemaphoreSlim?> EnterGateAsync(this MembershipDbContext db, CancellationToken cancellationToken)
-    {
-        if (db.IsPostgres()) return null;
-        var gate = SqliteWriteGate.For(db.Database.GetConnectionString() ?? "");
-        await gate.WaitAsync(cancellationToken);
-        return gate;
-    }
-
     /// <summary>On PostgreSQL, holds the person's lock until the transaction ends; on SQLite the write transaction already excludes everyone.</summary>
     public static async Task LockPersonAsync(this MembershipDbContext db, long nik, CancellationToken cancellationToken)
     {
@@ -174,13 +165,4 @@ internal static class RegistryWrites
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
-
-    /// <summary>True for a unique-key violation on either provider.</summary>
-    public static bool IsUniqueViolation(this DbUpdateException exception) => exception.InnerException switch
-    {
-        Npgsql.PostgresException postgres => postgres.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
-        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19,
-        DbException => false,
-        _ => false,
-    };
 }

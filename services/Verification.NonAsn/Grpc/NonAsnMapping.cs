@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
+using Verification.Api;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Statement;

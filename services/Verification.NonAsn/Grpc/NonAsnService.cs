@@ -1,6 +1,7 @@
 using Google.Rpc;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.NonAsn.V1;
+using Verification.Api;
 using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features;
 using Verification.NonAsn.Features.Change;

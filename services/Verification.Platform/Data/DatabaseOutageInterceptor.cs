@@ -23,10 +23,9 @@ public sealed partial class DatabaseOutageInterceptor(ILogger<DatabaseOutageInte
         {
             await next(context);
         }
-        catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested && IsOutage(ex))
+        catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested && Outage(ex) is { } cause)
         {
             // The type and SQL state only: a driver's message can quote the values of the statement.
-            var cause = Outage(ex)!;
             LogOutage(logger, context.Method.FullName, cause.GetType().Name, (cause as PostgresException)?.SqlState ?? (cause as SqliteException)?.SqliteErrorCode.ToString() ?? "");
             throw RpcException.RetryLater(StatusCode.Unavailable, "The service's database is unavailable; retry the same request after the given delay.", RetryDelay);
         }

@@ -1,10 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
+using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Enrol;
+using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Verification.Rpc;
 using ApiDate = Verification.Api.Common.V1.Date;

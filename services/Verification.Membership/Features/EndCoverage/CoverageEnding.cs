@@ -3,6 +3,7 @@ using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
 using Verification.Membership.Features.Enrol;
+using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 
 namespace Verification.Membership.Features.EndCoverage;
@@ -35,7 +36,7 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
 {
     public async Task<CoverageEndResult> EndAsync(CoverageEndCommand command, CancellationToken cancellationToken)
     {
-        var gate = await db.EnterGateAsync(cancellationToken);
+        var gate = await db.EnterWriteGateAsync(cancellationToken);
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);

@@ -5,6 +5,7 @@ using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using DomainNikWarning = Verification.Membership.Domain.NikWarning;
@@ -46,7 +47,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
 
     public async Task<EnrolmentResult> EnrolAsync(EnrolmentCommand command, CancellationToken cancellationToken)
     {
-        var gate = await db.EnterGateAsync(cancellationToken);
+        var gate = await db.EnterWriteGateAsync(cancellationToken);
         try
         {
             try
@@ -96,12 +97,12 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         if (commands.Count == 0) return [];
         if (commands.Select(c => c.MemberCode).Distinct(StringComparer.Ordinal).Skip(1).Any())
             throw new ArgumentException("A chunk of enrolments comes from one member.", nameof(commands));
-        var gate = await db.EnterGateAsync(cancellationToken);
+        var gate = await db.EnterWriteGateAsync(cancellationToken);
         try
         {
             return await EnrolChunkAsync(commands, cancellationToken);
         }
-        catch (Exception ex) when (ex is DbUpdateException update ? update.IsUniqueViolation() : ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (Exception ex) when (ex.IsUniqueViolation())
         {
             // A concurrent single enrolment used one of these keys for another NIK: settle the chunk item by item.
             db.ChangeTracker.Clear();

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
+using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Domain;
@@ -139,7 +140,7 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
     /// <summary>Commits the change and its event; when a concurrent change got there first, the request is decided again on the new state.</summary>
     private async Task<ChangeResult> SaveAsync(EmploymentRecord record, Func<Task<ChangeResult>> again, CancellationToken cancellationToken)
     {
-        var gate = await EnterWriteGateAsync(CancellationToken.None);
+        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
         try
         {
             // Not cancellable: Membership may already have been told.
@@ -193,14 +194,6 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
         {
             throw MembershipRegistry.Unexpected("EndCoverage", ex);
         }
-    }
-
-    private async Task<SemaphoreSlim?> EnterWriteGateAsync(CancellationToken cancellationToken)
-    {
-        if (!db.Database.IsSqlite()) return null;
-        var gate = SqliteWriteGate.For(db.Database.GetConnectionString() ?? "");
-        await gate.WaitAsync(cancellationToken);
-        return gate;
     }
 
     private static partial class Log

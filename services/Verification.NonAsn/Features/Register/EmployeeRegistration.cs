@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using Verification.Api.Membership.V1;
+using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.Membership.Domain;
 using Verification.NonAsn.Data;
@@ -174,14 +175,14 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
     {
         for (var attempt = 0; pending.Count > 0; attempt++)
         {
-            var gate = await EnterWriteGateAsync(CancellationToken.None);
+            var gate = await db.EnterWriteGateAsync(CancellationToken.None);
             try
             {
                 await InsertAsync(pending, correlationId, now);
                 foreach (var (index, record) in pending) outcomes[index] = new RowOutcome.Registered(record);
                 return;
             }
-            catch (Exception ex) when (IsUniqueViolation(ex) && attempt < 3)
+            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < 3)
             {
                 // Nothing of this attempt was written.
             }
@@ -364,30 +365,6 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
     }
 
     private static ApiDate ToApi(DateOnly day) => new() { Year = day.Year, Month = day.Month, Day = day.Day };
-
-    /// <summary>On SQLite, queues this process's writers of the file in memory (shared with the outbox relay); null on PostgreSQL.</summary>
-    private async Task<SemaphoreSlim?> EnterWriteGateAsync(CancellationToken cancellationToken)
-    {
-        if (!db.Database.IsSqlite()) return null;
-        var gate = SqliteWriteGate.For(db.Database.GetConnectionString() ?? "");
-        await gate.WaitAsync(cancellationToken);
-        return gate;
-    }
-
-    internal static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
-    {
-        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
-        SqliteException sqlite => sqlite.SqliteErrorCode == 19,
-        _ => false,
-    };
-
-    /// <summary>Also a COPY's unique violation, which Npgsql throws as it is rather than inside a DbUpdateException.</summary>
-    private static bool IsUniqueViolation(Exception exception) => exception switch
-    {
-        DbUpdateException update => IsUniqueViolation(update),
-        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
-        _ => false,
-    };
 
     private static partial class Log
     {

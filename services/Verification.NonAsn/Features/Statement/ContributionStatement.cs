@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Api.Membership.V1;
+using Verification.Api;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Domain;
 using Verification.Rpc;

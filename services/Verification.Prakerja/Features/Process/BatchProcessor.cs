@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Prakerja.V1;
 using Verification.Contracts.Events;
+using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Domain;

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Verification.Platform.Data;
 using Verification.Prakerja.Data;
 
 namespace Verification.Prakerja.Features.Process;

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Common.V1;
 using Verification.Api.Prakerja.V1;
+using Verification.Platform.Data;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Domain;
 using Verification.Rpc;

@@ -1,8 +1,8 @@
 using Verification.Api.Common.V1;
 
-namespace Verification.Kur.Features;
+namespace Verification.Api;
 
-/// <summary>Programs as stored on an enrolment record: codes joined by commas, in the API's order ("JKK,JKM").</summary>
+/// <summary>Programs as modules store them (KUR enrolments, non-ASN employments): codes joined by commas, in the API's order ("JKK,JKM,JHT").</summary>
 public static class ProgramCodes
 {
     public static string Join(IEnumerable<Program> programs) =>
