@@ -94,6 +94,54 @@ public sealed class BrokerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task OutboxRecoversWhenTheBrokerStopsWhilePublishesAwaitTheirConfirms()
+    {
+        // A CI run found RabbitMQ.Client 7.1.2 wedging a channel for good when the broker stopped under confirmed
+        // publishes in flight (a cancelled publish broke its confirm semaphore; every later publish timed out). Here the
+        // relay drains a backlog at full speed, a window of publishes awaiting confirms, when the broker stops.
+        var broker = await RabbitMqBroker.SharedAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        var ct = timeout.Token;
+        var (producer, consumer) = await CreateDatabasesAsync(ct);
+        var deliveries = new DeliveryLog();
+        var events = TestEvents.Enrolments("confirms-in-flight", 8_000);
+        await TestData.WriteAsync(producer, events, perTransaction: 1_000, ct);
+        using var host = await TestHosts.StartAsync(services =>
+        {
+            services.AddModuleDatabase<ProducerDbContext>(producer);
+            AddConsumerModule(services, consumer, broker, deliveries, "recorder-confirms-in-flight");
+            services.AddOutboxRelay<ProducerDbContext>(options =>
+            {
+                TestHosts.FastRelay(options);
+                options.BatchSize = 200;
+                options.PublishConcurrency = 64;
+            });
+        }, ct);
+
+        var clock = Stopwatch.StartNew();
+        await Eventually.HoldsAsync(async () => await TestData.PublishedAsync(producer, ct) >= 1_000,
+            TimeSpan.FromSeconds(60), "the relay is publishing at full speed", ct);
+        await broker.StopAsync(ct);
+        var published = await TestData.PublishedAsync(producer, ct);
+        output.WriteLine($"{clock.Elapsed}: broker stopped with {published} of {events.Count} marked published");
+        Assert.True(published < events.Count, "the backlog drained before the broker stopped: the test proved nothing");
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        await broker.StartAsync(ct);
+        output.WriteLine($"{clock.Elapsed}: broker started again");
+
+        await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Processed >= events.Count,
+            TimeSpan.FromSeconds(90), $"the consumer processed all {events.Count} events", ct);
+        output.WriteLine($"{clock.Elapsed}: all consumed; {deliveries.Duplicates} duplicate deliveries absorbed");
+        var (received, distinct, processed) = await TestData.ConsumerCountsAsync(consumer, ct);
+        Assert.Equal(events.Count, received);
+        Assert.Equal(events.Count, distinct);
+        Assert.Equal(events.Count, processed);
+        await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+            TimeSpan.FromSeconds(10), "nothing is pending", ct);
+        await host.StopAsync(ct);
+    }
+
+    [Fact]
     public async Task OutboxDeliversEachEventExactlyOnceWhenTheRelayProcessIsKilled()
     {
         var broker = await RabbitMqBroker.SharedAsync();

@@ -16,6 +16,7 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
 
     private readonly object gate = new();
     private readonly Queue<string> tail = new();
+    private readonly Dictionary<string, (int Count, string First, string Last)> warnings = new(StringComparer.Ordinal);
     private Process? process;
     private StreamWriter? log;
 
@@ -131,7 +132,32 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
             tail.Enqueue(line);
             while (tail.Count > 40) tail.Dequeue();
             log?.WriteLine(line);
+            CountWarning(line);
         }
+    }
+
+    /// <summary>This process's warnings and failures grouped by logger and message shape, most frequent first.</summary>
+    public IReadOnlyList<string> WarningDigest(int groups)
+    {
+        lock (tail)
+        {
+            return warnings.OrderByDescending(w => w.Value.Count).Take(groups)
+                .Select(w => $"{w.Value.Count,6} x {w.Key} ({w.Value.First[11..19]}–{w.Value.Last[11..19]})")
+                .ToList();
+        }
+    }
+
+    // Host lines read "<ISO instant> <level> <category>[ trace=…]: <message>"; digits are blanked so row numbers group.
+    private void CountWarning(string line)
+    {
+        if (line.Length < 40 || line[4] != '-' || !(line.Contains(" warn ", StringComparison.Ordinal) || line.Contains(" fail ", StringComparison.Ordinal))) return;
+        var instant = line[..line.IndexOf(' ', StringComparison.Ordinal)];
+        if (instant.Length < 19) return;
+        var rest = line[(instant.Length + 1)..];
+        rest = System.Text.RegularExpressions.Regex.Replace(rest, " trace=[0-9a-f]+", "");
+        rest = System.Text.RegularExpressions.Regex.Replace(rest, "[0-9]+", "#");
+        var key = rest.Length > 150 ? rest[..150] : rest;
+        warnings[key] = warnings.TryGetValue(key, out var seen) ? (seen.Count + 1, seen.First, instant) : (1, instant, instant);
     }
 
     public async ValueTask DisposeAsync()

@@ -298,7 +298,18 @@ public sealed class Suite : IAsyncDisposable
             output.WriteLine($"   (databases not dropped: {ex.Message})");
         }
 
-        if (keepWork) output.WriteLine($"   work directory kept: {WorkDirectory}");
+        if (keepWork)
+        {
+            // What went wrong inside the hosts, in the run's own output (CI keeps no work directory).
+            foreach (var host in hosts.Values)
+            {
+                var digest = host.WarningDigest(8);
+                output.WriteLine($"   {host.Module}: {(digest.Count == 0 ? "no warnings" : "warnings and failures in its log:")}");
+                foreach (var line in digest) output.WriteLine("     " + line);
+            }
+
+            output.WriteLine($"   work directory kept: {WorkDirectory}");
+        }
         else
         {
             try
