@@ -129,8 +129,9 @@ public sealed partial class OutboxRelay<TContext>(
             var locking = db.Database.IsNpgsql();
             await using var transaction = locking ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
             var rows = locking
-                ? await db.Set<OutboxMessage>().FromSqlRaw(PendingRowsSql, options.BatchSize).ToListAsync(cancellationToken)
+                ? await db.Set<OutboxMessage>().FromSqlRaw(PendingRowsSql, options.BatchSize).AsNoTracking().ToListAsync(cancellationToken)
                 : await db.Set<OutboxMessage>()
+                    .AsNoTracking()
                     .Where(m => m.PublishedAt == null)
                     .OrderBy(m => m.SequenceId)
                     .Take(options.BatchSize)
@@ -140,42 +141,7 @@ public sealed partial class OutboxRelay<TContext>(
                 return new RoundResult(0, Failed: false, MoreWaiting: false);
             }
 
-            var published = 0;
-            var failed = false;
-            var stopped = false;
-            var window = new Task<PublishOutcome>[Math.Min(options.PublishConcurrency, rows.Count)];
-            for (var start = 0; start < rows.Count && !failed && !stopped; start += window.Length)
-            {
-                // A window of publishes in flight at once: their broker confirms overlap instead of costing a round trip each.
-                var count = Math.Min(window.Length, rows.Count - start);
-                for (var i = 0; i < count; i++)
-                {
-                    window[i] = PublishOneAsync(rows[start + i], cancellationToken);
-                }
-
-                for (var i = 0; i < count; i++)
-                {
-                    var row = rows[start + i];
-                    var outcome = await window[i];
-                    if (outcome == PublishOutcome.Published)
-                    {
-                        row.PublishedAt = DateTimeOffset.UtcNow;
-                        row.LastError = null;
-                        published++;
-                        continue;
-                    }
-
-                    if (outcome == PublishOutcome.Stopped)
-                    {
-                        stopped = true;
-                        continue;
-                    }
-
-                    row.Attempts++;
-                    // Later windows wait for the broker; rows of this window that it confirmed are marked all the same.
-                    failed |= outcome == PublishOutcome.BrokerUnavailable;
-                }
-            }
+            var (published, notPublished, failed) = await PublishRowsAsync(rows, cancellationToken);
 
             // Not cancellable: what the broker confirmed must be marked even while the host is stopping.
             var sqliteGate = locking ? null : SqliteWriteGate.For(db.Database.GetConnectionString() ?? "");
@@ -186,7 +152,7 @@ public sealed partial class OutboxRelay<TContext>(
 
             try
             {
-                await db.SaveChangesAsync(CancellationToken.None);
+                await MarkAsync(db, published, notPublished);
             }
             finally
             {
@@ -198,11 +164,80 @@ public sealed partial class OutboxRelay<TContext>(
                 await transaction.CommitAsync(CancellationToken.None);
             }
 
-            return new RoundResult(published, failed, MoreWaiting: !failed && published > 0 && rows.Count == options.BatchSize);
+            return new RoundResult(published.Count, failed, MoreWaiting: !failed && published.Count > 0 && rows.Count == options.BatchSize);
         }
         finally
         {
             round.Release();
+        }
+    }
+
+    /// <summary>
+    /// Publishes the rows in sequence order with up to <see cref="OutboxOptions.PublishConcurrency"/> awaiting their
+    /// confirms at once (a sliding window: a new publish starts as soon as the oldest in flight is answered); after the
+    /// first broker failure no new publish starts, and those in flight are awaited and counted.
+    /// </summary>
+    private async Task<(List<long> Published, List<OutboxMessage> NotPublished, bool Failed)> PublishRowsAsync(
+        List<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        var published = new List<long>(rows.Count);
+        var notPublished = new List<OutboxMessage>();
+        var failed = false;
+        var stopped = false;
+        var inFlight = new Queue<(OutboxMessage Row, Task<PublishOutcome> Outcome)>(options.PublishConcurrency);
+        var next = 0;
+        while (next < rows.Count || inFlight.Count > 0)
+        {
+            while (next < rows.Count && inFlight.Count < options.PublishConcurrency && !failed && !stopped)
+            {
+                var row = rows[next++];
+                inFlight.Enqueue((row, PublishOneAsync(row, cancellationToken)));
+            }
+
+            if (inFlight.Count == 0)
+            {
+                break;
+            }
+
+            var (done, outcome) = inFlight.Dequeue();
+            switch (await outcome)
+            {
+                case PublishOutcome.Published:
+                    published.Add(done.SequenceId);
+                    break;
+                case PublishOutcome.Stopped:
+                    stopped = true;
+                    break;
+                case PublishOutcome.BrokerUnavailable:
+                    failed = true;
+                    notPublished.Add(done);
+                    break;
+                default:
+                    notPublished.Add(done);
+                    break;
+            }
+        }
+
+        return (published, notPublished, failed);
+    }
+
+    /// <summary>Marks the confirmed rows published with one statement; the others get an attempt and their error.</summary>
+    private static async Task MarkAsync(TContext db, List<long> published, List<OutboxMessage> notPublished)
+    {
+        if (published.Count > 0)
+        {
+            var now = DateTimeOffset.UtcNow;
+            await db.Set<OutboxMessage>()
+                .Where(m => published.Contains(m.SequenceId))
+                .ExecuteUpdateAsync(set => set.SetProperty(m => m.PublishedAt, now).SetProperty(m => m.LastError, (string?)null), CancellationToken.None);
+        }
+
+        foreach (var row in notPublished)
+        {
+            var error = row.LastError;
+            await db.Set<OutboxMessage>()
+                .Where(m => m.SequenceId == row.SequenceId)
+                .ExecuteUpdateAsync(set => set.SetProperty(m => m.Attempts, m => m.Attempts + 1).SetProperty(m => m.LastError, error), CancellationToken.None);
         }
     }
 
@@ -248,6 +283,7 @@ public sealed partial class OutboxRelay<TContext>(
         timeout.CancelAfter(options.PublishTimeout);
         try
         {
+            // WaitAsync as well as the token: a publish the client library fails to cancel must not hold the round.
             await bus.Publish(message, messageType, Pipe.Execute<PublishContext>(context =>
             {
                 context.MessageId = row.EventId;
@@ -255,7 +291,7 @@ public sealed partial class OutboxRelay<TContext>(
                 {
                     context.Headers.Set(name, value);
                 }
-            }), timeout.Token);
+            }), timeout.Token).WaitAsync(options.PublishTimeout + TimeSpan.FromSeconds(1), cancellationToken);
             OutboxTelemetry.RecordPublished(OutboxName, messageType.Name);
             return PublishOutcome.Published;
         }

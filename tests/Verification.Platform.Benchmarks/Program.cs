@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Verification.Contracts.Events;
+using Verification.Platform.Bus;
+using Verification.Platform.Data;
+using Verification.Platform.Outbox;
+using Verification.Testing;
+
+// Usage: Verification.Platform.Benchmarks [events (default 50000)] [--concurrency N] [--batch N] [--no-consumer]
+// A throwaway PostgreSQL (fsync off) and RabbitMQ; N events written to one outbox with COPY before the relay starts;
+// prints how fast the relay publishes them (broker-confirmed) and a consumer receives them, and CPU per event.
+var events = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50_000;
+var relayOptions = new OutboxOptions();
+var consume = !args.Contains("--no-consumer");
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--concurrency") relayOptions.PublishConcurrency = int.Parse(args[++i], CultureInfo.InvariantCulture);
+    if (args[i] == "--batch") relayOptions.BatchSize = int.Parse(args[++i], CultureInfo.InvariantCulture);
+}
+
+var load = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
+Console.WriteLine($"== outbox relay: {events:N0} events, batch {relayOptions.BatchSize}, {relayOptions.PublishConcurrency} publishes in flight; "
+    + $"{Environment.ProcessorCount} cores, load average {string.Join(' ', load)}");
+var postgres = await PostgresServer.SharedAsync();
+var broker = await RabbitMqBroker.SharedAsync();
+var database = new ModuleDatabase("bench", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("relaybench"));
+await new SchemaMigrator().ApplyPlatformAsync(database.Provider, database.ConnectionString, CancellationToken.None);
+
+var clock = Stopwatch.StartNew();
+await using (var db = new BenchDbContext(new DbContextOptionsBuilder<BenchDbContext>().UseModuleDatabase(database).Options))
+{
+    foreach (var chunk in Enumerable.Range(0, events).Chunk(10_000))
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        await db.CopyOutboxMessagesAsync(chunk.Select(n => OutboxDbContextExtensions.NewOutboxMessage(Enrolled(n))).ToList(), CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+}
+
+Console.WriteLine($"   {events:N0} outbox rows written in {clock.Elapsed.TotalSeconds:F1} s");
+
+var received = new Counter();
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true);
+builder.Services.AddSingleton(received);
+builder.Services.AddModuleDatabase<BenchDbContext>(database);
+builder.Services.AddVerificationBus(
+    new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(broker.AmqpUri) },
+    bus =>
+    {
+        // Without a consumer the exchange has no queue bound: the broker confirms and drops, isolating the relay's cost.
+        if (consume) bus.AddConsumer<CountingConsumer>().Endpoint(e => e.Name = "relay-bench-" + Guid.NewGuid().ToString("N"));
+    });
+builder.Services.AddOutboxRelay<BenchDbContext>(o =>
+{
+    o.BatchSize = relayOptions.BatchSize;
+    o.PublishConcurrency = relayOptions.PublishConcurrency;
+});
+using var host = builder.Build();
+
+var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+clock.Restart();
+await host.StartAsync();
+TimeSpan? publishedAt = null;
+var lastSample = TimeSpan.Zero;
+while (true)
+{
+    await Task.Delay(200);
+    var published = await PublishedAsync(database.ConnectionString);
+    if (publishedAt is null && published >= events) publishedAt = clock.Elapsed;
+    if (clock.Elapsed - lastSample >= TimeSpan.FromSeconds(5))
+    {
+        lastSample = clock.Elapsed;
+        Console.WriteLine($"   t={clock.Elapsed.TotalSeconds,5:F1} s  published {published,9:N0}  received {received.Value,9:N0}");
+    }
+
+    if (publishedAt is not null && (!consume || received.Value >= events)) break;
+    if (clock.Elapsed > TimeSpan.FromMinutes(30)) throw new TimeoutException("not drained in 30 minutes");
+}
+
+var total = clock.Elapsed;
+var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+await host.StopAsync();
+Console.WriteLine($"   published (confirmed, marked) {events:N0} in {publishedAt!.Value.TotalSeconds:F1} s: {events / publishedAt.Value.TotalSeconds:N0} events/s");
+if (consume) Console.WriteLine($"   received by the consumer      {received.Value:N0} in {total.TotalSeconds:F1} s: {events / total.TotalSeconds:N0} events/s");
+Console.WriteLine($"   CPU of this process (relay, consumer, bus): {cpu.TotalSeconds:F1} s, {cpu.TotalMilliseconds * 1000 / events:F0} µs per event");
+await postgres.DropDatabaseAsync(database.ConnectionString);
+return 0;
+
+static async Task<long> PublishedAsync(string connectionString)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("SELECT count(*) FROM outbox_messages WHERE published_at IS NOT NULL", connection);
+    return (long)(await command.ExecuteScalarAsync())!;
+}
+
+static ParticipantEnrolled Enrolled(int number) => new(
+    EventId: Guid.NewGuid(),
+    OccurredAt: DateTimeOffset.UtcNow,
+    CorrelationId: "relay-bench",
+    ActingMember: "BANK-002",
+    SourceModule: "kur",
+    ParticipantNumber: (10_000_000_000L + number).ToString(CultureInfo.InvariantCulture),
+    Nik: "3374014101900001",
+    MaskedNik: "3374••••••••0001",
+    Segment: "BPU",
+    Channel: "kur");
+
+internal sealed class BenchDbContext(DbContextOptions<BenchDbContext> options) : ModuleDbContext(options);
+
+internal sealed class Counter
+{
+    private long value;
+
+    public long Value => Interlocked.Read(ref value);
+
+    public void Increment() => Interlocked.Increment(ref value);
+}
+
+internal sealed class CountingConsumer(Counter counter) : IConsumer<ParticipantEnrolled>
+{
+    public Task Consume(ConsumeContext<ParticipantEnrolled> context)
+    {
+        counter.Increment();
+        return Task.CompletedTask;
+    }
+}
