@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Verification.Platform.Data;
 
@@ -27,6 +29,12 @@ public static class ModuleDatabaseOptionsExtensions
                 throw new ArgumentOutOfRangeException(nameof(database), database.Provider, "Unknown database provider.");
         }
 
+        // A failed command is the caller's to judge: a unique violation is an expected idempotency race, an outage becomes
+        // UNAVAILABLE, and what nobody handles is logged once by the RPC layer, not three times with the key values.
+        options.ConfigureWarnings(warnings => warnings.Log(
+            (RelationalEventId.CommandError, LogLevel.Debug),
+            (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+            (CoreEventId.QueryIterationFailed, LogLevel.Debug)));
         return options;
     }
 }
