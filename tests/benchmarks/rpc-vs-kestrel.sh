@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Unary gRPC on our server vs a bare Kestrel HTTP/2 endpoint returning the same bytes (status in trailers).
 # Alternates h2load runs, five rounds each by default, and prints both medians and their ratio.
-# Usage: tests/benchmarks/rpc-vs-kestrel.sh [requests-per-round] [rounds]   (needs Debian nghttp2-client)
+# Usage: tests/benchmarks/rpc-vs-kestrel.sh [requests-per-round] [rounds] [warm-up rounds (default 1)]   (needs Debian nghttp2-client)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-200000}
 ROUNDS=${2:-5}
+WARMUP=${3:-1}
 command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
 dotnet build -c Release tests/Verification.Rpc.Benchmarks -v q -nologo >/dev/null
 BIN=tests/Verification.Rpc.Benchmarks/bin/Release/net10.0/Verification.Rpc.Benchmarks.dll
@@ -28,7 +29,8 @@ run() { # port → requests/s, failing on any failed request
   echo "$out" | awk '/finished in/ {gsub(",","",$4); print $4}'
 }
 latency() { h2load -n 20000 -c 1 -m 1 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path" | awk '/time for request/ {print $5}'; }
-run "$RPC_PORT" >/dev/null; run "$BARE_PORT" >/dev/null   # warm-up
+# Warm-up: both servers alike (tiered JIT and dynamic PGO settle over the first few hundred thousand calls).
+for _ in $(seq "$WARMUP"); do run "$RPC_PORT" >/dev/null; run "$BARE_PORT" >/dev/null; done
 rpc=(); bare=()
 for round in $(seq "$ROUNDS"); do
   rpc+=("$(run "$RPC_PORT")"); bare+=("$(run "$BARE_PORT")")
