@@ -65,23 +65,36 @@ if (args.Contains("--probe"))
     // Where one enrolment's time goes: each hop alone, one call after another.
     using var internalChannel = new RpcChannel(membership.Address, new RpcChannelOptions { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), Retry = RetryPolicy.None });
     var registry = new MembershipClient(internalChannel);
+    // --probe --alloc-types: also the sampled allocations of each hop by type (runtime AllocationTick events).
+    var byType = args.Contains("--alloc-types");
     async Task Probe(string what, Func<EnrolBorrowerRequest, Task> call)
     {
         var times = new List<double>();
         var cpu = TimeSpan.Zero;
-        for (var i = 0; i < 60; i++)
+        long allocated = 0;
+        using var samples = byType ? new AllocationSamples() : null;
+        // More calls when sampling types: AllocationTick fires about once per 100 KB.
+        var calls = byType ? 1_010 : 60;
+        for (var i = 0; i < calls; i++)
         {
             var request = borrowers.Next();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocatedBefore = GC.GetTotalAllocatedBytes();
             var started = Stopwatch.GetTimestamp();
             await call(request);
             if (i < 10) continue;
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            allocated += GC.GetTotalAllocatedBytes() - allocatedBefore;
         }
 
         times.Sort();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {what,-40} p50 {times[times.Count / 2],7:0.0} ms  p90 {times[times.Count * 9 / 10],7:0.0} ms  process CPU {cpu.TotalMilliseconds / times.Count,6:0.0} ms/call"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {what,-40} p50 {times[times.Count / 2],7:0.0} ms  p90 {times[times.Count * 9 / 10],7:0.0} ms  process CPU {cpu.TotalMilliseconds / times.Count,6:0.0} ms/call  allocated {allocated / 1024.0 / times.Count,7:0.0} KiB/call"));
+        if (samples is null) return;
+        foreach (var (type, bytes) in samples.Snapshot().OrderByDescending(t => t.Value).Take(8))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      {bytes / 1024.0 / calls,8:0.0} KiB/call sampled  {type}"));
+        }
     }
 
     await Probe("Membership VerifyMembership", async r => await registry.VerifyMembership(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = r.Borrower.Nik }));

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Rpc.InteropServer;
 using Verification.Rpc.Server;
+using Verification.Testing;
 
 // Usage: rpc PORT | bare PORT | alloc N | alloc-types N   (see tests/benchmarks/rpc-vs-kestrel.sh)
 var mode = args.ElementAtOrDefault(0) ?? "rpc";
@@ -140,29 +141,4 @@ sealed class UnaryBenchmarkHandler
     public static readonly SimpleResponse Reply = new() { Payload = new Payload { Body = ByteString.CopyFrom(new byte[10]) }, Hostname = "benchmark" };
 
     public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) => Task.FromResult(Reply);
-}
-
-/// <summary>Listens to the runtime's AllocationTick events (GC keyword, verbose) and sums the sampled bytes by type name.</summary>
-sealed class AllocationSamples : System.Diagnostics.Tracing.EventListener
-{
-    private readonly Dictionary<string, long> _bytes = [];
-
-    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
-    {
-        if (source.Name == "Microsoft-Windows-DotNETRuntime")
-            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
-    }
-
-    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
-    {
-        if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null || e.PayloadNames is null) return;
-        var type = e.PayloadNames.IndexOf("TypeName") is var t and >= 0 ? e.Payload[t] as string ?? "?" : "?";
-        var amount = e.PayloadNames.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(e.Payload[a], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
-        lock (_bytes) _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
-    }
-
-    public Dictionary<string, long> Snapshot()
-    {
-        lock (_bytes) return new Dictionary<string, long>(_bytes);
-    }
 }
