@@ -83,7 +83,9 @@ public sealed class BrokerTests(ITestOutputHelper output)
         Assert.Equal(total, distinct);
         Assert.Equal(total, processed);
         Assert.Equal(total, deliveries.Distinct);
-        Assert.Equal(0, await TestData.PendingAsync(producer, ct));
+        // A round marks its rows after its last publish is confirmed, which can be after the consumer has processed it.
+        await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+            TimeSpan.FromSeconds(10), "every row is marked published", ct);
         await using (var db = TestData.Producer(producer))
         {
             // Proves the outage really hit the relay: some publishes failed and were retried.
