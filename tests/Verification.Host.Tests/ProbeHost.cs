@@ -16,12 +16,19 @@ namespace Verification.Host.Tests;
 [RpcRoles(MemberRole.Bank)]
 public sealed class BankOnlyTestService
 {
+    /// <summary>Set when the slow call is inside its handler, so the shutdown test stops the host only once the call is really in flight.</summary>
+    public static readonly TaskCompletionSource SlowCallStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
 
     public async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
     {
         // A slow call, for graceful shutdown: it must finish although the host is stopping.
-        if (request.ResponseSize == 777) await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        if (request.ResponseSize == 777)
+        {
+            SlowCallStarted.TrySetResult();
+            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
         return new SimpleResponse { Username = context.Member().Code };
     }
 

@@ -13,7 +13,8 @@ public class ShutdownTests
         using var channel = host.Channel("bank-bri");
         var client = new TestServiceClient(channel);
         var slow = client.UnaryCall(new SimpleRequest { ResponseSize = 777 }).ResponseAsync;
-        await Task.Delay(300);
+        // A fixed delay was not enough on a loaded CI machine: the call had not reached the handler when the host stopped.
+        await BankOnlyTestService.SlowCallStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var stopping = host.StopAsync();
         var response = await slow;
         Assert.Equal("bank-bri", response.Username);
