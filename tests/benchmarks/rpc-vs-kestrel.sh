@@ -23,18 +23,24 @@ for p in $RPC_PORT $BARE_PORT; do
   nghttp -v -H ':method: POST' -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/req.bin" "http://127.0.0.1:$p$path" 2>&1 | grep -aq 'recv (stream_id=13) grpc-status: 0' \
     || { echo "port $p: no grpc-status: 0 in trailers" >&2; exit 1; }
 done
-run() { # port → requests/s, failing on any failed request
-  local out; out=$(h2load -n "$N" -c 16 -m 32 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path")
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of a process, in clock ticks
+run() { # server name → "requests/s server-CPU-µs-per-call", failing on any failed request
+  local port pid before out after
+  port=$(eval echo "\$${1}_PORT"); pid=$(cat "$work/$2.pid"); before=$(cpu_ticks "$pid")
+  out=$(h2load -n "$N" -c 16 -m 32 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$port$path")
+  after=$(cpu_ticks "$pid")
   echo "$out" | grep -q ' 0 failed, 0 errored' || { echo "$out" >&2; echo "failed requests" >&2; exit 1; }
-  echo "$out" | awk '/finished in/ {gsub(",","",$4); print $4}'
+  echo "$out" | awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$N" '/finished in/ {gsub(",","",$4); printf "%s %.2f\n", $4, t / hz / n * 1e6}'
 }
 latency() { h2load -n 20000 -c 1 -m 1 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path" | awk '/time for request/ {print $5}'; }
 # Warm-up: both servers alike (tiered JIT and dynamic PGO settle over the first few hundred thousand calls).
-for _ in $(seq "$WARMUP"); do run "$RPC_PORT" >/dev/null; run "$BARE_PORT" >/dev/null; done
-rpc=(); bare=()
+for _ in $(seq "$WARMUP"); do run RPC rpc >/dev/null; run BARE bare >/dev/null; done
+# Throughput swings with the scheduler on two cores; the server's CPU time per call (h2load runs in its own process) is the steadier figure.
+rpc=(); bare=(); rpc_cpu=(); bare_cpu=()
 for round in $(seq "$ROUNDS"); do
-  rpc+=("$(run "$RPC_PORT")"); bare+=("$(run "$BARE_PORT")")
-  echo "round $round: rpc ${rpc[-1]} req/s, bare ${bare[-1]} req/s"
+  read -r r rc < <(run RPC rpc); read -r b bc < <(run BARE bare)
+  rpc+=("$r"); bare+=("$b"); rpc_cpu+=("$rc"); bare_cpu+=("$bc")
+  echo "round $round: rpc $r req/s ($rc µs CPU/call), bare $b req/s ($bc µs CPU/call)"
 done
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 mr=$(median "${rpc[@]}"); mb=$(median "${bare[@]}")
@@ -42,5 +48,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
 echo "median rpc:  $mr req/s"
 echo "median bare: $mb req/s"
 awk -v r="$mr" -v b="$mb" 'BEGIN { printf "ratio rpc/bare: %.3f\n", r / b }'
+mrc=$(median "${rpc_cpu[@]}"); mbc=$(median "${bare_cpu[@]}")
+awk -v r="$mrc" -v b="$mbc" 'BEGIN { printf "median server CPU per call: rpc %.2f µs, bare %.2f µs, ratio bare/rpc %.3f\n", r, b, b / r }'
 echo "mean latency at concurrency 1: rpc $(latency "$RPC_PORT"), bare $(latency "$BARE_PORT")"
 dotnet "$BIN" alloc 50000

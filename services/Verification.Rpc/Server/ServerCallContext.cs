@@ -38,7 +38,6 @@ public sealed class ServerCallContext
         _http = http;
         _options = options;
         Method = method;
-        CancellationToken = http.RequestAborted;
     }
 
     /// <summary>The call being handled on this logical thread, if any; outgoing calls inherit its deadline and cancellation.</summary>
@@ -69,7 +68,8 @@ public sealed class ServerCallContext
     public DateTimeOffset Deadline { get; private set; } = DateTimeOffset.MaxValue;
 
     /// <summary>Fires when the caller cancels (RST_STREAM), the connection drops, or the deadline passes.</summary>
-    public CancellationToken CancellationToken { get; private set; }
+    /// <remarks>Read on demand: Kestrel creates the request's abort token source when it is first asked for, and a call that never needs it should not pay for it.</remarks>
+    public CancellationToken CancellationToken => _deadlineCts?.Token ?? _http.RequestAborted;
 
     public Metadata RequestHeaders => _requestHeaders ??= ReadRequestHeaders(_http.Request.Headers);
 
@@ -130,7 +130,6 @@ public sealed class ServerCallContext
                 Deadline = DateTimeOffset.UtcNow + span;
                 _deadlineCts = CancellationTokenSource.CreateLinkedTokenSource(_http.RequestAborted);
                 _writeLock = new SemaphoreSlim(1, 1);
-                CancellationToken = _deadlineCts.Token;
                 _deadlineRegistration = _deadlineCts.Token.Register(static state => ((ServerCallContext)state!).OnCancelled(), this);
                 _deadlineCts.CancelAfter(span);
             }
@@ -156,15 +155,50 @@ public sealed class ServerCallContext
         }
     }
 
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
+    /// <summary>The one request message of a unary or server-streaming call; without an await when the whole body has already arrived, as it usually has.</summary>
+    internal ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
     {
         var reader = _http.Request.BodyReader;
+        ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result)) return ReadSingleMessageSlowAsync(parser, reader, default);
+        }
+        catch (Exception ex) when (ex is Microsoft.AspNetCore.Connections.ConnectionAbortedException
+            || ex is IOException && (_http.RequestAborted.IsCancellationRequested || CancellationToken.IsCancellationRequested))
+        {
+            return ValueTask.FromException<T>(new OperationCanceledException(CancellationToken));
+        }
+        if (!result.IsCompleted) return ReadSingleMessageSlowAsync(parser, reader, result);
+        var buffer = result.Buffer;
+        try
+        {
+            if (!MessageFrame.TryRead(ref buffer, _options.MaxReceiveMessageSize, out var compressed, out var payload))
+                throw new RpcException(StatusCode.Internal, buffer.IsEmpty ? "Request ended without a message." : "Incomplete message.");
+            if (!buffer.IsEmpty) throw new RpcException(StatusCode.Internal, "Additional data after the message received.");
+            RequestMessageCompressed = compressed;
+            return ValueTask.FromResult(MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<T>(ex);
+        }
+        finally
+        {
+            reader.AdvanceTo(result.Buffer.End);
+        }
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> ReadSingleMessageSlowAsync<T>(MessageParser<T> parser, PipeReader reader, ReadResult? pending) where T : IMessage<T>
+    {
         T? message = default;
         var received = false;
         while (true)
         {
-            var result = await ReadBodyAsync(reader).ConfigureAwait(false);
+            // Without a deadline there is no token to pass: RST_STREAM and a dropped connection end the read with an exception anyway.
+            var result = pending ?? await ReadBodyAsync(reader, lightweight: true).ConfigureAwait(false);
+            pending = null;
             var buffer = result.Buffer;
             try
             {
@@ -196,7 +230,7 @@ public sealed class ServerCallContext
         var reader = _http.Request.BodyReader;
         while (true)
         {
-            var result = await ReadBodyAsync(reader, cancellationToken).ConfigureAwait(false);
+            var result = await ReadBodyAsync(reader, extra: cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var read = false;
             try
@@ -225,16 +259,17 @@ public sealed class ServerCallContext
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, CancellationToken extra = default)
+    private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, bool lightweight = false, CancellationToken extra = default)
     {
         try
         {
-            if (extra.CanBeCanceled && extra != CancellationToken)
+            var token = lightweight ? _deadlineCts?.Token ?? default : CancellationToken;
+            if (extra.CanBeCanceled && extra != token)
             {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, extra);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, extra);
                 return await reader.ReadAsync(linked.Token).ConfigureAwait(false);
             }
-            return await reader.ReadAsync(CancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(token).ConfigureAwait(false);
         }
         catch (IOException) when (_http.RequestAborted.IsCancellationRequested || CancellationToken.IsCancellationRequested)
         {
@@ -275,7 +310,8 @@ public sealed class ServerCallContext
         await EnterWriteAsync().ConfigureAwait(false);
         try
         {
-            if (_completed || _http.RequestAborted.IsCancellationRequested) return;
+            // An aborted stream ignores what is written to it; asking for RequestAborted here would create its token source for nothing.
+            if (_completed) return;
             WriteStatus(status);
             _completed = true;
         }

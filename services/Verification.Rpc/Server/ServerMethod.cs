@@ -32,7 +32,7 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
 
     public async Task HandleAsync(HttpContext http)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = RpcTelemetry.ServerDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
         if (Info.Type != MethodType.Unary || options.MaxReceiveMessageSize > UnaryBodyLimit)
         {
             // Streams may be long and slow by design; Kestrel's body size and rate limits are for HTTP/1 uploads.
@@ -43,7 +43,7 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
         }
 
         var context = new ServerCallContext(http, Info, options);
-        var activity = RpcTelemetry.Start(Info.ServiceName, Info.Name, ActivityKind.Server, ParentFrom(http));
+        var activity = RpcTelemetry.ActivitySource.HasListeners() ? RpcTelemetry.Start(Info.ServiceName, Info.Name, ActivityKind.Server, ParentFrom(http)) : null;
         var status = Status.DefaultSuccess;
         try
         {
