@@ -106,20 +106,21 @@ public sealed class ServerCallContext
     /// <summary>Reads the protocol headers; returns a status to send as Trailers-Only when they are unusable.</summary>
     internal Status? Initialize()
     {
+        // Kestrel keeps the grpc-* names among its known headers: the typed properties are field reads, the string indexer a name comparison.
         var headers = _http.Request.Headers;
-        var encoding = headers[GrpcProtocol.EncodingHeader];
+        var encoding = headers.GrpcEncoding;
         if (encoding.Count > 0)
         {
             var value = encoding.ToString();
             if (value != GrpcProtocol.Identity && value != GrpcProtocol.Gzip)
             {
-                _http.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
+                _http.Response.Headers.GrpcAcceptEncoding = GrpcProtocol.SupportedEncodings;
                 return new Status(StatusCode.Unimplemented, $"Unsupported grpc-encoding value '{Truncate(value)}'. Supported encodings: {GrpcProtocol.SupportedEncodings}");
             }
             _requestEncoding = value;
         }
 
-        var timeout = headers[GrpcProtocol.TimeoutHeader];
+        var timeout = headers.GrpcTimeout;
         if (timeout.Count > 0)
         {
             if (timeout.Count > 1 || !GrpcTimeout.TryParse(timeout.ToString(), out var span))
@@ -281,17 +282,30 @@ public sealed class ServerCallContext
         }
     }
 
-    internal async Task WriteMessageAsync(IMessage message, WriteOptions? options, bool flush)
+    internal Task WriteMessageAsync(IMessage message, WriteOptions? options, bool flush)
+    {
+        // Without a deadline nothing else writes to this response, so a buffered write needs neither the lock nor an await.
+        if (_writeLock is null && !flush)
+        {
+            try
+            {
+                WriteFrame(message, options);
+                return Task.CompletedTask;
+            }
+            catch (Exception ex)
+            {
+                return Task.FromException(ex);
+            }
+        }
+        return WriteMessageLockedAsync(message, options, flush);
+    }
+
+    private async Task WriteMessageLockedAsync(IMessage message, WriteOptions? options, bool flush)
     {
         await EnterWriteAsync().ConfigureAwait(false);
         try
         {
-            ThrowIfCompleted();
-            PrepareHeaders();
-            var flags = (options ?? WriteOptions)?.Flags ?? WriteFlags.None;
-            var compress = _compressResponses && (flags & WriteFlags.NoCompress) == 0;
-            MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
-            MessagesWritten++;
+            WriteFrame(message, options);
             if (flush)
             {
                 var result = await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
@@ -304,21 +318,50 @@ public sealed class ServerCallContext
         }
     }
 
+    private void WriteFrame(IMessage message, WriteOptions? options)
+    {
+        ThrowIfCompleted();
+        PrepareHeaders();
+        var flags = (options ?? WriteOptions)?.Flags ?? WriteFlags.None;
+        var compress = _compressResponses && (flags & WriteFlags.NoCompress) == 0;
+        MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
+        MessagesWritten++;
+    }
+
     /// <summary>Ends the call with <paramref name="status"/>: trailers after messages, or Trailers-Only when nothing was sent.</summary>
-    internal async Task CompleteAsync(Status status)
+    internal Task CompleteAsync(Status status)
+    {
+        if (_writeLock is not null) return CompleteLockedAsync(status);
+        try
+        {
+            Complete(status);
+            return Task.CompletedTask;
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    private async Task CompleteLockedAsync(Status status)
     {
         await EnterWriteAsync().ConfigureAwait(false);
         try
         {
-            // An aborted stream ignores what is written to it; asking for RequestAborted here would create its token source for nothing.
-            if (_completed) return;
-            WriteStatus(status);
-            _completed = true;
+            Complete(status);
         }
         finally
         {
             ExitWrite();
         }
+    }
+
+    private void Complete(Status status)
+    {
+        // An aborted stream ignores what is written to it; asking for RequestAborted here would create its token source for nothing.
+        if (_completed) return;
+        WriteStatus(status);
+        _completed = true;
     }
 
     internal async ValueTask DisposeAsync()
@@ -351,9 +394,9 @@ public sealed class ServerCallContext
 
     private static void WriteStatusFields(IHeaderDictionary target, Status status)
     {
-        target[GrpcProtocol.StatusHeader] = StatusCodeText((int)status.StatusCode);
+        target.GrpcStatus = StatusCodeText((int)status.StatusCode);
         if (!string.IsNullOrEmpty(status.Detail))
-            target[GrpcProtocol.MessageHeader] = StatusMessageEncoding.Encode(status.Detail);
+            target.GrpcMessage = StatusMessageEncoding.Encode(status.Detail);
         if (status.Details is not null)
             target[GrpcProtocol.StatusDetailsHeader] = BinaryHeaderEncoding.Encode(status.Details.ToByteArray());
     }
@@ -371,7 +414,7 @@ public sealed class ServerCallContext
         var headers = _http.Response.Headers;
         headers.ContentType = GrpcProtocol.ContentType;
         // grpc-accept-encoding is optional here; it is sent where it matters, with UNIMPLEMENTED for an unknown encoding.
-        if (_compressResponses) headers[GrpcProtocol.EncodingHeader] = GrpcProtocol.Gzip;
+        if (_compressResponses) headers.GrpcEncoding = GrpcProtocol.Gzip;
     }
 
     private void ThrowIfCompleted()

@@ -99,9 +99,9 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
     private static ActivityContext ParentFrom(HttpContext http)
     {
         if (Activity.Current is not null) return default;
-        var traceParent = http.Request.Headers[Wire.GrpcProtocol.TraceParentHeader];
+        var traceParent = http.Request.Headers.TraceParent;
         if (traceParent.Count != 1) return default;
-        var traceState = http.Request.Headers[Wire.GrpcProtocol.TraceStateHeader];
+        var traceState = http.Request.Headers.TraceState;
         return ActivityContext.TryParse(traceParent.ToString(), traceState.Count == 1 ? traceState.ToString() : null, isRemote: true, out var parent) ? parent : default;
     }
 }
