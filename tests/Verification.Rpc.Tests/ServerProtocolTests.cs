@@ -181,6 +181,37 @@ public class ServerProtocolTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task AWriteThatFailsAfterTheServerEndedTheCallLeavesTheResponsesToTheReader()
+    {
+        using var channel = Server.Channel();
+        using var call = new TestServiceClient(channel).FullDuplexCall(new CallOptions(Headers: new Metadata { { "x-probe", "two-then-unavailable" } }));
+        // Keep writing until a write fails: by then the server has answered twice and ended the call.
+        RpcException? writeFailure = null;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (writeFailure is null && DateTime.UtcNow < until)
+        {
+            try
+            {
+                await call.RequestStream.WriteAsync(new StreamingOutputCallRequest());
+            }
+            catch (RpcException ex)
+            {
+                writeFailure = ex;
+            }
+        }
+        Assert.NotNull(writeFailure);
+        Assert.Equal(StatusCode.Unavailable, writeFailure.StatusCode);
+
+        // The failed write learned the status by reading the response; the reader must still get both messages first.
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(1, call.ResponseStream.Current.Payload.Body.Length);
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(2, call.ResponseStream.Current.Payload.Body.Length);
+        var end = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.Unavailable, end.StatusCode);
+    }
+
+    [Fact]
     public async Task BinaryMetadataIsAcceptedPaddedOrUnpaddedAndSentUnpadded()
     {
         foreach (var value in new[] { "AQ==", "AQ" })

@@ -96,6 +96,17 @@ public sealed class ProbeTestService(ProbeLog log, TestServiceHandler inner, Rpc
 
     public async Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
+        if (context.RequestHeaders.GetValue("x-probe") == "two-then-unavailable")
+        {
+            // Answers the first request twice, then ends the call while the client is still sending.
+            if (await requests.MoveNext(context.CancellationToken))
+            {
+                for (var size = 1; size <= 2; size++)
+                    await responses.WriteAsync(new StreamingOutputCallResponse { Payload = new Payload { Body = Google.Protobuf.ByteString.CopyFrom(new byte[size]) } });
+            }
+            throw new RpcException(StatusCode.Unavailable, "Going away.");
+        }
+
         try
         {
             await inner.FullDuplexCall(requests, responses, context);

@@ -41,6 +41,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
     private bool _requestCompleted;
     private TResponse? _current;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    // Reading the response is the reader's, except when a failed write drains it to learn the server's status.
+    private readonly SemaphoreSlim _readLock = new(1, 1);
+    private readonly Lock _responseSync = new();
+    private Task<bool>? _receiving;
+    private Queue<TResponse>? _drained;
 
     public GrpcCall(RpcChannel channel, Method<TRequest, TResponse> method, CallOptions options)
     {
@@ -143,10 +148,16 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
     }
 
     /// <summary>Waits for the response headers; a Trailers-Only or non-gRPC response ends the call here.</summary>
-    private async ValueTask<bool> EnsureResponseAsync()
+    private Task<bool> EnsureResponseAsync()
     {
-        if (_body is not null) return true;
-        if (_status is { } done) throw new RpcException(done, _trailers ?? new Metadata());
+        if (_body is not null) return Task.FromResult(true);
+        if (_status is { } done && _receiving is null) return Task.FromException<bool>(new RpcException(done, _trailers ?? new Metadata()));
+        // The writer may need the response too (the server answered before HttpClient asked for the body): one reader, made once.
+        lock (_responseSync) return _receiving ??= ReceiveResponseAsync();
+    }
+
+    private async Task<bool> ReceiveResponseAsync()
+    {
         try
         {
             _response = await _sendTask!.ConfigureAwait(false);
@@ -184,6 +195,24 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
     }
 
     public async Task<bool> MoveNextAsync(CancellationToken cancellationToken)
+    {
+        await _readLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_drained is { Count: > 0 } drained)
+            {
+                _current = drained.Dequeue();
+                return true;
+            }
+            return await ReadNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _readLock.Release();
+        }
+    }
+
+    private async Task<bool> ReadNextAsync(CancellationToken cancellationToken)
     {
         if (_status is { } finished)
         {
@@ -338,15 +367,24 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
     private async Task<RpcException> FailWriteAsync(Exception ex)
     {
         // A write fails when the server has already ended the call: report the server's status, not the broken pipe.
-        if (_status is null && _sendTask is { IsCompletedSuccessfully: true })
+        // The reset that broke the write can arrive before HttpClient has handed over the response it belongs to: wait for it.
+        if (_status is null && _sendTask is { IsFaulted: false, IsCanceled: false })
         {
+            await _readLock.WaitAsync().ConfigureAwait(false);
+            var current = _current;
             try
             {
-                while (await MoveNextAsync(default).ConfigureAwait(false)) { }
+                // The messages sent before the status are the reader's: kept for it, not thrown away.
+                while (await ReadNextAsync(default).ConfigureAwait(false)) (_drained ??= new()).Enqueue(_current!);
             }
             catch (RpcException rpc)
             {
                 return rpc;
+            }
+            finally
+            {
+                _current = current;
+                _readLock.Release();
             }
         }
         return _status is { } status ? new RpcException(status, _trailers ?? new Metadata()) : Fail(ex);
