@@ -24,9 +24,9 @@ for p in $RPC_PORT $BARE_PORT; do
     || { echo "port $p: no grpc-status: 0 in trailers" >&2; exit 1; }
 done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of a process, in clock ticks
-run() { # server name → "requests/s server-CPU-µs-per-call", failing on any failed request
-  local port pid before out after
-  port=$(eval echo "\$${1}_PORT"); pid=$(cat "$work/$2.pid"); before=$(cpu_ticks "$pid")
+run() { # port, server name → "requests/s server-CPU-µs-per-call", failing on any failed request
+  local port=$1 pid before out after
+  pid=$(cat "$work/$2.pid"); before=$(cpu_ticks "$pid")
   out=$(h2load -n "$N" -c 16 -m 32 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
   echo "$out" | grep -q ' 0 failed, 0 errored' || { echo "$out" >&2; echo "failed requests" >&2; exit 1; }
@@ -34,11 +34,11 @@ run() { # server name → "requests/s server-CPU-µs-per-call", failing on any f
 }
 latency() { h2load -n 20000 -c 1 -m 1 -t 1 -d "$work/req.bin" -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$path" | awk '/time for request/ {print $5}'; }
 # Warm-up: both servers alike (tiered JIT and dynamic PGO settle over the first few hundred thousand calls).
-for _ in $(seq "$WARMUP"); do run RPC rpc >/dev/null; run BARE bare >/dev/null; done
+for _ in $(seq "$WARMUP"); do run "$RPC_PORT" rpc >/dev/null; run "$BARE_PORT" bare >/dev/null; done
 # Throughput swings with the scheduler on two cores; the server's CPU time per call (h2load runs in its own process) is the steadier figure.
 rpc=(); bare=(); rpc_cpu=(); bare_cpu=()
 for round in $(seq "$ROUNDS"); do
-  read -r r rc < <(run RPC rpc); read -r b bc < <(run BARE bare)
+  read -r r rc < <(run "$RPC_PORT" rpc); read -r b bc < <(run "$BARE_PORT" bare)
   rpc+=("$r"); bare+=("$b"); rpc_cpu+=("$rc"); bare_cpu+=("$bc")
   echo "round $round: rpc $r req/s ($rc µs CPU/call), bare $b req/s ($bc µs CPU/call)"
 done
