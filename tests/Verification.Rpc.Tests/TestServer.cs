@@ -210,7 +210,14 @@ public static class RawHttp2
 
     public sealed record Reply(HttpStatusCode HttpStatus, string? GrpcStatus, string? GrpcMessage, byte[] Body, Dictionary<string, string> Headers, Dictionary<string, string> Trailers);
 
-    public static async Task<Reply> PostAsync(string address, string path, byte[] body, string? contentType = "application/grpc", IEnumerable<(string, string)>? headers = null, CancellationToken cancellationToken = default)
+    /// <summary>A client of its own, on its own connections, for tests that must not share the static one.</summary>
+    public static HttpClient NewClient() => new(new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false })
+    {
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
+    public static async Task<Reply> PostAsync(string address, string path, byte[] body, string? contentType = "application/grpc", IEnumerable<(string, string)>? headers = null, CancellationToken cancellationToken = default, HttpClient? client = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, address + path)
         {
@@ -221,7 +228,7 @@ public static class RawHttp2
         if (contentType is not null) request.Content.Headers.TryAddWithoutValidation("content-type", contentType);
         request.Headers.TryAddWithoutValidation("te", "trailers");
         foreach (var (name, value) in headers ?? []) request.Headers.TryAddWithoutValidation(name, value);
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await (client ?? Client).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var head = response.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value));
         var tail = response.TrailingHeaders.ToDictionary(h => h.Key, h => string.Join(",", h.Value));
