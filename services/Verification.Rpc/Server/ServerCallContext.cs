@@ -38,7 +38,6 @@ public sealed class ServerCallContext
         _http = http;
         _options = options;
         Method = method;
-        CancellationToken = http.RequestAborted;
     }
 
     /// <summary>The call being handled on this logical thread, if any; outgoing calls inherit its deadline and cancellation.</summary>
@@ -69,7 +68,8 @@ public sealed class ServerCallContext
     public DateTimeOffset Deadline { get; private set; } = DateTimeOffset.MaxValue;
 
     /// <summary>Fires when the caller cancels (RST_STREAM), the connection drops, or the deadline passes.</summary>
-    public CancellationToken CancellationToken { get; private set; }
+    /// <remarks>Read on demand: Kestrel creates the request's abort token source when it is first asked for, and a call that never needs it should not pay for it.</remarks>
+    public CancellationToken CancellationToken => _deadlineCts?.Token ?? _http.RequestAborted;
 
     public Metadata RequestHeaders => _requestHeaders ??= ReadRequestHeaders(_http.Request.Headers);
 
@@ -106,20 +106,21 @@ public sealed class ServerCallContext
     /// <summary>Reads the protocol headers; returns a status to send as Trailers-Only when they are unusable.</summary>
     internal Status? Initialize()
     {
+        // Kestrel keeps the grpc-* names among its known headers: the typed properties are field reads, the string indexer a name comparison.
         var headers = _http.Request.Headers;
-        var encoding = headers[GrpcProtocol.EncodingHeader];
+        var encoding = headers.GrpcEncoding;
         if (encoding.Count > 0)
         {
             var value = encoding.ToString();
             if (value != GrpcProtocol.Identity && value != GrpcProtocol.Gzip)
             {
-                _http.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
+                _http.Response.Headers.GrpcAcceptEncoding = GrpcProtocol.SupportedEncodings;
                 return new Status(StatusCode.Unimplemented, $"Unsupported grpc-encoding value '{Truncate(value)}'. Supported encodings: {GrpcProtocol.SupportedEncodings}");
             }
             _requestEncoding = value;
         }
 
-        var timeout = headers[GrpcProtocol.TimeoutHeader];
+        var timeout = headers.GrpcTimeout;
         if (timeout.Count > 0)
         {
             if (timeout.Count > 1 || !GrpcTimeout.TryParse(timeout.ToString(), out var span))
@@ -130,7 +131,6 @@ public sealed class ServerCallContext
                 Deadline = DateTimeOffset.UtcNow + span;
                 _deadlineCts = CancellationTokenSource.CreateLinkedTokenSource(_http.RequestAborted);
                 _writeLock = new SemaphoreSlim(1, 1);
-                CancellationToken = _deadlineCts.Token;
                 _deadlineRegistration = _deadlineCts.Token.Register(static state => ((ServerCallContext)state!).OnCancelled(), this);
                 _deadlineCts.CancelAfter(span);
             }
@@ -156,15 +156,50 @@ public sealed class ServerCallContext
         }
     }
 
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
+    /// <summary>The one request message of a unary or server-streaming call; without an await when the whole body has already arrived, as it usually has.</summary>
+    internal ValueTask<T> ReadSingleMessageAsync<T>(MessageParser<T> parser) where T : IMessage<T>
     {
         var reader = _http.Request.BodyReader;
+        ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result)) return ReadSingleMessageSlowAsync(parser, reader, default);
+        }
+        catch (Exception ex) when (ex is Microsoft.AspNetCore.Connections.ConnectionAbortedException
+            || ex is IOException && (_http.RequestAborted.IsCancellationRequested || CancellationToken.IsCancellationRequested))
+        {
+            return ValueTask.FromException<T>(new OperationCanceledException(CancellationToken));
+        }
+        if (!result.IsCompleted) return ReadSingleMessageSlowAsync(parser, reader, result);
+        var buffer = result.Buffer;
+        try
+        {
+            if (!MessageFrame.TryRead(ref buffer, _options.MaxReceiveMessageSize, out var compressed, out var payload))
+                throw new RpcException(StatusCode.Internal, buffer.IsEmpty ? "Request ended without a message." : "Incomplete message.");
+            if (!buffer.IsEmpty) throw new RpcException(StatusCode.Internal, "Additional data after the message received.");
+            RequestMessageCompressed = compressed;
+            return ValueTask.FromResult(MessageFrame.Parse(parser, payload, compressed, _requestEncoding, _options.MaxReceiveMessageSize));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<T>(ex);
+        }
+        finally
+        {
+            reader.AdvanceTo(result.Buffer.End);
+        }
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> ReadSingleMessageSlowAsync<T>(MessageParser<T> parser, PipeReader reader, ReadResult? pending) where T : IMessage<T>
+    {
         T? message = default;
         var received = false;
         while (true)
         {
-            var result = await ReadBodyAsync(reader).ConfigureAwait(false);
+            // Without a deadline there is no token to pass: RST_STREAM and a dropped connection end the read with an exception anyway.
+            var result = pending ?? await ReadBodyAsync(reader, lightweight: true).ConfigureAwait(false);
+            pending = null;
             var buffer = result.Buffer;
             try
             {
@@ -196,7 +231,7 @@ public sealed class ServerCallContext
         var reader = _http.Request.BodyReader;
         while (true)
         {
-            var result = await ReadBodyAsync(reader, cancellationToken).ConfigureAwait(false);
+            var result = await ReadBodyAsync(reader, extra: cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var read = false;
             try
@@ -225,16 +260,17 @@ public sealed class ServerCallContext
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, CancellationToken extra = default)
+    private async ValueTask<ReadResult> ReadBodyAsync(PipeReader reader, bool lightweight = false, CancellationToken extra = default)
     {
         try
         {
-            if (extra.CanBeCanceled && extra != CancellationToken)
+            var token = lightweight ? _deadlineCts?.Token ?? default : CancellationToken;
+            if (extra.CanBeCanceled && extra != token)
             {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, extra);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, extra);
                 return await reader.ReadAsync(linked.Token).ConfigureAwait(false);
             }
-            return await reader.ReadAsync(CancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(token).ConfigureAwait(false);
         }
         catch (IOException) when (_http.RequestAborted.IsCancellationRequested || CancellationToken.IsCancellationRequested)
         {
@@ -246,17 +282,30 @@ public sealed class ServerCallContext
         }
     }
 
-    internal async Task WriteMessageAsync(IMessage message, WriteOptions? options, bool flush)
+    internal Task WriteMessageAsync(IMessage message, WriteOptions? options, bool flush)
+    {
+        // Without a deadline nothing else writes to this response, so a buffered write needs neither the lock nor an await.
+        if (_writeLock is null && !flush)
+        {
+            try
+            {
+                WriteFrame(message, options);
+                return Task.CompletedTask;
+            }
+            catch (Exception ex)
+            {
+                return Task.FromException(ex);
+            }
+        }
+        return WriteMessageLockedAsync(message, options, flush);
+    }
+
+    private async Task WriteMessageLockedAsync(IMessage message, WriteOptions? options, bool flush)
     {
         await EnterWriteAsync().ConfigureAwait(false);
         try
         {
-            ThrowIfCompleted();
-            PrepareHeaders();
-            var flags = (options ?? WriteOptions)?.Flags ?? WriteFlags.None;
-            var compress = _compressResponses && (flags & WriteFlags.NoCompress) == 0;
-            MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
-            MessagesWritten++;
+            WriteFrame(message, options);
             if (flush)
             {
                 var result = await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
@@ -269,20 +318,50 @@ public sealed class ServerCallContext
         }
     }
 
+    private void WriteFrame(IMessage message, WriteOptions? options)
+    {
+        ThrowIfCompleted();
+        PrepareHeaders();
+        var flags = (options ?? WriteOptions)?.Flags ?? WriteFlags.None;
+        var compress = _compressResponses && (flags & WriteFlags.NoCompress) == 0;
+        MessageFrame.Write(_http.Response.BodyWriter, message, _options.MaxSendMessageSize, compress);
+        MessagesWritten++;
+    }
+
     /// <summary>Ends the call with <paramref name="status"/>: trailers after messages, or Trailers-Only when nothing was sent.</summary>
-    internal async Task CompleteAsync(Status status)
+    internal Task CompleteAsync(Status status)
+    {
+        if (_writeLock is not null) return CompleteLockedAsync(status);
+        try
+        {
+            Complete(status);
+            return Task.CompletedTask;
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    private async Task CompleteLockedAsync(Status status)
     {
         await EnterWriteAsync().ConfigureAwait(false);
         try
         {
-            if (_completed || _http.RequestAborted.IsCancellationRequested) return;
-            WriteStatus(status);
-            _completed = true;
+            Complete(status);
         }
         finally
         {
             ExitWrite();
         }
+    }
+
+    private void Complete(Status status)
+    {
+        // An aborted stream ignores what is written to it; asking for RequestAborted here would create its token source for nothing.
+        if (_completed) return;
+        WriteStatus(status);
+        _completed = true;
     }
 
     internal async ValueTask DisposeAsync()
@@ -315,9 +394,9 @@ public sealed class ServerCallContext
 
     private static void WriteStatusFields(IHeaderDictionary target, Status status)
     {
-        target[GrpcProtocol.StatusHeader] = StatusCodeText((int)status.StatusCode);
+        target.GrpcStatus = StatusCodeText((int)status.StatusCode);
         if (!string.IsNullOrEmpty(status.Detail))
-            target[GrpcProtocol.MessageHeader] = StatusMessageEncoding.Encode(status.Detail);
+            target.GrpcMessage = StatusMessageEncoding.Encode(status.Detail);
         if (status.Details is not null)
             target[GrpcProtocol.StatusDetailsHeader] = BinaryHeaderEncoding.Encode(status.Details.ToByteArray());
     }
@@ -335,7 +414,7 @@ public sealed class ServerCallContext
         var headers = _http.Response.Headers;
         headers.ContentType = GrpcProtocol.ContentType;
         // grpc-accept-encoding is optional here; it is sent where it matters, with UNIMPLEMENTED for an unknown encoding.
-        if (_compressResponses) headers[GrpcProtocol.EncodingHeader] = GrpcProtocol.Gzip;
+        if (_compressResponses) headers.GrpcEncoding = GrpcProtocol.Gzip;
     }
 
     private void ThrowIfCompleted()

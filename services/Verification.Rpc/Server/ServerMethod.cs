@@ -32,7 +32,7 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
 
     public async Task HandleAsync(HttpContext http)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = RpcTelemetry.ServerDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
         if (Info.Type != MethodType.Unary || options.MaxReceiveMessageSize > UnaryBodyLimit)
         {
             // Streams may be long and slow by design; Kestrel's body size and rate limits are for HTTP/1 uploads.
@@ -43,7 +43,7 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
         }
 
         var context = new ServerCallContext(http, Info, options);
-        var activity = RpcTelemetry.Start(Info.ServiceName, Info.Name, ActivityKind.Server, ParentFrom(http));
+        var activity = RpcTelemetry.ActivitySource.HasListeners() ? RpcTelemetry.Start(Info.ServiceName, Info.Name, ActivityKind.Server, ParentFrom(http)) : null;
         var status = Status.DefaultSuccess;
         try
         {
@@ -99,9 +99,9 @@ internal abstract class ServerMethod(RpcMethodInfo info, RpcServerOptions option
     private static ActivityContext ParentFrom(HttpContext http)
     {
         if (Activity.Current is not null) return default;
-        var traceParent = http.Request.Headers[Wire.GrpcProtocol.TraceParentHeader];
+        var traceParent = http.Request.Headers.TraceParent;
         if (traceParent.Count != 1) return default;
-        var traceState = http.Request.Headers[Wire.GrpcProtocol.TraceStateHeader];
+        var traceState = http.Request.Headers.TraceState;
         return ActivityContext.TryParse(traceParent.ToString(), traceState.Count == 1 ? traceState.ToString() : null, isRemote: true, out var parent) ? parent : default;
     }
 }

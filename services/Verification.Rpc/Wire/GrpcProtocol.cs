@@ -21,6 +21,8 @@ public static class GrpcProtocol
     /// <summary>True for <c>application/grpc</c>, <c>application/grpc+proto</c> and either with parameters.</summary>
     public static bool IsGrpcContentType(string? contentType)
     {
+        // The exact form is what nearly every client sends: an ordinal comparison before the case-insensitive parse.
+        if (string.Equals(contentType, ContentType, StringComparison.Ordinal)) return true;
         if (contentType is null || !contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase)) return false;
         var rest = contentType.AsSpan(ContentType.Length);
         if (rest.Length == 0 || rest[0] == ';') return true;
