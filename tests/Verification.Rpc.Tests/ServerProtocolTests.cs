@@ -148,6 +148,16 @@ public class ServerProtocolTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task AHandlerThatEndsInsideItsTokensCallbackStillAnswersDeadlineExceeded()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var reply = await RawHttp2.PostAsync(Server.Address, UnaryPath, SmallRequest, headers: [("grpc-timeout", "50m"), ("x-probe", "cancel-inline")]);
+            Assert.Equal("4", reply.GrpcStatus);
+        }
+    }
+
+    [Fact]
     public async Task TheServerAnswersDeadlineExceededEvenWhenTheHandlerIgnoresItsToken()
     {
         var stopwatch = Stopwatch.StartNew();

@@ -78,6 +78,14 @@ public sealed class ProbeTestService(ProbeLog log, TestServiceHandler inner, Rpc
                     throw;
                 }
                 return new SimpleResponse();
+            case "cancel-inline":
+                {
+                    // Resumes inside the token's callback, before the server's own callback has run.
+                    var cancelled = new TaskCompletionSource();
+                    using (context.CancellationToken.Register(() => cancelled.TrySetResult()))
+                        await cancelled.Task;
+                    throw new OperationCanceledException(context.CancellationToken);
+                }
             case "ignore-deadline":
                 await Task.Delay(1500);
                 return new SimpleResponse();
@@ -217,7 +225,7 @@ public static class RawHttp2
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
     };
 
-    public static async Task<Reply> PostAsync(string address, string path, byte[] body, string? contentType = "application/grpc", IEnumerable<(string, string)>? headers = null, CancellationToken cancellationToken = default, HttpClient? client = null)
+    public static async Task<Reply> PostAsync(string address, string path, byte[] body, string? contentType = "application/grpc", IEnumerable<(string, string)>? headers = null, HttpClient? client = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, address + path)
         {

@@ -97,7 +97,8 @@ public sealed class ServerCallContext
     /// <summary>The trace id of this call, for logs that a caller's support desk can correlate.</summary>
     public string? TraceId => Activity.Current?.TraceId.ToString();
 
-    internal bool DeadlineExceeded => _deadlineExceeded;
+    // The handler's own callbacks on the token run before ours (a token runs them last-registered first), so the flag alone can be late.
+    internal bool DeadlineExceeded => _deadlineExceeded || _deadlineCts is { IsCancellationRequested: true } && !_http.RequestAborted.IsCancellationRequested;
 
     internal int MessagesWritten { get; private set; }
 
@@ -420,7 +421,7 @@ public sealed class ServerCallContext
     private void ThrowIfCompleted()
     {
         if (!_completed) return;
-        throw _deadlineExceeded
+        throw DeadlineExceeded
             ? new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded")
             : new InvalidOperationException("The call has already completed.");
     }
