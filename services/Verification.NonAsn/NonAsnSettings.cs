@@ -13,7 +13,7 @@ public sealed class NonAsnSettings
     public int UploadChunkSize { get; init; } = 500;
 
     /// <summary>Chunks of one upload worked on at once, so Membership, this database and the wire overlap.</summary>
-    public int UploadChunksInFlight { get; init; } = 2;
+    public int UploadChunksInFlight { get; init; } = 3;
 
     /// <summary>How long an agency is told to wait before retrying when Membership is unavailable.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
