@@ -4,7 +4,7 @@
 # databases, publishing through their outboxes to RabbitMQ; one agency uploads N new employees in one RegisterEmployees
 # call; prints rows/s for the upload, then waits until every event (NonAsnEmployeeRegistered, ParticipantEnrolled,
 # CoverageStarted) has been consumed and prints the end-to-end rate.
-# Usage: tests/benchmarks/nonasn-upload.sh [rows (default 100000)] [--repeat]
+# Usage: tests/benchmarks/nonasn-upload.sh [rows (default 100000)] [--warm-up rows (default 10000)] [--repeat]
 # Needs postgresql-15 and rabbitmq-server (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
