@@ -19,7 +19,8 @@ namespace Verification.Rpc.Tests;
 public sealed class ProbeLog
 {
     public ConcurrentDictionary<string, int> Attempts { get; } = new();
-    public ConcurrentQueue<DateTimeOffset> NestedDeadlines { get; } = new();
+    /// <summary>The deadline each EmptyCall saw, by its <c>x-nested-id</c> header: keyed, so a late call of another test cannot be taken for it.</summary>
+    public ConcurrentDictionary<string, DateTimeOffset> NestedDeadlines { get; } = new();
     public ConcurrentQueue<string> TraceParents { get; } = new();
     public TaskCompletionSource<bool> HandlerCancelled { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public ConcurrentQueue<string> InterceptorCalls { get; } = new();
@@ -35,7 +36,7 @@ public sealed class ProbeTestService(ProbeLog log, TestServiceHandler inner, Rpc
 {
     public Task<Empty> EmptyCall(Empty request, ServerCallContext context)
     {
-        log.NestedDeadlines.Enqueue(context.Deadline);
+        if (context.RequestHeaders.GetValue("x-nested-id") is { } id) log.NestedDeadlines[id] = context.Deadline;
         return Task.FromResult(new Empty());
     }
 
@@ -57,8 +58,11 @@ public sealed class ProbeTestService(ProbeLog log, TestServiceHandler inner, Rpc
             case "bad-request":
                 throw RpcException.InvalidArgument([("payload.body", "must not be empty"), ("response_size", "must be positive")]);
             case "nested":
-                await new TestServiceClient(self).EmptyCall(new Empty());
-                return new SimpleResponse { Username = context.Deadline.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                {
+                    var id = Guid.NewGuid().ToString("N");
+                    await new TestServiceClient(self).EmptyCall(new Empty(), new CallOptions(Headers: new Metadata { { "x-nested-id", id } }));
+                    return new SimpleResponse { Username = context.Deadline.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture), OauthScope = id };
+                }
             case "trace":
                 log.TraceParents.Enqueue(Activity.Current?.TraceId.ToString() ?? "");
                 return new SimpleResponse();
