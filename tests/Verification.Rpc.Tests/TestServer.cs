@@ -214,11 +214,7 @@ public sealed class TestServer : IAsyncDisposable
 /// <summary>One plain HTTP/2 client for hand-made (and malformed) gRPC requests.</summary>
 public static class RawHttp2
 {
-    private static readonly HttpClient Client = new(new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false })
-    {
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
+    private static readonly HttpClient Client = NewClient();
 
     public sealed record Reply(HttpStatusCode HttpStatus, string? GrpcStatus, string? GrpcMessage, byte[] Body, Dictionary<string, string> Headers, Dictionary<string, string> Trailers);
 
