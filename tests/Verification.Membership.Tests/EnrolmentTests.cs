@@ -5,15 +5,34 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Domain;
+using NikWarning = Verification.Api.Membership.V1.NikWarning;
+using Sex = Verification.Api.Common.V1.Sex;
 using Verification.Membership.Tests.Support;
 using Verification.Rpc;
 
 namespace Verification.Membership.Tests;
 
-/// <summary>Enrolment behaviour through the wire: idempotency, an existing NIK, events in the outbox with the change.</summary>
-public sealed class EnrolmentTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+/// <summary>Enrolment behaviour on SQLite (EF Core's path).</summary>
+public sealed class SqliteEnrolmentTests(SqliteHostFixture fixture) : EnrolmentTests(() => fixture.Host), IClassFixture<SqliteHostFixture>
 {
-    private MembershipClient Internal => fixture.Host.Client("internal-services");
+    [Fact]
+    public async Task FiftyConcurrentIdenticalEnrolmentsOnSqliteMakeOneParticipantWithOneNumber() =>
+        await ConcurrencyChecks.IdenticalEnrolmentsAsync(fixture.Host);
+
+    [Fact]
+    public async Task ConcurrentEnrolmentsOfDifferentNiksOnSqliteNeverShareANumber() =>
+        await ConcurrencyChecks.DifferentEnrolmentsAsync(fixture.Host);
+}
+
+/// <summary>The same behaviour on PostgreSQL, where a single enrolment is hand-written batched SQL.</summary>
+public sealed class PostgresEnrolmentTests(PostgresHostFixture fixture) : EnrolmentTests(() => fixture.Host), IClassFixture<PostgresHostFixture>;
+
+/// <summary>Enrolment behaviour through the wire: idempotency, an existing NIK, events in the outbox with the change.</summary>
+public abstract class EnrolmentTests(Func<MembershipHost> host)
+{
+    private MembershipHost Host => host();
+
+    private MembershipClient Internal => Host.Client("internal-services");
 
     [Fact]
     public async Task ARepeatedIdempotencyKeyReturnsTheFirstAnswerAndChangesNothing()
@@ -24,8 +43,8 @@ public sealed class EnrolmentTests(SqliteHostFixture fixture) : IClassFixture<Sq
         Assert.Equal(first, again);
         Assert.Equal(EnrollOutcome.Registered, again.Outcome); // the first answer, not "already covered"
         var nik = long.Parse(request.Nik, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(1, await fixture.Host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
-        Assert.Equal(1, await fixture.Host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
+        Assert.Equal(1, await Host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
+        Assert.Equal(1, await Host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
     }
 
     [Fact]
@@ -79,11 +98,39 @@ public sealed class EnrolmentTests(SqliteHostFixture fixture) : IClassFixture<Sq
     }
 
     [Fact]
+    public async Task AKnownPersonStatedWithTheOtherSexGetsTheWarningStoredAndAContractEndIsKept()
+    {
+        var bpu = TestData.Bpu();
+        var registered = await Internal.EnrollParticipant(bpu);
+        Assert.Empty(registered.NikWarnings);
+
+        var employed = TestData.Pu(bpu.Nik, start: TestData.Today.AddMonths(-1));
+        employed.Sex = Sex.Female;
+        employed.EndDate = TestData.Today.AddMonths(11).ToApi();
+        var added = await Internal.EnrollParticipant(employed);
+
+        Assert.Equal(EnrollOutcome.CoverageAdded, added.Outcome);
+        Assert.Equal([NikWarning.SexMismatch], added.NikWarnings);
+        var stored = (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
+        Assert.Equal(registered.ParticipantNumber, stored.ParticipantNumber);
+        Assert.Equal([NikWarning.SexMismatch], stored.NikWarnings);
+        Assert.Equal(Sex.Male, stored.Sex); // the first statement stays; the disagreement is recorded
+        var byEmployer = stored.Coverages.Where(c => c.Segment == Segment.Pu).ToList();
+        Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], byEmployer.Select(c => c.Program));
+        Assert.All(byEmployer, c => Assert.Equal((employed.StartDate, employed.EndDate), (c.StartDate, c.EndDate)));
+        Assert.Equal([Program.Jkk, Program.Jkm], stored.Coverages.Where(c => c.Segment == Segment.Bpu).Select(c => c.Program));
+
+        // The repeat of the employer's key replays its answer, warning included, and adds nothing.
+        Assert.Equal(added, await Internal.EnrollParticipant(employed));
+        Assert.Equal(6, (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant.Coverages.Count);
+    }
+
+    [Fact]
     public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction()
     {
         var request = TestData.Bpu();
         var response = await Internal.EnrollParticipant(request);
-        var messages = await fixture.Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        var messages = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
         var enrolled = messages.Where(m => m.MessageType == typeof(ParticipantEnrolled).FullName)
             .Select(m => JsonSerializer.Deserialize<ParticipantEnrolled>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
             .Single(e => e.ParticipantNumber == response.ParticipantNumber);
@@ -105,16 +152,8 @@ public sealed class EnrolmentTests(SqliteHostFixture fixture) : IClassFixture<Sq
         // A replay publishes nothing new.
         var count = messages.Count;
         await Internal.EnrollParticipant(request);
-        Assert.Equal(count, await fixture.Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
+        Assert.Equal(count, await Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
     }
-
-    [Fact]
-    public async Task FiftyConcurrentIdenticalEnrolmentsOnSqliteMakeOneParticipantWithOneNumber() =>
-        await ConcurrencyChecks.IdenticalEnrolmentsAsync(fixture.Host);
-
-    [Fact]
-    public async Task ConcurrentEnrolmentsOfDifferentNiksOnSqliteNeverShareANumber() =>
-        await ConcurrencyChecks.DifferentEnrolmentsAsync(fixture.Host);
 }
 
 /// <summary>The concurrency checks, run on SQLite and on PostgreSQL.</summary>

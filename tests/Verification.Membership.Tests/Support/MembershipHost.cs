@@ -129,3 +129,13 @@ public sealed class SqliteHostFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 }
+
+/// <summary>One Membership host on a fresh PostgreSQL database, shared by a test class.</summary>
+public sealed class PostgresHostFixture : IAsyncLifetime
+{
+    public MembershipHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Host = await MembershipHost.StartPostgresAsync();
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}

@@ -41,7 +41,7 @@ public sealed record EnrolmentResult(EnrollParticipantResponse? Response, bool R
 /// key's record, the participant, the coverage and the events commit in one transaction, and a repeat of the key
 /// returns the stored first answer.
 /// </summary>
-public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider time)
+public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider time, OutboxSignal<MembershipDbContext> outbox)
 {
     public const string SourceModule = "membership";
 
@@ -52,9 +52,11 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         {
             try
             {
-                return await EnrolOnceAsync(command, cancellationToken);
+                return db.IsPostgres()
+                    ? await EnrolOnceOnPostgresAsync(command, cancellationToken)
+                    : await EnrolOnceAsync(command, cancellationToken);
             }
-            catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+            catch (Exception ex) when (ex.IsUniqueViolation())
             {
                 // Another request with this key (so another NIK, or the NIK lock would have queued it) committed first.
                 db.ChangeTracker.Clear();
@@ -84,6 +86,35 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+    }
+
+    /// <summary>The same as <see cref="EnrolOnceAsync"/> in three round trips of hand-written SQL: lock and reads, inserts, commit.</summary>
+    private async Task<EnrolmentResult> EnrolOnceOnPostgresAsync(EnrolmentCommand command, CancellationToken cancellationToken)
+    {
+        var nik = StoredCodes.Nik(command.Nik);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var found = await EnrolmentStatements.LockAndFindAsync(connection, transaction, command.MemberCode, command.IdempotencyKey, nik, cancellationToken);
+            if (found.Answer is { } stored)
+                return Replay(command, stored.Fingerprint, () => EnrollParticipantResponse.Parser.ParseFrom(stored.Response));
+
+            var writes = new EnrolmentWrites();
+            var newId = found.NewId;
+            var (response, _) = Apply(
+                command, found.Participant, () => newId ?? throw new InvalidOperationException("A new participant was given no number."),
+                time.GetUtcNow(), time.Today(), writes);
+            await EnrolmentStatements.InsertAsync(connection, transaction, writes, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            outbox.Notify();
+            return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>

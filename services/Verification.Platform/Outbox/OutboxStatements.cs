@@ -1,0 +1,35 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Verification.Platform.Outbox;
+
+/// <summary>
+/// The outbox row of an event as a hand-written PostgreSQL statement, for writers that batch their own SQL: the row
+/// must still commit in the same transaction as the change, and the writer notifies the relay after the commit itself.
+/// </summary>
+public static class OutboxStatements
+{
+    /// <summary>The columns and values of an outbox insert, parameters <c>$first</c> to <c>$first+4</c>.</summary>
+    public static string Columns => "event_id, message_type, payload, headers, created_at";
+
+    /// <summary>The placeholders matching <see cref="Columns"/>, numbered from <paramref name="first"/>.</summary>
+    public static string Placeholders(int first) => $"${first}, ${first + 1}, ${first + 2}, ${first + 3}, ${first + 4}";
+
+    /// <summary>The parameters matching <see cref="Columns"/>, in order.</summary>
+    public static IEnumerable<NpgsqlParameter> Parameters(OutboxMessage message) =>
+    [
+        new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = message.EventId },
+        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.MessageType },
+        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.Payload },
+        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.Headers },
+        new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = message.CreatedAt },
+    ];
+
+    /// <summary>One outbox row as a batch command of its own.</summary>
+    public static NpgsqlBatchCommand Insert(OutboxMessage message)
+    {
+        var command = new NpgsqlBatchCommand($"INSERT INTO outbox_messages ({Columns}) VALUES ({Placeholders(1)})");
+        foreach (var parameter in Parameters(message)) command.Parameters.Add(parameter);
+        return command;
+    }
+}
