@@ -1,5 +1,5 @@
 using Npgsql;
-using NpgsqlTypes;
+using static Verification.Platform.Data.PostgresParameters;
 
 namespace Verification.Platform.Outbox;
 
@@ -9,7 +9,7 @@ namespace Verification.Platform.Outbox;
 /// </summary>
 public static class OutboxStatements
 {
-    /// <summary>The columns and values of an outbox insert, parameters <c>$first</c> to <c>$first+4</c>.</summary>
+    /// <summary>The columns an outbox insert sets; the rest take their defaults.</summary>
     public static string Columns => "event_id, message_type, payload, headers, created_at";
 
     /// <summary>The placeholders matching <see cref="Columns"/>, numbered from <paramref name="first"/>.</summary>
@@ -18,11 +18,7 @@ public static class OutboxStatements
     /// <summary>The parameters matching <see cref="Columns"/>, in order.</summary>
     public static IEnumerable<NpgsqlParameter> Parameters(OutboxMessage message) =>
     [
-        new NpgsqlParameter<Guid> { NpgsqlDbType = NpgsqlDbType.Uuid, TypedValue = message.EventId },
-        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.MessageType },
-        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.Payload },
-        new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = message.Headers },
-        new NpgsqlParameter<DateTimeOffset> { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = message.CreatedAt },
+        Uuid(message.EventId), Text(message.MessageType), Text(message.Payload), Text(message.Headers), Instant(message.CreatedAt),
     ];
 
     /// <summary>One outbox row as a batch command of its own.</summary>

@@ -37,7 +37,7 @@ public sealed class KurDatabase : IDisposable
 
     /// <summary>A feature on its own DbContext, as one request would get it.</summary>
     public BorrowerEnrolment Enrolment(IMembershipRegistry membership, TimeProvider time) =>
-        new(NewContext(), membership, Fingerprint, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance);
+        new(NewContext(), membership, Fingerprint, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance, new OutboxSignal<KurDbContext>());
 
     public EnrolmentCancellation Cancellation(IMembershipRegistry membership, TimeProvider time) =>
         new(NewContext(), membership, time, NullLogger<EnrolmentCancellation>.Instance);

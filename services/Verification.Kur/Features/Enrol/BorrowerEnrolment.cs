@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.Contracts.Events;
@@ -80,7 +81,8 @@ public sealed partial class BorrowerEnrolment(
     BorrowerFingerprint fingerprint,
     KurReferenceData referenceData,
     TimeProvider time,
-    ILogger<BorrowerEnrolment> logger)
+    ILogger<BorrowerEnrolment> logger,
+    OutboxSignal<KurDbContext> outbox)
 {
     public const string SourceModule = "kur";
 
@@ -113,13 +115,14 @@ public sealed partial class BorrowerEnrolment(
 
         var now = time.RecordNow();
         var record = NewRecord(command, now);
+        OutboxMessage? answered = null;
         if (verified.Covered)
         {
             // Membership is not changed for a covered borrower, so the record and its answer are written at once.
             record.Outcome = EnrolmentOutcomeKind.AlreadyCovered;
             record.Programs = ProgramCodes.Join(verified.ActivePrograms);
             record.RecordedAt = now;
-            db.AddOutboxEvent(EnrolledEvent(record, command, now));
+            answered = OutboxDbContextExtensions.NewOutboxMessage(EnrolledEvent(record, command, now));
         }
         else
         {
@@ -127,8 +130,7 @@ public sealed partial class BorrowerEnrolment(
             record.CoverageStartDate = KurClock.DayOf(now);
         }
 
-        db.Enrolments.Add(record);
-        if (!await TryInsertAsync(cancellationToken))
+        if (!await TryInsertAsync(record, answered, cancellationToken))
         {
             // A concurrent request with this key inserted first: its row decides.
             existing = await FindAsync(command.BankCode, command.LoanReference, cancellationToken)
@@ -258,31 +260,17 @@ public sealed partial class BorrowerEnrolment(
         DateOnly? firstDue = coveredAlready ? null : referenceData.FirstDueDate("BPU", startDate);
 
         // Not cancellable: Membership has answered, so the record must catch up even if the bank has gone away.
-        // One SaveChanges, so one transaction: the answer and its event, on condition that the claim is still unanswered
-        // (RecordedAt is the concurrency token), so exactly one of concurrent retries records them.
-        db.ChangeTracker.Clear();
-        var tracked = db.Enrolments.Attach(claim).Entity;
-        tracked.Outcome = outcome;
-        tracked.Programs = programs;
-        tracked.ParticipantNumber = participantNumber;
-        tracked.MonthlyContributionRupiah = contribution;
-        tracked.FirstDueDate = firstDue;
-        tracked.RecordedAt = now;
-        db.AddOutboxEvent(EnrolledEvent(tracked, command, now));
-        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
-        try
+        if (await TryAnswerAsync(claim, command, r =>
+            {
+                r.Outcome = outcome;
+                r.Programs = programs;
+                r.ParticipantNumber = participantNumber;
+                r.MonthlyContributionRupiah = contribution;
+                r.FirstDueDate = firstDue;
+                r.RecordedAt = now;
+            }) is { } answered)
         {
-            await db.SaveChangesAsync(CancellationToken.None);
-            return new EnrolmentResult.Answered(tracked);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Nothing of this attempt was written.
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
-            gate?.Release();
+            return new EnrolmentResult.Answered(answered);
         }
 
         // A concurrent retry recorded the answer first: return that one, unchanged.
@@ -315,8 +303,56 @@ public sealed partial class BorrowerEnrolment(
         }
     }
 
-    private async Task<bool> TryInsertAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The answer and its event in one transaction, on condition that the claim is still unanswered (RecordedAt is the
+    /// concurrency token), so exactly one of concurrent retries records them; null when another retry did first.
+    /// </summary>
+    private async Task<KurEnrolmentRecord?> TryAnswerAsync(KurEnrolmentRecord claim, EnrolmentCommand command, Action<KurEnrolmentRecord> answer)
     {
+        if (db.Database.IsNpgsql())
+        {
+            answer(claim);
+            var message = OutboxDbContextExtensions.NewOutboxMessage(EnrolledEvent(claim, command, claim.RecordedAt!.Value));
+            if (!await OnConnectionAsync(c => EnrolmentRecordStatements.TryAnswerAsync(c, claim, message, CancellationToken.None), CancellationToken.None))
+                return null;
+            outbox.Notify();
+            return claim;
+        }
+
+        db.ChangeTracker.Clear();
+        var tracked = db.Enrolments.Attach(claim).Entity;
+        answer(tracked);
+        db.AddOutboxEvent(EnrolledEvent(tracked, command, tracked.RecordedAt!.Value));
+        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
+        try
+        {
+            await db.SaveChangesAsync(CancellationToken.None);
+            return tracked;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Nothing of this attempt was written.
+            return null;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+            gate?.Release();
+        }
+    }
+
+    /// <summary>Inserts the claim, or the complete record with its event; false when a concurrent request holds the key.</summary>
+    private async Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            var inserted = await OnConnectionAsync(c => EnrolmentRecordStatements.TryInsertAsync(c, record, answered, cancellationToken), cancellationToken);
+            if (inserted && answered is not null) outbox.Notify();
+            return inserted;
+        }
+
+        db.Enrolments.Add(record);
+        if (answered is not null) db.OutboxMessages.Add(answered);
         var gate = await db.EnterWriteGateAsync(cancellationToken);
         try
         {
@@ -331,6 +367,19 @@ public sealed partial class BorrowerEnrolment(
         {
             db.ChangeTracker.Clear();
             gate?.Release();
+        }
+    }
+
+    private async Task<T> OnConnectionAsync<T>(Func<NpgsqlConnection, Task<T>> statement, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            return await statement((NpgsqlConnection)db.Database.GetDbConnection());
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
     }
 

@@ -1,8 +1,8 @@
 using Npgsql;
-using NpgsqlTypes;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
 using Verification.Platform.Outbox;
+using static Verification.Platform.Data.PostgresParameters;
 
 namespace Verification.Membership.Features.Enrol;
 
@@ -102,7 +102,7 @@ internal static class EnrolmentStatements
             {
                 Parameters =
                 {
-                    Bigint(p.Id), Bigint(p.Nik), Text(p.FullName), new NpgsqlParameter<DateOnly> { NpgsqlDbType = NpgsqlDbType.Date, TypedValue = p.BirthDate },
+                    Bigint(p.Id), Bigint(p.Nik), Text(p.FullName), Date(p.BirthDate),
                     Smallint(StoredCodes.Sex(p.Sex)), Smallint((short)p.NikWarnings), Instant(p.CreatedAt),
                 },
             });
@@ -128,8 +128,8 @@ internal static class EnrolmentStatements
                 {
                     Bigint(c.ParticipantId), Smallint((short)c.Programs.Bits), Smallint(StoredCodes.Segment(c.Segment)), NullableText(c.EmployerNumber),
                     NullableSmallint(c.Channel is { } channel ? (short)channel : null), NullableText(c.ChannelReference), Bigint(c.MonthlyIncome),
-                    new NpgsqlParameter<DateOnly> { NpgsqlDbType = NpgsqlDbType.Date, TypedValue = c.StartDate },
-                    new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Date, Value = c.EndDate is { } end ? end : DBNull.Value },
+                    Date(c.StartDate),
+                    NullableDate(c.EndDate),
                     NullableSmallint(c.EndReason is { } reason ? (short)reason : null), Instant(c.CreatedAt),
                 },
             });
@@ -147,18 +147,4 @@ internal static class EnrolmentStatements
         foreach (var message in writes.Events) batch.BatchCommands.Add(OutboxStatements.Insert(message));
         if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    private static NpgsqlParameter<long> Bigint(long value) => new() { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = value };
-
-    private static NpgsqlParameter<short> Smallint(short value) => new() { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = value };
-
-    private static NpgsqlParameter NullableSmallint(short? value) => new() { NpgsqlDbType = NpgsqlDbType.Smallint, Value = value is { } v ? v : DBNull.Value };
-
-    private static NpgsqlParameter<string> Text(string value) => new() { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = value };
-
-    private static NpgsqlParameter NullableText(string? value) => new() { NpgsqlDbType = NpgsqlDbType.Text, Value = value is null ? DBNull.Value : value };
-
-    private static NpgsqlParameter<byte[]> Bytea(byte[] value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = value };
-
-    private static NpgsqlParameter<DateTimeOffset> Instant(DateTimeOffset value) => new() { NpgsqlDbType = NpgsqlDbType.TimestampTz, TypedValue = value };
 }
