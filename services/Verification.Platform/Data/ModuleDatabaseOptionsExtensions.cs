@@ -23,7 +23,7 @@ public static class ModuleDatabaseOptionsExtensions
                 options.AddInterceptors(SqliteConnectionPragmas.Instance);
                 break;
             case DatabaseProvider.Postgres:
-                options.UseNpgsql(database.ConnectionString);
+                options.UseNpgsql(PostgresRequestConnections.For(database.ConnectionString));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(database), database.Provider, "Unknown database provider.");
