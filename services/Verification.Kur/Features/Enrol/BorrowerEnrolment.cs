@@ -384,7 +384,9 @@ public sealed partial class BorrowerEnrolment(
     }
 
     private Task<KurEnrolmentRecord?> FindAsync(string bankCode, string loanReference, CancellationToken cancellationToken) =>
-        db.Enrolments.AsNoTracking().SingleOrDefaultAsync(e => e.BankCode == bankCode && e.LoanReference == loanReference, cancellationToken);
+        db.Database.IsNpgsql()
+            ? OnConnectionAsync(c => EnrolmentRecordStatements.FindAsync(c, bankCode, loanReference, cancellationToken), cancellationToken)
+            : db.Enrolments.AsNoTracking().SingleOrDefaultAsync(e => e.BankCode == bankCode && e.LoanReference == loanReference, cancellationToken);
 
     private KurEnrolmentRecord NewRecord(EnrolmentCommand command, DateTimeOffset now)
     {
