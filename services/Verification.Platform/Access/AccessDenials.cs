@@ -15,8 +15,9 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<A
     public async Task RecordAsync(ServerCallContext context, string reason, string resource, CancellationToken cancellationToken)
     {
         var member = context.Items.TryGetValue(typeof(Member), out var m) && m is Member known ? known : null;
+        var now = DateTimeOffset.UtcNow;
         var denied = new AccessDenied(
-            Guid.NewGuid(), DateTimeOffset.UtcNow, context.CorrelationId(), member?.Code ?? "", "access",
+            Guid.CreateVersion7(now), now, context.CorrelationId(), member?.Code ?? "", "access",
             member?.Code ?? "", member?.Role.ToString() ?? "", context.Method.FullName, reason, resource);
         Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reason);
         await using var scope = scopes.CreateAsyncScope();

@@ -113,7 +113,7 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
             if (!newlyEnded.IsEmpty)
             {
                 db.AddOutboxEvent(new CoverageEnded(
-                    Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
+                    Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
                     ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, RegistryClock.EndOf(command.EndDate),
                     command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
                 await db.SaveChangesAsync(cancellationToken);

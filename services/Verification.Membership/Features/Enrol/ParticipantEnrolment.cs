@@ -244,7 +244,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             outcome = EnrollOutcome.Registered;
             started = command.Programs;
             writes.Event(new ParticipantEnrolled(
-                Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
                 command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName));
         }
         else
@@ -282,7 +282,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             participant.Coverages.Add(coverage);
             writes.Coverages.Add(coverage);
             writes.Event(new CoverageStarted(
-                Guid.NewGuid(), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
                 ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, RegistryClock.StartOf(command.StartDate),
                 command.Source.ChannelName, command.Source.ChannelReference,
                 command.EndDate is { } end ? RegistryClock.EndOf(end) : null));
