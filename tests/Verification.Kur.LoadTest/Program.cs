@@ -79,13 +79,13 @@ if (args.Contains("--probe"))
         {
             var request = borrowers.Next();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var allocatedBefore = GC.GetTotalAllocatedBytes();
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var started = Stopwatch.GetTimestamp();
             await call(request);
             if (i < 10) continue;
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-            allocated += GC.GetTotalAllocatedBytes() - allocatedBefore;
+            allocated += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         }
 
         times.Sort();
@@ -279,7 +279,7 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var pauseBefore = GC.GetTotalPauseDuration();
-        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var serversBefore = ServerCpu.Read();
         var stopwatch = Stopwatch.StartNew();
         var until = duration;
@@ -308,7 +308,7 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         var summary = errors.Count == 0 ? "" : " (" + string.Join(", ", errors.Select(e => $"{e.Key} {e.Value}")) + ")";
         // Where the process's time goes besides work: collections by generation, pause time, bytes allocated per operation.
         var gc = string.Create(CultureInfo.InvariantCulture,
-            $"GC gen0/1/2 {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:0} ms, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, all.Length) / 1024.0:0} KiB allocated per operation; "
+            $"GC gen0/1/2 {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:0} ms, {(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / Math.Max(1, all.Length) / 1024.0:0} KiB allocated per operation; "
             + $"CPU per operation outside this process: PostgreSQL {servers.Postgres.TotalMilliseconds / Math.Max(1, all.Length):0.00} ms, RabbitMQ {servers.RabbitMq.TotalMilliseconds / Math.Max(1, all.Length):0.00} ms");
         return new LoadLevel(all.Length, errors.Values.Sum(), elapsed, all, summary, cpu, gc);
     }
