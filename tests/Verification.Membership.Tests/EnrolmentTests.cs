@@ -126,6 +126,10 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
     }
 
     [Fact]
+    public async Task OneKeySentAtOnceForDifferentPersonsEnrolsOneAndRefusesTheRest() =>
+        await ConcurrencyChecks.OneKeyForDifferentPersonsAtOnceAsync(Host);
+
+    [Fact]
     public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction()
     {
         var request = TestData.Bpu();
@@ -178,6 +182,36 @@ public static class ConcurrencyChecks
         Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
         Assert.Equal(1, await host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
         Assert.Equal(2, await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Payload.Contains(responses[0].ParticipantNumber))));
+    }
+
+    /// <summary>One key sent at once for different persons (a caller's bug): one enrolment commits, every other call is refused.</summary>
+    public static async Task OneKeyForDifferentPersonsAtOnceAsync(MembershipHost host)
+    {
+        var client = host.Client("internal-services");
+        var key = Guid.NewGuid().ToString();
+        var requests = Enumerable.Range(0, 20).Select(_ => { var r = TestData.Bpu(); r.IdempotencyKey = key; return r; }).ToList();
+        using var start = new SemaphoreSlim(0);
+        var calls = requests.Select(async r =>
+        {
+            await start.WaitAsync();
+            try
+            {
+                return (Status: StatusCode.OK, Response: await client.EnrollParticipant(r));
+            }
+            catch (RpcException ex)
+            {
+                return (Status: ex.StatusCode, Response: (EnrollParticipantResponse?)null);
+            }
+        }).ToList();
+        start.Release(requests.Count);
+        var results = await Task.WhenAll(calls);
+
+        var enrolled = Assert.Single(results, r => r.Status == StatusCode.OK).Response!;
+        Assert.Equal(EnrollOutcome.Registered, enrolled.Outcome);
+        Assert.All(results.Where(r => r.Status != StatusCode.OK), r => Assert.Equal(StatusCode.AlreadyExists, r.Status));
+        var niks = requests.Select(r => long.Parse(r.Nik, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => niks.Contains(p.Nik))));
+        Assert.Equal(2, await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Payload.Contains(enrolled.ParticipantNumber))));
     }
 
     public static async Task DifferentEnrolmentsAsync(MembershipHost host)
