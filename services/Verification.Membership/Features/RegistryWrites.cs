@@ -155,10 +155,8 @@ internal static class RegistryWrites
 
         await db.CopyOutboxMessagesAsync(writes.Events, cancellationToken);
 
-        var fresh = writes.Participants.ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var warned in writes.Warned)
+        foreach (var warned in writes.WarnedAlreadyRegistered())
         {
-            if (fresh.Contains(warned)) continue;
             await db.Database.ExecuteSqlAsync($"UPDATE participants SET nik_warnings = {(short)warned.NikWarnings} WHERE id = {warned.Id}", cancellationToken);
         }
     }

@@ -10,7 +10,7 @@ namespace Verification.Platform.Outbox;
 public static class OutboxStatements
 {
     /// <summary>The columns an outbox insert sets; the rest take their defaults.</summary>
-    public static string Columns => "event_id, message_type, payload, headers, created_at";
+    public const string Columns = "event_id, message_type, payload, headers, created_at";
 
     /// <summary>The placeholders matching <see cref="Columns"/>, numbered from <paramref name="first"/>.</summary>
     public static string Placeholders(int first) => $"${first}, ${first + 1}, ${first + 2}, ${first + 3}, ${first + 4}";
@@ -21,10 +21,12 @@ public static class OutboxStatements
         Uuid(message.EventId), Text(message.MessageType), Text(message.Payload), Text(message.Headers), Instant(message.CreatedAt),
     ];
 
+    private static readonly string InsertSql = $"INSERT INTO outbox_messages ({Columns}) VALUES ({Placeholders(1)})";
+
     /// <summary>One outbox row as a batch command of its own.</summary>
     public static NpgsqlBatchCommand Insert(OutboxMessage message)
     {
-        var command = new NpgsqlBatchCommand($"INSERT INTO outbox_messages ({Columns}) VALUES ({Placeholders(1)})");
+        var command = new NpgsqlBatchCommand(InsertSql);
         foreach (var parameter in Parameters(message)) command.Parameters.Add(parameter);
         return command;
     }

@@ -108,10 +108,8 @@ internal static class EnrolmentStatements
             });
         }
 
-        var fresh = writes.Participants.ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var warned in writes.Warned)
+        foreach (var warned in writes.WarnedAlreadyRegistered())
         {
-            if (fresh.Contains(warned)) continue;
             batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE participants SET nik_warnings = $1 WHERE id = $2")
             {
                 Parameters = { Smallint((short)warned.NikWarnings), Bigint(warned.Id) },

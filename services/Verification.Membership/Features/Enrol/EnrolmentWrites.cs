@@ -22,6 +22,13 @@ internal sealed class EnrolmentWrites
     /// <summary>Participants whose NIK warnings changed (possibly ones new in this set, which are written whole anyway).</summary>
     public HashSet<ParticipantRecord> Warned { get; } = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Persons registered before this set whose warnings grew: their one changed column is updated, not inserted.</summary>
+    public IEnumerable<ParticipantRecord> WarnedAlreadyRegistered()
+    {
+        var fresh = Participants.ToHashSet(ReferenceEqualityComparer.Instance);
+        return Warned.Where(p => !fresh.Contains(p));
+    }
+
     public void Event<TEvent>(TEvent integrationEvent) where TEvent : class, IIntegrationEvent =>
         Events.Add(OutboxDbContextExtensions.NewOutboxMessage(integrationEvent));
 
