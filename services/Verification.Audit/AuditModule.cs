@@ -13,8 +13,7 @@ using Verification.Audit.Grpc;
 using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Grpc.HealthCheck;
 
 namespace Verification.Audit;
 
@@ -51,7 +50,7 @@ public static class AuditModule
         services.AddHostedService(sp => sp.GetRequiredService<LogAppender>());
         services.AddHostedService(sp => new ModuleHealthReporter<AuditDbContext>(
             sp.GetRequiredService<IServiceScopeFactory>(),
-            sp.GetRequiredService<HealthStatusRegistry>(),
+            sp.GetRequiredService<HealthServiceImpl>(),
             [ApiDescriptors.Audit.FullName],
             watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
@@ -59,7 +58,7 @@ public static class AuditModule
 
     public static WebApplication MapAudit(this WebApplication app)
     {
-        app.MapRpcService<AuditService>(ApiDescriptors.Audit);
+        app.MapGrpcService<AuditGrpcService>();
         return app;
     }
 }

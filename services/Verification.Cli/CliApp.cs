@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Spectre.Console;
 using Verification.Cli.Commands;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
+using Verification.Api.Channels;
 
 namespace Verification.Cli;
 
@@ -61,7 +62,7 @@ public sealed class CommandContext(IAnsiConsole console, TextWriter error, Func<
 
     public string AddressOf(ParseResult result) => Connection.AddressOf(result, environment);
 
-    public Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, RpcChannel, Printer, CancellationToken, Task<int>> body) =>
+    public Func<ParseResult, CancellationToken, Task<int>> Run(Func<ParseResult, VerificationChannel, Printer, CancellationToken, Task<int>> body) =>
         async (result, cancellationToken) =>
         {
             var printer = new Printer(result.GetValue(Connection.Output), console, error);

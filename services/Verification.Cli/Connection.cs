@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api.Channels;
 
 namespace Verification.Cli;
 
@@ -53,16 +54,16 @@ public static class Connection
     public static string AddressOf(ParseResult result, Func<string, string?> environment) =>
         result.GetValue(Address) ?? (environment("VERIFICATION_ADDRESS") is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultAddress);
 
-    public static RpcChannel Open(ParseResult result, Func<string, string?> environment)
+    public static VerificationChannel Open(ParseResult result, Func<string, string?> environment)
     {
-        var options = new RpcChannelOptions { DefaultDeadline = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(TimeoutSeconds))) };
+        var options = new ChannelSettings { DefaultDeadline = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(TimeoutSeconds))) };
         var tokenFile = result.GetValue(TokenFile)?.FullName ?? (environment("VERIFICATION_TOKEN_FILE") is { Length: > 0 } path ? path : null);
         if (tokenFile is not null) options.BearerToken = File.ReadAllText(tokenFile).Trim();
         else if (environment("VERIFICATION_TOKEN") is { Length: > 0 } token) options.BearerToken = token.Trim();
         if (result.GetValue(CertFile) is { } cert)
             options.ClientCertificate = X509Certificate2.CreateFromPemFile(cert.FullName, result.GetValue(KeyFile)?.FullName);
         if (result.GetValue(CaFile) is { } caFile) options.TrustOnly(caFile.FullName);
-        return new RpcChannel(AddressOf(result, environment), options);
+        return new VerificationChannel(AddressOf(result, environment), options);
     }
 }
 

@@ -1,4 +1,5 @@
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Cli;
 

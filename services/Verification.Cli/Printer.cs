@@ -2,7 +2,8 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Rpc;
 using Spectre.Console;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Cli;
 
@@ -27,6 +28,14 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
     /// <summary>The status, its message, and every field violation on its own line, in plain words.</summary>
     public int Failure(RpcException ex)
     {
+        if (ConnectionFailure(ex) is { } connection)
+        {
+            // The call never reached a server that answered: retrying will not help until the connection settings are right.
+            error.WriteLine($"error: {connection} [{StatusCode.Unavailable}]");
+            error.WriteLine($"  {ex.Status.Detail}");
+            error.WriteLine("  Check --address and, for TLS, --ca-file (the server's CA) and --cert/--key (your member certificate).");
+            return ExitCodes.For(StatusCode.Unavailable);
+        }
         var what = ex.StatusCode switch
         {
             StatusCode.Unauthenticated => "Not signed in: the server did not accept your credentials (check --token-file or --cert).",
@@ -35,9 +44,6 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
             StatusCode.AlreadyExists => "Already exists:",
             StatusCode.NotFound => "Not found:",
             StatusCode.FailedPrecondition => "Not possible now:",
-            // A TLS failure will not pass by retrying: say what to check instead.
-            StatusCode.Unavailable when ex.Status.Detail.Contains("SecureConnectionError", StringComparison.Ordinal) =>
-                "No secure connection: the server's certificate is not signed by your --ca-file, or the server refused your --cert/--key.",
             StatusCode.Unavailable => "The service is unavailable; try again shortly.",
             StatusCode.DeadlineExceeded => "The service did not answer in time; try again.",
             StatusCode.ResourceExhausted => "Too many requests; wait a moment and try again.",
@@ -46,14 +52,27 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
         };
         error.WriteLine($"error: {what} [{ex.StatusCode}]");
         if (!string.IsNullOrEmpty(ex.Status.Detail)) error.WriteLine($"  {ex.Status.Detail}");
-        // With mutual TLS a refused member certificate looks like any broken connection to the client.
-        if (ex.StatusCode == StatusCode.Unavailable && ex.Status.Detail.StartsWith("Error connecting to the server", StringComparison.Ordinal))
-            error.WriteLine("  Check --address and, for TLS, --ca-file (the server's CA) and --cert/--key (your member certificate).");
         if (ex.GetDetail<BadRequest>() is { } badRequest)
             foreach (var violation in badRequest.FieldViolations) error.WriteLine($"  - {violation.Field}: {violation.Description}");
         if (ex.GetDetail<ResourceInfo>() is { } resource) error.WriteLine($"  {resource.ResourceType}: {resource.ResourceName}");
         if (ex.GetDetail<RetryInfo>() is { RetryDelay: { } delay }) error.WriteLine($"  retry after {delay.ToTimeSpan().TotalSeconds:0.#} s");
         return ExitCodes.For(ex.StatusCode);
+    }
+
+    /// <summary>
+    /// What went wrong when Grpc.Net.Client could not start the call at all (it reports that as INTERNAL or UNAVAILABLE with
+    /// the transport's exception); null when a server answered.
+    /// </summary>
+    private static string? ConnectionFailure(RpcException ex)
+    {
+        if (ex.StatusCode is not (StatusCode.Internal or StatusCode.Unavailable)) return null;
+        var chain = new List<Exception>();
+        for (var current = ex.Status.DebugException; current is not null; current = current.InnerException) chain.Add(current);
+        if (!chain.Any(e => e is HttpRequestException or System.Net.Sockets.SocketException)) return null;
+        // With mutual TLS a refused member certificate looks like any broken handshake to the client.
+        return chain.Any(e => e is System.Security.Authentication.AuthenticationException)
+            ? "No secure connection: the server's certificate is not signed by your --ca-file, or the server refused your --cert/--key."
+            : "Could not connect to the server.";
     }
 
     public void Error(string message) => error.WriteLine("error: " + message);

@@ -1,4 +1,8 @@
+using Grpc.Core;
+using Grpc.Health.V1;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Verification.Api;
+using Verification.Api.Channels;
 using Verification.Platform.Hosting;
 
 namespace Verification.Host;
@@ -44,15 +48,14 @@ public static class HostCommands
         }
         var address = Option("--address", $"http://127.0.0.1:{VerificationOptions.DefaultPort}");
         var service = Option("--service", "");
-        using var channel = new Verification.Rpc.Client.RpcChannel(address, new Verification.Rpc.Client.RpcChannelOptions { Retry = Verification.Rpc.Client.RetryPolicy.None });
-        var check = Verification.Rpc.Client.Method<Grpc.Health.V1.HealthCheckRequest, Grpc.Health.V1.HealthCheckResponse>.Create(Grpc.Health.V1.HealthReflection.Descriptor.Services[0], "Check");
+        using var channel = new VerificationChannel(address, new ChannelSettings { RetryUnavailable = false });
         try
         {
-            var response = await channel.UnaryCall(check, new Grpc.Health.V1.HealthCheckRequest { Service = service }, Verification.Rpc.Client.CallOptions.WithTimeout(TimeSpan.FromSeconds(3)));
+            var response = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(3)));
             Console.WriteLine(response.Status);
-            return response.Status == Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
+            return response.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
         }
-        catch (Verification.Rpc.RpcException ex)
+        catch (RpcException ex)
         {
             Console.Error.WriteLine($"{ex.StatusCode}: {ex.Status.Detail}");
             return 1;

@@ -1,3 +1,4 @@
+using Verification.Api.Membership.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,8 +15,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Grpc.HealthCheck;
 
 namespace Verification.Kur;
 
@@ -36,20 +36,21 @@ public static class KurModule
         services.TryAddSingleton(TimeProvider.System);
         services.AddModuleDatabase<KurDbContext>(host.Database.For(Name), typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations");
         services.AddOutboxRelay<KurDbContext>();
+        services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddScoped<BorrowerEnrolment>();
         services.AddScoped<EnrolmentCancellation>();
         services.AddScoped<EnrolmentReader>();
         services.AddScoped<CoverageReport>();
         services.AddHostedService(sp => new ModuleHealthReporter<KurDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(),
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
             ["verification.kur.v1.KurService"], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 
     public static WebApplication MapKur(this WebApplication app)
     {
-        app.MapRpcService<KurService>(ApiDescriptors.Kur);
+        app.MapGrpcService<KurGrpcService>();
         return app;
     }
 }

@@ -12,8 +12,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Grpc.HealthCheck;
 
 namespace Verification.Membership;
 
@@ -41,14 +40,14 @@ public static class MembershipModule
         services.AddScoped<ParticipantEnrolment>();
         services.AddScoped<CoverageEnding>();
         services.AddHostedService(sp => new ModuleHealthReporter<MembershipDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(), [ServiceName],
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(), [ServiceName],
             watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 
     public static WebApplication MapMembership(this WebApplication app)
     {
-        app.MapRpcService<MembershipService>(ApiDescriptors.Membership);
+        app.MapGrpcService<MembershipGrpcService>();
         return app;
     }
 }

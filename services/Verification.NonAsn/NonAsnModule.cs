@@ -1,3 +1,4 @@
+using Verification.Api.Membership.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,8 +13,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Grpc.HealthCheck;
 
 namespace Verification.NonAsn;
 
@@ -36,20 +36,21 @@ public static class NonAsnModule
         services.AddOutboxRelay<NonAsnDbContext>();
         // A bulk upload commits hundreds of events at once: larger rounds let the relay keep up.
         services.Configure<OutboxOptions>(OutboxRelay<NonAsnDbContext>.OptionsName, o => o.BatchSize = 500);
+        services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddScoped<EmployeeRegistration>();
         services.AddScoped<EmploymentChanges>();
         services.AddScoped<EmploymentReader>();
         services.AddScoped<ContributionStatement>();
         services.AddHostedService(sp => new ModuleHealthReporter<NonAsnDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(),
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
             [ServiceName], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 
     public static WebApplication MapNonAsn(this WebApplication app)
     {
-        app.MapRpcService<NonAsnService>(ApiDescriptors.NonAsn);
+        app.MapGrpcService<NonAsnGrpcService>();
         return app;
     }
 }

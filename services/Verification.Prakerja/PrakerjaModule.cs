@@ -1,3 +1,4 @@
+using Verification.Api.Membership.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -13,8 +14,7 @@ using Verification.Prakerja.Features.Process;
 using Verification.Prakerja.Features.Results;
 using Verification.Prakerja.Features.Submit;
 using Verification.Prakerja.Grpc;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Grpc.HealthCheck;
 
 namespace Verification.Prakerja;
 
@@ -38,6 +38,7 @@ public static class PrakerjaModule
         services.AddOutboxRelay<PrakerjaDbContext>();
         services.AddSingleton(_ => new RecipientRows(database));
         services.AddSingleton<BatchSignals>();
+        services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<RegistryCheck>();
         services.AddSingleton<BatchProcessor>();
         services.AddSingleton<BatchWorker>();
@@ -46,14 +47,14 @@ public static class PrakerjaModule
         services.AddScoped<BatchSubmission>();
         services.AddScoped<BatchResults>();
         services.AddHostedService(sp => new ModuleHealthReporter<PrakerjaDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(),
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
             [ServiceName], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 
     public static WebApplication MapPrakerja(this WebApplication app)
     {
-        app.MapRpcService<PrakerjaService>(ApiDescriptors.Prakerja);
+        app.MapGrpcService<PrakerjaGrpcService>();
         return app;
     }
 }

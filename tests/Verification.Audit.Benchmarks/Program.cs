@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
@@ -13,8 +12,9 @@ using Verification.Audit.Verifier;
 using Verification.Contracts.Events;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 // Audit log figures on PostgreSQL. Usage (tests/benchmarks/audit-log.sh starts a durable server and passes it in
 // VERIFICATION_TEST_POSTGRES; without it the test fixture's fsync-off server is used):
@@ -305,9 +305,9 @@ async Task WireAsync(long treeSize)
     app.MapVerificationHost([AuditModule.Module]);
     await app.StartAsync();
     var token = (await File.ReadAllTextAsync(Path.Combine(data, "dev-credentials", "auditor-bpk.token"))).Trim();
-    using var channel = new RpcChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}", new RpcChannelOptions { BearerToken = token });
-    var client = new AuditClient(channel);
-    var head = (await client.GetTreeHead(new GetTreeHeadRequest())).TreeHead;
+    using var channel = new VerificationChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}", new ChannelSettings { BearerToken = token });
+    var client = new AuditService.AuditServiceClient(channel);
+    var head = (await client.GetTreeHeadAsync(new GetTreeHeadRequest())).TreeHead;
     if (head.TreeSize != treeSize)
     {
         throw new InvalidOperationException($"The served head has size {head.TreeSize}, expected {treeSize}.");
@@ -318,21 +318,21 @@ async Task WireAsync(long treeSize)
     var warm = new Random(2);
     for (var i = 0; i < WarmUpCalls; i++)
     {
-        await client.GetInclusionProof(new GetInclusionProofRequest { Index = warm.NextInt64(treeSize), TreeSize = treeSize });
-        await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = warm.NextInt64(1, treeSize), SecondSize = treeSize });
+        await client.GetInclusionProofAsync(new GetInclusionProofRequest { Index = warm.NextInt64(treeSize), TreeSize = treeSize });
+        await client.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = warm.NextInt64(1, treeSize), SecondSize = treeSize });
     }
 
     Report("inclusion (gRPC, verified)", await TimeAsync(proofCount, async () =>
     {
         var leaf = random.NextInt64(treeSize);
-        var reply = await client.GetInclusionProof(new GetInclusionProofRequest { Index = leaf, TreeSize = treeSize });
+        var reply = await client.GetInclusionProofAsync(new GetInclusionProofRequest { Index = leaf, TreeSize = treeSize });
         if (!MerkleVerifier.VerifyInclusion(Rfc6962.HashLeaf(reply.Entry.CanonicalBytes.Span), leaf, treeSize, [.. reply.Proof.AuditPath.Select(p => p.ToByteArray())], rootHash))
         {
             throw new InvalidOperationException($"Inclusion proof of {leaf} failed.");
         }
     }));
     Report("consistency (gRPC)", await TimeAsync(proofCount, async () =>
-        await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = random.NextInt64(1, treeSize), SecondSize = treeSize })));
+        await client.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = random.NextInt64(1, treeSize), SecondSize = treeSize })));
     await app.StopAsync();
     await server.DropDatabaseAsync(accessDatabase);
     Directory.Delete(data, recursive: true);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -5,12 +6,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit.Verifier;
 using Verification.Contracts.Events;
-using Verification.Rpc;
-using Verification.Rpc.Client;
-using Verification.Rpc.Server;
+using Grpc.Core;
+using Verification.Api.Channels;
 
 namespace Verification.Cli.Tests;
 
@@ -273,7 +272,7 @@ public sealed class AuditCommandTests(SuiteHost suite) : IClassFixture<SuiteHost
         var (_, loan) = await EnrolAsync(suite);
         await using var liar = await FakeServer.StartAsync(
             services => services.AddSingleton(new RealLog(suite.Address, suite.Token("auditor-bpk"))),
-            app => app.MapRpcService<FieldAlteringAuditor>(ApiDescriptors.Audit));
+            app => app.MapGrpcService<FieldAlteringAuditor>());
 
         var trace = await suite.RunAsync("auditor-bpk", "audit", "trace", "--loan", loan, "--address", liar.Address);
         Assert.Equal(1, trace.ExitCode);
@@ -293,7 +292,7 @@ public sealed class AuditCommandTests(SuiteHost suite) : IClassFixture<SuiteHost
         var (_, loan) = await EnrolAsync(suite);
         await using var liar = await FakeServer.StartAsync(
             services => services.AddSingleton(new RealLog(suite.Address, suite.Token("auditor-bpk"))),
-            app => app.MapRpcService<BytesAlteringAuditor>(ApiDescriptors.Audit));
+            app => app.MapGrpcService<BytesAlteringAuditor>());
 
         var state = TestData.Temp("audit-head.json");
         var verify = await suite.RunAsync("auditor-bpk", "audit", "verify", "--public-key", suite.PublicKeyFile, "--state", state, "--loan", loan, "--address", liar.Address);
@@ -305,15 +304,15 @@ public sealed class AuditCommandTests(SuiteHost suite) : IClassFixture<SuiteHost
     /// <summary>The honest log behind a fake server.</summary>
     public sealed class RealLog(string address, string token) : IDisposable
     {
-        private readonly RpcChannel _channel = new(address, new RpcChannelOptions { BearerToken = token });
+        private readonly VerificationChannel _channel = new(address, new ChannelSettings { BearerToken = token });
 
-        public AuditClient Client => new(_channel);
+        public AuditService.AuditServiceClient Client => new(_channel);
 
         public void Dispose() => _channel.Dispose();
     }
 
     /// <summary>Forwards to the real log but states another acting member beside the untouched canonical bytes.</summary>
-    public class FieldAlteringAuditor(RealLog log)
+    public class FieldAlteringAuditor(RealLog log) : AuditService.AuditServiceBase
     {
         protected virtual AuditEntry Alter(AuditEntry entry)
         {
@@ -324,25 +323,25 @@ public sealed class AuditCommandTests(SuiteHost suite) : IClassFixture<SuiteHost
 
         protected virtual AuditEntry AlterProved(AuditEntry entry) => entry;
 
-        public async Task Trace(TraceRequest request, IServerStreamWriter<TraceResponse> responses, ServerCallContext context)
+        public override async Task Trace(TraceRequest request, IServerStreamWriter<TraceResponse> responses, ServerCallContext context)
         {
-            using var call = log.Client.Trace(request, new CallOptions(CancellationToken: context.CancellationToken));
+            using var call = log.Client.Trace(request, new CallOptions(cancellationToken: context.CancellationToken));
             while (await call.ResponseStream.MoveNext(context.CancellationToken))
                 await responses.WriteAsync(new TraceResponse { Entry = Alter(call.ResponseStream.Current.Entry) });
         }
 
-        public async Task<GetEntriesResponse> GetEntries(GetEntriesRequest request, ServerCallContext context) => await log.Client.GetEntries(request);
+        public override async Task<GetEntriesResponse> GetEntries(GetEntriesRequest request, ServerCallContext context) => await log.Client.GetEntriesAsync(request);
 
-        public async Task<GetTreeHeadResponse> GetTreeHead(GetTreeHeadRequest request, ServerCallContext context) => await log.Client.GetTreeHead(request);
+        public override async Task<GetTreeHeadResponse> GetTreeHead(GetTreeHeadRequest request, ServerCallContext context) => await log.Client.GetTreeHeadAsync(request);
 
-        public async Task<GetInclusionProofResponse> GetInclusionProof(GetInclusionProofRequest request, ServerCallContext context)
+        public override async Task<GetInclusionProofResponse> GetInclusionProof(GetInclusionProofRequest request, ServerCallContext context)
         {
-            var response = await log.Client.GetInclusionProof(request);
+            var response = await log.Client.GetInclusionProofAsync(request);
             response.Entry = AlterProved(Alter(response.Entry));
             return response;
         }
 
-        public async Task<GetConsistencyProofResponse> GetConsistencyProof(GetConsistencyProofRequest request, ServerCallContext context) => await log.Client.GetConsistencyProof(request);
+        public override async Task<GetConsistencyProofResponse> GetConsistencyProof(GetConsistencyProofRequest request, ServerCallContext context) => await log.Client.GetConsistencyProofAsync(request);
     }
 
     /// <summary>Serves, with the proof and the trace, bytes the log never committed to (fields rewritten to match them).</summary>

@@ -1,8 +1,8 @@
+using Microsoft.AspNetCore.Builder;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api;
 using Verification.Cli.Files;
-using Verification.Rpc.Server;
 
 namespace Verification.Cli.Tests;
 
@@ -17,12 +17,12 @@ public sealed class BulkCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
 
     private static async Task<FakeServer> NonAsnAsync() => await FakeServer.StartAsync(
         _ => { },
-        app => app.MapRpcService<FakeNonAsnService>(ApiDescriptors.NonAsn, "RegisterEmployee", "UpdateEmployment", "EndEmployment", "ListEmployees", "GetContributionStatement"));
+        app => app.MapGrpcService<FakeNonAsnService>());
 
     private static async Task<(FakeServer Server, FakePrakerjaState State)> PrakerjaAsync()
     {
         var state = new FakePrakerjaState();
-        var server = await FakeServer.StartAsync(services => services.AddSingleton(state), app => app.MapRpcService<FakePrakerjaService>(ApiDescriptors.Prakerja));
+        var server = await FakeServer.StartAsync(services => services.AddSingleton(state), app => app.MapGrpcService<FakePrakerjaService>());
         return (server, state);
     }
 
@@ -97,7 +97,7 @@ public sealed class BulkCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     {
         await using var server = await FakeServer.StartAsync(
             _ => { },
-            app => app.MapRpcService<FailingNonAsnService>(ApiDescriptors.NonAsn, "RegisterEmployee", "UpdateEmployment", "EndEmployment", "ListEmployees", "GetContributionStatement"));
+            app => app.MapGrpcService<FailingNonAsnService>());
         var input = TestData.Temp("staff.csv");
         await File.WriteAllTextAsync(input, StaffList(Enumerable.Range(1, 5).Select(i => $"R{i};11000001;{TestData.NewNik()};Pegawai {i};1990-08-15;M;Staf;Dinas;PPNPN;2026-01-01;;3000000").ToArray()));
 

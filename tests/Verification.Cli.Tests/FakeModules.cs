@@ -5,8 +5,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Api.Prakerja.V1;
 using Verification.Cli.Commands;
-using Verification.Rpc;
-using Verification.Rpc.Server;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Cli.Tests;
 
@@ -35,15 +35,15 @@ public sealed class FakePrakerjaState
     public bool CorruptDigest { get; set; }
 }
 
-public sealed class FakePrakerjaService(FakePrakerjaState state)
+public sealed class FakePrakerjaService(FakePrakerjaState state) : PrakerjaService.PrakerjaServiceBase
 {
-    public Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context) =>
-        throw new RpcException(StatusCode.Unimplemented, "not in the fake");
+    public override Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context) =>
+        throw RpcErrors.Of(StatusCode.Unimplemented, "not in the fake");
 
-    public async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
+    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
     {
         if (!await requests.MoveNext(context.CancellationToken) || requests.Current.Header is not { } header)
-            throw RpcException.InvalidArgument([("header", "The first message must be the header.")]);
+            throw RpcErrors.InvalidArgument([("header", "The first message must be the header.")]);
         var recipients = new List<Recipient>();
         while (await requests.MoveNext(context.CancellationToken)) recipients.AddRange(requests.Current.Chunk.Recipients);
         var batchId = "fake-" + Guid.NewGuid().ToString("N")[..10];
@@ -78,14 +78,14 @@ public sealed class FakePrakerjaService(FakePrakerjaState state)
         return new SubmitBatchResponse { BatchId = batchId, InputSha256 = batch.InputSha256, RecipientCount = results.Count, State = BatchState.Pending };
     }
 
-    public Task<GetBatchResponse> GetBatch(GetBatchRequest request, ServerCallContext context) =>
+    public override Task<GetBatchResponse> GetBatch(GetBatchRequest request, ServerCallContext context) =>
         state.Batches.TryGetValue(request.BatchId, out var batch)
             ? Task.FromResult(new GetBatchResponse { Batch = batch.Batch })
-            : throw new RpcException(StatusCode.NotFound, "No such batch.");
+            : throw RpcErrors.Of(StatusCode.NotFound, "No such batch.");
 
-    public async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
+    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
     {
-        if (!state.Batches.TryGetValue(request.BatchId, out var batch)) throw new RpcException(StatusCode.NotFound, "No such batch.");
+        if (!state.Batches.TryGetValue(request.BatchId, out var batch)) throw RpcErrors.Of(StatusCode.NotFound, "No such batch.");
         state.FromOffsets.Enqueue(request.FromOffset);
         var sent = 0;
         foreach (var chunk in batch.Results.Skip((int)request.FromOffset).Chunk(state.ChunkSize))
@@ -98,7 +98,7 @@ public sealed class FakePrakerjaService(FakePrakerjaState state)
             if (state.FailOnceAfter is { } fail && sent >= fail)
             {
                 state.FailOnceAfter = null;
-                throw new RpcException(StatusCode.Unavailable, "Connection dropped.");
+                throw RpcErrors.Of(StatusCode.Unavailable, "Connection dropped.");
             }
             var message = new StreamBatchResultsResponse();
             message.Results.Add(chunk);
@@ -109,11 +109,11 @@ public sealed class FakePrakerjaService(FakePrakerjaState state)
 }
 
 /// <summary>NonAsnService's bulk upload as its proto describes it: each row stands alone, results in order, then the summary.</summary>
-public sealed class FakeNonAsnService
+public sealed class FakeNonAsnService : NonAsnService.NonAsnServiceBase
 {
     private static readonly ConcurrentDictionary<string, string> Registered = new();
 
-    public async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
     {
         var summary = new RegisterEmployeesSummary();
         while (await requests.MoveNext(context.CancellationToken))
@@ -150,9 +150,9 @@ public sealed class FakeNonAsnService
 }
 
 /// <summary>Answers two rows, then fails the whole call (as a server going away or a role check would).</summary>
-public sealed class FailingNonAsnService
+public sealed class FailingNonAsnService : NonAsnService.NonAsnServiceBase
 {
-    public async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
     {
         for (var offset = 0; offset < 2 && await requests.MoveNext(context.CancellationToken); offset++)
         {
@@ -161,6 +161,6 @@ public sealed class FailingNonAsnService
                 Row = new EmployeeRowResult { RowId = requests.Current.RowId, Offset = offset, Outcome = RegistrationOutcome.Registered, EmploymentId = "emp-" + offset, ParticipantNumber = "1234567890" + offset },
             });
         }
-        throw new RpcException(StatusCode.Unavailable, "The service is shutting down.");
+        throw RpcErrors.Of(StatusCode.Unavailable, "The service is shutting down.");
     }
 }

@@ -4,11 +4,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Rpc.Server;
 
 namespace Verification.Cli.Tests;
 
-/// <summary>A gRPC server built with our Verification.Rpc (h2c, loopback, free port) serving handlers a test controls.</summary>
+/// <summary>A gRPC server on grpc-dotnet (h2c, loopback, free port) serving handlers a test controls.</summary>
 public sealed class FakeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -26,10 +25,9 @@ public sealed class FakeServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddRpcServer();
+        builder.Services.AddGrpc();
         services(builder.Services);
         var app = builder.Build();
-        app.UseRpcServer();
         map(app);
         await app.StartAsync();
         return new FakeServer(app, $"http://127.0.0.1:{new Uri(app.Urls.First()).Port}");

@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Contracts.Events;
 using Verification.Host;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
+using Verification.Api.Channels;
 
 namespace Verification.Cli.Tests;
 
@@ -84,7 +84,7 @@ public sealed class SuiteHost : IAsyncLifetime
         return new CliRun(exit, output.ToString(), error.ToString());
     }
 
-    public RpcChannel Channel(string member) => new(Address, new RpcChannelOptions { BearerToken = Token(member) });
+    public VerificationChannel Channel(string member) => new(Address, new ChannelSettings { BearerToken = Token(member) });
 
     public async Task PublishAsync(IIntegrationEvent integrationEvent) =>
         await Services.GetRequiredService<IBus>().Publish(integrationEvent, integrationEvent.GetType());
@@ -93,11 +93,11 @@ public sealed class SuiteHost : IAsyncLifetime
     public async Task<SignedTreeHead> WaitForSignedLogAsync(long minimum = 1)
     {
         using var channel = Channel("auditor-bpk");
-        var auditor = new AuditClient(channel);
+        var auditor = new AuditService.AuditServiceClient(channel);
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var head = (await auditor.GetTreeHead(new GetTreeHeadRequest())).TreeHead;
-            var all = (await auditor.GetEntries(new GetEntriesRequest { FromIndex = Math.Max(0, head.TreeSize), Count = 1 })).Entries;
+            var head = (await auditor.GetTreeHeadAsync(new GetTreeHeadRequest())).TreeHead;
+            var all = (await auditor.GetEntriesAsync(new GetEntriesRequest { FromIndex = Math.Max(0, head.TreeSize), Count = 1 })).Entries;
             if (head.TreeSize >= minimum && all.Count == 0) return head;
             await Task.Delay(50);
         }
@@ -108,7 +108,7 @@ public sealed class SuiteHost : IAsyncLifetime
     public async Task<AuditEntry> WaitForEntryAsync(TraceRequest request, Func<AuditEntry, bool> match)
     {
         using var channel = Channel("auditor-bpk");
-        var auditor = new AuditClient(channel);
+        var auditor = new AuditService.AuditServiceClient(channel);
         for (var attempt = 0; attempt < 200; attempt++)
         {
             using var call = auditor.Trace(request.Clone());

@@ -62,7 +62,7 @@ public sealed class FaultScenarioTests(ITestOutputHelper output)
 
         Assert.True(result.Balanced, "books not balanced:\n" + string.Join('\n', result.Books.Differences));
         // A fault is an outage, not a bug: callers see UNAVAILABLE (retry) or a deadline, never INTERNAL.
-        Assert.Equal(0, result.Stats.Failures(Verification.Rpc.StatusCode.Internal));
+        Assert.Equal(0, result.Stats.Failures(Grpc.Core.StatusCode.Internal));
         foreach (var expected in expectedEvents) Assert.Contains(result.Timeline, e => e.Contains(expected, StringComparison.Ordinal));
         // A few hundred on a quiet 2-core machine; the floor only guards against a run that did nothing.
         Assert.True(result.LoansAnswered >= 20, $"only {result.LoansAnswered} loans were answered: too little load to prove anything");

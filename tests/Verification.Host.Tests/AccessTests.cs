@@ -1,8 +1,9 @@
 using Google.Rpc;
 using Grpc.Testing;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Rpc.InteropServer;
+using Verification.Api.Channels;
 
 namespace Verification.Host.Tests;
 
@@ -13,7 +14,7 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync();
         using var channel = host.Channel(null);
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(channel).EmptyCall(new Empty()));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(channel).EmptyCallAsync(new Empty()));
         Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
     }
 
@@ -21,8 +22,8 @@ public class AccessTests
     public async Task ACallWithAnUnknownTokenIsUnauthenticated()
     {
         await using var host = await ProbeHost.StartAsync();
-        using var channel = new RpcChannel(host.Address, new RpcChannelOptions { BearerToken = "not-a-real-token" });
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(channel).EmptyCall(new Empty()));
+        using var channel = new VerificationChannel(host.Address, new ChannelSettings { BearerToken = "not-a-real-token" });
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(channel).EmptyCallAsync(new Empty()));
         Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
     }
 
@@ -31,7 +32,7 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync();
         using var channel = host.Channel("bank-bri");
-        var response = await new TestServiceClient(channel).UnaryCall(new SimpleRequest());
+        var response = await new TestService.TestServiceClient(channel).UnaryCallAsync(new SimpleRequest());
         Assert.Equal("bank-bri", response.Username);
     }
 
@@ -40,7 +41,7 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync();
         using var channel = host.Channel("auditor-bpk");
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(channel).EmptyCall(new Empty()));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(channel).EmptyCallAsync(new Empty()));
         Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
         Assert.Equal("ROLE_NOT_ALLOWED", ex.GetDetail<ErrorInfo>()?.Reason);
 
@@ -62,13 +63,13 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync("Verification:Access:RatePerSecond=10", "Verification:Access:Burst=5");
         using var channel = host.Channel("bank-bri");
-        var client = new TestServiceClient(channel);
+        var client = new TestService.TestServiceClient(channel);
         RpcException? limited = null;
         for (var i = 0; i < 50 && limited is null; i++)
         {
             try
             {
-                await client.EmptyCall(new Empty());
+                await client.EmptyCallAsync(new Empty());
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
             {
@@ -80,7 +81,7 @@ public class AccessTests
 
         // Another member has its own bucket.
         using var other = host.Channel("bank-bni");
-        await new TestServiceClient(other).EmptyCall(new Empty());
+        await new TestService.TestServiceClient(other).EmptyCallAsync(new Empty());
     }
 
     [Fact]
@@ -88,12 +89,10 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync();
         using var anonymous = host.Channel(null);
-        var check = Method<Grpc.Health.V1.HealthCheckRequest, Grpc.Health.V1.HealthCheckResponse>.Create(Grpc.Health.V1.HealthReflection.Descriptor.Services[0], "Check");
-        var health = await anonymous.UnaryCall(check, new Grpc.Health.V1.HealthCheckRequest());
+        var health = await new Grpc.Health.V1.Health.HealthClient(anonymous).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
-        var reflect = Method<Grpc.Reflection.V1.ServerReflectionRequest, Grpc.Reflection.V1.ServerReflectionResponse>.Create(Grpc.Reflection.V1.ReflectionReflection.Descriptor.Services[0], "ServerReflectionInfo");
-        using var call = anonymous.DuplexStreamingCall(reflect, CallOptions.WithTimeout(TimeSpan.FromSeconds(5)));
+        using var call = new Grpc.Reflection.V1.ServerReflection.ServerReflectionClient(anonymous).ServerReflectionInfo(RpcCalls.WithTimeout(TimeSpan.FromSeconds(5)));
         var ex = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             await call.RequestStream.WriteAsync(new Grpc.Reflection.V1.ServerReflectionRequest { ListServices = "" });

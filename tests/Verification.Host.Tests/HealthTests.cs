@@ -3,10 +3,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Platform.Access;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
-using Verification.Rpc.Services;
+using Grpc.Core;
+using Grpc.HealthCheck;
 using Verification.Testing;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using Verification.Api.Channels;
 
 namespace Verification.Host.Tests;
 
@@ -18,7 +19,7 @@ public class HealthTests
     private static readonly VerificationModule HealthProbeModule = new(
         "probe",
         (builder, _) => builder.Services.AddHostedService(sp => new ModuleHealthReporter<AccessDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthStatusRegistry>(), [ProbeService], watchBus: false)),
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(), [ProbeService], watchBus: false)),
         _ => { });
 
     [Fact]
@@ -39,8 +40,8 @@ public class HealthTests
         await using var app = builder.Build();
         app.MapVerificationHost([HealthProbeModule]);
         await app.StartAsync();
-        using var channel = new RpcChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}");
-        var check = Method<HealthCheckRequest, HealthCheckResponse>.Create(HealthReflection.Descriptor.Services[0], "Check");
+        using var channel = new VerificationChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}");
+        var health = new Health.HealthClient(channel);
 
         async Task<ServingStatus> WaitFor(ServingStatus wanted)
         {
@@ -49,9 +50,9 @@ public class HealthTests
             {
                 try
                 {
-                    last = (await channel.UnaryCall(check, new HealthCheckRequest { Service = ProbeService })).Status;
+                    last = (await health.CheckAsync(new HealthCheckRequest { Service = ProbeService })).Status;
                 }
-                catch (Verification.Rpc.RpcException)
+                catch (RpcException)
                 {
                     last = ServingStatus.ServiceUnknown; // not reported yet
                 }

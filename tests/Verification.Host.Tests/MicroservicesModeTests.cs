@@ -5,10 +5,11 @@ using Grpc.Testing;
 using Microsoft.AspNetCore.Builder;
 using Verification.Platform.Access;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Rpc.InteropServer;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.Host.Tests;
 
@@ -57,28 +58,28 @@ public class MicroservicesModeTests
             await app.StartAsync();
             var address = $"https://localhost:{new Uri(app.Urls.First()).Port}";
 
-            RpcChannel ChannelFor(X509Certificate2 client) => new(address, new RpcChannelOptions
+            VerificationChannel ChannelFor(X509Certificate2 client) => new(address, new ChannelSettings
             {
                 ClientCertificate = client,
-                Retry = RetryPolicy.None,
+                RetryUnavailable = false,
                 ServerCertificateValidation = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == serverCertificate.GetCertHashString(),
             });
 
             using (var bank = ChannelFor(bankCertificate))
             {
-                var response = await new TestServiceClient(bank).UnaryCall(new SimpleRequest());
+                var response = await new TestService.TestServiceClient(bank).UnaryCallAsync(new SimpleRequest());
                 Assert.Equal("bank-mandiri", response.Username);
             }
 
             using (var auditor = ChannelFor(auditorCertificate))
             {
-                var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(auditor).EmptyCall(new Empty()));
+                var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(auditor).EmptyCallAsync(new Empty()));
                 Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
             }
 
             using (var stranger = ChannelFor(InteropCommands.SelfSignedCertificate()))
             {
-                var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(stranger).EmptyCall(new Empty()));
+                var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(stranger).EmptyCallAsync(new Empty()));
                 Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
             }
 

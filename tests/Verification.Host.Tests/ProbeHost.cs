@@ -6,22 +6,22 @@ using Microsoft.Extensions.DependencyInjection;
 using Verification.Contracts.Events;
 using Verification.Platform.Access;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Rpc.InteropServer;
-using Verification.Rpc.Server;
+using Verification.Api.Channels;
 
 namespace Verification.Host.Tests;
 
 /// <summary>TestService behind the access rules: only banks may call it.</summary>
 [RpcRoles(MemberRole.Bank)]
-public sealed class BankOnlyTestService
+public sealed class BankOnlyTestService : TestService.TestServiceBase
 {
     /// <summary>Set when the slow call is inside its handler, so the shutdown test stops the host only once the call is really in flight.</summary>
     public static readonly TaskCompletionSource SlowCallStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
+    public override Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
 
-    public async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
+    public override async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
     {
         // A slow call, for graceful shutdown: it must finish although the host is stopping.
         if (request.ResponseSize == 777)
@@ -32,7 +32,20 @@ public sealed class BankOnlyTestService
         return new SimpleResponse { Username = context.Member().Code };
     }
 
-    public Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context) => UnaryCall(request, context);
+    public override Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context) => UnaryCall(request, context);
+
+    // The host refuses a proto method without an implementation; these are implemented as "not offered".
+    public override Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context) => throw NotOffered;
+
+    public override Task<StreamingInputCallResponse> StreamingInputCall(IAsyncStreamReader<StreamingInputCallRequest> requestStream, ServerCallContext context) => throw NotOffered;
+
+    public override Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requestStream, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context) => throw NotOffered;
+
+    public override Task HalfDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requestStream, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context) => throw NotOffered;
+
+    public override Task<Empty> UnimplementedCall(Empty request, ServerCallContext context) => throw NotOffered;
+
+    private static RpcException NotOffered => new(new Status(StatusCode.Unimplemented, "Not offered by the probe."));
 }
 
 /// <summary>Collects AccessDenied events from the bus, as Audit will.</summary>
@@ -53,8 +66,7 @@ public sealed class ProbeHost : IAsyncDisposable
     public static readonly VerificationModule ProbeModule = new(
         "probe",
         (builder, _) => { },
-        app => app.MapRpcService<BankOnlyTestService>(TestReflection.Descriptor.Services.Single(s => s.Name == "TestService"),
-            "StreamingOutputCall", "StreamingInputCall", "FullDuplexCall", "HalfDuplexCall", "UnimplementedCall"),
+        app => app.MapGrpcService<BankOnlyTestService>(),
         consumers => consumers.AddConsumer<AccessDeniedCollector>());
 
     private readonly WebApplication _app;
@@ -86,7 +98,7 @@ public sealed class ProbeHost : IAsyncDisposable
 
     public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
 
-    public RpcChannel Channel(string? member) => new(Address, new RpcChannelOptions { BearerToken = member is null ? null : Token(member), Retry = RetryPolicy.None });
+    public VerificationChannel Channel(string? member) => new(Address, new ChannelSettings { BearerToken = member is null ? null : Token(member), RetryUnavailable = false });
 
     public IServiceProvider Services => _app.Services;
 

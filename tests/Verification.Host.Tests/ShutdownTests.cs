@@ -1,5 +1,6 @@
 using Grpc.Testing;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Rpc.InteropServer;
 
 namespace Verification.Host.Tests;
@@ -11,8 +12,8 @@ public class ShutdownTests
     {
         var host = await ProbeHost.StartAsync();
         using var channel = host.Channel("bank-bri");
-        var client = new TestServiceClient(channel);
-        var slow = client.UnaryCall(new SimpleRequest { ResponseSize = 777 }).ResponseAsync;
+        var client = new TestService.TestServiceClient(channel);
+        var slow = client.UnaryCallAsync(new SimpleRequest { ResponseSize = 777 }).ResponseAsync;
         // A fixed delay was not enough on a loaded CI machine: the call had not reached the handler when the host stopped.
         await BankOnlyTestService.SlowCallStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var stopping = host.StopAsync();
@@ -21,7 +22,7 @@ public class ShutdownTests
         await stopping;
 
         using var late = host.Channel("bank-bri");
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestServiceClient(late).EmptyCall(new Empty()));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(late).EmptyCallAsync(new Empty()));
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
         await host.DisposeAsync();
     }

@@ -1,10 +1,10 @@
 using System.Diagnostics;
+using Verification.Api.Membership.V1;
 using System.Globalization;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Contracts.Events;
@@ -12,10 +12,11 @@ using Verification.Kur;
 using Verification.Kur.Domain;
 using Verification.Membership;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Testing;
 using ApiProgram = Verification.Api.Common.V1.Program;
+using Verification.Api.Channels;
 
 // Usage: Verification.Kur.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--seconds 20] [--levels 1,16,64]
 // Without --postgres or --rabbitmq it starts the throwaway servers of Verification.Testing (PostgreSQL there runs with
@@ -52,19 +53,19 @@ await using var kur = await ModuleHost.StartAsync(
      $"--Verification:Access:MembersFile={Path.Combine(data, "membership", "members.json")}",
      $"--Verification:Internal:TokenFile={Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")}"]);
 
-using var channel = new RpcChannel(kur.Address, new RpcChannelOptions
+using var channel = new VerificationChannel(kur.Address, new ChannelSettings
 {
     BearerToken = File.ReadAllText(Path.Combine(credentials, "bank-bri.token")).Trim(),
-    Retry = RetryPolicy.None,
+    RetryUnavailable = false,
 });
-var client = new KurClient(channel);
+var client = new KurService.KurServiceClient(channel);
 var borrowers = new Borrowers();
 
 if (args.Contains("--probe"))
 {
     // Where one enrolment's time goes: each hop alone, one call after another.
-    using var internalChannel = new RpcChannel(membership.Address, new RpcChannelOptions { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), Retry = RetryPolicy.None });
-    var registry = new MembershipClient(internalChannel);
+    using var internalChannel = new VerificationChannel(membership.Address, new ChannelSettings { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), RetryUnavailable = false });
+    var registry = new MembershipService.MembershipServiceClient(internalChannel);
     // --probe --alloc-types: also the sampled allocations of each hop by type (runtime AllocationTick events).
     var byType = args.Contains("--alloc-types");
     async Task Probe(string what, Func<EnrolBorrowerRequest, Task> call)
@@ -97,12 +98,12 @@ if (args.Contains("--probe"))
         }
     }
 
-    await Probe("Membership VerifyMembership", async r => await registry.VerifyMembership(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = r.Borrower.Nik }));
+    await Probe("Membership VerifyMembership", async r => await registry.VerifyMembershipAsync(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = r.Borrower.Nik }));
     await Probe("Membership QuoteContribution", async r =>
     {
         var quote = new Verification.Api.Membership.V1.QuoteContributionRequest { Segment = Segment.Bpu, MonthlyIncomeRupiah = r.Borrower.DeclaredMonthlyIncomeRupiah };
         quote.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
-        await registry.QuoteContribution(quote);
+        await registry.QuoteContributionAsync(quote);
     });
     await Probe("Membership EnrollParticipant", async r =>
     {
@@ -114,19 +115,19 @@ if (args.Contains("--probe"))
             MonthlyIncomeRupiah = r.Borrower.DeclaredMonthlyIncomeRupiah, StartDate = new Date { Year = today.Year, Month = today.Month, Day = today.Day },
         };
         enrol.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
-        await registry.EnrollParticipant(enrol);
+        await registry.EnrollParticipantAsync(enrol);
     });
     await Probe("KUR GetEnrolment (not found)", async r =>
     {
         try
         {
-            await client.GetEnrolment(new GetEnrolmentRequest { LoanReference = r.LoanReference });
+            await client.GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = r.LoanReference });
         }
         catch (RpcException)
         {
         }
     });
-    await Probe("KUR EnrolBorrower (new borrower)", async r => await client.EnrolBorrower(r));
+    await Probe("KUR EnrolBorrower (new borrower)", async r => await client.EnrolBorrowerAsync(r));
     return 0;
 }
 
@@ -134,18 +135,18 @@ Console.WriteLine("== EnrolBorrower, every borrower new (VerifyMembership, Enrol
 Console.WriteLine("   KUR and Membership are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them");
 Func<EnrolBorrowerRequest, Task> enrol = async request =>
 {
-    var response = await client.EnrolBorrower(request, CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+    var response = await client.EnrolBorrowerAsync(request, RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
     if (response.Outcome != EnrolmentOutcome.Enrolled) throw new InvalidOperationException($"Unexpected outcome {response.Outcome}.");
 };
 if (args.Contains("--membership-only"))
 {
     // The same Membership calls KUR makes, straight from the client: what KUR itself adds is the difference.
-    var internalChannel = new RpcChannel(membership.Address, new RpcChannelOptions { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), Retry = RetryPolicy.None });
-    var registry = new MembershipClient(internalChannel);
+    var internalChannel = new VerificationChannel(membership.Address, new ChannelSettings { BearerToken = File.ReadAllText(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")).Trim(), RetryUnavailable = false });
+    var registry = new MembershipService.MembershipServiceClient(internalChannel);
     Console.WriteLine("   (--membership-only: VerifyMembership, then EnrollParticipant + QuoteContribution, from the client; no KUR)");
     enrol = async request =>
     {
-        await registry.VerifyMembership(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = request.Borrower.Nik });
+        await registry.VerifyMembershipAsync(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = request.Borrower.Nik });
         var today = KurClock.JakartaToday(TimeProvider.System);
         var enrolment = new Verification.Api.Membership.V1.EnrollParticipantRequest
         {
@@ -156,7 +157,7 @@ if (args.Contains("--membership-only"))
         enrolment.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
         var quote = new Verification.Api.Membership.V1.QuoteContributionRequest { Segment = Segment.Bpu, MonthlyIncomeRupiah = request.Borrower.DeclaredMonthlyIncomeRupiah };
         quote.Programs.Add([ApiProgram.Jkk, ApiProgram.Jkm]);
-        await Task.WhenAll(registry.EnrollParticipant(enrolment).ResponseAsync, registry.QuoteContribution(quote).ResponseAsync);
+        await Task.WhenAll(registry.EnrollParticipantAsync(enrolment).ResponseAsync, registry.QuoteContributionAsync(quote).ResponseAsync);
         EventCounter.SkipKur();
     };
 }
@@ -169,7 +170,7 @@ if (args.Contains("--get-only"))
     {
         try
         {
-            await client.GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference });
+            await client.GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference });
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {

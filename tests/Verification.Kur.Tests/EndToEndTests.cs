@@ -3,7 +3,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
 using Verification.Kur.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests;
 
@@ -27,7 +28,7 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     {
         var request = TestData.Request();
 
-        var response = await Host.Kur().EnrolBorrower(request);
+        var response = await Host.Kur().EnrolBorrowerAsync(request);
 
         Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
         Assert.Equal([Program.Jkk, Program.Jkm], response.Programs);
@@ -36,16 +37,16 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         var nextMonth = TestData.Today.AddMonths(1);
         Assert.Equal(new Date { Year = nextMonth.Year, Month = nextMonth.Month, Day = 15 }, response.FirstDueDate);
 
-        var verified = await Host.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
+        var verified = await Host.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
         Assert.True(verified.Covered);
         Assert.Equal(Segment.Bpu, verified.Segment);
         Assert.Equal([Program.Jkk, Program.Jkm], verified.ActivePrograms.Order());
 
-        var participant = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         Assert.Equal(response.ParticipantNumber, participant.ParticipantNumber);
         AssertOneKurCoverage(participant);
 
-        var record = (await Host.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference })).Enrolment;
+        var record = (await Host.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference })).Enrolment;
         Assert.Equal(response.ParticipantNumber, record.ParticipantNumber);
         Assert.Equal(request.Borrower.Nik[..4] + "••••••••" + request.Borrower.Nik[12..], record.MaskedNik);
         Assert.Equal("bank-bri", record.CreateMemberCode);
@@ -64,13 +65,13 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         var request = TestData.Request();
         await CoverAsWageEarnerAsync(request.Borrower.Nik);
 
-        var response = await Host.Kur().EnrolBorrower(request);
+        var response = await Host.Kur().EnrolBorrowerAsync(request);
 
         Assert.Equal(EnrolmentOutcome.AlreadyCovered, response.Outcome);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht], response.Programs.Order());
         Assert.Equal("", response.ParticipantNumber);
         Assert.Equal(0, response.MonthlyContributionRupiah);
-        var participant = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         Assert.All(participant.Coverages, c => Assert.Equal("11000001", c.EmployerNumber));
     }
 
@@ -80,11 +81,11 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         var request = TestData.Request();
         var kur = Host.Kur();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => kur.EnrolBorrower(request).ResponseAsync));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => kur.EnrolBorrowerAsync(request).ResponseAsync));
 
         Assert.Single(responses.Distinct());
         Assert.Equal(EnrolmentOutcome.Enrolled, responses[0].Outcome);
-        var participant = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         Assert.Equal(responses[0].ParticipantNumber, participant.ParticipantNumber);
         AssertOneKurCoverage(participant);
         var listed = await ListAsync(kur, TestData.Today, TestData.Today);
@@ -98,10 +99,10 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     public async Task ARetryReturnsTheFirstAnswerUnchanged()
     {
         var request = TestData.Request();
-        var first = await Host.Kur().EnrolBorrower(request);
+        var first = await Host.Kur().EnrolBorrowerAsync(request);
         await Task.Delay(20);
 
-        var again = await Host.Kur().EnrolBorrower(request);
+        var again = await Host.Kur().EnrolBorrowerAsync(request);
 
         Assert.Equal(first, again);
     }
@@ -110,13 +111,13 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     public async Task AConflictingRetryIsAlreadyExistsNamingTheFieldsNeverTheValues()
     {
         var request = TestData.Request();
-        await Host.Kur().EnrolBorrower(request);
+        await Host.Kur().EnrolBorrowerAsync(request);
         var conflicting = request.Clone();
         conflicting.Borrower.FullName = "Siti Aminah";
         conflicting.Borrower.Nik = TestData.NewNik();
         conflicting.LoanAmountRupiah += 1;
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => Host.Kur().EnrolBorrower(conflicting).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => Host.Kur().EnrolBorrowerAsync(conflicting).ResponseAsync);
 
         Assert.Contains("loan_amount_rupiah, borrower.nik, borrower.full_name", ex.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("Aminah", ex.Status.Detail, StringComparison.Ordinal);
@@ -125,7 +126,7 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         var info = ex.GetDetail<ErrorInfo>()!;
         Assert.Equal("LOAN_REFERENCE_REUSED", info.Reason);
         Assert.Equal("loan_amount_rupiah,borrower.nik,borrower.full_name", info.Metadata["fields"]);
-        var verified = await Host.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = conflicting.Borrower.Nik });
+        var verified = await Host.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = conflicting.Borrower.Nik });
         Assert.Equal(MembershipStatus.NotRegistered, verified.Status);
     }
 
@@ -134,23 +135,23 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     {
         var request = TestData.Request(bankCode: "009");
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("bank-bri").EnrolBorrower(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("bank-bri").EnrolBorrowerAsync(request).ResponseAsync);
 
         Assert.Equal("BANK_CODE_NOT_OWN", ex.GetDetail<ErrorInfo>()!.Reason);
         await EventCollector.WaitForAsync(() => EventCollector.Denied.Any(d => d.Resource.Contains(request.LoanReference, StringComparison.Ordinal)), "AccessDenied");
         var denied = Assert.Single(EventCollector.Denied, d => d.Resource.Contains(request.LoanReference, StringComparison.Ordinal));
         Assert.Equal(("bank-bri", "Bank", "/verification.kur.v1.KurService/EnrolBorrower"), (denied.MemberCode, denied.Role, denied.RpcMethod));
         Assert.DoesNotContain(request.Borrower.Nik, denied.Resource, StringComparison.Ordinal);
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur("bank-bni").GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
-        var verified = await Host.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur("bank-bni").GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
+        var verified = await Host.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
         Assert.Equal(MembershipStatus.NotRegistered, verified.Status);
     }
 
     [Fact]
     public async Task OtherRolesMayNotCallKur()
     {
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("kemnaker").EnrolBorrower(TestData.Request()).ResponseAsync);
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("internal-services").GetEnrolment(new GetEnrolmentRequest { LoanReference = "X" }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("kemnaker").EnrolBorrowerAsync(TestData.Request()).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("internal-services").GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = "X" }).ResponseAsync);
     }
 
     [Theory]
@@ -161,18 +162,18 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     [InlineData(KurScheme.Khusus, 0, 500_000_000)]
     public async Task EverySchemeLendsUpToItsCeilingAndNotOneRupiahMore(KurScheme scheme, long floor, long ceiling)
     {
-        var atCeiling = await Host.Kur().EnrolBorrower(TestData.Request(scheme: scheme, amount: ceiling));
+        var atCeiling = await Host.Kur().EnrolBorrowerAsync(TestData.Request(scheme: scheme, amount: ceiling));
         Assert.Equal(EnrolmentOutcome.Enrolled, atCeiling.Outcome);
 
         var over = TestData.Request(scheme: scheme, amount: ceiling + 1);
-        Assert.Equal([("loan_amount_rupiah", "LOAN_AMOUNT_OVER_CEILING")], await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrower(over).ResponseAsync));
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = over.LoanReference }).ResponseAsync);
+        Assert.Equal([("loan_amount_rupiah", "LOAN_AMOUNT_OVER_CEILING")], await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrowerAsync(over).ResponseAsync));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = over.LoanReference }).ResponseAsync);
 
         if (floor > 0)
         {
-            Assert.Equal(EnrolmentOutcome.Enrolled, (await Host.Kur().EnrolBorrower(TestData.Request(scheme: scheme, amount: floor + 1))).Outcome);
+            Assert.Equal(EnrolmentOutcome.Enrolled, (await Host.Kur().EnrolBorrowerAsync(TestData.Request(scheme: scheme, amount: floor + 1))).Outcome);
             Assert.Equal([("loan_amount_rupiah", "LOAN_AMOUNT_UNDER_SCHEME")],
-                await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrower(TestData.Request(scheme: scheme, amount: floor)).ResponseAsync));
+                await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrowerAsync(TestData.Request(scheme: scheme, amount: floor)).ResponseAsync));
         }
     }
 
@@ -183,33 +184,33 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         request.Borrower.Nik = "3374011508900000";
         request.Borrower.RegionCode = "337";
 
-        var violations = await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrower(request).ResponseAsync);
+        var violations = await RpcAssert.ViolationsAsync(() => Host.Kur().EnrolBorrowerAsync(request).ResponseAsync);
 
         Assert.Equal([("borrower.nik", "NIK_SERIAL_ZERO"), ("borrower.region_code", "REGION_CODE_INVALID")], violations);
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
     }
 
     [Fact]
     public async Task CancellingBeforeDisbursementEndsTheCoverageThisLoanStarted()
     {
         var request = TestData.Request();
-        var enrolled = await Host.Kur().EnrolBorrower(request);
+        var enrolled = await Host.Kur().EnrolBorrowerAsync(request);
 
         var cancel = new CancelEnrolmentRequest { BankCode = "002", LoanReference = request.LoanReference, Reason = CancellationReason.LoanRejected };
-        var response = await Host.Kur().CancelEnrolment(cancel);
+        var response = await Host.Kur().CancelEnrolmentAsync(cancel);
 
         Assert.Equal([Program.Jkk, Program.Jkm], response.EndedPrograms);
         Assert.Equal(EnrolmentState.Cancelled, response.Enrolment.State);
         Assert.Equal(CancellationReason.LoanRejected, response.Enrolment.CancelReason);
         Assert.Equal("bank-bri", response.Enrolment.CancelMemberCode);
-        var participant = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         AssertOneKurCoverage(participant);
         Assert.All(participant.Coverages, c => Assert.Equal(TestData.ToApi(TestData.Today), c.EndDate));
         Assert.All(participant.Coverages, c => Assert.Equal(CoverageEndReason.LoanCancelled, c.EndReason));
         Assert.Equal(enrolled.ParticipantNumber, response.Enrolment.ParticipantNumber);
 
         cancel.Reason = CancellationReason.Other;
-        Assert.Equal(response, await Host.Kur().CancelEnrolment(cancel));
+        Assert.Equal(response, await Host.Kur().CancelEnrolmentAsync(cancel));
         await EventCollector.WaitForAsync(() => EventCollector.Cancelled.Any(e => e.LoanReference == request.LoanReference), "KurEnrolmentCancelled");
         var cancelled = Assert.Single(EventCollector.Cancelled, e => e.LoanReference == request.LoanReference);
         Assert.Equal(("002", enrolled.ParticipantNumber, "LOAN_REJECTED"), (cancelled.BankCode, cancelled.ParticipantNumber, cancelled.Reason));
@@ -220,13 +221,13 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     {
         var request = TestData.Request();
         await CoverAsWageEarnerAsync(request.Borrower.Nik);
-        await Host.Kur().EnrolBorrower(request);
+        await Host.Kur().EnrolBorrowerAsync(request);
 
-        var response = await Host.Kur().CancelEnrolment(new CancelEnrolmentRequest { BankCode = "002", LoanReference = request.LoanReference, Reason = CancellationReason.LoanWithdrawn });
+        var response = await Host.Kur().CancelEnrolmentAsync(new CancelEnrolmentRequest { BankCode = "002", LoanReference = request.LoanReference, Reason = CancellationReason.LoanWithdrawn });
 
         Assert.Empty(response.EndedPrograms);
         Assert.Equal(EnrolmentState.Cancelled, response.Enrolment.State);
-        var coverages = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant.Coverages;
+        var coverages = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant.Coverages;
         Assert.NotEmpty(coverages);
         Assert.All(coverages, c => Assert.Null(c.EndDate));
     }
@@ -235,16 +236,16 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
     public async Task AfterDisbursementTheEnrolmentCannotBeCancelled()
     {
         var request = TestData.Request(disbursement: TestData.Today);
-        await Host.Kur().EnrolBorrower(request);
+        await Host.Kur().EnrolBorrowerAsync(request);
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.Kur().CancelEnrolment(
+        var ex = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.Kur().CancelEnrolmentAsync(
             new CancelEnrolmentRequest { BankCode = "002", LoanReference = request.LoanReference, Reason = CancellationReason.DataError }).ResponseAsync);
 
         Assert.Equal("LOAN_DISBURSED", ex.GetDetail<ErrorInfo>()!.Reason);
-        var coverages = (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant.Coverages;
+        var coverages = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant.Coverages;
         Assert.NotEmpty(coverages);
         Assert.All(coverages, c => Assert.Null(c.EndDate));
-        Assert.Equal(EnrolmentState.Active, (await Host.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference })).Enrolment.State);
+        Assert.Equal(EnrolmentState.Active, (await Host.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference })).Enrolment.State);
     }
 
     /// <summary>Registers the borrower as a wage earner of the Kemnaker development employer, with JKK, JKM and JHT from today.</summary>
@@ -265,7 +266,7 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
             StartDate = TestData.ToApi(TestData.Today),
         };
         enrol.Programs.Add([Program.Jkk, Program.Jkm, Program.Jht]);
-        await host.Membership().EnrollParticipant(enrol);
+        await host.Membership().EnrollParticipantAsync(enrol);
     }
 
     /// <summary>The participant has exactly the KUR coverage one loan starts: JKK and JKM through bank 002, and nothing else.</summary>
@@ -275,7 +276,7 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         Assert.All(participant.Coverages, c => Assert.Equal((Api.Membership.V1.EnrolmentChannel.Kur, "002", Segment.Bpu), (c.Channel, c.ChannelReference, c.Segment)));
     }
 
-    internal static async Task<List<KurEnrolment>> ListAsync(Api.Clients.KurClient kur, DateOnly first, DateOnly last, string bankCode = "")
+    internal static async Task<List<KurEnrolment>> ListAsync(KurService.KurServiceClient kur, DateOnly first, DateOnly last, string bankCode = "")
     {
         using var call = kur.ListEnrolments(new ListEnrolmentsRequest
         {

@@ -5,7 +5,8 @@ using Verification.Api.Membership.V1;
 using Verification.Kur.Features;
 using Verification.Kur.Tests.Support;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests;
 
@@ -23,26 +24,26 @@ public sealed class OutageTests
         try
         {
             var warmUp = TestData.Request();
-            Assert.Equal(EnrolmentOutcome.Enrolled, (await kur.Kur().EnrolBorrower(warmUp)).Outcome);
+            Assert.Equal(EnrolmentOutcome.Enrolled, (await kur.Kur().EnrolBorrowerAsync(warmUp)).Outcome);
 
             await membership.DisposeAsync();
             membership = null;
             var request = TestData.Request();
-            var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => kur.Kur().EnrolBorrower(request).ResponseAsync);
+            var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => kur.Kur().EnrolBorrowerAsync(request).ResponseAsync);
             var retry = ex.GetDetail<RetryInfo>();
             Assert.NotNull(retry);
             Assert.True(retry!.RetryDelay.ToTimeSpan() > TimeSpan.Zero);
-            await RpcAssert.FailsAsync(StatusCode.NotFound, () => kur.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
+            await RpcAssert.FailsAsync(StatusCode.NotFound, () => kur.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
 
             // The same port and the same data: Membership is back as it was.
             membership = await KurHost.StartAsync(port: membershipPort, dataDirectory: membershipData, settings: "Verification:Services=membership");
-            var response = await kur.Kur().EnrolBorrower(request);
+            var response = await kur.Kur().EnrolBorrowerAsync(request);
 
             Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
-            var participant = (await membership.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+            var participant = (await membership.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
             Assert.Equal(response.ParticipantNumber, participant.ParticipantNumber);
             EndToEndTests.AssertOneKurCoverage(participant);
-            Assert.Equal(response, await kur.Kur().EnrolBorrower(request));
+            Assert.Equal(response, await kur.Kur().EnrolBorrowerAsync(request));
         }
         finally
         {
@@ -57,23 +58,23 @@ public sealed class OutageTests
         var lossy = new LossyMembership();
         await using var host = await KurHost.StartAsync(services: services => services.AddSingleton<IMembershipRegistry>(sp =>
         {
-            lossy.Inner = new MembershipRegistry(sp.GetRequiredService<ModuleChannels>());
+            lossy.Inner = new MembershipRegistry(sp.GetRequiredService<ModuleClient<MembershipService.MembershipServiceClient>>());
             return lossy;
         }));
         var request = TestData.Request();
         lossy.LoseNextEnrolmentAnswer = true;
 
-        await RpcAssert.FailsAsync(StatusCode.Unavailable, () => host.Kur().EnrolBorrower(request).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.Unavailable, () => host.Kur().EnrolBorrowerAsync(request).ResponseAsync);
 
         // Membership enrolled the borrower; KUR holds only an invisible claim.
-        var verified = await host.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
+        var verified = await host.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Borrower.Nik });
         Assert.True(verified.Covered);
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => host.Kur().GetEnrolment(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => host.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
 
-        var response = await host.Kur().EnrolBorrower(request);
+        var response = await host.Kur().EnrolBorrowerAsync(request);
 
         Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
-        var participant = (await host.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         Assert.Equal(response.ParticipantNumber, participant.ParticipantNumber);
         EndToEndTests.AssertOneKurCoverage(participant);
         await EventCollector.WaitForAsync(() => EventCollector.Enrolled.Any(e => e.LoanReference == request.LoanReference), "KurBorrowerEnrolled");
@@ -115,7 +116,7 @@ public sealed class OutageTests
             var answer = await Inner.EnrolAsync(request, cancellationToken);
             if (!LoseNextEnrolmentAnswer) return answer;
             LoseNextEnrolmentAnswer = false;
-            throw new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded");
+            throw RpcErrors.Of(StatusCode.DeadlineExceeded, "Deadline Exceeded");
         }
 
         public Task<QuoteContributionResponse> QuoteAsync(QuoteContributionRequest request, CancellationToken cancellationToken) => Inner.QuoteAsync(request, cancellationToken);

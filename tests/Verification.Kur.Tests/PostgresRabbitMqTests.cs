@@ -2,7 +2,8 @@ using Google.Rpc;
 using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
 using Verification.Kur.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests;
 
@@ -57,29 +58,29 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
         var kur = fixture.Kur.Kur();
 
         var fresh = TestData.Request();
-        var enrolled = await kur.EnrolBorrower(fresh);
+        var enrolled = await kur.EnrolBorrowerAsync(fresh);
         Assert.Equal(EnrolmentOutcome.Enrolled, enrolled.Outcome);
-        var verified = await fixture.Membership.Membership("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = fresh.Borrower.Nik });
+        var verified = await fixture.Membership.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = fresh.Borrower.Nik });
         Assert.True(verified.Covered);
 
         var covered = TestData.Request(scheme: KurScheme.SuperMikro, amount: 10_000_000);
         await EndToEndTests.CoverAsWageEarnerAsync(fixture.Membership, covered.Borrower.Nik);
-        Assert.Equal(EnrolmentOutcome.AlreadyCovered, (await kur.EnrolBorrower(covered)).Outcome);
+        Assert.Equal(EnrolmentOutcome.AlreadyCovered, (await kur.EnrolBorrowerAsync(covered)).Outcome);
 
         var concurrent = TestData.Request(scheme: KurScheme.Kecil, amount: 500_000_000);
-        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => kur.EnrolBorrower(concurrent).ResponseAsync));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => kur.EnrolBorrowerAsync(concurrent).ResponseAsync));
         Assert.Single(responses.Distinct());
-        var participant = (await fixture.Membership.Membership().GetParticipant(new GetParticipantRequest { Nik = concurrent.Borrower.Nik })).Participant;
+        var participant = (await fixture.Membership.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = concurrent.Borrower.Nik })).Participant;
         Assert.Equal(responses[0].ParticipantNumber, participant.ParticipantNumber);
         EndToEndTests.AssertOneKurCoverage(participant);
 
         var conflicting = concurrent.Clone();
         conflicting.DisbursementDate = TestData.ToApi(TestData.Today.AddDays(31));
-        var conflict = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => kur.EnrolBorrower(conflicting).ResponseAsync);
+        var conflict = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => kur.EnrolBorrowerAsync(conflicting).ResponseAsync);
         Assert.Equal("disbursement_date", conflict.GetDetail<ErrorInfo>()!.Metadata["fields"]);
 
         var foreign = TestData.Request(bankCode: "009");
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => kur.EnrolBorrower(foreign).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => kur.EnrolBorrowerAsync(foreign).ResponseAsync);
 
         var loans = new[] { fresh.LoanReference, covered.LoanReference, concurrent.LoanReference };
         await EventCollector.WaitForAsync(() => loans.All(l => EventCollector.Enrolled.Any(e => e.LoanReference == l)), "KurBorrowerEnrolled through RabbitMQ");
@@ -98,7 +99,7 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
         var request = TestData.Request();
         try
         {
-            var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => kur.EnrolBorrower(request).ResponseAsync);
+            var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => kur.EnrolBorrowerAsync(request).ResponseAsync);
             Assert.NotNull(ex.GetDetail<RetryInfo>());
         }
         finally
@@ -107,10 +108,22 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
             fixture.Membership = await KurHost.StartAsync(fixture.MembershipDataDirectory, fixture.MembershipPort, settings: fixture.MembershipSettings);
         }
 
-        var response = await kur.EnrolBorrower(request);
+        // As a bank would: retry after the delay KUR gave until Membership is reachable again (KUR reconnects within seconds).
+        EnrolBorrowerResponse? response = null;
+        for (var attempt = 1; response is null; attempt++)
+        {
+            try
+            {
+                response = await kur.EnrolBorrowerAsync(request);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < 20)
+            {
+                await Task.Delay(ex.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+            }
+        }
 
         Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
-        var participant = (await fixture.Membership.Membership().GetParticipant(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
+        var participant = (await fixture.Membership.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         Assert.Equal(response.ParticipantNumber, participant.ParticipantNumber);
         EndToEndTests.AssertOneKurCoverage(participant);
     }

@@ -4,7 +4,8 @@ using Verification.Api.Kur.V1;
 using Verification.Kur.Domain;
 using Verification.Kur.Grpc;
 using Verification.Kur.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests;
 

@@ -1,16 +1,17 @@
 using System.Diagnostics;
+using Verification.Api;
 using System.Globalization;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Verification.Api.Clients;
 using Verification.Api.Membership.V1;
 using Verification.Membership;
 using Verification.Membership.Features.Seed;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api.Channels;
 
 // Usage (see tests/benchmarks/membership-verify.sh):
 //   seed|serve  --data DIR --membership CONNSTR --access CONNSTR [--port P] [seed options]
@@ -106,14 +107,14 @@ static class Load
     public static async Task<int> UnaryAsync(string address, string token, string[] niks, int seconds)
     {
         const int connections = 16, streams = 32;
-        var channels = Enumerable.Range(0, connections).Select(_ => new RpcChannel(address, new RpcChannelOptions { BearerToken = token, Retry = RetryPolicy.None })).ToList();
+        var channels = Enumerable.Range(0, connections).Select(_ => new VerificationChannel(address, new ChannelSettings { BearerToken = token, RetryUnavailable = false })).ToList();
         var latencies = new List<long>[connections * streams];
         var errors = 0L;
         var measuring = false;
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, connections * streams).Select(w => Task.Run(async () =>
         {
-            var client = new MembershipClient(channels[w % connections]);
+            var client = new MembershipService.MembershipServiceClient(channels[w % connections]);
             var mine = latencies[w] = new List<long>(1 << 16);
             var i = w * 7919;
             while (!stop.IsCancellationRequested)
@@ -122,10 +123,10 @@ static class Load
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
-                    await client.VerifyMembership(request);
+                    await client.VerifyMembershipAsync(request);
                     if (Volatile.Read(ref measuring)) mine.Add(Stopwatch.GetTimestamp() - start);
                 }
-                catch (Verification.Rpc.RpcException)
+                catch (Grpc.Core.RpcException)
                 {
                     Interlocked.Increment(ref errors);
                 }
@@ -149,15 +150,15 @@ static class Load
 
     public static async Task<int> BatchAsync(string address, string token, string[] registered, int count)
     {
-        using var channel = new RpcChannel(address, new RpcChannelOptions { BearerToken = token, Retry = RetryPolicy.None });
-        var client = new MembershipClient(channel);
+        using var channel = new VerificationChannel(address, new ChannelSettings { BearerToken = token, RetryUnavailable = false });
+        var client = new MembershipService.MembershipServiceClient(channel);
         // Nine rows in ten are registered NIKs of the registry, one in ten a valid NIK nobody registered.
         var rows = new List<VerifyMembershipBatchItem>(count);
         var unregistered = new SyntheticRegistry(new SyntheticRegistryOptions(987_654)).Generate(count / 10 + 1).Select(p => p.Nik.ToString("D16", CultureInfo.InvariantCulture)).ToArray();
         for (var i = 0; i < count; i++)
             rows.Add(new VerifyMembershipBatchItem { RowId = i.ToString(CultureInfo.InvariantCulture), Nik = i % 10 == 9 ? unregistered[i / 10] : registered[i % registered.Length] });
         var watch = Stopwatch.StartNew();
-        using var call = client.VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromMinutes(10)));
+        using var call = client.VerifyMembershipBatch(RpcCalls.WithTimeout(TimeSpan.FromMinutes(10)));
         var answered = 0L;
         var active = 0L;
         var reading = Task.Run(async () =>

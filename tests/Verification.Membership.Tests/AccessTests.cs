@@ -1,10 +1,9 @@
 using Google.Rpc;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
@@ -65,30 +64,30 @@ public sealed class AccessTests(SqliteHostFixture fixture) : IClassFixture<Sqlit
     public async Task ABankCallingEnrollParticipantIsDeniedAndNothingIsWritten()
     {
         var request = TestData.Bpu();
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipant(request));
-        var status = await fixture.Host.Client("bank-bri").VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik });
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipantAsync(request));
+        var status = await fixture.Host.Client("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Nik });
         Assert.Equal(MembershipStatus.NotRegistered, status.Status);
     }
 
-    private static Func<Task> Call(MembershipClient client, string rpc) => rpc switch
+    private static Func<Task> Call(MembershipService.MembershipServiceClient client, string rpc) => rpc switch
     {
-        "VerifyMembership" => async () => await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik() }),
+        "VerifyMembership" => async () => await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik() }),
         "VerifyMembershipBatch" => async () =>
         {
-            using var call = client.VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(20)));
+            using var call = client.VerifyMembershipBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(20)));
             await call.RequestStream.WriteAsync(new VerifyMembershipBatchRequest { Items = { new VerifyMembershipBatchItem { RowId = "1", Nik = TestData.Nik() } } });
             await call.RequestStream.CompleteAsync();
             while (await call.ResponseStream.MoveNext()) { }
         },
-        "QuoteContribution" => async () => await client.QuoteContribution(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jkk }, MonthlyIncomeRupiah = 1_000_000 }),
-        "EnrollParticipant" => async () => await client.EnrollParticipant(TestData.Bpu()),
-        "EndCoverage" => async () => await client.EndCoverage(new EndCoverageRequest
+        "QuoteContribution" => async () => await client.QuoteContributionAsync(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jkk }, MonthlyIncomeRupiah = 1_000_000 }),
+        "EnrollParticipant" => async () => await client.EnrollParticipantAsync(TestData.Bpu()),
+        "EndCoverage" => async () => await client.EndCoverageAsync(new EndCoverageRequest
         {
             ParticipantNumber = Domain.ParticipantNumber.FromSequence(9_000_000_000).Value, Programs = { Program.Jkk }, Channel = EnrolmentChannel.Kur,
             ChannelReference = "002", EndDate = TestData.Today.ToApi(), Reason = CoverageEndReason.LoanCancelled,
         }),
-        "CheckHousingBenefitEligibility" => async () => await client.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = TestData.Nik() }),
-        "GetParticipant" => async () => await client.GetParticipant(new GetParticipantRequest { Nik = TestData.Nik() }),
+        "CheckHousingBenefitEligibility" => async () => await client.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = TestData.Nik() }),
+        "GetParticipant" => async () => await client.GetParticipantAsync(new GetParticipantRequest { Nik = TestData.Nik() }),
         _ => throw new ArgumentOutOfRangeException(nameof(rpc)),
     };
 }

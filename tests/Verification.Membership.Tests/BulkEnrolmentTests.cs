@@ -1,16 +1,16 @@
 using Microsoft.EntityFrameworkCore;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
 /// <summary>EnrollParticipants: a chunk answered item by item exactly as EnrollParticipant answers each, in one transaction.</summary>
 public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
 {
-    private MembershipClient Internal => fixture.Host.Client("internal-services");
+    private MembershipService.MembershipServiceClient Internal => fixture.Host.Client("internal-services");
 
     [Fact]
     public async Task EachItemIsAnsweredAsEnrollParticipantWouldAnswerIt() => await EachItemIsAnsweredAsAloneAsync(fixture.Host);
@@ -25,8 +25,8 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         // Two chunks over the same persons in opposite orders, plus single enrolments of some of them, all at once.
         var forward = Chunk(niks.Select(n => TestData.Pu(n)));
         var backward = Chunk(Enumerable.Reverse(niks).Select(n => TestData.Bpu(n)));
-        var singles = niks.Take(20).Select(n => client.EnrollParticipant(TestData.Pu(n)).ResponseAsync);
-        var answers = await Task.WhenAll(client.EnrollParticipants(forward).ResponseAsync, client.EnrollParticipants(backward).ResponseAsync);
+        var singles = niks.Take(20).Select(n => client.EnrollParticipantAsync(TestData.Pu(n)).ResponseAsync);
+        var answers = await Task.WhenAll(client.EnrollParticipantsAsync(forward).ResponseAsync, client.EnrollParticipantsAsync(backward).ResponseAsync);
         await Task.WhenAll(singles);
 
         var numbers = answers[0].Results.Select(r => r.Enrolled.ParticipantNumber).ToList();
@@ -42,7 +42,7 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         await using var host = await MembershipHost.StartPostgresAsync();
         var client = host.Client("internal-services");
         var known = TestData.Bpu();
-        await client.EnrollParticipant(known);
+        await client.EnrollParticipantAsync(known);
         // A known person stated with the other sex: the warning is added to the stored participant.
         var knownOtherSex = TestData.Pu(known.Nik);
         knownOtherSex.Sex = Sex.Female;
@@ -52,13 +52,13 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         var freshOtherDate = TestData.Bpu(fresh.Nik);
         freshOtherDate.BirthDate = new Date { Year = 1990, Month = 5, Day = 18 };
 
-        var results = (await client.EnrollParticipants(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
+        var results = (await client.EnrollParticipantsAsync(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
 
         Assert.Equal([NikWarning.SexMismatch], results[0].Enrolled.NikWarnings);
         Assert.Equal([NikWarning.BirthDateMismatch], results[2].Enrolled.NikWarnings);
-        var knownStored = (await client.GetParticipant(new GetParticipantRequest { Nik = known.Nik })).Participant;
+        var knownStored = (await client.GetParticipantAsync(new GetParticipantRequest { Nik = known.Nik })).Participant;
         Assert.Equal([NikWarning.SexMismatch], knownStored.NikWarnings);
-        var freshStored = (await client.GetParticipant(new GetParticipantRequest { Nik = fresh.Nik })).Participant;
+        var freshStored = (await client.GetParticipantAsync(new GetParticipantRequest { Nik = fresh.Nik })).Participant;
         Assert.Equal([NikWarning.BirthDateMismatch], freshStored.NikWarnings);
         Assert.Equal((results[1].Enrolled.ParticipantNumber, "Siti Aminah", fresh.BirthDate, Sex.Male),
             (freshStored.ParticipantNumber, freshStored.FullName, freshStored.BirthDate, freshStored.Sex));
@@ -68,52 +68,52 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         Assert.Equal([Program.Jkk, Program.Jkm], freshStored.Coverages.Where(c => c.Segment == Segment.Bpu).Select(c => c.Program));
 
         // The stored answers replay exactly.
-        var again = (await client.EnrollParticipants(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
+        var again = (await client.EnrollParticipantsAsync(Chunk([knownOtherSex, fresh, freshOtherDate]))).Results;
         Assert.Equal(results, again);
     }
 
     [Fact]
     public async Task ACallOfNoOrTooManyItemsIsInvalid()
     {
-        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await Internal.EnrollParticipants(new EnrollParticipantsRequest())));
+        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await Internal.EnrollParticipantsAsync(new EnrollParticipantsRequest())));
         Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () =>
-            await Internal.EnrollParticipants(Chunk(Enumerable.Range(0, 1_001).Select(_ => TestData.Bpu())))));
+            await Internal.EnrollParticipantsAsync(Chunk(Enumerable.Range(0, 1_001).Select(_ => TestData.Bpu())))));
     }
 
     [Fact]
     public async Task OnlyInternalServicesMayEnrolInBulk() =>
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipants(Chunk([TestData.Bpu()])));
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipantsAsync(Chunk([TestData.Bpu()])));
 
     [Fact]
     public async Task AContractEndMovesAndStaysMovableUntilTheCoverageIsEnded()
     {
-        var enrolled = await Internal.EnrollParticipant(TestData.Pu(start: TestData.Today.AddMonths(-3)));
+        var enrolled = await Internal.EnrollParticipantAsync(TestData.Pu(start: TestData.Today.AddMonths(-3)));
         EndCoverageRequest End(DateOnly day, bool contract) => new()
         {
             ParticipantNumber = enrolled.ParticipantNumber, Programs = { Program.Jkk, Program.Jkm }, EmployerNumber = "11000001",
             EndDate = day.ToApi(), Reason = contract ? CoverageEndReason.Unspecified : CoverageEndReason.EmploymentEnded, ContractEndChange = contract,
         };
 
-        var moved = await Internal.EndCoverage(End(TestData.Today.AddYears(1), contract: true));
-        var again = await Internal.EndCoverage(End(TestData.Today.AddYears(1), contract: true));
-        var movedBack = await Internal.EndCoverage(End(TestData.Today.AddMonths(6), contract: true));
-        var ended = await Internal.EndCoverage(End(TestData.Today.AddDays(3), contract: false));
+        var moved = await Internal.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
+        var again = await Internal.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
+        var movedBack = await Internal.EndCoverageAsync(End(TestData.Today.AddMonths(6), contract: true));
+        var ended = await Internal.EndCoverageAsync(End(TestData.Today.AddDays(3), contract: false));
 
         Assert.Equal([Program.Jkk, Program.Jkm], moved.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], again.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], movedBack.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], ended.EndedPrograms);
-        var coverages = (await Internal.GetParticipant(new GetParticipantRequest { ParticipantNumber = enrolled.ParticipantNumber })).Participant.Coverages;
+        var coverages = (await Internal.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = enrolled.ParticipantNumber })).Participant.Coverages;
         Assert.All(coverages.Where(c => c.Program is Program.Jkk or Program.Jkm), c => Assert.Equal((TestData.Today.AddDays(3).ToApi(), CoverageEndReason.EmploymentEnded), (c.EndDate, c.EndReason)));
         Assert.All(coverages.Where(c => c.Program is Program.Jht or Program.Jp), c => Assert.Equal(CoverageEndReason.Unspecified, c.EndReason));
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverage(End(TestData.Today.AddYears(2), contract: true)));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(End(TestData.Today.AddYears(2), contract: true)));
     }
 
     private static async Task EachItemIsAnsweredAsAloneAsync(MembershipHost host)
     {
         var client = host.Client("internal-services");
         var known = TestData.Bpu();
-        var knownAnswer = await client.EnrollParticipant(known);
+        var knownAnswer = await client.EnrollParticipantAsync(known);
         var fresh = TestData.Pu();
         var sameNikOtherSource = TestData.Bpu(fresh.Nik);
         var invalid = TestData.Pu();
@@ -123,8 +123,8 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         var coverageAdded = TestData.Pu(known.Nik);
         var chunk = Chunk([fresh, known, invalid, sameNikOtherSource, fresh, reused, coverageAdded]);
 
-        var response = await client.EnrollParticipants(chunk);
-        var repeat = await client.EnrollParticipants(chunk);
+        var response = await client.EnrollParticipantsAsync(chunk);
+        var repeat = await client.EnrollParticipantsAsync(chunk);
 
         var results = response.Results;
         Assert.Equal(7, results.Count);
@@ -139,8 +139,8 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], results[6].Enrolled.StartedPrograms);
         Assert.Equal(response, repeat);
         // Single calls with the chunk's keys get the chunk's answers.
-        Assert.Equal(results[0].Enrolled, await client.EnrollParticipant(fresh));
-        Assert.Equal(results[6].Enrolled, await client.EnrollParticipant(coverageAdded));
+        Assert.Equal(results[0].Enrolled, await client.EnrollParticipantAsync(fresh));
+        Assert.Equal(results[6].Enrolled, await client.EnrollParticipantAsync(coverageAdded));
 
         var nik = long.Parse(fresh.Nik, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
@@ -8,7 +7,8 @@ using Verification.Membership.Domain;
 using NikWarning = Verification.Api.Membership.V1.NikWarning;
 using Sex = Verification.Api.Common.V1.Sex;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
@@ -32,14 +32,14 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
 {
     private MembershipHost Host => host();
 
-    private MembershipClient Internal => Host.Client("internal-services");
+    private MembershipService.MembershipServiceClient Internal => Host.Client("internal-services");
 
     [Fact]
     public async Task ARepeatedIdempotencyKeyReturnsTheFirstAnswerAndChangesNothing()
     {
         var request = TestData.Bpu();
-        var first = await Internal.EnrollParticipant(request);
-        var again = await Internal.EnrollParticipant(request);
+        var first = await Internal.EnrollParticipantAsync(request);
+        var again = await Internal.EnrollParticipantAsync(request);
         Assert.Equal(first, again);
         Assert.Equal(EnrollOutcome.Registered, again.Outcome); // the first answer, not "already covered"
         var nik = long.Parse(request.Nik, System.Globalization.CultureInfo.InvariantCulture);
@@ -51,26 +51,26 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
     public async Task TheSameKeyWithAnotherRequestIsAlreadyExists()
     {
         var request = TestData.Bpu();
-        await Internal.EnrollParticipant(request);
+        await Internal.EnrollParticipantAsync(request);
         var changed = request.Clone();
         changed.MonthlyIncomeRupiah += 1;
-        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipant(changed));
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipantAsync(changed));
 
         var otherPerson = TestData.Bpu();
         otherPerson.IdempotencyKey = request.IdempotencyKey;
-        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipant(otherPerson));
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipantAsync(otherPerson));
     }
 
     [Fact]
     public async Task AnExistingNikReturnsTheParticipantAddsNewCoverageAndSaysSo()
     {
         var bpu = TestData.Bpu();
-        var registered = await Internal.EnrollParticipant(bpu);
+        var registered = await Internal.EnrollParticipantAsync(bpu);
 
         // The same bank again, same programs, new loan: nothing new.
         var sameBank = bpu.Clone();
         sameBank.IdempotencyKey = Guid.NewGuid().ToString();
-        var already = await Internal.EnrollParticipant(sameBank);
+        var already = await Internal.EnrollParticipantAsync(sameBank);
         Assert.Equal(EnrollOutcome.AlreadyCovered, already.Outcome);
         Assert.Equal(registered.ParticipantNumber, already.ParticipantNumber);
         Assert.Empty(already.StartedPrograms);
@@ -80,19 +80,19 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         var withJht = sameBank.Clone();
         withJht.IdempotencyKey = Guid.NewGuid().ToString();
         withJht.Programs.Add(Program.Jht);
-        var added = await Internal.EnrollParticipant(withJht);
+        var added = await Internal.EnrollParticipantAsync(withJht);
         Assert.Equal(EnrollOutcome.CoverageAdded, added.Outcome);
         Assert.Equal([Program.Jht], added.StartedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht], added.ActivePrograms);
 
         // An employer taking them on as a wage earner: a new source, so new coverage.
         var employed = TestData.Pu(bpu.Nik);
-        var byEmployer = await Internal.EnrollParticipant(employed);
+        var byEmployer = await Internal.EnrollParticipantAsync(employed);
         Assert.Equal(EnrollOutcome.CoverageAdded, byEmployer.Outcome);
         Assert.Equal(registered.ParticipantNumber, byEmployer.ParticipantNumber);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], byEmployer.StartedPrograms);
 
-        var participant = (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
+        var participant = (await Internal.GetParticipantAsync(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
         Assert.Equal(7, participant.Coverages.Count); // one API coverage per program: 2 + 1 + 4
         Assert.All(participant.Coverages, c => Assert.Equal(CoverageStatus.Active, c.Status));
     }
@@ -101,17 +101,17 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
     public async Task AKnownPersonStatedWithTheOtherSexGetsTheWarningStoredAndAContractEndIsKept()
     {
         var bpu = TestData.Bpu();
-        var registered = await Internal.EnrollParticipant(bpu);
+        var registered = await Internal.EnrollParticipantAsync(bpu);
         Assert.Empty(registered.NikWarnings);
 
         var employed = TestData.Pu(bpu.Nik, start: TestData.Today.AddMonths(-1));
         employed.Sex = Sex.Female;
         employed.EndDate = TestData.Today.AddMonths(11).ToApi();
-        var added = await Internal.EnrollParticipant(employed);
+        var added = await Internal.EnrollParticipantAsync(employed);
 
         Assert.Equal(EnrollOutcome.CoverageAdded, added.Outcome);
         Assert.Equal([NikWarning.SexMismatch], added.NikWarnings);
-        var stored = (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
+        var stored = (await Internal.GetParticipantAsync(new GetParticipantRequest { Nik = bpu.Nik })).Participant;
         Assert.Equal(registered.ParticipantNumber, stored.ParticipantNumber);
         Assert.Equal([NikWarning.SexMismatch], stored.NikWarnings);
         Assert.Equal(Sex.Male, stored.Sex); // the first statement stays; the disagreement is recorded
@@ -121,8 +121,8 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         Assert.Equal([Program.Jkk, Program.Jkm], stored.Coverages.Where(c => c.Segment == Segment.Bpu).Select(c => c.Program));
 
         // The repeat of the employer's key replays its answer, warning included, and adds nothing.
-        Assert.Equal(added, await Internal.EnrollParticipant(employed));
-        Assert.Equal(6, (await Internal.GetParticipant(new GetParticipantRequest { Nik = bpu.Nik })).Participant.Coverages.Count);
+        Assert.Equal(added, await Internal.EnrollParticipantAsync(employed));
+        Assert.Equal(6, (await Internal.GetParticipantAsync(new GetParticipantRequest { Nik = bpu.Nik })).Participant.Coverages.Count);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
     public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction()
     {
         var request = TestData.Bpu();
-        var response = await Internal.EnrollParticipant(request);
+        var response = await Internal.EnrollParticipantAsync(request);
         var messages = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
         var enrolled = messages.Where(m => m.MessageType == typeof(ParticipantEnrolled).FullName)
             .Select(m => JsonSerializer.Deserialize<ParticipantEnrolled>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
@@ -155,7 +155,7 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
 
         // A replay publishes nothing new.
         var count = messages.Count;
-        await Internal.EnrollParticipant(request);
+        await Internal.EnrollParticipantAsync(request);
         Assert.Equal(count, await Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
     }
 }
@@ -171,7 +171,7 @@ public static class ConcurrencyChecks
         var calls = Enumerable.Range(0, 50).Select(async _ =>
         {
             await start.WaitAsync();
-            return await client.EnrollParticipant(request);
+            return await client.EnrollParticipantAsync(request);
         }).ToList();
         start.Release(50);
         var responses = await Task.WhenAll(calls);
@@ -196,7 +196,7 @@ public static class ConcurrencyChecks
             await start.WaitAsync();
             try
             {
-                return (Status: StatusCode.OK, Response: await client.EnrollParticipant(r));
+                return (Status: StatusCode.OK, Response: await client.EnrollParticipantAsync(r));
             }
             catch (RpcException ex)
             {
@@ -224,7 +224,7 @@ public static class ConcurrencyChecks
         var calls = requests.Select(async r =>
         {
             await start.WaitAsync();
-            return (r.Nik, Response: await client.EnrollParticipant(r));
+            return (r.Nik, Response: await client.EnrollParticipantAsync(r));
         }).ToList();
         start.Release(requests.Count);
         var results = await Task.WhenAll(calls);

@@ -2,7 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
@@ -17,7 +18,7 @@ public sealed class EnrolmentValidationTests(SqliteHostFixture fixture) : IClass
     private static string Unique(string first12) => first12 + (9000 + Interlocked.Increment(ref _serial)).ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<EnrollParticipantResponse> EnrolAsync(EnrollParticipantRequest request) =>
-        await Host.Client("internal-services").EnrollParticipant(request);
+        await Host.Client("internal-services").EnrollParticipantAsync(request);
 
     private async Task<IReadOnlyList<(string Field, string Reason)>> RejectedAsync(EnrollParticipantRequest request)
     {
@@ -86,7 +87,7 @@ public sealed class EnrolmentValidationTests(SqliteHostFixture fixture) : IClass
         var response = await EnrolAsync(request);
         Assert.Equal(EnrollOutcome.Registered, response.Outcome);
         Assert.Equal([NikWarning.SexMismatch], response.NikWarnings);
-        var participant = (await Host.Client("auditor-bpk").GetParticipant(new GetParticipantRequest { ParticipantNumber = response.ParticipantNumber })).Participant;
+        var participant = (await Host.Client("auditor-bpk").GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = response.ParticipantNumber })).Participant;
         Assert.Equal([NikWarning.SexMismatch], participant.NikWarnings);
         Assert.Equal(Sex.Male, participant.Sex); // as stated: the registry records the statement and the warning
     }
@@ -107,7 +108,7 @@ public sealed class EnrolmentValidationTests(SqliteHostFixture fixture) : IClass
         var response = await EnrolAsync(request);
         Assert.Equal(EnrollOutcome.Registered, response.Outcome);
         Assert.Equal([NikWarning.BirthDateMismatch], response.NikWarnings);
-        var participant = (await Host.Client("internal-services").GetParticipant(new GetParticipantRequest { Nik = request.Nik })).Participant;
+        var participant = (await Host.Client("internal-services").GetParticipantAsync(new GetParticipantRequest { Nik = request.Nik })).Participant;
         Assert.Equal([NikWarning.BirthDateMismatch], participant.NikWarnings);
         Assert.Equal(new Date { Year = 1985, Month = 8, Day = 16 }, participant.BirthDate);
     }
@@ -128,7 +129,7 @@ public sealed class EnrolmentValidationTests(SqliteHostFixture fixture) : IClass
         var request = TestData.Bpu();
         request.FullName = "  " + new string('a', 100) + " \u00a0";
         var response = await EnrolAsync(request);
-        var participant = (await Host.Client("internal-services").GetParticipant(new GetParticipantRequest { ParticipantNumber = response.ParticipantNumber })).Participant;
+        var participant = (await Host.Client("internal-services").GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = response.ParticipantNumber })).Participant;
         Assert.Equal(new string('a', 100), participant.FullName);
     }
 

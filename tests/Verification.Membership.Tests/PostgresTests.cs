@@ -7,7 +7,8 @@ using Verification.Membership.Data;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Testing;
 
 namespace Verification.Membership.Tests;
@@ -46,13 +47,13 @@ public sealed class PostgresTests
         var bank = host.Client("bank-bri");
         var enrolment = TestData.Bpu();
         var verify = new VerifyMembershipRequest { Nik = enrolment.Nik };
-        Assert.Equal(MembershipStatus.NotRegistered, (await bank.VerifyMembership(verify)).Status);
+        Assert.Equal(MembershipStatus.NotRegistered, (await bank.VerifyMembershipAsync(verify)).Status);
 
         await server.StopAsync();
         foreach (var call in new Func<Task>[]
         {
-            async () => await bank.VerifyMembership(verify),
-            async () => await host.Client("internal-services").EnrollParticipant(enrolment),
+            async () => await bank.VerifyMembershipAsync(verify),
+            async () => await host.Client("internal-services").EnrollParticipantAsync(enrolment),
         })
         {
             var ex = await Assert.ThrowsAsync<RpcException>(call);
@@ -67,7 +68,7 @@ public sealed class PostgresTests
         {
             try
             {
-                enrolled = await host.Client("internal-services").EnrollParticipant(enrolment);
+                enrolled = await host.Client("internal-services").EnrollParticipantAsync(enrolment);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < 50)
             {
@@ -75,8 +76,8 @@ public sealed class PostgresTests
             }
         }
 
-        Assert.Equal(enrolled, await host.Client("internal-services").EnrollParticipant(enrolment));
-        Assert.Equal(MembershipStatus.Active, (await bank.VerifyMembership(verify)).Status);
+        Assert.Equal(enrolled, await host.Client("internal-services").EnrollParticipantAsync(enrolment));
+        Assert.Equal(MembershipStatus.Active, (await bank.VerifyMembershipAsync(verify)).Status);
         var nik = long.Parse(enrolment.Nik, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
     }
@@ -97,7 +98,7 @@ public sealed class PostgresTests
         Assert.Equal(expected.Sum(p => p.Coverages.Count), await host.QueryAsync(db => db.Coverages.CountAsync()));
 
         // An enrolment after the seed takes the next number.
-        var enrolled = await host.Client("internal-services").EnrollParticipant(TestData.Bpu());
+        var enrolled = await host.Client("internal-services").EnrollParticipantAsync(TestData.Bpu());
         Assert.True(Domain.ParticipantNumber.Parse(enrolled.ParticipantNumber).Sequence > 20_000);
 
         await BatchChecks.EveryRowAnsweredAsync(host, expected.Take(1500).ToList());

@@ -1,18 +1,18 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
 /// <summary>EndCoverage, CheckHousingBenefitEligibility, QuoteContribution and GetParticipant through the wire on SQLite.</summary>
 public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
 {
-    private MembershipClient Internal => fixture.Host.Client("internal-services");
+    private MembershipService.MembershipServiceClient Internal => fixture.Host.Client("internal-services");
 
     private static EndCoverageRequest EndKur(string number, DateOnly end, params Program[] programs) => new()
     {
@@ -25,14 +25,14 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     {
         var request = TestData.Bpu();
         request.Programs.Add(Program.Jht);
-        var number = (await Internal.EnrollParticipant(request)).ParticipantNumber;
+        var number = (await Internal.EnrollParticipantAsync(request)).ParticipantNumber;
         var end = TestData.Today.AddDays(-1);
 
-        var ended = await Internal.EndCoverage(EndKur(number, end, Program.Jht));
+        var ended = await Internal.EndCoverageAsync(EndKur(number, end, Program.Jht));
         Assert.Equal([Program.Jht], ended.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], ended.ActivePrograms);
 
-        var again = await Internal.EndCoverage(EndKur(number, end, Program.Jht));
+        var again = await Internal.EndCoverageAsync(EndKur(number, end, Program.Jht));
         Assert.Equal(ended, again);
         var events = await fixture.Host.QueryAsync(db => db.OutboxMessages.Where(m => m.MessageType == typeof(CoverageEnded).FullName).ToListAsync());
         var published = events.Select(m => JsonSerializer.Deserialize<CoverageEnded>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
@@ -41,9 +41,9 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         Assert.Equal(["JHT"], only.Programs);
         Assert.Equal("LOAN_CANCELLED", only.Reason);
 
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverage(EndKur(number, end.AddDays(-1), Program.Jht)));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(EndKur(number, end.AddDays(-1), Program.Jht)));
 
-        var participant = (await Internal.GetParticipant(new GetParticipantRequest { ParticipantNumber = number })).Participant;
+        var participant = (await Internal.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = number })).Participant;
         var jht = participant.Coverages.Single(c => c.Program == Program.Jht);
         Assert.Equal(CoverageStatus.Ended, jht.Status);
         Assert.Equal(CoverageEndReason.LoanCancelled, jht.EndReason);
@@ -56,12 +56,12 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     public async Task EndCoverageTouchesOnlyTheGivenSourceAndRefusesBadRequests()
     {
         var bpu = TestData.Bpu();
-        var number = (await Internal.EnrollParticipant(bpu)).ParticipantNumber;
-        await Internal.EnrollParticipant(TestData.Pu(bpu.Nik));
+        var number = (await Internal.EnrollParticipantAsync(bpu)).ParticipantNumber;
+        await Internal.EnrollParticipantAsync(TestData.Pu(bpu.Nik));
 
         var otherBank = EndKur(number, TestData.Today, Program.Jkk);
         otherBank.ChannelReference = "009";
-        var nothing = await Internal.EndCoverage(otherBank);
+        var nothing = await Internal.EndCoverageAsync(otherBank);
         Assert.Empty(nothing.EndedPrograms);
 
         var byEmployer = new EndCoverageRequest
@@ -69,13 +69,13 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
             ParticipantNumber = number, Programs = { Program.Jkk, Program.Jkm, Program.Jht, Program.Jp }, EmployerNumber = "11000001",
             EndDate = TestData.Today.AddMonths(3).ToApi(), Reason = CoverageEndReason.EmploymentEnded,
         };
-        var ended = await Internal.EndCoverage(byEmployer);
+        var ended = await Internal.EndCoverageAsync(byEmployer);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], ended.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], ended.ActivePrograms); // the contract runs three more months
 
-        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await Internal.EndCoverage(EndKur(Domain.ParticipantNumber.FromSequence(8_888_888_888).Value, TestData.Today, Program.Jkk)));
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverage(EndKur(number, TestData.Today.AddYears(-3), Program.Jkk)));
-        var violations = await RpcAssert.ViolationsAsync(async () => await Internal.EndCoverage(new EndCoverageRequest { ParticipantNumber = "12345678901" }));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await Internal.EndCoverageAsync(EndKur(Domain.ParticipantNumber.FromSequence(8_888_888_888).Value, TestData.Today, Program.Jkk)));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(EndKur(number, TestData.Today.AddYears(-3), Program.Jkk)));
+        var violations = await RpcAssert.ViolationsAsync(async () => await Internal.EndCoverageAsync(new EndCoverageRequest { ParticipantNumber = "12345678901" }));
         Assert.Equal(["participant_number", "programs", "source", "end_date", "reason"], violations.Select(v => v.Field));
     }
 
@@ -83,28 +83,28 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     public async Task HousingBenefitNeedsTwelveMonthsAndJht()
     {
         var bank = fixture.Host.Client("bank-bni");
-        var unknown = await bank.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = TestData.Nik() });
+        var unknown = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = TestData.Nik() });
         Assert.False(unknown.Eligible);
         Assert.Equal([HousingBenefitCriterion.Registered], unknown.UnmetCriteria);
 
         var veteran = TestData.Pu(start: TestData.Today.AddMonths(-12));
-        await Internal.EnrollParticipant(veteran);
-        var eligible = await bank.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = veteran.Nik });
+        await Internal.EnrollParticipantAsync(veteran);
+        var eligible = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = veteran.Nik });
         Assert.True(eligible.Eligible);
         Assert.Empty(eligible.UnmetCriteria);
 
         var newcomer = TestData.Pu(start: TestData.Today.AddMonths(-12).AddDays(1));
-        await Internal.EnrollParticipant(newcomer);
-        var tooSoon = await bank.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = newcomer.Nik });
+        await Internal.EnrollParticipantAsync(newcomer);
+        var tooSoon = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = newcomer.Nik });
         Assert.Equal([HousingBenefitCriterion.Member12Months], tooSoon.UnmetCriteria);
 
         var withoutJht = TestData.Bpu(); // JKK + JKM only, for a year
         withoutJht.StartDate = TestData.Today.AddYears(-2).ToApi();
-        await Internal.EnrollParticipant(withoutJht);
-        var noJht = await bank.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = withoutJht.Nik });
+        await Internal.EnrollParticipantAsync(withoutJht);
+        var noJht = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = withoutJht.Nik });
         Assert.Equal([HousingBenefitCriterion.JhtActive], noJht.UnmetCriteria);
 
-        var asOf = await bank.CheckHousingBenefitEligibility(new CheckHousingBenefitEligibilityRequest { Nik = veteran.Nik, AsOfDate = TestData.Today.AddMonths(-6).ToApi() });
+        var asOf = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = veteran.Nik, AsOfDate = TestData.Today.AddMonths(-6).ToApi() });
         Assert.Equal([HousingBenefitCriterion.Member12Months], asOf.UnmetCriteria);
     }
 
@@ -112,7 +112,7 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     public async Task QuotesComeFromTheDatedRateTableInRequestOrder()
     {
         var client = fixture.Host.Client("bank-bri");
-        var bpu = await client.QuoteContribution(new QuoteContributionRequest
+        var bpu = await client.QuoteContributionAsync(new QuoteContributionRequest
         {
             Segment = Segment.Bpu, Programs = { Program.Jkm, Program.Jkk }, MonthlyIncomeRupiah = 1_000_000, EffectiveDate = new Date { Year = 2025, Month = 1, Day = 1 },
         });
@@ -120,18 +120,18 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         Assert.Equal(16_800, bpu.TotalRupiah); // JKK 1 % with its Rp10,000 minimum + JKM Rp6,800
         Assert.Equal(16_800, bpu.WorkerTotalRupiah);
 
-        var capped = await client.QuoteContribution(new QuoteContributionRequest
+        var capped = await client.QuoteContributionAsync(new QuoteContributionRequest
         {
             Segment = Segment.Pu, Programs = { Program.Jp }, MonthlyIncomeRupiah = 20_000_000, EffectiveDate = new Date { Year = 2024, Month = 6, Day = 1 },
         });
         Assert.Equal(200_846, capped.EmployerTotalRupiah); // 2 % of the Rp10,042,300 cap in force from March 2024
         Assert.Equal(100_423, capped.WorkerTotalRupiah);
 
-        var jakon = await RpcAssert.ViolationsAsync(async () => await client.QuoteContribution(new QuoteContributionRequest { Segment = Segment.Jakon, Programs = { Program.Jkk } }));
+        var jakon = await RpcAssert.ViolationsAsync(async () => await client.QuoteContributionAsync(new QuoteContributionRequest { Segment = Segment.Jakon, Programs = { Program.Jkk } }));
         Assert.Equal([("segment", "SEGMENT_NOT_SUPPORTED")], jakon);
-        var pension = await RpcAssert.ViolationsAsync(async () => await client.QuoteContribution(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jp }, MonthlyIncomeRupiah = 1 }));
+        var pension = await RpcAssert.ViolationsAsync(async () => await client.QuoteContributionAsync(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jp }, MonthlyIncomeRupiah = 1 }));
         Assert.Equal([("programs", "PROGRAM_NOT_AVAILABLE")], pension);
-        var negative = await RpcAssert.ViolationsAsync(async () => await client.QuoteContribution(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jkk }, MonthlyIncomeRupiah = -1 }));
+        var negative = await RpcAssert.ViolationsAsync(async () => await client.QuoteContributionAsync(new QuoteContributionRequest { Segment = Segment.Bpu, Programs = { Program.Jkk }, MonthlyIncomeRupiah = -1 }));
         Assert.Equal([("monthly_income_rupiah", "AMOUNT_NEGATIVE")], negative);
     }
 
@@ -139,18 +139,18 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     public async Task GetParticipantFindsByNumberOrNikAndSaysNotFound()
     {
         var request = TestData.Pu();
-        var number = (await Internal.EnrollParticipant(request)).ParticipantNumber;
+        var number = (await Internal.EnrollParticipantAsync(request)).ParticipantNumber;
         var auditor = fixture.Host.Client("auditor-bpk");
-        var byNumber = (await auditor.GetParticipant(new GetParticipantRequest { ParticipantNumber = number })).Participant;
-        var byNik = (await auditor.GetParticipant(new GetParticipantRequest { Nik = request.Nik })).Participant;
+        var byNumber = (await auditor.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = number })).Participant;
+        var byNik = (await auditor.GetParticipantAsync(new GetParticipantRequest { Nik = request.Nik })).Participant;
         Assert.Equal(byNumber, byNik);
         Assert.Equal(request.Nik, byNik.Nik);
         Assert.Equal("Siti Aminah", byNik.FullName);
         Assert.Equal("11000001", byNik.Coverages[0].EmployerNumber);
 
-        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await auditor.GetParticipant(new GetParticipantRequest { Nik = TestData.Nik() }));
-        Assert.Equal([("key", "KEY_MISSING")], await RpcAssert.ViolationsAsync(async () => await auditor.GetParticipant(new GetParticipantRequest())));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await auditor.GetParticipantAsync(new GetParticipantRequest { Nik = TestData.Nik() }));
+        Assert.Equal([("key", "KEY_MISSING")], await RpcAssert.ViolationsAsync(async () => await auditor.GetParticipantAsync(new GetParticipantRequest())));
         Assert.Equal([("participant_number", "PARTICIPANT_NUMBER_INVALID")], await RpcAssert.ViolationsAsync(async () =>
-            await auditor.GetParticipant(new GetParticipantRequest { ParticipantNumber = number[..^1] + (char)('0' + ((number[^1] - '0' + 1) % 10)) })));
+            await auditor.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = number[..^1] + (char)('0' + ((number[^1] - '0' + 1) % 10)) })));
     }
 }

@@ -52,12 +52,12 @@ public sealed class SeedTests
         Assert.Equal(0, code);
         Assert.Equal(3000, await host.QueryAsync(db => db.Participants.CountAsync()));
 
-        var enrolled = await host.Client("internal-services").EnrollParticipant(TestData.Bpu());
+        var enrolled = await host.Client("internal-services").EnrollParticipantAsync(TestData.Bpu());
         Assert.Equal(3001, ParticipantNumber.Parse(enrolled.ParticipantNumber).Sequence);
         var seeded = new SyntheticRegistry(new SyntheticRegistryOptions(5)).Generate(3000).ToList();
         await BatchChecks.EveryRowAnsweredAsync(host, seeded.Take(600).ToList());
 
-        var first = (await host.Client("auditor-bpk").GetParticipant(new GetParticipantRequest { ParticipantNumber = ParticipantNumber.FromSequence(1).Value })).Participant;
+        var first = (await host.Client("auditor-bpk").GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = ParticipantNumber.FromSequence(1).Value })).Participant;
         Assert.Equal(seeded[0].FullName, first.FullName);
         Assert.Equal(2, await MembershipSeeder.RunAsync(host.Services, ["seed", "--count", "many"], CancellationToken.None));
     }

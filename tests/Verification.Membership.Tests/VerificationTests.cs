@@ -1,13 +1,12 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Domain;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
@@ -21,11 +20,12 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     {
         var request = TestData.Pu();
         request.FullName = "Rahasia Pribadi";
-        var enrolled = await Host.Client("internal-services").EnrollParticipant(request);
+        var enrolled = await Host.Client("internal-services").EnrollParticipantAsync(request);
 
         // Read the reply as raw bytes: Empty keeps every field it does not know, so nothing the server sent is lost.
-        var raw = new Method<VerifyMembershipRequest, Empty>(MethodType.Unary, "verification.membership.v1.MembershipService", "VerifyMembership", Empty.Parser);
-        var reply = await Host.Channel("prakerja-pmo").UnaryCall(raw, new VerifyMembershipRequest { Nik = request.Nik });
+        var raw = new Method<VerifyMembershipRequest, Empty>(MethodType.Unary, "verification.membership.v1.MembershipService", "VerifyMembership",
+            Marshallers.Create(r => r.ToByteArray(), VerifyMembershipRequest.Parser.ParseFrom), Marshallers.Create(e => e.ToByteArray(), Empty.Parser.ParseFrom));
+        var reply = await Host.Channel("prakerja-pmo").CreateCallInvoker().AsyncUnaryCall(raw, null, new CallOptions(), new VerifyMembershipRequest { Nik = request.Nik });
         var bytes = reply.ToByteArray();
 
         var fields = new List<int>();
@@ -57,25 +57,25 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     public async Task StatusIsActiveInactiveOrNotRegisteredOnTheDayAsked()
     {
         var client = Host.Client("bank-bri");
-        var unknown = await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik() });
+        var unknown = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik() });
         Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.NotRegistered }, unknown);
 
         var request = TestData.Bpu();
         var start = TestData.Today.AddYears(-1);
         request.EndDate = TestData.Today.AddDays(-10).ToApi();
-        await Host.Client("internal-services").EnrollParticipant(request);
+        await Host.Client("internal-services").EnrollParticipantAsync(request);
 
-        var today = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik });
+        var today = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Nik });
         Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.Inactive }, today);
 
-        var then = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(5).ToApi() });
+        var then = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(5).ToApi() });
         Assert.True(then.Covered);
         Assert.Equal(Segment.Bpu, then.Segment);
 
-        var beforeStart = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(-1).ToApi() });
+        var beforeStart = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = start.AddDays(-1).ToApi() });
         Assert.Equal(MembershipStatus.Inactive, beforeStart.Status);
 
-        var lastDay = await client.VerifyMembership(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = TestData.Today.AddDays(-10).ToApi() });
+        var lastDay = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Nik, AsOfDate = TestData.Today.AddDays(-10).ToApi() });
         Assert.True(lastDay.Covered); // the end date is the last day covered
     }
 
@@ -83,17 +83,17 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     public async Task AskingAboutOneProgramAnswersAboutThatProgramAndPuWinsTheSegment()
     {
         var bpu = TestData.Bpu();
-        await Host.Client("internal-services").EnrollParticipant(bpu);
-        await Host.Client("internal-services").EnrollParticipant(TestData.Pu(bpu.Nik));
+        await Host.Client("internal-services").EnrollParticipantAsync(bpu);
+        await Host.Client("internal-services").EnrollParticipantAsync(TestData.Pu(bpu.Nik));
         var client = Host.Client("kemnaker");
 
-        var any = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik });
+        var any = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = bpu.Nik });
         Assert.Equal(Segment.Pu, any.Segment);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], any.ActivePrograms);
 
-        var jp = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jp });
+        var jp = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jp });
         Assert.Equal([Program.Jp], jp.ActivePrograms);
-        var jkp = await client.VerifyMembership(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jkp });
+        var jkp = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = bpu.Nik, Program = Program.Jkp });
         Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.Inactive }, jkp);
     }
 
@@ -101,11 +101,11 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     public async Task AnInvalidNikOrAFutureDayIsInvalidArgument()
     {
         var client = Host.Client("bank-bri");
-        Assert.Equal([("nik", "NIK_WRONG_LENGTH")], await RpcAssert.ViolationsAsync(async () => await client.VerifyMembership(new VerifyMembershipRequest { Nik = "123" })));
+        Assert.Equal([("nik", "NIK_WRONG_LENGTH")], await RpcAssert.ViolationsAsync(async () => await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = "123" })));
         Assert.Equal([("as_of_date", "DATE_IN_FUTURE")], await RpcAssert.ViolationsAsync(async () =>
-            await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik(), AsOfDate = TestData.Today.AddDays(1).ToApi() })));
+            await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik(), AsOfDate = TestData.Today.AddDays(1).ToApi() })));
         Assert.Equal([("program", "PROGRAM_UNKNOWN")], await RpcAssert.ViolationsAsync(async () =>
-            await client.VerifyMembership(new VerifyMembershipRequest { Nik = TestData.Nik(), Program = (Program)9 })));
+            await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik(), Program = (Program)9 })));
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
         foreach (var person in people.Take(40))
         {
             var request = TestData.Bpu(TestData.Digits(person.Nik), person.BirthDate, person.Sex == Domain.Sex.Female);
-            await client.EnrollParticipant(request);
+            await client.EnrollParticipantAsync(request);
         }
 
         await BatchChecks.EveryRowAnsweredAsync(Host, [], registeredAsBpu: people.Take(40).Select(p => p.Nik).ToList(), unregistered: people.Skip(40).Select(p => p.Nik).ToList());
@@ -126,7 +126,7 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     [Fact]
     public async Task ABatchRowIdLongerThan64CharactersFailsTheCall()
     {
-        using var call = Host.Client("prakerja-pmo").VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(20)));
+        using var call = Host.Client("prakerja-pmo").VerifyMembershipBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(20)));
         await call.RequestStream.WriteAsync(new VerifyMembershipBatchRequest { Items = { new VerifyMembershipBatchItem { RowId = new string('r', 65), Nik = TestData.Nik() } } });
         await call.RequestStream.CompleteAsync();
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, async () => { while (await call.ResponseStream.MoveNext()) { } });
@@ -173,7 +173,7 @@ public static class BatchChecks
         Row("", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.Missing });
         Row("9900003208850000", new VerifyMembershipBatchResult { InvalidNikReason = InvalidNikReason.UnknownProvince });
 
-        using var call = host.Client("prakerja-pmo").VerifyMembershipBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(60)));
+        using var call = host.Client("prakerja-pmo").VerifyMembershipBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(60)));
         var answers = new List<VerifyMembershipBatchResult>();
         var reading = Task.Run(async () =>
         {

@@ -1,10 +1,10 @@
 using System.Diagnostics;
+using Verification.Api;
 using System.Globalization;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Contracts.Events;
@@ -12,9 +12,10 @@ using Verification.Membership;
 using Verification.NonAsn;
 using Verification.NonAsn.Domain;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
 using ApiProgram = Verification.Api.Common.V1.Program;
+using Verification.Api.Channels;
 
 // Usage: Verification.NonAsn.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--rows 100000] [--warm-up 10000] [--repeat]
 // Without --postgres or --rabbitmq it starts the throwaway servers of Verification.Testing (PostgreSQL there runs with
@@ -51,12 +52,12 @@ await using var nonAsn = await ModuleHost.StartAsync(
      $"--Verification:Access:MembersFile={Path.Combine(data, "membership", "members.json")}",
      $"--Verification:Internal:TokenFile={Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")}"]);
 
-using var channel = new RpcChannel(nonAsn.Address, new RpcChannelOptions
+using var channel = new VerificationChannel(nonAsn.Address, new ChannelSettings
 {
     BearerToken = File.ReadAllText(Path.Combine(credentials, "kemnaker.token")).Trim(),
-    Retry = RetryPolicy.None,
+    RetryUnavailable = false,
 });
-var client = new NonAsnClient(channel);
+var client = new NonAsnService.NonAsnServiceClient(channel);
 
 Console.WriteLine($"== RegisterEmployees: one upload of {rowCount:N0} new employees (kemnaker, employer 11000001), one client call;");
 Console.WriteLine("   Membership and NonAsn are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them");
@@ -100,13 +101,13 @@ catch (IOException)
 
 return drained && run.Summary.Registered == rowCount ? 0 : 1;
 
-static async Task<UploadRun> UploadAsync(NonAsnClient client, int rows, int offset)
+static async Task<UploadRun> UploadAsync(NonAsnService.NonAsnServiceClient client, int rows, int offset)
 {
     var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
     var pauseBefore = GC.GetTotalPauseDuration();
     var watch = Stopwatch.StartNew();
-    using var call = client.RegisterEmployees(CallOptions.WithTimeout(TimeSpan.FromMinutes(30)));
+    using var call = client.RegisterEmployees(RpcCalls.WithTimeout(TimeSpan.FromMinutes(30)));
     var sending = Task.Run(async () =>
     {
         for (var i = 0; i < rows; i++) await call.RequestStream.WriteAsync(Employees.Row(offset + i));

@@ -2,7 +2,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.NonAsn.Tests;
 
@@ -21,8 +22,8 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
             MonthlyWageRupiah = 4_500_000, WageEffectiveDate = TestData.ToApi(TestData.Today.AddDays(-3)),
         };
 
-        var updated = (await Host.NonAsn().UpdateEmployment(request)).Employment;
-        var repeated = (await Host.NonAsn().UpdateEmployment(request)).Employment;
+        var updated = (await Host.NonAsn().UpdateEmploymentAsync(request)).Employment;
+        var repeated = (await Host.NonAsn().UpdateEmploymentAsync(request)).Employment;
 
         Assert.Equal(4_500_000, updated.Employee.MonthlyWageRupiah);
         Assert.Equal(updated, repeated);
@@ -35,11 +36,11 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
         var outside = request.Clone();
         outside.MonthlyWageRupiah = 5_000_000;
         outside.WageEffectiveDate = TestData.ToApi(TestData.Today.AddYears(2));
-        var violations = await RpcAssert.ViolationsAsync(() => Host.NonAsn().UpdateEmployment(outside).ResponseAsync);
+        var violations = await RpcAssert.ViolationsAsync(() => Host.NonAsn().UpdateEmploymentAsync(outside).ResponseAsync);
         Assert.Equal([("wage_effective_date", "WAGE_EFFECTIVE_OUTSIDE_CONTRACT")], violations);
         var missing = request.Clone();
         missing.WageEffectiveDate = null;
-        Assert.Equal([("wage_effective_date", "DATE_MISSING")], await RpcAssert.ViolationsAsync(() => Host.NonAsn().UpdateEmployment(missing).ResponseAsync));
+        Assert.Equal([("wage_effective_date", "DATE_MISSING")], await RpcAssert.ViolationsAsync(() => Host.NonAsn().UpdateEmploymentAsync(missing).ResponseAsync));
     }
 
     [Fact]
@@ -47,7 +48,7 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
     {
         var (employee, employment) = await RegisterAsync(programs: [Program.Jkk, Program.Jkm, Program.Jht]);
         var extendedEnd = TestData.Today.AddYears(2);
-        var extended = (await Host.NonAsn().UpdateEmployment(new UpdateEmploymentRequest
+        var extended = (await Host.NonAsn().UpdateEmploymentAsync(new UpdateEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = employee.Nik, ContractStartDate = employee.ContractStartDate, ContractEndDate = TestData.ToApi(extendedEnd),
         })).Employment;
@@ -58,8 +59,8 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
 
         var endDate = TestData.Today.AddDays(10);
         var end = new EndEmploymentRequest { EmployerNumber = TestData.KemnakerEmployer, Nik = employee.Nik, EndDate = TestData.ToApi(endDate), Reason = EmploymentEndReason.AppointedAsn };
-        var ended = await Host.NonAsn().EndEmployment(end);
-        var repeated = await Host.NonAsn().EndEmployment(end);
+        var ended = await Host.NonAsn().EndEmploymentAsync(end);
+        var repeated = await Host.NonAsn().EndEmploymentAsync(end);
 
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht], ended.EndedPrograms);
         Assert.Equal((EmploymentState.Ended, TestData.ToApi(endDate), EmploymentEndReason.AppointedAsn), (ended.Employment.State, ended.Employment.EndDate, ended.Employment.EndReason));
@@ -75,8 +76,8 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
 
         var other = end.Clone();
         other.EndDate = TestData.ToApi(endDate.AddDays(1));
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.NonAsn().EndEmployment(other).ResponseAsync);
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.NonAsn().UpdateEmployment(new UpdateEmploymentRequest
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.NonAsn().EndEmploymentAsync(other).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Host.NonAsn().UpdateEmploymentAsync(new UpdateEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = employee.Nik, ContractStartDate = employee.ContractStartDate, MonthlyWageRupiah = 1, WageEffectiveDate = employee.ContractStartDate,
         }).ResponseAsync);
@@ -86,11 +87,11 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
     public async Task UnknownEmploymentsAreNotFound()
     {
         var nik = TestData.NewNik();
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.NonAsn().EndEmployment(new EndEmploymentRequest
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.NonAsn().EndEmploymentAsync(new EndEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = nik, EndDate = TestData.ToApi(TestData.Today), Reason = EmploymentEndReason.Other,
         }).ResponseAsync);
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.NonAsn().UpdateEmployment(new UpdateEmploymentRequest
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.NonAsn().UpdateEmploymentAsync(new UpdateEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = nik, ContractStartDate = TestData.ToApi(TestData.Today), ContractEndDate = TestData.ToApi(TestData.Today.AddDays(5)),
         }).ResponseAsync);
@@ -99,10 +100,10 @@ public sealed class ChangeTests(MonolithicHostFixture fixture) : IClassFixture<M
     private async Task<(Employee Employee, Employment Employment)> RegisterAsync(params Program[] programs)
     {
         var employee = TestData.Employee(programs: programs);
-        var response = await Host.NonAsn().RegisterEmployee(new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = employee });
+        var response = await Host.NonAsn().RegisterEmployeeAsync(new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = employee });
         return (employee, response.Employment);
     }
 
     private async Task<IReadOnlyList<Coverage>> CoveragesAsync(string nik) =>
-        (await Host.Membership().GetParticipant(new GetParticipantRequest { Nik = nik })).Participant.Coverages;
+        (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = nik })).Participant.Coverages;
 }

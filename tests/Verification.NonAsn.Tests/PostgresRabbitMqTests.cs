@@ -58,12 +58,12 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
         var registered = first.Where(r => r.Outcome == RegistrationOutcome.Registered).ToList();
         Assert.Equal(800, registered.Select(r => r.ParticipantNumber).Distinct().Count());
         var sample = rows[3].Employee;
-        var participant = (await fixture.Membership.Membership().GetParticipant(new GetParticipantRequest { Nik = sample.Nik })).Participant;
+        var participant = (await fixture.Membership.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = sample.Nik })).Participant;
         Assert.Equal(first[3].ParticipantNumber, participant.ParticipantNumber);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], participant.Coverages.Select(c => c.Program));
 
         // End one employment: Membership ends its coverage, through the same two hosts.
-        var ended = await client.EndEmployment(new EndEmploymentRequest
+        var ended = await client.EndEmploymentAsync(new EndEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = sample.Nik, EndDate = TestData.ToApi(TestData.Today), Reason = EmploymentEndReason.ContractEnded,
         });

@@ -2,7 +2,8 @@ using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.NonAsn.Tests;
 
@@ -17,8 +18,8 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.ParepareEmployer, Employee = TestData.Employee(type: EmploymentType.Honorer) };
         var client = Host.NonAsn(TestData.Parepare);
 
-        var first = await client.RegisterEmployee(request);
-        var again = await client.RegisterEmployee(request);
+        var first = await client.RegisterEmployeeAsync(request);
+        var again = await client.RegisterEmployeeAsync(request);
 
         Assert.Equal(RegistrationOutcome.Registered, first.Outcome);
         Assert.Equal(RegistrationOutcome.Unchanged, again.Outcome);
@@ -32,7 +33,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
 
         var changed = request.Clone();
         changed.Employee.FullName = "Andi P.";
-        var conflict = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => client.RegisterEmployee(changed).ResponseAsync);
+        var conflict = await RpcAssert.FailsAsync(StatusCode.AlreadyExists, () => client.RegisterEmployeeAsync(changed).ResponseAsync);
         Assert.Equal("employee.full_name", conflict.GetDetail<ErrorInfo>()!.Metadata["fields"]);
     }
 
@@ -41,7 +42,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
     {
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = TestData.Employee(type: EmploymentType.Pppk) };
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => Host.NonAsn().RegisterEmployee(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => Host.NonAsn().RegisterEmployeeAsync(request).ResponseAsync);
 
         var violation = Assert.Single(ex.GetDetail<BadRequest>()!.FieldViolations);
         Assert.Equal(("employee.employment_type", "PPPK_IS_ASN"), (violation.Field, violation.Reason));
@@ -54,7 +55,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         var employee = TestData.Employee();
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerSecondEmployer, Employee = employee };
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).RegisterEmployee(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).RegisterEmployeeAsync(request).ResponseAsync);
 
         Assert.Equal("EMPLOYER_NUMBER_NOT_OWN", ex.GetDetail<ErrorInfo>()!.Reason);
         Assert.DoesNotContain(employee.Nik, ex.Status.Detail, StringComparison.Ordinal);
@@ -65,7 +66,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
             using var call = Host.NonAsn(TestData.Parepare).ListEmployees(new ListEmployeesRequest { EmployerNumber = TestData.KemnakerEmployer });
             while (await call.ResponseStream.MoveNext(CancellationToken.None)) { }
         });
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).EndEmployment(new EndEmploymentRequest
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).EndEmploymentAsync(new EndEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = employee.Nik, EndDate = employee.ContractEndDate, Reason = EmploymentEndReason.Resigned,
         }).ResponseAsync);
@@ -81,7 +82,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         var client = Host.NonAsn(member);
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = TestData.Employee() };
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.RegisterEmployee(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.RegisterEmployeeAsync(request).ResponseAsync);
         Assert.Equal("ROLE_NOT_ALLOWED", ex.GetDetail<ErrorInfo>()!.Reason);
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Upload.RunAsync(client, [TestData.Row("x", TestData.Employee())]));
     }
@@ -93,7 +94,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         var employees = Enumerable.Range(0, 5).Select(_ => TestData.Employee()).ToList();
         var (results, _) = await Upload.RunAsync(client, employees.Select((e, i) => TestData.Row($"p{i}", e, TestData.ParepareEmployer)));
         Assert.All(results, r => Assert.Equal(RegistrationOutcome.Registered, r.Outcome));
-        await client.EndEmployment(new EndEmploymentRequest
+        await client.EndEmploymentAsync(new EndEmploymentRequest
         {
             EmployerNumber = TestData.ParepareEmployer, Nik = employees[0].Nik, EndDate = TestData.ToApi(TestData.Today.AddDays(-1)), Reason = EmploymentEndReason.Resigned,
         });

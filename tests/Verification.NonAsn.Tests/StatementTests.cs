@@ -3,7 +3,8 @@ using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features.Statement;
 using Verification.NonAsn.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.NonAsn.Tests;
 
@@ -32,8 +33,8 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         var (rows, _) = await Upload.RunAsync(client, new[] { a, b, c, d, e }.Select((x, i) => TestData.Row($"s{i}", x, Employer)));
         Assert.All(rows, r => Assert.Equal(RegistrationOutcome.Registered, r.Outcome));
         // D left before June; E's raise takes effect in mid-June, so June is still on the old wage.
-        await client.EndEmployment(new EndEmploymentRequest { EmployerNumber = Employer, Nik = d.Nik, EndDate = TestData.ToApi(new DateOnly(2024, 5, 31)), Reason = EmploymentEndReason.Resigned });
-        await client.UpdateEmployment(new UpdateEmploymentRequest
+        await client.EndEmploymentAsync(new EndEmploymentRequest { EmployerNumber = Employer, Nik = d.Nik, EndDate = TestData.ToApi(new DateOnly(2024, 5, 31)), Reason = EmploymentEndReason.Resigned });
+        await client.UpdateEmploymentAsync(new UpdateEmploymentRequest
         {
             EmployerNumber = Employer, Nik = e.Nik, ContractStartDate = e.ContractStartDate, MonthlyWageRupiah = 6_000_000, WageEffectiveDate = TestData.ToApi(new DateOnly(2024, 6, 15)),
         });
@@ -106,7 +107,7 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         Assert.Equal(total, employee.TotalRupiah);
     }
 
-    private static async Task<(List<EmployeeContribution> Employees, StatementTotals Totals)> StatementAsync(Api.Clients.NonAsnClient client, int year, int month)
+    private static async Task<(List<EmployeeContribution> Employees, StatementTotals Totals)> StatementAsync(NonAsnService.NonAsnServiceClient client, int year, int month)
     {
         using var call = client.GetContributionStatement(new GetContributionStatementRequest { EmployerNumber = Employer, Month = new YearMonth { Year = year, Month = month } });
         var employees = new List<EmployeeContribution>();

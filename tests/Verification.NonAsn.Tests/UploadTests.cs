@@ -63,7 +63,7 @@ public sealed class UploadTests(MonolithicHostFixture fixture, Xunit.Abstraction
 
         // The registered employees are PU participants of the employer in Membership, with the contract's dates.
         var membership = Host.Membership();
-        var participant = (await membership.GetParticipant(new GetParticipantRequest { Nik = good[5].Nik })).Participant;
+        var participant = (await membership.GetParticipantAsync(new GetParticipantRequest { Nik = good[5].Nik })).Participant;
         Assert.Equal(byId["good-5"].ParticipantNumber, participant.ParticipantNumber);
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], participant.Coverages.Select(c => c.Program));
         Assert.All(participant.Coverages, c =>
@@ -76,7 +76,7 @@ public sealed class UploadTests(MonolithicHostFixture fixture, Xunit.Abstraction
         foreach (var rejected in new[] { "end-before-start", "negative-wage", "under-15", "pppk", "no-jkm" })
         {
             var nik = rows.Single(r => r.RowId == rejected).Employee.Nik;
-            await RpcAssert.FailsAsync(Rpc.StatusCode.NotFound, () => membership.GetParticipant(new GetParticipantRequest { Nik = nik }).ResponseAsync);
+            await RpcAssert.FailsAsync(global::Grpc.Core.StatusCode.NotFound, () => membership.GetParticipantAsync(new GetParticipantRequest { Nik = nik }).ResponseAsync);
         }
 
         // The other employer's row was audited, once for the upload.
@@ -149,7 +149,7 @@ public sealed class UploadTests(MonolithicHostFixture fixture, Xunit.Abstraction
         Assert.Equal(1_100, results.Select(r => r.ParticipantNumber).Distinct().Count());
     }
 
-    internal static async Task<List<Employment>> ListAsync(Api.Clients.NonAsnClient client, string employer, bool activeOnly = false)
+    internal static async Task<List<Employment>> ListAsync(NonAsnService.NonAsnServiceClient client, string employer, bool activeOnly = false)
     {
         using var call = client.ListEmployees(new ListEmployeesRequest { EmployerNumber = employer, ActiveOnly = activeOnly });
         var list = new List<Employment>();

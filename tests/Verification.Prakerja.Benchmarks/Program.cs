@@ -1,15 +1,16 @@
 using System.Diagnostics;
+using Verification.Api;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Clients;
 using Verification.Api.Prakerja.V1;
 using Verification.Membership;
 using Verification.Membership.Features.Seed;
 using Verification.Platform.Hosting;
 using Verification.Prakerja;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api.Channels;
 
 // Usage (see tests/benchmarks/prakerja-crosscheck.sh):
 //   serve --data DIR --membership CONNSTR --prakerja CONNSTR --access CONNSTR [--port P]
@@ -88,11 +89,11 @@ static class Load
             messages.Add(new SubmitBatchRequest { Chunk = chunk });
         }
 
-        using var channel = new RpcChannel(address, new RpcChannelOptions { BearerToken = token, Retry = RetryPolicy.None });
-        var client = new PrakerjaClient(channel);
+        using var channel = new VerificationChannel(address, new ChannelSettings { BearerToken = token, RetryUnavailable = false });
+        var client = new PrakerjaService.PrakerjaServiceClient(channel);
         var watch = Stopwatch.StartNew();
         SubmitBatchResponse submitted;
-        using (var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromMinutes(30))))
+        using (var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromMinutes(30))))
         {
             foreach (var message in messages) await call.RequestStream.WriteAsync(message);
             await call.RequestStream.CompleteAsync();
@@ -106,7 +107,7 @@ static class Load
         {
             while (!polling.IsCancellationRequested)
             {
-                var batch = (await client.GetBatch(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
+                var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
                 if (batch.State == BatchState.Completed)
                 {
                     processedAt = watch.Elapsed.TotalSeconds;
@@ -121,7 +122,7 @@ static class Load
 
         long received = 0, next = 0;
         var counts = new long[7];
-        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, CallOptions.WithTimeout(TimeSpan.FromMinutes(30))))
+        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, RpcCalls.WithTimeout(TimeSpan.FromMinutes(30))))
         {
             while (await call.ResponseStream.MoveNext())
             {

@@ -6,8 +6,8 @@ using Verification.Api.Prakerja.V1;
 using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Tests.Support;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Tests;
 
@@ -81,7 +81,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         Assert.Equal(rows.Select(r => r.RowId), results.Select(r => r.RowId));
         Assert.Equal(expected, results.Select(r => (r.Status, r.InvalidNikReason)));
 
-        var batch = (await client.GetBatch(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
+        var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
         Assert.Equal(BatchState.Completed, batch.State);
         Assert.Equal(("Gelombang 45 / 2025-03", 12L, 12L, false, "prakerja-pmo"), (batch.Label, batch.RecipientCount, batch.ProcessedCount, batch.InputTruncated, batch.SubmitMemberCode));
         Assert.Equal(submitted.InputSha256, batch.InputSha256);
@@ -124,7 +124,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     public async Task CrossCheckAnswersEveryKindAsResultsAreKnown()
     {
         var (rows, expected) = await EveryKindAsync(Host);
-        using var call = Host.Prakerja().CrossCheck(CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        using var call = Host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         var reading = Task.Run(async () =>
         {
             var all = new List<RecipientResult>();
@@ -143,7 +143,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     [Fact]
     public async Task CrossCheckRefusesAnOverLongRowIdAfterAnsweringWhatCameBefore()
     {
-        using var call = Host.Prakerja().CrossCheck(CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        using var call = Host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         var answered = new List<RecipientResult>();
         var reading = Task.Run(async () =>
         {
@@ -167,7 +167,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
 
         var first = new List<RecipientResult>();
         using (var cancel = new CancellationTokenSource())
-        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, new CallOptions(Deadline: DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken: cancel.Token)))
+        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, new CallOptions(deadline: DateTime.UtcNow.AddMinutes(1), cancellationToken: cancel.Token)))
         {
             var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>
             {
@@ -192,14 +192,14 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     public async Task AStreamWithoutAHeaderKeepsNothing()
     {
         var client = Host.Prakerja();
-        using var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         await call.RequestStream.WriteAsync(TestData.Chunk([TestData.Recipient("a", TestData.NewNik())]));
         await call.RequestStream.CompleteAsync();
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => call.ResponseAsync);
         Assert.Equal("header", Assert.Single(ex.GetDetail<BadRequest>()!.FieldViolations).Field);
         Assert.Null(ex.GetDetail<ResourceInfo>());
 
-        using var empty = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        using var empty = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         await empty.RequestStream.CompleteAsync();
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => empty.ResponseAsync);
 
@@ -218,7 +218,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         var wage = TestData.NewNik();
         await TestData.WageEarnerAsync(Host, wage);
         var kept = new List<Recipient> { TestData.Recipient("a", wage), TestData.Recipient("b", TestData.NewNik()), TestData.Recipient("c", "") };
-        using var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         await call.RequestStream.WriteAsync(TestData.Header());
         await call.RequestStream.WriteAsync(TestData.Chunk(kept.Take(2)));
         await call.RequestStream.WriteAsync(TestData.Chunk(kept.Skip(2)));
@@ -289,10 +289,10 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         var client = Host.Prakerja(member);
         var batch = await TestData.SubmitAsync(Host.Prakerja(), TestData.Header(), [TestData.Recipient("a", TestData.NewNik())]);
 
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.GetBatch(new GetBatchRequest { BatchId = batch.BatchId }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.GetBatchAsync(new GetBatchRequest { BatchId = batch.BatchId }).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => TestData.ResultsAsync(client, batch.BatchId));
         // The server may refuse before the request stream is written: writes may fail, the status is what counts.
-        using (var submit = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromSeconds(10))))
+        using (var submit = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(10))))
         {
             try
             {
@@ -306,7 +306,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
             await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => submit.ResponseAsync);
         }
 
-        using (var check = client.CrossCheck(CallOptions.WithTimeout(TimeSpan.FromSeconds(10))))
+        using (var check = client.CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(10))))
         {
             try
             {
@@ -330,9 +330,9 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     public async Task RequestsNamingNoBatchOrABadOffsetAreRefused()
     {
         var client = Host.Prakerja();
-        await RpcAssert.FailsAsync(StatusCode.NotFound, () => client.GetBatch(new GetBatchRequest { BatchId = Guid.NewGuid().ToString("N") }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => client.GetBatchAsync(new GetBatchRequest { BatchId = Guid.NewGuid().ToString("N") }).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => TestData.ResultsAsync(client, Guid.NewGuid().ToString("N")));
-        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => client.GetBatch(new GetBatchRequest { BatchId = "not-a-batch" }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => client.GetBatchAsync(new GetBatchRequest { BatchId = "not-a-batch" }).ResponseAsync);
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => TestData.ResultsAsync(client, Guid.NewGuid().ToString("N"), -1, RecipientStatus.Unspecified));
         Assert.Equal(["from_offset", "status_filter[0]"], ex.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field));
     }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using Verification.Api;
 using Verification.Api.Prakerja.V1;
 using Verification.Prakerja.Tests.Support;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Xunit.Abstractions;
 
 namespace Verification.Prakerja.Tests;
@@ -49,7 +50,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
 
         // Count while reading, holding nothing: offsets must run 0..N-1 without gaps or repeats.
         long next = 0, invalid = 0, duplicates = 0, notRegistered = 0;
-        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, CallOptions.WithTimeout(TimeSpan.FromMinutes(3))))
+        using (var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = submitted.BatchId }, RpcCalls.WithTimeout(TimeSpan.FromMinutes(3))))
         {
             while (await call.ResponseStream.MoveNext())
             {

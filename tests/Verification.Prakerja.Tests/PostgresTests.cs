@@ -38,7 +38,7 @@ public sealed class PostgresTests(PostgresFixture fixture) : IClassFixture<Postg
         Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), all.Select(r => r.Offset));
         Assert.Equal(RecipientStatus.ActiveWageEarner, all[7].Status);
         Assert.Equal(count / 1000 - 1, all.Count(r => r.Status == RecipientStatus.DuplicateInBatch));
-        var batch = (await client.GetBatch(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
+        var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
         Assert.Equal(new RecipientTotals { Recipients = count, ActiveWageEarner = 1, DuplicateInBatch = count / 1000 - 1, NotRegistered = count - count / 1000 }, batch.Totals);
     }
 }

@@ -21,7 +21,7 @@ public sealed class ResumeTests
             var client = first.Prakerja();
             batchId = (await TestData.SubmitAsync(client, TestData.Header(), rows)).BatchId;
             var until = DateTime.UtcNow.AddSeconds(60);
-            while ((await client.GetBatch(new GetBatchRequest { BatchId = batchId })).Batch.ProcessedCount == 0 && DateTime.UtcNow < until) await Task.Delay(20);
+            while ((await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId })).Batch.ProcessedCount == 0 && DateTime.UtcNow < until) await Task.Delay(20);
         }
 
         try
@@ -34,7 +34,7 @@ public sealed class ResumeTests
 
             var client = second.Prakerja();
             var results = await TestData.ResultsAsync(client, batchId);
-            var batch = (await client.GetBatch(new GetBatchRequest { BatchId = batchId })).Batch;
+            var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId })).Batch;
 
             Assert.InRange(stoppedAt, 1, count - 1); // the first process stopped in the middle of the batch
             Assert.Equal(0, stoppedAt % 1000);

@@ -3,7 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Prakerja.V1;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Tests.Support;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Tests;
 

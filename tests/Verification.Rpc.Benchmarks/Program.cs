@@ -7,11 +7,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Rpc.InteropServer;
-using Verification.Rpc.Server;
+using Grpc.Core;
 using Verification.Testing;
 
-// Usage: rpc PORT | bare PORT | alloc N | alloc-types N   (see tests/benchmarks/rpc-vs-kestrel.sh)
+// Usage: rpc PORT (grpc-dotnet) | bare PORT | alloc N | alloc-types N   (see tests/benchmarks/rpc-vs-kestrel.sh)
 var mode = args.ElementAtOrDefault(0) ?? "rpc";
 if (mode == "alloc-types") return await Allocation.TypesAsync(int.Parse(args.ElementAtOrDefault(1) ?? "200000", System.Globalization.CultureInfo.InvariantCulture));
 if (mode == "alloc") return await Allocation.MeasureAsync(int.Parse(args.ElementAtOrDefault(1) ?? "20000", System.Globalization.CultureInfo.InvariantCulture));
@@ -32,7 +31,7 @@ static class Servers
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddRpcServer();
+        builder.Services.AddGrpc();
         builder.Services.AddSingleton<UnaryBenchmarkHandler>();
         var app = builder.Build();
         if (mode == "bare")
@@ -53,9 +52,7 @@ static class Servers
             });
             return app;
         }
-        app.UseRpcServer();
-        app.MapRpcService<UnaryBenchmarkHandler>(TestReflection.Descriptor.Services.Single(s => s.Name == "TestService"),
-            "EmptyCall", "CacheableUnaryCall", "StreamingOutputCall", "StreamingInputCall", "FullDuplexCall", "HalfDuplexCall", "UnimplementedCall");
+        app.MapGrpcService<UnaryBenchmarkHandler>();
         return app;
     }
 
@@ -136,9 +133,9 @@ static class Allocation
 }
 
 /// <summary>The transport's cost alone: parse the request, answer a fixed reply.</summary>
-sealed class UnaryBenchmarkHandler
+sealed class UnaryBenchmarkHandler : TestService.TestServiceBase
 {
     public static readonly SimpleResponse Reply = new() { Payload = new Payload { Body = ByteString.CopyFrom(new byte[10]) }, Hostname = "benchmark" };
 
-    public Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) => Task.FromResult(Reply);
+    public override Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context) => Task.FromResult(Reply);
 }

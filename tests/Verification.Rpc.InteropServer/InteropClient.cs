@@ -1,11 +1,11 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Grpc.Testing;
-using Verification.Rpc.Client;
 
 namespace Verification.Rpc.InteropServer;
 
 /// <summary>Our client through the cases of grpc's doc/interop-test-descriptions.md, against any TestService server.</summary>
-public sealed class InteropClient(RpcChannel channel)
+public sealed class InteropClient(ChannelBase channel)
 {
     public static readonly IReadOnlyList<string> AllCases =
     [
@@ -17,7 +17,9 @@ public sealed class InteropClient(RpcChannel channel)
 
     private const string SpecialMessage = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
 
-    private readonly TestServiceClient _client = new(channel);
+    private readonly TestService.TestServiceClient _client = new(channel);
+
+    private readonly UnimplementedService.UnimplementedServiceClient _unimplemented = new(channel);
 
     /// <summary>Runs one case; null when it passed, else why it failed.</summary>
     public async Task<string?> RunAsync(string name)
@@ -56,20 +58,24 @@ public sealed class InteropClient(RpcChannel channel)
         }
     }
 
-    private static CallOptions Options(Metadata? headers = null, string? compression = null, CancellationToken cancellationToken = default) =>
-        new(Headers: headers, Deadline: DateTimeOffset.UtcNow.AddSeconds(10), RequestCompression: compression, CancellationToken: cancellationToken);
+    private static CallOptions Options(Metadata? headers = null, string? compression = null, CancellationToken cancellationToken = default)
+    {
+        // Grpc.Net.Client compresses a call's request messages when this header names the algorithm.
+        if (compression is not null) (headers ??= []).Add("grpc-internal-encoding-request", compression);
+        return new(headers: headers, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+    }
 
     private static Payload Zeros(int size) => new() { Body = ByteString.CopyFrom(new byte[size]) };
 
     private async Task EmptyUnary()
     {
-        var response = await _client.EmptyCall(new Empty(), Options());
+        var response = await _client.EmptyCallAsync(new Empty(), Options());
         Check(response.Equals(new Empty()), "response was not empty");
     }
 
     private async Task LargeUnary()
     {
-        var response = await _client.UnaryCall(new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828) }, Options());
+        var response = await _client.UnaryCallAsync(new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828) }, Options());
         CheckZeros(response.Payload, 314159);
     }
 
@@ -128,7 +134,7 @@ public sealed class InteropClient(RpcChannel channel)
         var trailing = new byte[] { 0xab, 0xab, 0xab };
         Metadata Headers() => new() { { "x-grpc-test-echo-initial", "test_initial_metadata_value" }, { "x-grpc-test-echo-trailing-bin", trailing } };
 
-        using (var unary = _client.UnaryCall(new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828) }, Options(Headers())))
+        using (var unary = _client.UnaryCallAsync(new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828) }, Options(Headers())))
         {
             CheckZeros((await unary).Payload, 314159);
             var headers = await unary.ResponseHeadersAsync;
@@ -151,7 +157,7 @@ public sealed class InteropClient(RpcChannel channel)
     private async Task StatusCodeAndMessage()
     {
         var status = new EchoStatus { Code = 2, Message = "test status message" };
-        var unary = await Expect(StatusCode.Unknown, async () => await _client.UnaryCall(new SimpleRequest { ResponseStatus = status }, Options()));
+        var unary = await Expect(StatusCode.Unknown, async () => await _client.UnaryCallAsync(new SimpleRequest { ResponseStatus = status }, Options()));
         Check(unary.Status.Detail == "test status message", $"unary message '{unary.Status.Detail}'");
 
         using var duplex = _client.FullDuplexCall(Options());
@@ -164,15 +170,15 @@ public sealed class InteropClient(RpcChannel channel)
     private async Task SpecialStatusMessage()
     {
         var status = new EchoStatus { Code = 2, Message = SpecialMessage };
-        var ex = await Expect(StatusCode.Unknown, async () => await _client.UnaryCall(new SimpleRequest { ResponseStatus = status }, Options()));
+        var ex = await Expect(StatusCode.Unknown, async () => await _client.UnaryCallAsync(new SimpleRequest { ResponseStatus = status }, Options()));
         Check(ex.Status.Detail == SpecialMessage, "message did not survive percent-encoding");
     }
 
     private async Task UnimplementedMethod() =>
-        await Expect(StatusCode.Unimplemented, async () => await _client.UnimplementedCall(new Empty(), Options()));
+        await Expect(StatusCode.Unimplemented, async () => await _client.UnimplementedCallAsync(new Empty(), Options()));
 
     private async Task UnimplementedService() =>
-        await Expect(StatusCode.Unimplemented, async () => await _client.UnimplementedServiceCall(new Empty(), Options()));
+        await Expect(StatusCode.Unimplemented, async () => await _unimplemented.UnimplementedCallAsync(new Empty(), Options()));
 
     private async Task CancelAfterBegin()
     {
@@ -197,7 +203,7 @@ public sealed class InteropClient(RpcChannel channel)
 
     private async Task TimeoutOnSleepingServer()
     {
-        using var call = _client.FullDuplexCall(new CallOptions(Deadline: DateTimeOffset.UtcNow.AddMilliseconds(1)));
+        using var call = _client.FullDuplexCall(new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(1)));
         try
         {
             await call.RequestStream.WriteAsync(new StreamingOutputCallRequest { Payload = Zeros(27182) });
@@ -212,11 +218,11 @@ public sealed class InteropClient(RpcChannel channel)
     private async Task ClientCompressedUnary()
     {
         var probe = new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828), ExpectCompressed = new BoolValue { Value = true } };
-        await Expect(StatusCode.InvalidArgument, async () => await _client.UnaryCall(probe, Options()));
-        var compressed = await _client.UnaryCall(probe, Options(compression: "gzip"));
+        await Expect(StatusCode.InvalidArgument, async () => await _client.UnaryCallAsync(probe, Options()));
+        var compressed = await _client.UnaryCallAsync(probe, Options(compression: "gzip"));
         CheckZeros(compressed.Payload, 314159);
         var plain = new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828), ExpectCompressed = new BoolValue { Value = false } };
-        CheckZeros((await _client.UnaryCall(plain, Options())).Payload, 314159);
+        CheckZeros((await _client.UnaryCallAsync(plain, Options())).Payload, 314159);
     }
 
     private async Task ServerCompressedUnary()
@@ -224,7 +230,7 @@ public sealed class InteropClient(RpcChannel channel)
         foreach (var compress in new[] { true, false })
         {
             var request = new SimpleRequest { ResponseSize = 314159, Payload = Zeros(271828), ResponseCompressed = new BoolValue { Value = compress } };
-            CheckZeros((await _client.UnaryCall(request, Options())).Payload, 314159);
+            CheckZeros((await _client.UnaryCallAsync(request, Options())).Payload, 314159);
         }
     }
 

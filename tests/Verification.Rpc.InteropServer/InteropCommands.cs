@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Rpc.Client;
-using Verification.Rpc.Server;
+using Grpc.HealthCheck;
+using Verification.Api.Channels;
 
 namespace Verification.Rpc.InteropServer;
 
@@ -36,10 +36,10 @@ public static class InteropCommands
         var port = Option(args, "--server_port") ?? throw new ArgumentException("--server_port is required");
         var useTls = Flag(args, "--use_tls");
         var cases = (Option(args, "--test_cases") ?? "all") is "all" ? InteropClient.AllCases : Option(args, "--test_cases")!.Split(',');
-        var options = new RpcChannelOptions();
+        var settings = new ChannelSettings { RetryUnavailable = false };
         // Trust exactly the given CA, as grpc's interop clients do with --ca_file.
-        if (useTls && Option(args, "--ca_file") is { } caFile) options.TrustOnly(caFile);
-        using var channel = new RpcChannel($"{(useTls ? "https" : "http")}://{host}:{port}", options);
+        if (useTls && Option(args, "--ca_file") is { } caFile) settings.TrustOnly(caFile);
+        using var channel = new VerificationChannel($"{(useTls ? "https" : "http")}://{host}:{port}", settings);
         var client = new InteropClient(channel);
         var passed = 0;
         var failed = 0;
@@ -64,13 +64,16 @@ public static class InteropCommands
             listen.Protocols = HttpProtocols.Http2;
             if (certificate is not null) listen.UseHttps(certificate);
         }));
-        builder.Services.AddRpcServer();
+        builder.Services.AddGrpc();
+        builder.Services.AddGrpcReflection();
+        var health = new HealthServiceImpl();
+        health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        builder.Services.AddSingleton(health);
         configure?.Invoke(builder.Services);
         var app = builder.Build();
-        app.UseRpcServer();
-        app.MapRpcService<TestServiceHandler>(Grpc.Testing.TestReflection.Descriptor.Services.Single(s => s.Name == "TestService"), "UnimplementedCall");
-        app.MapRpcHealth();
-        app.MapRpcReflection();
+        app.MapGrpcService<TestServiceHandler>();
+        app.MapGrpcService<HealthServiceImpl>();
+        app.MapGrpcReflectionService();
         return app;
     }
 

@@ -1,41 +1,41 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Grpc.Testing;
-using Verification.Rpc;
-using Verification.Rpc.Server;
 
 namespace Verification.Rpc.InteropServer;
 
 /// <summary><c>grpc.testing.TestService</c> as grpc's doc/interop-test-descriptions.md asks of a server.</summary>
-public sealed class TestServiceHandler
+public sealed class TestServiceHandler : TestService.TestServiceBase
 {
     private const string EchoInitialKey = "x-grpc-test-echo-initial";
     private const string EchoTrailingKey = "x-grpc-test-echo-trailing-bin";
+    // grpc-dotnet compresses a call's responses when this header is among the response headers it sends.
+    private const string CompressResponsesKey = "grpc-internal-encoding-request";
 
-    public Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
+    public override Task<Empty> EmptyCall(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
 
-    public async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
+    public override async Task<SimpleResponse> UnaryCall(SimpleRequest request, ServerCallContext context)
     {
-        await EchoMetadataAsync(context);
+        await EchoMetadataAsync(context, compressResponses: request.ResponseCompressed?.Value == true);
         CheckCompression(request.ExpectCompressed, context);
         ThrowIfStatusRequested(request.ResponseStatus);
-        if (request.ResponseCompressed is { } compressed) context.ResponseCompression = compressed.Value ? "gzip" : null;
         return new SimpleResponse { Payload = NewPayload(request.ResponseSize), Hostname = Environment.MachineName };
     }
 
-    public Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context)
+    public override Task<SimpleResponse> CacheableUnaryCall(SimpleRequest request, ServerCallContext context)
     {
         context.GetHttpContext().Response.Headers.CacheControl = "max-age=60, public";
         return UnaryCall(request, context);
     }
 
-    public async Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
-        await EchoMetadataAsync(context);
+        await EchoMetadataAsync(context, compressResponses: request.ResponseParameters.Any(p => p.Compressed?.Value == true));
         await WriteResponsesAsync(request.ResponseParameters, responses, context);
         ThrowIfStatusRequested(request.ResponseStatus);
     }
 
-    public async Task<StreamingInputCallResponse> StreamingInputCall(IAsyncStreamReader<StreamingInputCallRequest> requests, ServerCallContext context)
+    public override async Task<StreamingInputCallResponse> StreamingInputCall(IAsyncStreamReader<StreamingInputCallRequest> requests, ServerCallContext context)
     {
         var total = 0;
         while (await requests.MoveNext(context.CancellationToken))
@@ -46,7 +46,7 @@ public sealed class TestServiceHandler
         return new StreamingInputCallResponse { AggregatedPayloadSize = total };
     }
 
-    public async Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
         await EchoMetadataAsync(context);
         while (await requests.MoveNext(context.CancellationToken))
@@ -56,7 +56,7 @@ public sealed class TestServiceHandler
         }
     }
 
-    public async Task HalfDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task HalfDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
         var buffered = new List<StreamingOutputCallRequest>();
         while (await requests.MoveNext(context.CancellationToken)) buffered.Add(requests.Current);
@@ -65,13 +65,11 @@ public sealed class TestServiceHandler
 
     private static async Task WriteResponsesAsync(IEnumerable<ResponseParameters> parameters, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
     {
-        var list = parameters.ToList();
-        // Compression is chosen for the call when headers go out; per-message flags can then turn it off.
-        if (list.Any(p => p.Compressed?.Value == true)) context.ResponseCompression = "gzip";
-        foreach (var parameter in list)
+        foreach (var parameter in parameters)
         {
             if (parameter.IntervalUs > 0) await Task.Delay(TimeSpan.FromMicroseconds(parameter.IntervalUs), context.CancellationToken);
             var compress = parameter.Compressed?.Value == true;
+            // Compression is chosen for the call when headers go out; per-message flags can then turn it off.
             responses.WriteOptions = compress ? WriteOptions.Default : new WriteOptions(WriteFlags.NoCompress);
             await responses.WriteAsync(new StreamingOutputCallResponse { Payload = NewPayload(parameter.Size) }, context.CancellationToken);
         }
@@ -79,27 +77,32 @@ public sealed class TestServiceHandler
 
     private static Payload NewPayload(int size)
     {
-        if (size < 0) throw new RpcException(StatusCode.InvalidArgument, "response_size must not be negative.");
+        if (size < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "response_size must not be negative."));
         return new Payload { Type = PayloadType.Compressable, Body = ByteString.CopyFrom(new byte[size]) };
     }
 
-    private static async Task EchoMetadataAsync(ServerCallContext context)
+    private static async Task EchoMetadataAsync(ServerCallContext context, bool compressResponses = false)
     {
         if (context.RequestHeaders.Get(EchoTrailingKey) is { } trailing)
             context.ResponseTrailers.Add(EchoTrailingKey, trailing.ValueBytes);
-        if (context.RequestHeaders.Get(EchoInitialKey) is { } initial)
-            await context.WriteResponseHeadersAsync(new Metadata { { EchoInitialKey, initial.Value } });
+        var headers = new Metadata();
+        if (context.RequestHeaders.Get(EchoInitialKey) is { } initial) headers.Add(EchoInitialKey, initial.Value);
+        if (compressResponses) headers.Add(CompressResponsesKey, "gzip");
+        if (headers.Count > 0) await context.WriteResponseHeadersAsync(headers);
     }
 
     private static void CheckCompression(BoolValue? expectCompressed, ServerCallContext context)
     {
         if (expectCompressed is null) return;
-        if (expectCompressed.Value != context.RequestMessageCompressed)
-            throw new RpcException(StatusCode.InvalidArgument, expectCompressed.Value ? "Expected a compressed request message." : "Expected an uncompressed request message.");
+        // grpc-dotnet decompresses before the handler sees the message; the call's grpc-encoding says how it came.
+        var encoding = context.GetHttpContext().Request.Headers["grpc-encoding"].ToString();
+        var compressed = encoding.Length > 0 && encoding != "identity";
+        if (expectCompressed.Value != compressed)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, expectCompressed.Value ? "Expected a compressed request message." : "Expected an uncompressed request message."));
     }
 
     private static void ThrowIfStatusRequested(EchoStatus? status)
     {
-        if (status is { Code: not 0 }) throw new RpcException((StatusCode)status.Code, status.Message);
+        if (status is { Code: not 0 }) throw new RpcException(new Status((StatusCode)status.Code, status.Message));
     }
 }

@@ -4,9 +4,8 @@ using System.Text.Json;
 using Google.Protobuf;
 using Spectre.Console;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit.Verifier;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using ProtoTreeHead = Verification.Api.Audit.V1.SignedTreeHead;
 using VerifiedTreeHead = Verification.Audit.Verifier.SignedTreeHead;
 
@@ -63,7 +62,7 @@ public static class AuditCommands
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var request = filters.Request(result) ?? throw new UsageException("give one of --nik, --loan, --batch, --participant, --member, --correlation, --type");
-            var entries = await TraceAsync(new AuditClient(channel), request, cancellationToken);
+            var entries = await TraceAsync(new AuditService.AuditServiceClient(channel), request, cancellationToken);
             // The fields are only what the server says; the canonical bytes are what the log commits to.
             var contradicted = entries.Select(e => (Entry: e, Mismatches: Contradictions(e))).Where(x => x.Mismatches.Count > 0).ToList();
             if (printer.Json)
@@ -94,14 +93,14 @@ public static class AuditCommands
         filters.AddTo(command);
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
-            var client = new AuditClient(channel);
+            var client = new AuditService.AuditServiceClient(channel);
             var keyPem = await File.ReadAllTextAsync(result.GetValue(publicKey)!.FullName, cancellationToken);
             using var verifier = TreeHeadVerifier.FromPublicKeyPem(keyPem);
             var auditor = new LogAuditor(verifier);
             var findings = new List<string>();
             var checks = new List<string>();
 
-            var proto = (await client.GetTreeHead(new GetTreeHeadRequest(), new CallOptions(CancellationToken: cancellationToken))).TreeHead;
+            var proto = (await client.GetTreeHeadAsync(new GetTreeHeadRequest(), new CallOptions(cancellationToken: cancellationToken))).TreeHead;
             var head = ToVerified(proto);
             var keyId = KeyId(keyPem);
             if (!string.Equals(proto.KeyId, keyId, StringComparison.OrdinalIgnoreCase)) findings.Add($"the head names key {proto.KeyId}, not the published key {keyId}");
@@ -117,7 +116,7 @@ public static class AuditCommands
                 }
                 else
                 {
-                    var consistency = await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = last.TreeSize, SecondSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
+                    var consistency = await client.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = last.TreeSize, SecondSize = head.Head.TreeSize }, new CallOptions(cancellationToken: cancellationToken));
                     var finding = auditor.CheckGrowth(last.ToVerified(), head, consistency.Proof.Path.Select(p => p.ToByteArray()).ToList());
                     if (finding == AuditFinding.Verified) checks.Add($"consistent with the head you verified before ({last.TreeSize} entries)");
                     else findings.Add($"not consistent with the head you verified before ({last.TreeSize} entries): {Describe(finding)}");
@@ -132,7 +131,7 @@ public static class AuditCommands
                 foreach (var entry in entries)
                 {
                     if (entry.Index >= head.Head.TreeSize) { pending++; continue; }
-                    var inclusion = await client.GetInclusionProof(new GetInclusionProofRequest { Index = entry.Index, TreeSize = head.Head.TreeSize }, new CallOptions(CancellationToken: cancellationToken));
+                    var inclusion = await client.GetInclusionProofAsync(new GetInclusionProofRequest { Index = entry.Index, TreeSize = head.Head.TreeSize }, new CallOptions(cancellationToken: cancellationToken));
                     var finding = auditor.CheckEntry(head, inclusion.Entry.CanonicalBytes.Span, entry.Index, inclusion.Proof.AuditPath.Select(p => p.ToByteArray()).ToList());
                     var mismatches = Contradictions(entry).Concat(Contradictions(inclusion.Entry)).Distinct().ToList();
                     if (finding != AuditFinding.Verified)
@@ -163,12 +162,12 @@ public static class AuditCommands
         return command;
     }
 
-    private static async Task<List<AuditEntry>> TraceAsync(AuditClient client, TraceRequest request, CancellationToken cancellationToken)
+    private static async Task<List<AuditEntry>> TraceAsync(AuditService.AuditServiceClient client, TraceRequest request, CancellationToken cancellationToken)
     {
         var entries = new List<AuditEntry>();
         while (true)
         {
-            using var call = client.Trace(request, new CallOptions(CancellationToken: cancellationToken));
+            using var call = client.Trace(request, new CallOptions(cancellationToken: cancellationToken));
             var page = 0;
             while (await call.ResponseStream.MoveNext(cancellationToken))
             {

@@ -2,8 +2,7 @@ using System.CommandLine;
 using Grpc.Health.V1;
 using Spectre.Console;
 using Verification.Api;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Verification.Cli.Commands;
@@ -11,9 +10,6 @@ namespace Verification.Cli.Commands;
 /// <summary><c>verification health</c>: the server's and every module's gRPC health.</summary>
 public static class HealthCommand
 {
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
-        Method<HealthCheckRequest, HealthCheckResponse>.Create(HealthReflection.Descriptor.Services[0], "Check");
-
     public static Command Create(CommandContext context)
     {
         var command = new Command("health", "Show whether the server and each module answer SERVING. Exit 0 when every module found is serving.");
@@ -25,7 +21,7 @@ public static class HealthCommand
                 string status;
                 try
                 {
-                    var response = await channel.UnaryCall(Check, new HealthCheckRequest { Service = service }, new CallOptions(CancellationToken: cancellationToken));
+                    var response = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service }, new CallOptions(cancellationToken: cancellationToken));
                     status = Values.Name(response.Status); // NOT_SERVING, as grpc spells it
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)

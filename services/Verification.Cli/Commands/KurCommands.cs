@@ -1,9 +1,8 @@
 using System.CommandLine;
 using Spectre.Console;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
-using Verification.Rpc.Client;
+using Grpc.Core;
 
 namespace Verification.Cli.Commands;
 
@@ -60,7 +59,7 @@ public static class KurCommands
                     DeclaredMonthlyIncomeRupiah = result.GetValue(income),
                 },
             };
-            var response = await new KurClient(channel).EnrolBorrower(request, new CallOptions(CancellationToken: cancellationToken));
+            var response = await new KurService.KurServiceClient(channel).EnrolBorrowerAsync(request, new CallOptions(cancellationToken: cancellationToken));
             if (printer.Json)
             {
                 printer.Message(response);
@@ -84,7 +83,7 @@ public static class KurCommands
         var command = new Command("get", "Show one enrolment record of your bank.") { loan };
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
-            var response = await new KurClient(channel).GetEnrolment(new GetEnrolmentRequest { LoanReference = result.GetValue(loan)! }, new CallOptions(CancellationToken: cancellationToken));
+            var response = await new KurService.KurServiceClient(channel).GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = result.GetValue(loan)! }, new CallOptions(cancellationToken: cancellationToken));
             if (printer.Json) printer.Message(response.Enrolment);
             else printer.Console.Write(EnrolmentTable([response.Enrolment]));
             return ExitCodes.Ok;
@@ -100,7 +99,7 @@ public static class KurCommands
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var request = new ListEnrolmentsRequest { CreateDateRange = new DateRange { StartDate = Values.Date(result.GetValue(from), "--from"), EndDate = Values.Date(result.GetValue(to), "--to") } };
-            using var call = new KurClient(channel).ListEnrolments(request, new CallOptions(CancellationToken: cancellationToken));
+            using var call = new KurService.KurServiceClient(channel).ListEnrolments(request, new CallOptions(cancellationToken: cancellationToken));
             var rows = new List<KurEnrolment>();
             while (await call.ResponseStream.MoveNext(cancellationToken))
             {
@@ -127,7 +126,7 @@ public static class KurCommands
         {
             var request = new GetCoverageReportRequest { StartMonth = Values.Month(result.GetValue(from), "--from"), EndMonth = Values.Month(result.GetValue(to), "--to") };
             if (result.GetValue(scheme) is { } s) request.Scheme = Values.Parse<KurScheme>(s, "--scheme");
-            var response = await new KurClient(channel).GetCoverageReport(request, new CallOptions(CancellationToken: cancellationToken));
+            var response = await new KurService.KurServiceClient(channel).GetCoverageReportAsync(request, new CallOptions(cancellationToken: cancellationToken));
             if (printer.Json)
             {
                 printer.Message(response);

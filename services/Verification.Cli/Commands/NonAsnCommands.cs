@@ -2,13 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using Google.Rpc;
 using Spectre.Console;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Cli.Files;
 using Verification.Cli.Output;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Cli.Commands;
 
@@ -47,7 +46,7 @@ public static class NonAsnCommands
             RegisterEmployeesSummary? summary;
             try
             {
-                summary = await RowProgress.RunAsync(printer, input.Name, "sent", rows.Count, counter => SendAsync(new NonAsnClient(channel), rows, outcomes, counter, cancellationToken));
+                summary = await RowProgress.RunAsync(printer, input.Name, "sent", rows.Count, counter => SendAsync(new NonAsnService.NonAsnServiceClient(channel), rows, outcomes, counter, cancellationToken));
             }
             catch (RpcException ex)
             {
@@ -85,7 +84,7 @@ public static class NonAsnCommands
     }
 
     /// <summary>Streams the sendable rows while reading replies (the contract requires both at once); fills one outcome per row.</summary>
-    private static async Task<RegisterEmployeesSummary?> SendAsync(NonAsnClient client, List<StaffCsv.Row> rows, string[][] outcomes, RowCounter counter, CancellationToken cancellationToken)
+    private static async Task<RegisterEmployeesSummary?> SendAsync(NonAsnService.NonAsnServiceClient client, List<StaffCsv.Row> rows, string[][] outcomes, RowCounter counter, CancellationToken cancellationToken)
     {
         var sent = new List<int>();
         for (var i = 0; i < rows.Count; i++)
@@ -103,7 +102,7 @@ public static class NonAsnCommands
         if (sent.Count == 0) return null;
 
         // One long deadline for the whole upload: a large list takes longer than one unary call.
-        using var call = client.RegisterEmployees(new CallOptions(Deadline: DateTimeOffset.UtcNow.AddHours(6), CancellationToken: cancellationToken));
+        using var call = client.RegisterEmployees(new CallOptions(deadline: DateTime.UtcNow.AddHours(6), cancellationToken: cancellationToken));
         var writing = Task.Run(async () =>
         {
             foreach (var index in sent)
@@ -170,7 +169,7 @@ public static class NonAsnCommands
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var request = new ListEmployeesRequest { EmployerNumber = result.GetValue(employer)!, ActiveOnly = result.GetValue(activeOnly) };
-            using var call = new NonAsnClient(channel).ListEmployees(request, new CallOptions(CancellationToken: cancellationToken));
+            using var call = new NonAsnService.NonAsnServiceClient(channel).ListEmployees(request, new CallOptions(cancellationToken: cancellationToken));
             var table = new Table().AddColumns("NIK", "name", "type", "work unit", "contract", "wage", "participant", "state");
             var count = 0;
             while (await call.ResponseStream.MoveNext(cancellationToken))
@@ -200,7 +199,7 @@ public static class NonAsnCommands
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var request = new GetContributionStatementRequest { EmployerNumber = result.GetValue(employer)!, Month = Values.Month(result.GetValue(month), "--month") };
-            using var call = new NonAsnClient(channel).GetContributionStatement(request, new CallOptions(CancellationToken: cancellationToken));
+            using var call = new NonAsnService.NonAsnServiceClient(channel).GetContributionStatement(request, new CallOptions(cancellationToken: cancellationToken));
             var employees = new Table().AddColumns("NIK", "name", "participant", "wage", "total");
             StatementTotals? totals = null;
             while (await call.ResponseStream.MoveNext(cancellationToken))

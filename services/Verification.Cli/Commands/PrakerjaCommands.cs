@@ -3,12 +3,11 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Spectre.Console;
-using Verification.Api.Clients;
 using Verification.Api.Prakerja.V1;
 using Verification.Cli.Files;
 using Verification.Cli.Output;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Cli.Commands;
 
@@ -59,7 +58,7 @@ public static class PrakerjaCommands
 
             var response = await RowProgress.RunAsync(printer, input.Name, "sent", recipients.Count, async counter =>
             {
-                using var call = new PrakerjaClient(channel).SubmitBatch(new CallOptions(Deadline: DateTimeOffset.UtcNow.AddHours(1), CancellationToken: cancellationToken));
+                using var call = new PrakerjaService.PrakerjaServiceClient(channel).SubmitBatch(new CallOptions(deadline: DateTime.UtcNow.AddHours(1), cancellationToken: cancellationToken));
                 await call.RequestStream.WriteAsync(new SubmitBatchRequest { Header = header }, cancellationToken);
                 foreach (var chunk in recipients.Chunk(ChunkSize))
                 {
@@ -99,7 +98,7 @@ public static class PrakerjaCommands
         var command = new Command("status", "State, progress and totals (per cohort) of a batch.") { batch };
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
-            var response = await new PrakerjaClient(channel).GetBatch(new GetBatchRequest { BatchId = result.GetValue(batch)! }, new CallOptions(CancellationToken: cancellationToken));
+            var response = await new PrakerjaService.PrakerjaServiceClient(channel).GetBatchAsync(new GetBatchRequest { BatchId = result.GetValue(batch)! }, new CallOptions(cancellationToken: cancellationToken));
             if (printer.Json)
             {
                 printer.Message(response.Batch);
@@ -118,14 +117,14 @@ public static class PrakerjaCommands
         var command = new Command("results", "Download a batch's results to a CSV, waiting while the batch runs; resumes where an interrupted download stopped, without duplicates; ends with the totals.") { batch, output };
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
-            var client = new PrakerjaClient(channel);
+            var client = new PrakerjaService.PrakerjaServiceClient(channel);
             var batchId = result.GetValue(batch)!;
             var path = result.GetValue(output)!.FullName;
-            var before = (await client.GetBatch(new GetBatchRequest { BatchId = batchId }, new CallOptions(CancellationToken: cancellationToken))).Batch;
+            var before = (await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId }, new CallOptions(cancellationToken: cancellationToken))).Batch;
             var (from, delimiter) = ResultsFile.Prepare(path, ResultsHeader);
             var received = await RowProgress.RunAsync(printer, $"batch {batchId}", "received", Math.Max(0, before.RecipientCount - from), counter =>
                 DownloadAsync(client, batchId, path, from, delimiter, counter, cancellationToken));
-            var after = (await client.GetBatch(new GetBatchRequest { BatchId = batchId }, new CallOptions(CancellationToken: cancellationToken))).Batch;
+            var after = (await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId }, new CallOptions(cancellationToken: cancellationToken))).Batch;
             var total = from + received;
             var complete = after.State == BatchState.Completed && total == after.RecipientCount;
             if (printer.Json)
@@ -149,7 +148,7 @@ public static class PrakerjaCommands
     }
 
     /// <summary>Streams results from <paramref name="from"/>, appending each to the file; a dropped stream reconnects from the last offset written.</summary>
-    private static async Task<long> DownloadAsync(PrakerjaClient client, string batchId, string path, long from, char delimiter, RowCounter counter, CancellationToken cancellationToken)
+    private static async Task<long> DownloadAsync(PrakerjaService.PrakerjaServiceClient client, string batchId, string path, long from, char delimiter, RowCounter counter, CancellationToken cancellationToken)
     {
         var next = from;
         var failures = 0;
@@ -158,7 +157,7 @@ public static class PrakerjaCommands
         {
             try
             {
-                using var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = batchId, FromOffset = next }, new CallOptions(Deadline: DateTimeOffset.UtcNow.AddHours(12), CancellationToken: cancellationToken));
+                using var call = client.StreamBatchResults(new StreamBatchResultsRequest { BatchId = batchId, FromOffset = next }, new CallOptions(deadline: DateTime.UtcNow.AddHours(12), cancellationToken: cancellationToken));
                 while (await call.ResponseStream.MoveNext(cancellationToken))
                 {
                     foreach (var row in call.ResponseStream.Current.Results)

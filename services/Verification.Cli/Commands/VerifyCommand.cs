@@ -1,7 +1,6 @@
 using System.CommandLine;
-using Verification.Api.Clients;
 using Verification.Api.Membership.V1;
-using Verification.Rpc.Client;
+using Grpc.Core;
 
 namespace Verification.Cli.Commands;
 
@@ -17,7 +16,7 @@ public static class VerifyCommand
         {
             var request = new VerifyMembershipRequest { Nik = result.GetValue(nik)! };
             if (result.GetValue(asOf) is { } date) request.AsOfDate = Values.Date(date, "--as-of");
-            var response = await new MembershipClient(channel).VerifyMembership(request, new CallOptions(CancellationToken: cancellationToken));
+            var response = await new MembershipService.MembershipServiceClient(channel).VerifyMembershipAsync(request, new CallOptions(cancellationToken: cancellationToken));
             if (printer.Json)
             {
                 printer.Message(response);

@@ -1,8 +1,7 @@
-using Verification.Api.Clients;
 using Verification.Api.Membership.V1;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Features;
 
@@ -22,25 +21,24 @@ public interface IMembershipRegistry
 /// Membership over gRPC as the internal-service member (in monolithic mode through this same server). Calls made while
 /// serving a bank inherit what is left of the bank's deadline and its cancellation.
 /// </summary>
-public sealed class MembershipRegistry(ModuleChannels channels) : IMembershipRegistry
+public sealed class MembershipRegistry(ModuleClient<MembershipService.MembershipServiceClient> membership) : IMembershipRegistry
 {
     /// <summary>Membership's module name, as in <c>Verification:Endpoints</c>.</summary>
     public const string ModuleName = "membership";
 
-    // The channel is resolved per call: in monolithic mode this server's address is known only once it listens.
-    private MembershipClient Client => new(channels.For(ModuleName));
+    private MembershipService.MembershipServiceClient Client => membership.Client;
 
     public async Task<VerifyMembershipResponse> VerifyAsync(VerifyMembershipRequest request, CancellationToken cancellationToken) =>
-        await Client.VerifyMembership(request, new CallOptions(CancellationToken: cancellationToken));
+        await Client.VerifyMembershipAsync(request, new CallOptions(cancellationToken: cancellationToken));
 
     public async Task<EnrollParticipantResponse> EnrolAsync(EnrollParticipantRequest request, CancellationToken cancellationToken) =>
-        await Client.EnrollParticipant(request, new CallOptions(CancellationToken: cancellationToken));
+        await Client.EnrollParticipantAsync(request, new CallOptions(cancellationToken: cancellationToken));
 
     public async Task<QuoteContributionResponse> QuoteAsync(QuoteContributionRequest request, CancellationToken cancellationToken) =>
-        await Client.QuoteContribution(request, new CallOptions(CancellationToken: cancellationToken));
+        await Client.QuoteContributionAsync(request, new CallOptions(cancellationToken: cancellationToken));
 
     public async Task<EndCoverageResponse> EndCoverageAsync(EndCoverageRequest request, CancellationToken cancellationToken) =>
-        await Client.EndCoverage(request, new CallOptions(CancellationToken: cancellationToken));
+        await Client.EndCoverageAsync(request, new CallOptions(cancellationToken: cancellationToken));
 
     /// <summary>
     /// A refusal the bank could not have caused or cured (e.g. KUR's own credentials refused): it must not reach the bank as

@@ -7,7 +7,8 @@ using Verification.Kur.Domain;
 using Verification.Kur.Features.Cancel;
 using Verification.Kur.Features.Enrol;
 using Verification.Membership.Domain;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using ApiSex = Verification.Api.Common.V1.Sex;
 using DomainSex = Verification.Membership.Domain.Sex;
 
@@ -37,7 +38,7 @@ internal sealed class KurRequests(DateOnly today)
     public void ThrowIfAny()
     {
         if (_badRequest.FieldViolations.Count > 0)
-            throw RpcException.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
+            throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
     }
 
     /// <summary>A loan reference can stand in logs and audit entries: 1–64 ASCII letters, digits and <c>- _ / . :</c>.</summary>

@@ -1,7 +1,8 @@
 using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Membership.Domain;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using ApiSex = Verification.Api.Common.V1.Sex;
 using DomainSex = Verification.Membership.Domain.Sex;
 
@@ -32,7 +33,7 @@ internal sealed class RequestViolations
     /// <summary>Throws INVALID_ARGUMENT carrying every violation, if there is any.</summary>
     public void ThrowIfAny()
     {
-        if (Any) throw RpcException.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
+        if (Any) throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
     }
 
     /// <summary>A structurally valid NIK, or one violation per broken rule.</summary>

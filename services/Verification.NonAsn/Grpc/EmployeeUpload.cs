@@ -5,8 +5,8 @@ using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Register;
 using Verification.Platform.Access;
-using Verification.Rpc;
-using Verification.Rpc.Server;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.NonAsn.Grpc;
 
@@ -96,7 +96,7 @@ internal sealed class EmployeeUpload(
             return new PendingRow(offset, rowId, null, new RowError
             {
                 Code = Google.Rpc.Code.PermissionDenied,
-                Message = NonAsnService.NotOwnEmployerMessage,
+                Message = NonAsnGrpcService.NotOwnEmployerMessage,
             });
         }
 
@@ -184,7 +184,7 @@ internal sealed class EmployeeUpload(
             }
             else
             {
-                NonAsnService.Fill(result, outcomes[next++]);
+                NonAsnGrpcService.Fill(result, outcomes[next++]);
             }
 
             results.Add(result);

@@ -5,7 +5,8 @@ using Verification.Membership.Domain;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features.Change;
 using Verification.NonAsn.Features.Register;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using ApiSex = Verification.Api.Common.V1.Sex;
 using DomainSex = Verification.Membership.Domain.Sex;
 
@@ -37,7 +38,7 @@ internal sealed class NonAsnRequests(DateOnly today)
     /// <summary>Throws INVALID_ARGUMENT carrying every violation, if there is any.</summary>
     public void ThrowIfAny()
     {
-        if (Any) throw RpcException.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
+        if (Any) throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
     }
 
     /// <summary>An employer registration number (NPP) can stand in audit entries: 1–20 ASCII letters or digits.</summary>

@@ -2,9 +2,9 @@ using Google.Rpc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
+using Grpc.Core;
+using Verification.Api;
 using Verification.Platform.Outbox;
-using Verification.Rpc;
-using Verification.Rpc.Server;
 
 namespace Verification.Platform.Access;
 
@@ -14,11 +14,11 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<A
     /// <summary>Records the denial; call before throwing <see cref="Denied"/>. A scope check in a feature passes the resource it refused (never personal data).</summary>
     public async Task RecordAsync(ServerCallContext context, string reason, string resource, CancellationToken cancellationToken)
     {
-        var member = context.Items.TryGetValue(typeof(Member), out var m) && m is Member known ? known : null;
+        var member = context.MemberOrNull();
         var now = DateTimeOffset.UtcNow;
         var denied = new AccessDenied(
             Guid.CreateVersion7(now), now, context.CorrelationId(), member?.Code ?? "", "access",
-            member?.Code ?? "", member?.Role.ToString() ?? "", context.Method.FullName, reason, resource);
+            member?.Code ?? "", member?.Role.ToString() ?? "", context.Method, reason, resource);
         Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reason);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AccessDbContext>();
@@ -29,7 +29,7 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<A
 
     /// <summary>PERMISSION_DENIED with an ErrorInfo reason a client can branch on.</summary>
     public static RpcException Denied(string message, string reason) =>
-        RpcException.WithDetails(StatusCode.PermissionDenied, message, new ErrorInfo { Reason = reason, Domain = "verification.bpjsketenagakerjaan.go.id" });
+        RpcErrors.WithDetails(StatusCode.PermissionDenied, message, new ErrorInfo { Reason = reason, Domain = "verification.bpjsketenagakerjaan.go.id" });
 
     private static partial class Log
     {

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Google.Rpc;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Verification.Rpc;
-using Verification.Rpc.Server;
-using Verification.Rpc.Services;
+using Verification.Api;
+using Verification.Platform.Rpc;
 
 namespace Verification.Platform.Access;
 
@@ -12,12 +12,12 @@ namespace Verification.Platform.Access;
 /// Every call but health: who is calling (client certificate, else bearer token), may their role call this
 /// method, and are they within their rate. Denials are audited through <see cref="AccessDenials"/>.
 /// </summary>
-public sealed class AccessInterceptor : IServerInterceptor, IDisposable
+public sealed class AccessInterceptor : ServerCallInterceptor, IDisposable
 {
     private readonly MemberDirectory _directory;
     private readonly AccessDenials _denials;
     private readonly PartitionedRateLimiter<string> _limiter;
-    private readonly ConcurrentDictionary<RpcMethodInfo, MethodAccess> _methods = new();
+    private readonly ConcurrentDictionary<RpcMethod, MemberAccess> _methods = new();
 
     public AccessInterceptor(MemberDirectory directory, AccessDenials denials, IOptions<AccessOptions> options)
     {
@@ -35,19 +35,20 @@ public sealed class AccessInterceptor : IServerInterceptor, IDisposable
         }));
     }
 
-    public async Task InterceptAsync(ServerCallContext context, RpcContinuation next)
+    protected override async Task InterceptAsync(ServerCallContext context, Func<Task> next)
     {
-        var access = _methods.GetOrAdd(context.Method, MethodAccess.For);
+        var method = RpcMethod.Of(context);
+        var access = _methods.GetOrAdd(method, MemberAccess.For);
         if (access.Anonymous)
         {
-            await next(context);
+            await next();
             return;
         }
 
         var member = Authenticate(context)
-            ?? throw RpcException.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
+            ?? throw RpcErrors.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
-        context.Items[typeof(Member)] = member;
+        context.UserState[typeof(Member)] = member;
 
         if (!access.AnyMember && !access.Roles.Contains(member.Role))
         {
@@ -59,45 +60,39 @@ public sealed class AccessInterceptor : IServerInterceptor, IDisposable
         if (!lease.IsAcquired)
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMilliseconds(100);
-            throw RpcException.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
+            throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
         }
-        await next(context);
+        await next();
     }
 
     private Member? Authenticate(ServerCallContext context)
     {
-        if (context.PeerCertificate is { } certificate && _directory.FindByCertificate(certificate) is { } byCertificate)
+        var http = context.GetHttpContext();
+        if (http.Connection.ClientCertificate is { } certificate && _directory.FindByCertificate(certificate) is { } byCertificate)
             return byCertificate;
-        // Straight from the HTTP headers: building the call's full metadata for one value costs on every call.
-        string? authorization = context.GetHttpContext().Request.Headers.Authorization;
+        string? authorization = http.Request.Headers.Authorization;
         if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
         return _directory.FindByToken(authorization["Bearer ".Length..].Trim());
     }
 
     public void Dispose() => _limiter.Dispose();
+}
 
-    /// <summary>What a method allows, read once from its attributes.</summary>
-    private sealed record MethodAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles)
-    {
-        public static MethodAccess For(RpcMethodInfo method)
-        {
-            if (method.GetAttribute<AllowAnonymousRpcAttribute>() is not null) return new(true, false, []);
-            // Reflection describes the API, not data: any authenticated member may use it.
-            if (method.ServiceName.StartsWith("grpc.reflection.", StringComparison.Ordinal)) return new(false, true, []);
-            var roles = method.GetAttribute<RpcRolesAttribute>()?.Roles ?? [];
-            return new(false, false, roles);
-        }
-    }
+/// <summary>What a method allows, read once from its endpoint metadata.</summary>
+public sealed record MemberAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles)
+{
+    public const string HealthService = "grpc.health.v1.Health";
 
-    /// <summary>Start-up check: every method other than health and reflection declares its roles, so nothing is open by omission.</summary>
-    public static void EnsureRolesDeclared(RpcServiceRegistry registry)
+    /// <summary>Only health answers without credentials: load balancers and probes have none.</summary>
+    public static bool IsAnonymous(RpcMethod method) => method.ServiceName == HealthService;
+
+    /// <summary>Reflection describes the API, not data: any authenticated member may use it.</summary>
+    public static bool IsReflection(RpcMethod method) => method.ServiceName.StartsWith("grpc.reflection.", StringComparison.Ordinal);
+
+    public static MemberAccess For(RpcMethod method)
     {
-        var undeclared = registry.Methods
-            .Where(m => m.GetAttribute<AllowAnonymousRpcAttribute>() is null && !m.ServiceName.StartsWith("grpc.reflection.", StringComparison.Ordinal))
-            .Where(m => m.GetAttribute<RpcRolesAttribute>() is not { Roles.Count: > 0 })
-            .Select(m => m.FullName)
-            .ToList();
-        if (undeclared.Count > 0)
-            throw new InvalidOperationException($"These RPCs declare no [RpcRoles]: {string.Join(", ", undeclared)}");
+        if (IsAnonymous(method)) return new(true, false, []);
+        if (IsReflection(method)) return new(false, true, []);
+        return new(false, false, method.GetAttribute<RpcRolesAttribute>()?.Roles ?? []);
     }
 }

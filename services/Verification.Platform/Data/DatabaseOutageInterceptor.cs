@@ -2,8 +2,9 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Verification.Rpc;
-using Verification.Rpc.Server;
+using Grpc.Core;
+using Verification.Api;
+using Verification.Platform.Rpc;
 
 namespace Verification.Platform.Data;
 
@@ -12,22 +13,22 @@ namespace Verification.Platform.Data;
 /// <c>RetryInfo</c>, not <c>INTERNAL</c>: every write is one transaction, so nothing was half-done and the caller's
 /// retry (same idempotency key) is safe.
 /// </summary>
-public sealed partial class DatabaseOutageInterceptor(ILogger<DatabaseOutageInterceptor> logger) : IServerInterceptor
+public sealed partial class DatabaseOutageInterceptor(ILogger<DatabaseOutageInterceptor> logger) : ServerCallInterceptor
 {
     /// <summary>Long enough for a connection pool to notice a restarted server, short enough for a bank's loan screen.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    public async Task InterceptAsync(ServerCallContext context, RpcContinuation next)
+    protected override async Task InterceptAsync(ServerCallContext context, Func<Task> next)
     {
         try
         {
-            await next(context);
+            await next();
         }
         catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested && Outage(ex) is { } cause)
         {
             // The type and SQL state only: a driver's message can quote the values of the statement.
-            LogOutage(logger, context.Method.FullName, cause.GetType().Name, (cause as PostgresException)?.SqlState ?? (cause as SqliteException)?.SqliteErrorCode.ToString() ?? "");
-            throw RpcException.RetryLater(StatusCode.Unavailable, "The service's database is unavailable; retry the same request after the given delay.", RetryDelay);
+            LogOutage(logger, context.Method, cause.GetType().Name, (cause as PostgresException)?.SqlState ?? (cause as SqliteException)?.SqliteErrorCode.ToString() ?? "");
+            throw RpcErrors.RetryLater(StatusCode.Unavailable, "The service's database is unavailable; retry the same request after the given delay.", RetryDelay);
         }
     }
 

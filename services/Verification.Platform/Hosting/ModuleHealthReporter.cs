@@ -1,14 +1,14 @@
+using Grpc.HealthCheck;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Verification.Rpc.Services;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Verification.Platform.Hosting;
 
-/// <summary>Keeps a module's gRPC health (per service name) tied to its database and, on RabbitMQ, to the bus.</summary>
-public sealed class ModuleHealthReporter<TContext>(IServiceScopeFactory scopes, HealthStatusRegistry health, IEnumerable<string> serviceNames, bool watchBus) : BackgroundService
+/// <summary>Keeps a module's gRPC health (per service name, in Grpc.HealthCheck's service) tied to its database and, on RabbitMQ, to the bus.</summary>
+public sealed class ModuleHealthReporter<TContext>(IServiceScopeFactory scopes, HealthServiceImpl health, IEnumerable<string> serviceNames, bool watchBus) : BackgroundService
     where TContext : DbContext
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);

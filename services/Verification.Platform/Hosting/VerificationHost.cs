@@ -11,8 +11,9 @@ using Verification.Platform.Access;
 using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
+using Verification.Platform.Rpc;
 using Verification.Platform.Telemetry;
-using Verification.Rpc.Server;
+using Grpc.HealthCheck;
 
 namespace Verification.Platform.Hosting;
 
@@ -41,14 +42,26 @@ public static class VerificationHost
         ConfigureKestrel(builder, options.Listen);
         builder.AddVerificationTelemetry(selected.Count == names.Count ? "verification" : "verification-" + string.Join("-", selected));
 
-        builder.Services.AddRpcServer();
+        builder.Services.AddGrpc(grpc =>
+        {
+            // Outermost first: unmapped failures become INTERNAL, database outages UNAVAILABLE (also in access control), then who may call.
+            grpc.Interceptors.Add<UnhandledErrorInterceptor>();
+            grpc.Interceptors.Add<DatabaseOutageInterceptor>();
+            grpc.Interceptors.Add<AccessInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+        builder.Services.AddSingleton<UnhandledErrorInterceptor>();
+        builder.Services.AddSingleton<DatabaseOutageInterceptor>();
+        builder.Services.AddGrpcReflection();
+        var health = new HealthServiceImpl();
+        health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        builder.Services.AddSingleton(health);
         // The bus first: hosted services stop in reverse order, so the relays flush before the bus closes.
         builder.Services.AddVerificationBus(bus, consumers =>
         {
             foreach (var module in modules) module.AddConsumers?.Invoke(consumers);
         });
         AddAccess(builder, host);
-        builder.Services.AddSingleton<ModuleChannels>();
         foreach (var module in modules) module.AddServices(builder, host);
         return host;
     }
@@ -57,11 +70,10 @@ public static class VerificationHost
     public static WebApplication MapVerificationHost(this WebApplication app, IReadOnlyList<VerificationModule> catalog)
     {
         var host = app.Services.GetRequiredService<VerificationHostContext>();
-        app.UseRpcServer();
-        app.MapRpcHealth();
-        app.MapRpcReflection();
+        app.MapGrpcService<HealthServiceImpl>();
+        app.MapGrpcReflectionService();
         foreach (var module in catalog.Where(m => host.Hosts(m.Name))) module.Map(app);
-        AccessInterceptor.EnsureRolesDeclared(app.Services.GetRequiredService<RpcServiceRegistry>());
+        ServiceMethodChecks.EnsureComplete(app);
         return app;
     }
 
@@ -93,9 +105,6 @@ public static class VerificationHost
         builder.Services.AddSingleton(MemberDirectory.Load(access.MembersFile));
         builder.Services.AddSingleton<AccessDenials>();
         builder.Services.AddSingleton<AccessInterceptor>();
-        // Outermost, so a database outage in access control (denials are recorded) is UNAVAILABLE too.
-        builder.Services.AddSingleton<IServerInterceptor, DatabaseOutageInterceptor>();
-        builder.Services.AddSingleton<IServerInterceptor>(sp => sp.GetRequiredService<AccessInterceptor>());
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));
         builder.Services.AddOutboxRelay<AccessDbContext>();
     }
@@ -124,7 +133,7 @@ public static class VerificationHost
                     if (!listen.RequireClientCertificate) return;
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                     // Without a CA, members are pinned by certificate thumbprint in the members file.
-                    https.ClientCertificateValidation = (presented, _, _) => clientCa is null || Verification.Rpc.CertificateAuthority.Issued(clientCa, presented);
+                    https.ClientCertificateValidation = (presented, _, _) => clientCa is null || Verification.Api.Channels.CertificateAuthority.Issued(clientCa, presented);
                 });
             });
         });

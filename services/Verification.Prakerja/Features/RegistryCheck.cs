@@ -1,9 +1,8 @@
 using System.Globalization;
-using Verification.Api.Clients;
 using Verification.Api.Membership.V1;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Features;
 
@@ -11,7 +10,7 @@ namespace Verification.Prakerja.Features;
 /// Membership's bulk verification over gRPC as the internal-service member (in monolithic mode through this same
 /// server). Row ids sent to Membership are Prakerja's own offsets, unique within the call whatever the PMO's row ids.
 /// </summary>
-public sealed class RegistryCheck(ModuleChannels channels)
+public sealed class RegistryCheck(ModuleClient<MembershipService.MembershipServiceClient> membership)
 {
     /// <summary>Membership's module name, as in <c>Verification:Endpoints</c>.</summary>
     public const string ModuleName = "membership";
@@ -19,8 +18,7 @@ public sealed class RegistryCheck(ModuleChannels channels)
     /// <summary>Rows per message to Membership: it answers up to three messages of one call concurrently.</summary>
     public const int ItemsPerMessage = 1_000;
 
-    // The channel is resolved per call: in monolithic mode this server's address is known only once it listens.
-    public MembershipClient Client => new(channels.For(ModuleName));
+    public MembershipService.MembershipServiceClient Client => membership.Client;
 
     /// <summary>
     /// Checks <paramref name="count"/> NIKs in one call; <paramref name="answer"/> receives each answer with the index it
@@ -29,7 +27,7 @@ public sealed class RegistryCheck(ModuleChannels channels)
     public async Task CheckAsync(int count, Func<int, long> nikAt, Action<int, VerifyMembershipBatchResult> answer, TimeSpan deadline, CancellationToken cancellationToken)
     {
         if (count == 0) return;
-        using var call = Client.VerifyMembershipBatch(CallOptions.WithTimeout(deadline, cancellationToken));
+        using var call = Client.VerifyMembershipBatch(RpcCalls.WithTimeout(deadline, cancellationToken));
         var reading = ReadAsync(call, answer, cancellationToken);
         try
         {
@@ -49,7 +47,7 @@ public sealed class RegistryCheck(ModuleChannels channels)
         }
 
         var answered = await reading;
-        if (answered != count) throw new RpcException(StatusCode.Internal, $"Membership answered {answered} of {count} rows.");
+        if (answered != count) throw RpcErrors.Of(StatusCode.Internal, $"Membership answered {answered} of {count} rows.");
     }
 
     private static async Task<int> ReadAsync(AsyncDuplexStreamingCall<VerifyMembershipBatchRequest, VerifyMembershipBatchResponse> call,

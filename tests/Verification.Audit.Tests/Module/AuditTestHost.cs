@@ -1,16 +1,17 @@
 using System.Diagnostics;
+using Verification.Api.Kur.V1;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Verifier;
 using Verification.Contracts.Events;
 using Verification.Platform.Hosting;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using ApiSignedTreeHead = Verification.Api.Audit.V1.SignedTreeHead;
+using Verification.Api.Channels;
 
 namespace Verification.Audit.Tests.Module;
 
@@ -24,7 +25,7 @@ namespace Verification.Audit.Tests.Module;
 /// <code>
 /// await using var host = await AuditTestHost.StartAsync(modules: [MembershipModule.Module, KurModule.Module]);
 /// using var call = AuditTestHost.TraceCall(out var traceId);
-/// await new KurClient(host.Channel("bank-bri")).EnrolBorrower(request);
+/// await new KurService.KurServiceClient(host.Channel("bank-bri")).EnrolBorrowerAsync(request);
 /// var entry = await host.WaitForEntryAsync(new TraceRequest { Nik = request.Borrower.Nik }, e => e.EventType == "KurBorrowerEnrolled", TimeSpan.FromSeconds(1));
 /// Assert.Equal(traceId, entry.TraceId);
 /// </code>
@@ -41,7 +42,7 @@ public sealed class AuditTestHost : IAsyncDisposable
 
     private readonly IReadOnlyList<VerificationModule> _modules;
     private readonly string[] _settings;
-    private readonly List<RpcChannel> _channels = [];
+    private readonly List<VerificationChannel> _channels = [];
     private WebApplication? _app;
 
     private AuditTestHost(string dataDirectory, IReadOnlyList<VerificationModule> modules, string[] settings)
@@ -110,15 +111,15 @@ public sealed class AuditTestHost : IAsyncDisposable
 
     public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
 
-    public RpcChannel Channel(string member)
+    public VerificationChannel Channel(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         _channels.Add(channel);
         return channel;
     }
 
     /// <summary>An Audit client authenticated as the development auditor.</summary>
-    public AuditClient Auditor() => new(Channel("auditor-bpk"));
+    public AuditService.AuditServiceClient Auditor() => new(Channel("auditor-bpk"));
 
     /// <summary>Publishes events on the host's bus, as a module's outbox relay would.</summary>
     public async Task PublishAsync(params IIntegrationEvent[] events)
@@ -173,7 +174,7 @@ public sealed class AuditTestHost : IAsyncDisposable
         {
             try
             {
-                var head = (await auditor.GetTreeHead(new GetTreeHeadRequest())).TreeHead;
+                var head = (await auditor.GetTreeHeadAsync(new GetTreeHeadRequest())).TreeHead;
                 if (head.TreeSize == size)
                 {
                     return head;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using Xunit.Abstractions;
 
 namespace Verification.Audit.Tests.Module;
@@ -19,7 +19,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var host = await AuditTestHost.StartAsync();
         await host.WaitForTreeHeadAsync(0);
         // A warm server, as in production: the first denial and the first Trace build their EF models and queries.
-        await Assert.ThrowsAsync<RpcException>(async () => await new AuditClient(host.Channel("kemnaker")).GetTreeHead(new GetTreeHeadRequest()));
+        await Assert.ThrowsAsync<RpcException>(async () => await new AuditService.AuditServiceClient(host.Channel("kemnaker")).GetTreeHeadAsync(new GetTreeHeadRequest()));
         await host.WaitForEntryAsync(new TraceRequest { MemberCode = "kemnaker" }, _ => true, TimeSpan.FromSeconds(10));
 
         string traceId;
@@ -27,7 +27,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         using (AuditTestHost.TraceCall(out traceId))
         {
-            denied = await Assert.ThrowsAsync<RpcException>(async () => await new AuditClient(host.Channel("bank-bri")).GetTreeHead(new GetTreeHeadRequest()));
+            denied = await Assert.ThrowsAsync<RpcException>(async () => await new AuditService.AuditServiceClient(host.Channel("bank-bri")).GetTreeHeadAsync(new GetTreeHeadRequest()));
         }
 
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);

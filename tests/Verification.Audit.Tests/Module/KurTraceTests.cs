@@ -1,5 +1,4 @@
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Kur;
@@ -33,15 +32,15 @@ public class KurTraceTests
     public async Task AKurEnrolmentAppearsInTraceByNikWithinASecondWithTheBanksTraceId()
     {
         await using var host = await AuditTestHost.StartAsync(modules: [MembershipModule.Module, KurModule.Module]);
-        var kur = new KurClient(host.Channel("bank-bri"));
+        var kur = new KurService.KurServiceClient(host.Channel("bank-bri"));
         // Warm-up: the first enrolment pays for JIT and connection set-up, which is not the log's latency.
-        await kur.EnrolBorrower(Enrolment("SIKP-WARMUP-0001", "3374015501900002"));
+        await kur.EnrolBorrowerAsync(Enrolment("SIKP-WARMUP-0001", "3374015501900002"));
 
         var request = Enrolment("SIKP-2026-000123", "3374015501900001");
         string traceId;
         using (AuditTestHost.TraceCall(out traceId))
         {
-            var response = await kur.EnrolBorrower(request);
+            var response = await kur.EnrolBorrowerAsync(request);
             Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
         }
         var entry = await host.WaitForEntryAsync(new TraceRequest { Nik = request.Borrower.Nik }, e => e.EventType == "KurBorrowerEnrolled", TimeSpan.FromSeconds(1));

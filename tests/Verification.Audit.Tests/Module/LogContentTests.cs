@@ -4,11 +4,11 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit.Consumers;
 using Verification.Audit.Features.Append;
 using Verification.Contracts.Events;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Audit.Tests.Module;
 
@@ -29,7 +29,7 @@ public sealed class LogContentTests
         await host.PublishAsync(SampleEvents.Denial("marker-2"));
         await host.WaitForEntryAsync(new TraceRequest { CorrelationId = "marker-2" }, _ => true, TimeSpan.FromSeconds(5));
 
-        var entries = (await host.Auditor().GetEntries(new GetEntriesRequest { FromIndex = 0, Count = 100 })).Entries;
+        var entries = (await host.Auditor().GetEntriesAsync(new GetEntriesRequest { FromIndex = 0, Count = 100 })).Entries;
         Assert.Equal(3, entries.Count);
         Assert.Single(entries, e => e.EventId == original.EventId.ToString());
         Assert.Equal([0L, 1L, 2L], entries.Select(e => e.Index));
@@ -47,7 +47,7 @@ public sealed class LogContentTests
         await host.WaitForTreeHeadAsync(events.Count);
 
         var auditor = host.Auditor();
-        var entries = (await auditor.GetEntries(new GetEntriesRequest { FromIndex = 0, Count = 100 })).Entries;
+        var entries = (await auditor.GetEntriesAsync(new GetEntriesRequest { FromIndex = 0, Count = 100 })).Entries;
         Assert.Equal(events.Count, entries.Count);
         foreach (var type in AuditConsumers.EventTypes)
         {
@@ -250,7 +250,7 @@ public sealed class LogContentTests
         });
         Assert.Equal(["loan_reference", "end_time", "order", "after_index"], range.GetDetail<Google.Rpc.BadRequest>()!.FieldViolations.Select(f => f.Field));
 
-        var entries = await Assert.ThrowsAsync<RpcException>(async () => await auditor.GetEntries(new GetEntriesRequest { FromIndex = -1, Count = 0 }));
+        var entries = await Assert.ThrowsAsync<RpcException>(async () => await auditor.GetEntriesAsync(new GetEntriesRequest { FromIndex = -1, Count = 0 }));
         Assert.Equal(["from_index", "count"], entries.GetDetail<Google.Rpc.BadRequest>()!.FieldViolations.Select(f => f.Field));
     }
 
@@ -260,14 +260,14 @@ public sealed class LogContentTests
         await using var host = await AuditTestHost.StartAsync();
         foreach (var member in new[] { "bank-bri", "kemnaker", "prakerja-pmo", "internal-services" })
         {
-            var client = new AuditClient(host.Channel(member));
+            var client = new AuditService.AuditServiceClient(host.Channel(member));
             async Task Denied(Func<Task> call) =>
                 Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
 
-            await Denied(async () => await client.GetTreeHead(new GetTreeHeadRequest()));
-            await Denied(async () => await client.GetEntries(new GetEntriesRequest { Count = 1 }));
-            await Denied(async () => await client.GetInclusionProof(new GetInclusionProofRequest { Index = 0 }));
-            await Denied(async () => await client.GetConsistencyProof(new GetConsistencyProofRequest()));
+            await Denied(async () => await client.GetTreeHeadAsync(new GetTreeHeadRequest()));
+            await Denied(async () => await client.GetEntriesAsync(new GetEntriesRequest { Count = 1 }));
+            await Denied(async () => await client.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 0 }));
+            await Denied(async () => await client.GetConsistencyProofAsync(new GetConsistencyProofRequest()));
             await Denied(async () =>
             {
                 using var call = client.Trace(new TraceRequest());

@@ -1,6 +1,7 @@
 using Verification.Api.Audit.V1;
 using Verification.Audit.Verifier;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using ApiSignedTreeHead = Verification.Api.Audit.V1.SignedTreeHead;
 
 namespace Verification.Audit.Tests.Module;
@@ -43,13 +44,13 @@ public sealed class ProofTests
                     .Distinct();
             foreach (var leaf in leaves)
             {
-                var answer = await auditor.GetInclusionProof(new GetInclusionProofRequest { Index = leaf, TreeSize = head.TreeSize });
+                var answer = await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { Index = leaf, TreeSize = head.TreeSize });
                 Assert.Equal(leaf, answer.Proof.LeafIndex);
                 Assert.Equal(head.TreeSize, answer.Proof.TreeSize);
                 Assert.Equal(AuditFinding.Verified, logAuditor.CheckEntry(signed, answer.Entry.CanonicalBytes.Span, leaf, answer.Proof.AuditPath.Hashes()));
 
                 // The same entry found by its event id proves the same way.
-                var byId = await auditor.GetInclusionProof(new GetInclusionProofRequest { EventId = answer.Entry.EventId, TreeSize = head.TreeSize });
+                var byId = await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { EventId = answer.Entry.EventId, TreeSize = head.TreeSize });
                 Assert.Equal(answer.Proof, byId.Proof);
             }
         }
@@ -58,7 +59,7 @@ public sealed class ProofTests
         {
             foreach (var later in heads.Where(h => h.TreeSize >= earlier.TreeSize))
             {
-                var proof = await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = earlier.TreeSize, SecondSize = later.TreeSize });
+                var proof = await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = earlier.TreeSize, SecondSize = later.TreeSize });
                 Assert.Equal(
                     AuditFinding.Verified,
                     logAuditor.CheckGrowth(earlier.ToVerifier(), later.ToVerifier(), proof.Proof.Path.Hashes()));
@@ -66,9 +67,9 @@ public sealed class ProofTests
         }
 
         // tree_size 0 and second_size 0 mean the latest signed head.
-        var latest = await auditor.GetInclusionProof(new GetInclusionProofRequest { Index = 5 });
+        var latest = await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 5 });
         Assert.Equal(1000, latest.Proof.TreeSize);
-        var toLatest = await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = 7 });
+        var toLatest = await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = 7 });
         Assert.Equal(1000, toLatest.Proof.SecondSize);
     }
 
@@ -82,19 +83,19 @@ public sealed class ProofTests
 
         async Task<StatusCode> Code(Func<Task> call) => (await Assert.ThrowsAsync<RpcException>(call)).StatusCode;
 
-        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { Index = 0, TreeSize = 4 })));
-        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { Index = 3 })));
-        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { Index = 2, TreeSize = 2 })));
-        Assert.Equal(StatusCode.NotFound, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { EventId = Guid.NewGuid().ToString() })));
-        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = 2, SecondSize = 4 })));
-        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = 3, SecondSize = 2 })));
-        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { TreeSize = 3 })));
-        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetInclusionProof(new GetInclusionProofRequest { EventId = "not-a-uuid" })));
-        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = -1 })));
+        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 0, TreeSize = 4 })));
+        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 3 })));
+        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 2, TreeSize = 2 })));
+        Assert.Equal(StatusCode.NotFound, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { EventId = Guid.NewGuid().ToString() })));
+        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = 2, SecondSize = 4 })));
+        Assert.Equal(StatusCode.OutOfRange, await Code(async () => await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = 3, SecondSize = 2 })));
+        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { TreeSize = 3 })));
+        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetInclusionProofAsync(new GetInclusionProofRequest { EventId = "not-a-uuid" })));
+        Assert.Equal(StatusCode.InvalidArgument, await Code(async () => await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = -1 })));
 
         // Trivial consistency proofs are empty, as RFC 6962 has them.
-        Assert.Empty((await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = 0, SecondSize = 3 })).Proof.Path);
-        Assert.Empty((await auditor.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = 3, SecondSize = 3 })).Proof.Path);
+        Assert.Empty((await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = 0, SecondSize = 3 })).Proof.Path);
+        Assert.Empty((await auditor.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = 3, SecondSize = 3 })).Proof.Path);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class ProofTests
         Assert.Equal(32, head.RootHash.Length);
 
         // The root is the RFC 6962 hash of the one entry's canonical bytes.
-        var entry = (await host.Auditor().GetEntries(new GetEntriesRequest { FromIndex = 0, Count = 10 })).Entries.Single();
+        var entry = (await host.Auditor().GetEntriesAsync(new GetEntriesRequest { FromIndex = 0, Count = 10 })).Entries.Single();
         Assert.Equal(Rfc6962.HashLeaf(entry.CanonicalBytes.Span), head.RootHash.ToByteArray());
 
         // A different key does not verify it.

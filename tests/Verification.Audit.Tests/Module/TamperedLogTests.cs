@@ -2,7 +2,8 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Verification.Api.Audit.V1;
 using Verification.Audit.Verifier;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 using ApiSignedTreeHead = Verification.Api.Audit.V1.SignedTreeHead;
 
 namespace Verification.Audit.Tests.Module;
@@ -114,13 +115,13 @@ public sealed class TamperedLogTests
             var auditor = new LogAuditor(verifier);
             var client = Host.Auditor();
             var trusted = Trusted.ToVerifier();
-            var latest = (await client.GetTreeHead(new GetTreeHeadRequest())).TreeHead.ToVerifier();
+            var latest = (await client.GetTreeHeadAsync(new GetTreeHeadRequest())).TreeHead.ToVerifier();
             if (latest.Head.TreeSize < trusted.Head.TreeSize)
             {
                 return auditor.CheckGrowth(trusted, latest, []);
             }
 
-            var consistency = await client.GetConsistencyProof(new GetConsistencyProofRequest { FirstSize = trusted.Head.TreeSize, SecondSize = latest.Head.TreeSize });
+            var consistency = await client.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = trusted.Head.TreeSize, SecondSize = latest.Head.TreeSize });
             var growth = auditor.CheckGrowth(trusted, latest, consistency.Proof.Path.Hashes());
             if (growth != AuditFinding.Verified)
             {
@@ -129,7 +130,7 @@ public sealed class TamperedLogTests
 
             for (long i = 0; i < trusted.Head.TreeSize; i++)
             {
-                var inclusion = await client.GetInclusionProof(new GetInclusionProofRequest { Index = i, TreeSize = trusted.Head.TreeSize });
+                var inclusion = await client.GetInclusionProofAsync(new GetInclusionProofRequest { Index = i, TreeSize = trusted.Head.TreeSize });
                 var finding = auditor.CheckEntry(trusted, inclusion.Entry.CanonicalBytes.Span, i, inclusion.Proof.AuditPath.Hashes());
                 if (finding != AuditFinding.Verified)
                 {

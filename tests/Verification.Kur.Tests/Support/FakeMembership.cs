@@ -1,7 +1,8 @@
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Kur.Features;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests.Support;
 
@@ -81,7 +82,7 @@ public sealed class FakeMembership : IMembershipRegistry
                 RefuseEnrolField = null;
                 var badRequest = new Google.Rpc.BadRequest();
                 badRequest.FieldViolations.Add(new Google.Rpc.BadRequest.Types.FieldViolation { Field = field, Reason = "NAME_NOT_ALLOWED", Description = "Refused." });
-                throw RpcException.WithDetails(StatusCode.InvalidArgument, "Invalid.", badRequest);
+                throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "Invalid.", badRequest);
             }
 
             if (!_answers.TryGetValue(request.IdempotencyKey, out var answer))
@@ -120,7 +121,7 @@ public sealed class FakeMembership : IMembershipRegistry
             if (RefuseQuote)
             {
                 RefuseQuote = false;
-                throw new RpcException(StatusCode.InvalidArgument, "Invalid quote.");
+                throw RpcErrors.Of(StatusCode.InvalidArgument, "Invalid quote.");
             }
 
             // BPU: JKK 1 % of income (Rp10,000 to Rp207,000) + JKM Rp6,800.
@@ -137,7 +138,7 @@ public sealed class FakeMembership : IMembershipRegistry
             Fail("end", FailBefore);
             var endDate = new DateOnly(request.EndDate.Year, request.EndDate.Month, request.EndDate.Day);
             if (_ended.TryGetValue(request.ParticipantNumber, out var earlier) && earlier != endDate)
-                throw new RpcException(StatusCode.FailedPrecondition, "Already ended on another day.");
+                throw RpcErrors.Of(StatusCode.FailedPrecondition, "Already ended on another day.");
             _ended[request.ParticipantNumber] = endDate;
             var response = new EndCoverageResponse();
             response.EndedPrograms.Add(request.Programs);
@@ -148,6 +149,6 @@ public sealed class FakeMembership : IMembershipRegistry
 
     private static void Fail(string call, HashSet<string> cue)
     {
-        if (cue.Remove(call)) throw new RpcException(StatusCode.Unavailable, "Membership is down (test).");
+        if (cue.Remove(call)) throw RpcErrors.Of(StatusCode.Unavailable, "Membership is down (test).");
     }
 }

@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
+using Verification.Api.Kur.V1;
+using Verification.Api.Membership.V1;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Clients;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.Kur.Tests.Support;
 
@@ -62,7 +64,7 @@ public sealed class KurHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly bool _ownsDataDirectory;
-    private readonly List<RpcChannel> _channels = [];
+    private readonly List<VerificationChannel> _channels = [];
 
     private KurHost(WebApplication app, string dataDirectory, string credentials, int port, bool ownsDataDirectory)
     {
@@ -135,16 +137,16 @@ public sealed class KurHost : IAsyncDisposable
 
     public string Token(string member) => File.ReadAllText(Path.Combine(CredentialsDirectory, member + ".token")).Trim();
 
-    public RpcChannel Channel(string member)
+    public VerificationChannel Channel(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         lock (_channels) _channels.Add(channel);
         return channel;
     }
 
-    public KurClient Kur(string member = "bank-bri") => new(Channel(member));
+    public KurService.KurServiceClient Kur(string member = "bank-bri") => new(Channel(member));
 
-    public MembershipClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
+    public MembershipService.MembershipServiceClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
 
     public async Task StopAsync() => await _app.StopAsync();
 

@@ -1,5 +1,6 @@
 using Google.Rpc;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Kur.Tests.Support;
 

@@ -2,13 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using NpgsqlTypes;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Api.Kur.V1;
 using Verification.Audit.Verifier;
 using Verification.LoadTests.Harness;
 using Verification.LoadTests.Scenarios;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using VerifiedTreeHead = Verification.Audit.Verifier.SignedTreeHead;
 
 namespace Verification.LoadTests.Books;
@@ -306,7 +305,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
     private async Task CheckProofsAsync(CancellationToken cancellationToken)
     {
         if (!suite.Databases.TryGetValue("audit", out var audit)) return;
-        var client = new AuditClient(suite.Channel("audit", "auditor-bpk"));
+        var client = new AuditService.AuditServiceClient(suite.Channel("audit", "auditor-bpk"));
         using var verifier = TreeHeadVerifier.FromPublicKeyPem(suite.AuditPublicKeyPem);
         var auditor = new LogAuditor(verifier);
         var size = (long)(await SuiteProbe.QuerySingleAsync(audit, "SELECT count(*) FROM audit_entries", cancellationToken))![0]!;
@@ -323,7 +322,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
         {
             try
             {
-                proto = (await client.GetTreeHead(new GetTreeHeadRequest(), CallOptions.WithTimeout(TimeSpan.FromSeconds(5), cancellationToken))).TreeHead;
+                proto = (await client.GetTreeHeadAsync(new GetTreeHeadRequest(), RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), cancellationToken))).TreeHead;
                 if (proto?.TreeSize >= size) break;
             }
             catch (RpcException)
@@ -359,8 +358,8 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
             GetInclusionProofResponse inclusion;
             try
             {
-                inclusion = await stats.TimeAsync("books: audit.GetInclusionProof", () => client.GetInclusionProof(
-                    new GetInclusionProofRequest { Index = index, TreeSize = head.Head.TreeSize }, CallOptions.WithTimeout(TimeSpan.FromSeconds(10), ct)).ResponseAsync);
+                inclusion = await stats.TimeAsync("books: audit.GetInclusionProof", () => client.GetInclusionProofAsync(
+                    new GetInclusionProofRequest { Index = index, TreeSize = head.Head.TreeSize }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(10), ct)).ResponseAsync);
             }
             catch (RpcException ex)
             {
@@ -391,8 +390,8 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
         foreach (var row in earlier)
         {
             var old = new VerifiedTreeHead(new TreeHead((long)row[0]!, DateTimeOffset.FromUnixTimeMilliseconds((long)row[2]!), (byte[])row[1]!), (byte[])row[3]!);
-            var proof = await stats.TimeAsync("books: audit.GetConsistencyProof", () => client.GetConsistencyProof(
-                new GetConsistencyProofRequest { FirstSize = old.Head.TreeSize, SecondSize = head.Head.TreeSize }, CallOptions.WithTimeout(TimeSpan.FromSeconds(10), cancellationToken)).ResponseAsync);
+            var proof = await stats.TimeAsync("books: audit.GetConsistencyProof", () => client.GetConsistencyProofAsync(
+                new GetConsistencyProofRequest { FirstSize = old.Head.TreeSize, SecondSize = head.Head.TreeSize }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(10), cancellationToken)).ResponseAsync);
             var finding = auditor.CheckGrowth(old, head, [.. proof.Proof.Path.Select(p => p.ToByteArray())]);
             if (finding != AuditFinding.Verified && inconsistent++ < 5) Differs($"audit: signed head {old.Head.TreeSize} -> {head.Head.TreeSize}: {finding}");
         }

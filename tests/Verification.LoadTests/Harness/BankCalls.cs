@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.LoadTests.Harness;
 

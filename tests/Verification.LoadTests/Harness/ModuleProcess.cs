@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Grpc.Health.V1;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
+using Verification.Api.Channels;
 
 namespace Verification.LoadTests.Harness;
 
@@ -11,9 +12,6 @@ namespace Verification.LoadTests.Harness;
 /// </summary>
 public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyList<string> arguments, int port, string serviceName, string logFile) : IAsyncDisposable
 {
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
-        Method<HealthCheckRequest, HealthCheckResponse>.Create(HealthReflection.Descriptor.Services[0], "Check");
-
     private readonly object gate = new();
     private readonly Queue<string> tail = new();
     private readonly Dictionary<string, (int Count, string First, string Last)> warnings = new(StringComparer.Ordinal);
@@ -68,14 +66,14 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
     public async Task<TimeSpan> WaitUntilServingAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        using var channel = new RpcChannel(Address, new RpcChannelOptions { Retry = RetryPolicy.None });
+        using var channel = new VerificationChannel(Address, new ChannelSettings { RetryUnavailable = false });
         while (true)
         {
             if (process is { HasExited: true } exited)
                 throw new InvalidOperationException($"{Module} exited with code {exited.ExitCode} before serving:\n{Tail()}");
             try
             {
-                var answer = await channel.UnaryCall(Check, new HealthCheckRequest { Service = ServiceName }, CallOptions.WithTimeout(TimeSpan.FromSeconds(2), cancellationToken));
+                var answer = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = ServiceName }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(2), cancellationToken));
                 if (answer.Status == HealthCheckResponse.Types.ServingStatus.Serving) return stopwatch.Elapsed;
             }
             catch (RpcException)

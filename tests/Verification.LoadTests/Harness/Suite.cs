@@ -5,8 +5,9 @@ using System.Security.Cryptography;
 using Npgsql;
 using Verification.Api;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.LoadTests.Harness;
 
@@ -17,7 +18,7 @@ namespace Verification.LoadTests.Harness;
 /// </summary>
 public sealed class Suite : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<(string Module, string Member), RpcChannel> channels = new();
+    private readonly ConcurrentDictionary<(string Module, string Member), VerificationChannel> channels = new();
     private readonly Dictionary<string, ModuleProcess> hosts = new(StringComparer.Ordinal);
     private readonly TextWriter output;
     private bool keepWork;
@@ -212,11 +213,11 @@ public sealed class Suite : IAsyncDisposable
     }
 
     /// <summary>A channel to a module, authenticated as a member (development token), without the channel's own retries.</summary>
-    public RpcChannel Channel(string module, string member) =>
-        channels.GetOrAdd((module, member), key => new RpcChannel(hosts[key.Module].Address, new RpcChannelOptions
+    public VerificationChannel Channel(string module, string member) =>
+        channels.GetOrAdd((module, member), key => new VerificationChannel(hosts[key.Module].Address, new ChannelSettings
         {
             BearerToken = Token(key.Member),
-            Retry = RetryPolicy.None,
+            RetryUnavailable = false,
         }));
 
     public string Token(string member) => File.ReadAllText(Path.Combine(WorkDirectory, "dev-credentials", member + ".token")).Trim();

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using Verification.Api.Audit.V1;
-using Verification.Api.Clients;
 using Verification.Audit.Verifier;
 using Verification.LoadTests.Harness;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using VerifiedTreeHead = Verification.Audit.Verifier.SignedTreeHead;
+using Verification.Api.Channels;
 
 namespace Verification.LoadTests.Scenarios;
 
@@ -25,7 +25,7 @@ public sealed class AuditorWorkload(Suite suite, RpcStats stats, KurLedger? ledg
 
     public async Task RunCallerAsync(CancellationToken stop)
     {
-        var client = new AuditClient(suite.Channel("audit", "auditor-bpk"));
+        var client = new AuditService.AuditServiceClient(suite.Channel("audit", "auditor-bpk"));
         using var verifier = TreeHeadVerifier.FromPublicKeyPem(suite.AuditPublicKeyPem);
         var auditor = new LogAuditor(verifier);
         VerifiedTreeHead? last = null;
@@ -37,29 +37,29 @@ public sealed class AuditorWorkload(Suite suite, RpcStats stats, KurLedger? ledg
                 {
                     await stats.TimeAsync("audit.Trace (by loan)", async () =>
                     {
-                        using var call = client.Trace(new TraceRequest { LoanReference = loan.Request.LoanReference, Limit = 10 }, CallOptions.WithTimeout(TimeSpan.FromSeconds(5), stop));
+                        using var call = client.Trace(new TraceRequest { LoanReference = loan.Request.LoanReference, Limit = 10 }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), stop));
                         var n = 0;
                         while (await call.ResponseStream.MoveNext(stop)) n++;
                         return n;
                     });
                 }
 
-                var proto = (await stats.TimeAsync("audit.GetTreeHead", () => client.GetTreeHead(new GetTreeHeadRequest(), CallOptions.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync)).TreeHead;
+                var proto = (await stats.TimeAsync("audit.GetTreeHead", () => client.GetTreeHeadAsync(new GetTreeHeadRequest(), RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync)).TreeHead;
                 if (proto is null || proto.TreeSize == 0) continue;
                 var head = ToVerified(proto);
                 if (!verifier.Verify(head)) findings.Enqueue($"tree head of size {head.Head.TreeSize}: signature does not verify");
                 if (last is not null && head.Head.TreeSize > last.Head.TreeSize)
                 {
-                    var consistency = await stats.TimeAsync("audit.GetConsistencyProof", () => client.GetConsistencyProof(
-                        new GetConsistencyProofRequest { FirstSize = last.Head.TreeSize, SecondSize = head.Head.TreeSize }, CallOptions.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync);
+                    var consistency = await stats.TimeAsync("audit.GetConsistencyProof", () => client.GetConsistencyProofAsync(
+                        new GetConsistencyProofRequest { FirstSize = last.Head.TreeSize, SecondSize = head.Head.TreeSize }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync);
                     var finding = auditor.CheckGrowth(last, head, [.. consistency.Proof.Path.Select(p => p.ToByteArray())]);
                     if (finding != AuditFinding.Verified) findings.Enqueue($"tree {last.Head.TreeSize} -> {head.Head.TreeSize}: {finding}");
                     Interlocked.Increment(ref proofsChecked);
                 }
 
                 var index = Random.Shared.NextInt64(head.Head.TreeSize);
-                var inclusion = await stats.TimeAsync("audit.GetInclusionProof", () => client.GetInclusionProof(
-                    new GetInclusionProofRequest { Index = index, TreeSize = head.Head.TreeSize }, CallOptions.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync);
+                var inclusion = await stats.TimeAsync("audit.GetInclusionProof", () => client.GetInclusionProofAsync(
+                    new GetInclusionProofRequest { Index = index, TreeSize = head.Head.TreeSize }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), stop)).ResponseAsync);
                 var included = auditor.CheckEntry(head, inclusion.Entry.CanonicalBytes.Span, index, [.. inclusion.Proof.AuditPath.Select(p => p.ToByteArray())]);
                 if (included != AuditFinding.Verified) findings.Enqueue($"entry {index} in tree {head.Head.TreeSize}: {included}");
                 Interlocked.Increment(ref proofsChecked);
@@ -83,12 +83,9 @@ public sealed class AuditorWorkload(Suite suite, RpcStats stats, KurLedger? ledg
 /// <summary>A load balancer's health probes: every module, anonymously, over and over.</summary>
 public sealed class HealthWorkload(Suite suite, RpcStats stats)
 {
-    private static readonly Method<Grpc.Health.V1.HealthCheckRequest, Grpc.Health.V1.HealthCheckResponse> Check =
-        Method<Grpc.Health.V1.HealthCheckRequest, Grpc.Health.V1.HealthCheckResponse>.Create(Grpc.Health.V1.HealthReflection.Descriptor.Services[0], "Check");
-
     public async Task RunAsync(CancellationToken stop)
     {
-        var channels = suite.Hosts.Values.ToDictionary(h => h.Module, h => new RpcChannel(h.Address, new RpcChannelOptions { Retry = RetryPolicy.None }));
+        var channels = suite.Hosts.Values.ToDictionary(h => h.Module, h => new VerificationChannel(h.Address, new ChannelSettings { RetryUnavailable = false }));
         try
         {
             while (!stop.IsCancellationRequested)
@@ -97,7 +94,7 @@ public sealed class HealthWorkload(Suite suite, RpcStats stats)
                 {
                     try
                     {
-                        await stats.TimeAsync("health.Check", () => channels[host.Module].UnaryCall(Check, new Grpc.Health.V1.HealthCheckRequest { Service = host.ServiceName }, CallOptions.WithTimeout(TimeSpan.FromSeconds(2), stop)).ResponseAsync);
+                        await stats.TimeAsync("health.Check", () => new Grpc.Health.V1.Health.HealthClient(channels[host.Module]).CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = host.ServiceName }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(2), stop)).ResponseAsync);
                     }
                     catch (RpcException)
                     {

@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.LoadTests.Harness;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.LoadTests.Scenarios;
 
@@ -154,7 +153,7 @@ public sealed class KurWorkload(Suite suite, BankCalls calls, KurLedger ledger, 
     /// <summary>Enrols <paramref name="count"/> borrowers through bank-bni before the load: the ALREADY_COVERED pool.</summary>
     public async Task SetupAsync(int count, CancellationToken cancellationToken)
     {
-        var client = new KurClient(suite.Channel("kur", "bank-bni"));
+        var client = new KurService.KurServiceClient(suite.Channel("kur", "bank-bni"));
         var setup = Enumerable.Range(0, count).Select(_ => new Loan("bank-bni", borrowers.NewLoan("009"), BorrowerKind.Setup)).ToList();
         await Parallel.ForEachAsync(setup, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (loan, ct) =>
         {
@@ -168,13 +167,13 @@ public sealed class KurWorkload(Suite suite, BankCalls calls, KurLedger ledger, 
     public async Task RunCallerAsync(int caller, CancellationToken stopStarting, CancellationToken cancellationToken)
     {
         var (member, bankCode) = Banks[caller % Banks.Length];
-        var client = new KurClient(suite.Channel("kur", member));
+        var client = new KurService.KurServiceClient(suite.Channel("kur", member));
         while (!stopStarting.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             var roll = Random.Shared.NextDouble();
             if (roll < 0.10 && ledger.RandomAnswered() is { } earlier)
             {
-                await SendAsync(new KurClient(suite.Channel("kur", earlier.Member)), earlier, cancellationToken);
+                await SendAsync(new KurService.KurServiceClient(suite.Channel("kur", earlier.Member)), earlier, cancellationToken);
             }
             else if (roll < 0.25 && covered.Count > 0)
             {
@@ -203,15 +202,15 @@ public sealed class KurWorkload(Suite suite, BankCalls calls, KurLedger ledger, 
     {
         var pending = ledger.TakeUnresolved().DistinctBy(l => (l.Request.BankCode, l.Request.LoanReference)).Where(l => l.First is null).ToList();
         await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (loan, ct) =>
-            await SendAsync(new KurClient(suite.Channel("kur", loan.Member)), loan, ct));
+            await SendAsync(new KurService.KurServiceClient(suite.Channel("kur", loan.Member)), loan, ct));
         return pending.Count;
     }
 
-    private async Task SendAsync(KurClient client, Loan loan, CancellationToken cancellationToken)
+    private async Task SendAsync(KurService.KurServiceClient client, Loan loan, CancellationToken cancellationToken)
     {
         try
         {
-            var answer = await calls.CallAsync(Rpc, ct => client.EnrolBorrower(loan.Request, CallOptions.WithTimeout(BankCalls.AttemptTimeout, ct)).ResponseAsync, cancellationToken);
+            var answer = await calls.CallAsync(Rpc, ct => client.EnrolBorrowerAsync(loan.Request, RpcCalls.WithTimeout(BankCalls.AttemptTimeout, ct)).ResponseAsync, cancellationToken);
             ledger.Record(loan, answer);
         }
         catch (RpcException)

@@ -2,13 +2,12 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using NpgsqlTypes;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 using ApiProgram = Verification.Api.Common.V1.Program;
 
 namespace Verification.LoadTests.Scenarios;
@@ -82,7 +81,7 @@ public sealed class NonAsnTraffic(Suite suite, LoadOptions options, RpcStats sta
 
     private async Task UploadAsync(string member, List<RegisterEmployeesRequest> rows, CancellationToken cancellationToken)
     {
-        var client = new NonAsnClient(suite.Channel("nonasn", member));
+        var client = new NonAsnService.NonAsnServiceClient(suite.Channel("nonasn", member));
         var started = Stopwatch.StartNew();
         var pending = rows;
         // Rows answered UNAVAILABLE (Membership did not answer in time) are sent again in a new upload, as an agency would.
@@ -94,7 +93,7 @@ public sealed class NonAsnTraffic(Suite suite, LoadOptions options, RpcStats sta
                 var upload = pending;
                 results = await calls.CallAsync("nonasn.RegisterEmployees", async ct =>
                 {
-                    using var call = client.RegisterEmployees(CallOptions.WithTimeout(TimeSpan.FromMinutes(5), ct));
+                    using var call = client.RegisterEmployees(RpcCalls.WithTimeout(TimeSpan.FromMinutes(5), ct));
                     var reading = Task.Run(async () =>
                     {
                         var answers = new List<EmployeeRowResult>(upload.Count);

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Verification.Api.Clients;
 using Verification.Api.Prakerja.V1;
 using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.LoadTests.Scenarios;
 
@@ -43,7 +42,7 @@ public sealed class PrakerjaTraffic(Suite suite, LoadOptions options, RpcStats s
 
     private async Task RunBatchAsync(CancellationToken cancellationToken)
     {
-        var client = new PrakerjaClient(suite.Channel("prakerja", "prakerja-pmo"));
+        var client = new PrakerjaService.PrakerjaServiceClient(suite.Channel("prakerja", "prakerja-pmo"));
         var n = Interlocked.Increment(ref batchNumber);
         var recipients = Recipients(n, options.Recipients, out var invalid, out var duplicates);
         var key = $"load-{suite.RunId}-{n}";
@@ -53,7 +52,7 @@ public sealed class PrakerjaTraffic(Suite suite, LoadOptions options, RpcStats s
         {
             submitted = await calls.CallAsync("prakerja.SubmitBatch", async ct =>
             {
-                using var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromMinutes(5), ct));
+                using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromMinutes(5), ct));
                 await call.RequestStream.WriteAsync(new SubmitBatchRequest { Header = new SubmitBatchHeader { Label = $"Uji beban {n}", Cohort = "gelombang-uji", IdempotencyKey = key } }, ct);
                 foreach (var chunk in recipients.Chunk(ChunkSize))
                 {
@@ -77,7 +76,7 @@ public sealed class PrakerjaTraffic(Suite suite, LoadOptions options, RpcStats s
         {
             try
             {
-                batch = (await calls.CallAsync("prakerja.GetBatch", ct => client.GetBatch(new GetBatchRequest { BatchId = submitted.BatchId }, CallOptions.WithTimeout(TimeSpan.FromSeconds(5), ct)).ResponseAsync, cancellationToken)).Batch;
+                batch = (await calls.CallAsync("prakerja.GetBatch", ct => client.GetBatchAsync(new GetBatchRequest { BatchId = submitted.BatchId }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(5), ct)).ResponseAsync, cancellationToken)).Batch;
             }
             catch (RpcException ex)
             {

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.LoadTests.Scenarios;
 

@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Builder;
+using Verification.Api.Membership.V1;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Clients;
 using Verification.Membership.Data;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.Membership.Tests.Support;
 
@@ -15,7 +16,7 @@ public sealed class MembershipHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string? _postgresDatabase;
-    private readonly List<RpcChannel> _channels = [];
+    private readonly List<VerificationChannel> _channels = [];
     private PostgresServer? _server;
 
     private MembershipHost(WebApplication app, string dataDirectory, string address, string? postgresDatabase)
@@ -78,16 +79,16 @@ public sealed class MembershipHost : IAsyncDisposable
     public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
 
     /// <summary>A typed client authenticated as a development member (internal-services, bank-bri, auditor-bpk, ...).</summary>
-    public MembershipClient Client(string member)
+    public MembershipService.MembershipServiceClient Client(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         lock (_channels) _channels.Add(channel);
-        return new MembershipClient(channel);
+        return new MembershipService.MembershipServiceClient(channel);
     }
 
-    public RpcChannel Channel(string member)
+    public VerificationChannel Channel(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         lock (_channels) _channels.Add(channel);
         return channel;
     }

@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
+using Verification.Api.NonAsn.V1;
+using Verification.Api.Membership.V1;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Clients;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.NonAsn.Tests.Support;
 
@@ -73,7 +75,7 @@ public sealed class NonAsnHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly bool _ownsDataDirectory;
-    private readonly List<RpcChannel> _channels = [];
+    private readonly List<VerificationChannel> _channels = [];
 
     private NonAsnHost(WebApplication app, string dataDirectory, string credentials, int port, bool ownsDataDirectory)
     {
@@ -148,16 +150,16 @@ public sealed class NonAsnHost : IAsyncDisposable
 
     public string Token(string member) => File.ReadAllText(Path.Combine(CredentialsDirectory, member + ".token")).Trim();
 
-    public RpcChannel Channel(string member)
+    public VerificationChannel Channel(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         lock (_channels) _channels.Add(channel);
         return channel;
     }
 
-    public NonAsnClient NonAsn(string member = TestData.Kemnaker) => new(Channel(member));
+    public NonAsnService.NonAsnServiceClient NonAsn(string member = TestData.Kemnaker) => new(Channel(member));
 
-    public MembershipClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
+    public MembershipService.MembershipServiceClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
 
     public async ValueTask DisposeAsync()
     {

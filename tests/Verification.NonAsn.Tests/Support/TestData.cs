@@ -2,7 +2,8 @@ using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Domain;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.NonAsn.Tests.Support;
 
@@ -88,7 +89,7 @@ public static class RpcAssert
 /// <summary>Runs one bulk upload the way a client must: replies are read while rows are still being sent.</summary>
 public static class Upload
 {
-    public static async Task<(List<EmployeeRowResult> Rows, RegisterEmployeesSummary Summary)> RunAsync(Api.Clients.NonAsnClient client, IEnumerable<RegisterEmployeesRequest> rows)
+    public static async Task<(List<EmployeeRowResult> Rows, RegisterEmployeesSummary Summary)> RunAsync(NonAsnService.NonAsnServiceClient client, IEnumerable<RegisterEmployeesRequest> rows)
     {
         using var call = client.RegisterEmployees();
         var sending = Task.Run(async () =>

@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
+using Verification.Api.Prakerja.V1;
+using Verification.Api.Membership.V1;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Clients;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.Platform.Hosting;
-using Verification.Rpc.Client;
+using Grpc.Core;
 using Verification.Testing;
+using Verification.Api.Channels;
 
 namespace Verification.Prakerja.Tests.Support;
 
@@ -53,7 +55,7 @@ public sealed class PrakerjaHost : IAsyncDisposable
     public static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, PrakerjaModule.Module, Events];
 
     private readonly WebApplication _app;
-    private readonly List<RpcChannel> _channels = [];
+    private readonly List<VerificationChannel> _channels = [];
 
     private readonly bool _ownsDataDirectory;
 
@@ -113,16 +115,16 @@ public sealed class PrakerjaHost : IAsyncDisposable
 
     public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();
 
-    public RpcChannel Channel(string member)
+    public VerificationChannel Channel(string member)
     {
-        var channel = new RpcChannel(Address, new RpcChannelOptions { BearerToken = Token(member), Retry = RetryPolicy.None });
+        var channel = new VerificationChannel(Address, new ChannelSettings { BearerToken = Token(member), RetryUnavailable = false });
         lock (_channels) _channels.Add(channel);
         return channel;
     }
 
-    public PrakerjaClient Prakerja(string member = "prakerja-pmo") => new(Channel(member));
+    public PrakerjaService.PrakerjaServiceClient Prakerja(string member = "prakerja-pmo") => new(Channel(member));
 
-    public MembershipClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
+    public MembershipService.MembershipServiceClient Membership(string member = DevelopmentMembers.InternalMember) => new(Channel(member));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,12 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
-using Verification.Api.Clients;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Prakerja.V1;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Tests.Support;
 
@@ -60,7 +59,7 @@ public static class TestData
         }
 
         enrol.Programs.Add([Program.Jkk, Program.Jkm]);
-        await host.Membership().EnrollParticipant(enrol);
+        await host.Membership().EnrollParticipantAsync(enrol);
     }
 
     public static Recipient Recipient(string rowId, string nik, string cohort = "") => new() { RowId = rowId, Nik = nik, Cohort = cohort };
@@ -71,9 +70,9 @@ public static class TestData
     public static SubmitBatchRequest Chunk(IEnumerable<Recipient> recipients) => new() { Chunk = new RecipientChunk { Recipients = { recipients } } };
 
     /// <summary>Uploads header + recipients (in chunks of <paramref name="perMessage"/>) and half-closes.</summary>
-    public static async Task<SubmitBatchResponse> SubmitAsync(PrakerjaClient client, SubmitBatchRequest header, IEnumerable<Recipient> recipients, int perMessage = 1000)
+    public static async Task<SubmitBatchResponse> SubmitAsync(PrakerjaService.PrakerjaServiceClient client, SubmitBatchRequest header, IEnumerable<Recipient> recipients, int perMessage = 1000)
     {
-        using var call = client.SubmitBatch(CallOptions.WithTimeout(TimeSpan.FromMinutes(5)));
+        using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromMinutes(5)));
         await call.RequestStream.WriteAsync(header);
         foreach (var chunk in recipients.Chunk(perMessage)) await call.RequestStream.WriteAsync(Chunk(chunk));
         await call.RequestStream.CompleteAsync();
@@ -102,22 +101,22 @@ public static class TestData
     }
 
     /// <summary>Reads every result of a batch from <paramref name="from"/>; the stream ends when the batch is COMPLETED.</summary>
-    public static async Task<List<RecipientResult>> ResultsAsync(PrakerjaClient client, string batchId, long from = 0, params RecipientStatus[] filter)
+    public static async Task<List<RecipientResult>> ResultsAsync(PrakerjaService.PrakerjaServiceClient client, string batchId, long from = 0, params RecipientStatus[] filter)
     {
         var request = new StreamBatchResultsRequest { BatchId = batchId, FromOffset = from };
         request.StatusFilter.Add(filter);
-        using var call = client.StreamBatchResults(request, CallOptions.WithTimeout(TimeSpan.FromMinutes(2)));
+        using var call = client.StreamBatchResults(request, RpcCalls.WithTimeout(TimeSpan.FromMinutes(2)));
         var results = new List<RecipientResult>();
         while (await call.ResponseStream.MoveNext()) results.AddRange(call.ResponseStream.Current.Results);
         return results;
     }
 
-    public static async Task<Batch> WaitForStateAsync(PrakerjaClient client, string batchId, BatchState state, TimeSpan? timeout = null)
+    public static async Task<Batch> WaitForStateAsync(PrakerjaService.PrakerjaServiceClient client, string batchId, BatchState state, TimeSpan? timeout = null)
     {
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            var batch = (await client.GetBatch(new GetBatchRequest { BatchId = batchId })).Batch;
+            var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId })).Batch;
             if (batch.State == state) return batch;
             if (DateTime.UtcNow > until) throw new TimeoutException($"Batch still {batch.State}, not {state}.");
             await Task.Delay(100);

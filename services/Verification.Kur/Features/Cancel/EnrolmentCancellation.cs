@@ -8,7 +8,7 @@ using Verification.Kur.Domain;
 using Verification.Kur.Features.Enrol;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
-using Verification.Rpc;
+using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 
 namespace Verification.Kur.Features.Cancel;

@@ -10,7 +10,7 @@ using Verification.Kur.Domain;
 using Verification.Membership.Domain;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
-using Verification.Rpc;
+using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using ApiSegment = Verification.Api.Common.V1.Segment;

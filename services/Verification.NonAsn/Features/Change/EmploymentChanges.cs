@@ -8,7 +8,7 @@ using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Register;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
-using Verification.Rpc;
+using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 
 namespace Verification.NonAsn.Features.Change;

@@ -13,7 +13,7 @@ using Verification.NonAsn.Data;
 using Verification.NonAsn.Domain;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
-using Verification.Rpc;
+using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using ApiSegment = Verification.Api.Common.V1.Segment;

@@ -5,7 +5,7 @@ using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Domain;
-using Verification.Rpc;
+using Grpc.Core;
 
 namespace Verification.NonAsn.Features.Statement;
 

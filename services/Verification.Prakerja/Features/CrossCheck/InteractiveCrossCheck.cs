@@ -3,8 +3,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Prakerja.V1;
 using Verification.Prakerja.Domain;
-using Verification.Rpc;
-using Verification.Rpc.Client;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Features.CrossCheck;
 
@@ -44,7 +44,7 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
         }
 
         // The Membership call inherits this call's deadline and cancellation.
-        using var call = registry.Client.VerifyMembershipBatch(new CallOptions(CancellationToken: cancellationToken));
+        using var call = registry.Client.VerifyMembershipBatch(new CallOptions(cancellationToken: cancellationToken));
         var waiting = new System.Collections.Concurrent.ConcurrentDictionary<long, string>();
         var answering = AnswerAsync(call, waiting, SendAsync, cancellationToken);
         var seen = new HashSet<long>();

@@ -7,7 +7,8 @@ using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Domain;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Features.Process;
 

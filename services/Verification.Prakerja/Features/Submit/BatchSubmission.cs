@@ -5,7 +5,8 @@ using Verification.Api.Prakerja.V1;
 using Verification.Platform.Data;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Domain;
-using Verification.Rpc;
+using Grpc.Core;
+using Verification.Api;
 
 namespace Verification.Prakerja.Features.Submit;
 

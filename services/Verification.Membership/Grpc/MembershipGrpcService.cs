@@ -1,0 +1,322 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Api.Common.V1;
+using Verification.Api.Membership.V1;
+using Verification.Membership.Data;
+using Verification.Membership.Domain;
+using Verification.Membership.Features;
+using Verification.Membership.Features.EndCoverage;
+using Verification.Membership.Features.Enrol;
+using Verification.Membership.Features.Verify;
+using Verification.Platform.Access;
+using Grpc.Core;
+using Verification.Api;
+
+namespace Verification.Membership.Grpc;
+
+/// <summary>The wire adapter of <c>verification.membership.v1.MembershipService</c>: validate, call the feature, map back.</summary>
+public sealed class MembershipGrpcService(
+    VerificationCoalescer coalescer,
+    BatchVerification batches,
+    IServiceProvider services,
+    TimeProvider time) : MembershipService.MembershipServiceBase
+{
+    /// <summary>Chunks of one bulk call answered concurrently: enough to overlap reading, querying and writing.</summary>
+    public const int BatchChunksInFlight = 3;
+
+    /// <summary>Longest row id a bulk verification accepts.</summary>
+    public const int MaxRowIdLength = 64;
+
+    [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
+    public override async Task<VerifyMembershipResponse> VerifyMembership(VerifyMembershipRequest request, ServerCallContext context)
+    {
+        var today = time.Today();
+        var violations = new RequestViolations(today);
+        var nik = violations.Nik("nik", request.Nik);
+        var program = violations.OptionalProgram("program", request.Program);
+        var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
+        violations.ThrowIfAny();
+
+        var coverages = await coalescer.CoveragesAsync(StoredCodes.Nik(nik!), context.CancellationToken);
+        return (coverages is null ? MembershipStanding.NotRegistered : MembershipStanding.Of(coverages, program, day)).ToResponse();
+    }
+
+    [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
+    public override async Task VerifyMembershipBatch(
+        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, IServerStreamWriter<VerifyMembershipBatchResponse> responses, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        using var slots = new SemaphoreSlim(BatchChunksInFlight);
+        using var writeLock = new SemaphoreSlim(1, 1);
+        var inFlight = new List<Task>();
+        try
+        {
+            await ReadAndAnswerAsync();
+            await Task.WhenAll(inFlight);
+        }
+        finally
+        {
+            // On failure or cancellation, let the chunks already taken finish before their semaphores go away.
+            await Task.WhenAll(inFlight).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        async Task ReadAndAnswerAsync()
+        {
+            while (await requests.MoveNext(cancellationToken))
+            {
+                var chunk = requests.Current;
+                var today = time.Today();
+                var violations = new RequestViolations(today);
+                var program = violations.OptionalProgram("program", chunk.Program);
+                var day = violations.OptionalDate("as_of_date", chunk.AsOfDate, notInFuture: true) ?? today;
+                for (var i = 0; i < chunk.Items.Count; i++)
+                {
+                    if (chunk.Items[i].RowId.Length > MaxRowIdLength) violations.Add($"items[{i}].row_id", "ROW_ID_TOO_LONG", $"A row id has at most {MaxRowIdLength} characters.");
+                }
+
+                // A malformed chunk is the caller's programming error, not a row's answer: the call fails, after what was answered.
+                if (violations.Any) await Task.WhenAll(inFlight);
+                violations.ThrowIfAny();
+
+                await slots.WaitAsync(cancellationToken);
+                inFlight.Add(AnswerAsync(chunk, program, day));
+                inFlight.RemoveAll(task => task.IsCompletedSuccessfully);
+                if (inFlight.FirstOrDefault(task => task.IsFaulted || task.IsCanceled) is { } failed) await failed;
+            }
+        }
+
+        async Task AnswerAsync(VerifyMembershipBatchRequest chunk, CoverageProgram? program, DateOnly day)
+        {
+            try
+            {
+                var answer = await batches.AnswerAsync(chunk.Items, program, day, cancellationToken);
+                await writeLock.WaitAsync(cancellationToken);
+                try
+                {
+                    await responses.WriteAsync(answer, cancellationToken);
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }
+    }
+
+    [RpcRoles(MemberRole.InternalService)]
+    public override async Task<EnrollParticipantResponse> EnrollParticipant(EnrollParticipantRequest request, ServerCallContext context)
+    {
+        var violations = new RequestViolations(time.Today());
+        var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
+        violations.ThrowIfAny();
+
+        var result = await services.GetRequiredService<ParticipantEnrolment>().EnrolAsync(command!, context.CancellationToken);
+        if (result.KeyReusedForAnotherRequest)
+            throw RpcErrors.Of(StatusCode.AlreadyExists, "This idempotency key was already used for a different enrolment request.");
+        return result.Response!;
+    }
+
+    /// <summary>Most items one EnrollParticipants call takes: one transaction's worth.</summary>
+    public const int MaxEnrolmentsPerCall = 1000;
+
+    [RpcRoles(MemberRole.InternalService)]
+    public override async Task<EnrollParticipantsResponse> EnrollParticipants(EnrollParticipantsRequest request, ServerCallContext context)
+    {
+        var today = time.Today();
+        if (request.Items.Count is 0 or > MaxEnrolmentsPerCall)
+        {
+            var call = new RequestViolations(today);
+            call.Add("items", "ITEMS_COUNT_INVALID", $"Send 1 to {MaxEnrolmentsPerCall} enrolments per call.");
+            call.ThrowIfAny();
+        }
+
+        var memberCode = context.Member().Code;
+        var correlationId = context.CorrelationId();
+        var results = new EnrollParticipantsResult[request.Items.Count];
+        var commands = new List<EnrolmentCommand>(request.Items.Count);
+        var positions = new List<int>(request.Items.Count);
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            // Each item is read exactly as EnrollParticipant reads its request; its problems are its own answer.
+            var violations = new RequestViolations(today);
+            var command = EnrolmentRequestReader.Read(request.Items[i], violations, memberCode, correlationId);
+            if (command is null)
+            {
+                var error = new RowError { Code = Google.Rpc.Code.InvalidArgument, Message = "The enrolment has invalid fields; see the field violations." };
+                error.FieldViolations.Add(violations.All);
+                results[i] = new EnrollParticipantsResult { Error = error };
+                continue;
+            }
+
+            commands.Add(command);
+            positions.Add(i);
+        }
+
+        var answers = await services.GetRequiredService<ParticipantEnrolment>().EnrolManyAsync(commands, context.CancellationToken);
+        for (var j = 0; j < answers.Count; j++)
+        {
+            results[positions[j]] = answers[j].KeyReusedForAnotherRequest
+                ? new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = "This idempotency key was already used for a different enrolment request." } }
+                : new EnrollParticipantsResult { Enrolled = answers[j].Response };
+        }
+
+        var response = new EnrollParticipantsResponse();
+        response.Results.Add(results);
+        return response;
+    }
+
+    [RpcRoles(MemberRole.InternalService)]
+    public override async Task<EndCoverageResponse> EndCoverage(EndCoverageRequest request, ServerCallContext context)
+    {
+        var violations = new RequestViolations(time.Today());
+        if (!ParticipantNumber.TryParse(request.ParticipantNumber, out var number))
+            violations.Add("participant_number", "PARTICIPANT_NUMBER_INVALID", "A participant number is 11 digits ending in a valid Damm check digit.");
+        var programs = violations.Programs("programs", request.Programs);
+        var source = EnrolmentRequestReader.Source(violations, request.SourceCase == EndCoverageRequest.SourceOneofCase.EmployerNumber ? request.EmployerNumber : null,
+            request.SourceCase == EndCoverageRequest.SourceOneofCase.Channel ? request.Channel : null, request.ChannelReference);
+        var endDate = violations.RequiredDate("end_date", request.EndDate, notInFuture: false);
+        // A contract's new end needs no reason: the coverage keeps ending with its contract.
+        var reason = request.ContractEndChange ? Domain.CoverageEndReason.EmploymentEnded : request.Reason.ToDomain();
+        if (reason is null) violations.Add("reason", "REASON_MISSING", "Say why the coverage ends (COVERAGE_END_REASON_...).");
+        violations.ThrowIfAny();
+
+        var result = await services.GetRequiredService<CoverageEnding>().EndAsync(
+            new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
+                request.ContractEndChange),
+            context.CancellationToken);
+        if (!result.Found) throw RpcErrors.Of(StatusCode.NotFound, "No participant has this participant number.");
+        if (result.Conflict is { } conflict) throw RpcErrors.Of(StatusCode.FailedPrecondition, conflict);
+        var response = new EndCoverageResponse();
+        response.EndedPrograms.Add(result.Ended.ToApi());
+        response.ActivePrograms.Add(result.ActiveToday.ToApi());
+        return response;
+    }
+
+    [RpcRoles(MemberRole.Bank)]
+    public override async Task<CheckHousingBenefitEligibilityResponse> CheckHousingBenefitEligibility(CheckHousingBenefitEligibilityRequest request, ServerCallContext context)
+    {
+        var today = time.Today();
+        var violations = new RequestViolations(today);
+        var nik = violations.Nik("nik", request.Nik);
+        var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
+        violations.ThrowIfAny();
+
+        var coverages = await coalescer.CoveragesAsync(StoredCodes.Nik(nik!), context.CancellationToken);
+        var unmet = HousingBenefitRule.Unmet(coverages ?? [], coverages is not null, day);
+        var response = new CheckHousingBenefitEligibilityResponse { Eligible = unmet.Count == 0 };
+        response.UnmetCriteria.Add(unmet.Select(shortfall => shortfall switch
+        {
+            HousingBenefitShortfall.NotRegistered => HousingBenefitCriterion.Registered,
+            HousingBenefitShortfall.MemberUnder12Months => HousingBenefitCriterion.Member12Months,
+            _ => HousingBenefitCriterion.JhtActive,
+        }));
+        return response;
+    }
+
+    [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
+    public override Task<QuoteContributionResponse> QuoteContribution(QuoteContributionRequest request, ServerCallContext context)
+    {
+        var today = time.Today();
+        var violations = new RequestViolations(today);
+        ParticipantSegment? segment = request.Segment switch
+        {
+            Segment.Pu => ParticipantSegment.Pu,
+            Segment.Bpu => ParticipantSegment.Bpu,
+            _ => null,
+        };
+        if (request.Segment is Segment.Jakon or Segment.Pmi) violations.Add("segment", "SEGMENT_NOT_SUPPORTED", "Quotes are given for PU and BPU; Jakon and PMI are priced on other bases.");
+        else if (segment is null) violations.Add("segment", "SEGMENT_MISSING", "The segment is SEGMENT_PU or SEGMENT_BPU.");
+        var programs = violations.Programs("programs", request.Programs);
+        violations.Money("monthly_income_rupiah", request.MonthlyIncomeRupiah);
+        if (!System.Enum.IsDefined(request.JkkRiskClass)) violations.Add("jkk_risk_class", "RISK_CLASS_UNKNOWN", "The JKK risk class is JKK_RISK_CLASS_VERY_LOW to JKK_RISK_CLASS_VERY_HIGH.");
+        var day = violations.OptionalDate("effective_date", request.EffectiveDate, notInFuture: false) ?? today;
+        violations.ThrowIfAny();
+
+        // UNSPECIFIED is the lowest class; BPU rates have no class.
+        int? riskClass = segment == ParticipantSegment.Pu ? Math.Max(1, (int)request.JkkRiskClass) : null;
+        var quote = ContributionQuote.Compute(
+            new ContributionQuoteRequest(segment!.Value, programs.ToList(), request.MonthlyIncomeRupiah, riskClass, day),
+            services.GetRequiredService<ContributionRateTable>());
+        if (!quote.IsSuccess)
+        {
+            foreach (var problem in quote.Problems)
+            {
+                var field = problem.Code switch
+                {
+                    "INCOME_NEGATIVE" => "monthly_income_rupiah",
+                    "RISK_CLASS_OUT_OF_RANGE" or "RISK_CLASS_REQUIRED" => "jkk_risk_class",
+                    "NO_RATE_IN_FORCE" or "NO_WAGE_CAP_IN_FORCE" => "effective_date",
+                    "SEGMENT_NOT_SUPPORTED" => "segment",
+                    _ => "programs",
+                };
+                violations.Add(field, problem.Code, problem.Description);
+            }
+
+            violations.ThrowIfAny();
+        }
+
+        var response = new QuoteContributionResponse();
+        // In the order of the request, as the proto promises.
+        foreach (var asked in request.Programs)
+        {
+            var line = quote.Quote!.Programs.Single(p => p.Program.ToApi() == asked);
+            response.Lines.Add(new ContributionLine
+            {
+                Program = asked,
+                EmployerShareRupiah = line.EmployerShare,
+                WorkerShareRupiah = line.WorkerShare,
+                FundedElsewhereRupiah = line.FundedElsewhere,
+                TotalRupiah = line.Total,
+            });
+        }
+
+        response.EmployerTotalRupiah = quote.Quote!.EmployerTotal;
+        response.WorkerTotalRupiah = quote.Quote.WorkerTotal;
+        response.TotalRupiah = quote.Quote.Total;
+        response.FundedElsewhereTotalRupiah = quote.Quote.FundedElsewhereTotal;
+        return Task.FromResult(response);
+    }
+
+    [RpcRoles(MemberRole.InternalService, MemberRole.Auditor)]
+    public override async Task<GetParticipantResponse> GetParticipant(GetParticipantRequest request, ServerCallContext context)
+    {
+        var violations = new RequestViolations(time.Today());
+        ParticipantNumber? number = null;
+        Nik? nik = null;
+        switch (request.KeyCase)
+        {
+            case GetParticipantRequest.KeyOneofCase.ParticipantNumber:
+                if (!ParticipantNumber.TryParse(request.ParticipantNumber, out number))
+                    violations.Add("participant_number", "PARTICIPANT_NUMBER_INVALID", "A participant number is 11 digits ending in a valid Damm check digit.");
+                break;
+            case GetParticipantRequest.KeyOneofCase.Nik:
+                nik = violations.Nik("nik", request.Nik);
+                break;
+            default:
+                violations.Add("key", "KEY_MISSING", "Give a participant_number or a nik.");
+                break;
+        }
+
+        violations.ThrowIfAny();
+        var db = services.GetRequiredService<MembershipDbContext>();
+        var query = db.Participants.AsNoTracking().Include(p => p.Coverages);
+        ParticipantRecord? participant;
+        if (number is not null)
+        {
+            var id = number.Sequence;
+            participant = await query.SingleOrDefaultAsync(p => p.Id == id, context.CancellationToken);
+        }
+        else
+        {
+            var key = StoredCodes.Nik(nik!);
+            participant = await query.SingleOrDefaultAsync(p => p.Nik == key, context.CancellationToken);
+        }
+
+        if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
+        return new GetParticipantResponse { Participant = participant.ToApi(time.Today()), ReadTime = ApiMapping.Now(time) };
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Net.ClientFactory;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Verification.Api;
+using Verification.Api.Channels;
+
+namespace Verification.Platform.Hosting;
+
+/// <summary>
+/// The generated gRPC clients a module uses to call another module, from the client factory, as the internal-service
+/// member: in monolithic mode through this same server, so there is one code path in both modes. Calls made while
+/// serving a partner inherit what is left of the partner's deadline and its cancellation (call-context propagation).
+/// </summary>
+public static class ModuleClients
+{
+    /// <summary>Registers <typeparamref name="TClient"/> for calls to <paramref name="module"/> (as named in <c>Verification:Endpoints</c>).</summary>
+    public static IServiceCollection AddModuleClient<TClient>(this IServiceCollection services, string module) where TClient : ClientBase
+    {
+        // Several modules in one process may need the same client: configure it once (the factory's settings add up).
+        if (services.Any(d => d.ServiceType == typeof(ModuleClient<TClient>))) return services;
+        services.TryAddSingleton<ModuleEndpoints>();
+        services.AddSingleton<ModuleClient<TClient>>();
+        services
+            .AddGrpcClient<TClient>((sp, o) => o.Address = sp.GetRequiredService<ModuleEndpoints>().AddressOf(module))
+            .ConfigureChannel((sp, o) =>
+            {
+                o.ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services);
+                // A neighbour that restarts is found again within a second or two, not after grpc's default of up to 120 s.
+                o.InitialReconnectBackoff = TimeSpan.FromMilliseconds(100);
+                o.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
+                // The internal token crosses loopback h2c in monolithic mode; between hosts, mutual TLS carries identity instead.
+                o.UnsafeUseInsecureChannelCallCredentials = true;
+            })
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<ModuleEndpoints>().CreateHandler())
+            // First the default, then propagation, which keeps whichever deadline is sooner.
+            .AddInterceptor(sp => new DefaultDeadlineInterceptor(sp.GetRequiredService<VerificationHostContext>().Options.Internal.DefaultDeadline))
+            .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true)
+            .AddCallCredentials((_, metadata, sp) =>
+            {
+                if (sp.GetRequiredService<ModuleEndpoints>().BearerToken is { } token) metadata.Add("authorization", "Bearer " + token);
+                return Task.CompletedTask;
+            });
+        return services;
+    }
+}
+
+/// <summary>
+/// One client per module and process, made from the factory on first use (in monolithic mode this server's address is known
+/// only once it listens). The client is thread-safe; propagation reads the serving call at each call, not at creation.
+/// </summary>
+public sealed class ModuleClient<TClient>(GrpcClientFactory factory) where TClient : ClientBase
+{
+    private readonly Lazy<TClient> _client = new(() => factory.CreateClient<TClient>(typeof(TClient).Name), LazyThreadSafetyMode.PublicationOnly);
+
+    public TClient Client => _client.Value;
+}
+
+/// <summary>Where the other modules answer, and the internal-service member's credentials for calling them.</summary>
+public sealed class ModuleEndpoints(VerificationHostContext host, IServer server)
+{
+    private readonly Lazy<X509Certificate2?> _certificate = new(() => host.Options.Internal.CertificatePath is { } path
+        ? X509Certificate2.CreateFromPemFile(path, host.Options.Internal.CertificateKeyPath)
+        : null);
+
+    private readonly Lazy<string?> _token = new(() =>
+    {
+        if (host.Options.Internal.CertificatePath is not null) return null;
+        var file = host.Options.Internal.TokenFile ?? Path.Combine(host.DataDirectory, "dev-credentials", DevelopmentMembers.InternalMember + ".token");
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+    });
+
+    /// <summary>The internal-service member's bearer token; null when it authenticates with a certificate.</summary>
+    public string? BearerToken => _token.Value;
+
+    public Uri AddressOf(string module) =>
+        new(host.Options.Endpoints.TryGetValue(module, out var configured) ? configured : SelfAddress());
+
+    public HttpMessageHandler CreateHandler()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+        if (_certificate.Value is { } certificate) handler.SslOptions.ClientCertificates = [certificate];
+        if (host.Options.Internal.ServerCaPath is { } caPath)
+        {
+            var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && CertificateAuthority.Issued(ca, presented);
+        }
+        return handler;
+    }
+
+    private string SelfAddress()
+    {
+        var bound = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("The server has not bound its address yet.");
+        var uri = new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return $"{uri.Scheme}://127.0.0.1:{uri.Port}";
+    }
+}

@@ -1,0 +1,130 @@
+using Google.Rpc;
+using Verification.Api.Prakerja.V1;
+using Verification.Platform.Access;
+using Verification.Prakerja.Features;
+using Verification.Prakerja.Features.CrossCheck;
+using Verification.Prakerja.Features.Results;
+using Verification.Prakerja.Features.Submit;
+using Grpc.Core;
+using Verification.Api;
+
+namespace Verification.Prakerja.Grpc;
+
+/// <summary>
+/// <c>verification.prakerja.v1.PrakerjaService</c>: validate, call the feature, map the answer. Every RPC is for the
+/// Prakerja PMO only; the access interceptor refuses (and audits) every other role before a handler runs.
+/// </summary>
+public sealed class PrakerjaGrpcService(
+    InteractiveCrossCheck crossCheck,
+    BatchSubmission submission,
+    BatchResults results,
+    PrakerjaSettings settings) : PrakerjaService.PrakerjaServiceBase
+{
+    public const string BatchResourceType = "verification.prakerja.v1.Batch";
+
+    [RpcRoles(MemberRole.PrakerjaPmo)]
+    public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context)
+    {
+        try
+        {
+            await crossCheck.RunAsync(requests, response => responses.WriteAsync(response, context.CancellationToken), context.CancellationToken);
+        }
+        catch (MalformedCrossCheckException malformed)
+        {
+            throw Invalid("A message of the stream is malformed; the recipients before it were answered.", malformed.Violations);
+        }
+        catch (RpcException ex) when (RegistryCheck.IsTransient(ex) && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.RetryLater(StatusCode.Unavailable, "The participant registry is unavailable; retry the call after the given delay.", settings.RetryDelay);
+        }
+        catch (RpcException ex) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            // A refusal of Prakerja's own request to Membership: never shown to the PMO as Membership's status.
+            throw new InvalidOperationException($"Membership answered VerifyMembershipBatch with {ex.StatusCode}.", ex);
+        }
+    }
+
+    [RpcRoles(MemberRole.PrakerjaPmo)]
+    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
+    {
+        var outcome = await submission.SubmitAsync(requests, context.Member().Code, context.CorrelationId(), context.CancellationToken);
+        return outcome switch
+        {
+            SubmitOutcome.Accepted accepted => accepted.Response,
+            SubmitOutcome.Malformed { BatchId: null } first => throw Invalid("The first message must be a valid header; nothing was kept.", first.Violations),
+            SubmitOutcome.Malformed truncated => throw Invalid(
+                "The upload ended with a malformed message; the recipients received before it form the batch named in the ResourceInfo (input_truncated).",
+                truncated.Violations,
+                new ResourceInfo { ResourceType = BatchResourceType, ResourceName = truncated.BatchId, Description = "The batch holding the recipients received before the malformed message." }),
+            SubmitOutcome.KeyReused => throw RpcErrors.WithDetails(StatusCode.AlreadyExists,
+                "This idempotency key was already used for an upload with a different input.",
+                new ErrorInfo { Reason = "IDEMPOTENCY_KEY_REUSED", Domain = "verification.bpjsketenagakerjaan.go.id" }),
+            var other => throw new InvalidOperationException($"Unexpected upload outcome {other.GetType().Name}."),
+        };
+    }
+
+    [RpcRoles(MemberRole.PrakerjaPmo)]
+    public override async Task<GetBatchResponse> GetBatch(GetBatchRequest request, ServerCallContext context)
+    {
+        BatchId(request.BatchId, []).ThrowIfAny();
+        var batch = await results.GetAsync(request.BatchId, context.CancellationToken)
+            ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
+        return new GetBatchResponse { Batch = batch };
+    }
+
+    [RpcRoles(MemberRole.PrakerjaPmo)]
+    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
+    {
+        var violations = BatchId(request.BatchId, []);
+        if (request.FromOffset < 0) violations.Add(new("from_offset", "OFFSET_NEGATIVE", "An offset is 0 or more."));
+        for (var i = 0; i < request.StatusFilter.Count; i++)
+        {
+            if (request.StatusFilter[i] == RecipientStatus.Unspecified || !Enum.IsDefined(request.StatusFilter[i]))
+                violations.Add(new($"status_filter[{i}]", "STATUS_UNKNOWN", "A filter names result statuses (NOT_REGISTERED ... DUPLICATE_IN_BATCH)."));
+        }
+
+        violations.ThrowIfAny();
+        var end = await results.StreamAsync(request.BatchId, request.FromOffset, [.. request.StatusFilter.Distinct()],
+            message => responses.WriteAsync(message, context.CancellationToken), context.CancellationToken);
+        switch (end)
+        {
+            case ResultStreamEnd.Completed:
+                return;
+            case ResultStreamEnd.NotFound:
+                throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
+            case ResultStreamEnd.Expired:
+                throw RpcErrors.WithDetails(StatusCode.FailedPrecondition, "The batch's retention period has passed: its results were purged; GetBatch still gives its totals and digest.",
+                    new PreconditionFailure { Violations = { new PreconditionFailure.Types.Violation { Type = "BATCH_EXPIRED", Subject = request.BatchId, Description = "Results purged after the retention period." } } });
+            default:
+                throw RpcErrors.WithDetails(StatusCode.FailedPrecondition, "The batch FAILED; the results it has were sent. An operator must look at it.",
+                    new PreconditionFailure { Violations = { new PreconditionFailure.Types.Violation { Type = "BATCH_FAILED", Subject = request.BatchId, Description = "Processing failed for good." } } });
+        }
+    }
+
+    private static List<UploadViolation> BatchId(string batchId, List<UploadViolation> violations)
+    {
+        if (batchId.Length != 32 || !batchId.All(char.IsAsciiHexDigitLower))
+            violations.Add(new("batch_id", "BATCH_ID_INVALID", "A batch id is the 32 lower-case hexadecimal characters SubmitBatch returned."));
+        return violations;
+    }
+
+    private static RpcException Invalid(string message, IReadOnlyList<UploadViolation> violations, params Google.Protobuf.IMessage[] more)
+    {
+        var badRequest = new BadRequest();
+        foreach (var v in violations)
+            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description });
+        return RpcErrors.WithDetails(StatusCode.InvalidArgument, message, [badRequest, .. more]);
+    }
+}
+
+internal static class ViolationList
+{
+    public static void ThrowIfAny(this List<UploadViolation> violations)
+    {
+        if (violations.Count == 0) return;
+        var badRequest = new BadRequest();
+        foreach (var v in violations)
+            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description });
+        throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", badRequest);
+    }
+}
