@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -13,40 +13,42 @@ namespace Verification.Platform.Telemetry;
 
 public static class TelemetryExtensions
 {
-    /// <summary>Activity sources always on: ours (they carry trace ids into logs, the outbox and Audit) and the bus's.</summary>
-    public static readonly string[] Sources = ["Verification.*", "MassTransit"];
+    /// <summary>Activity sources always on: ours, the bus's and the gRPC client's (they carry the trace id into logs, calls, the outbox and Audit).</summary>
+    public static readonly string[] Sources = ["Verification.*", "MassTransit", "Grpc.Net.Client"];
 
-    /// <summary>The framework's native sources (instrumentation packages are not on our feed): only when traces are exported, as they cost on every request.</summary>
-    public static readonly string[] ExportedSources = ["Microsoft.AspNetCore", "System.Net.Http"];
-
-    public static readonly string[] Meters = ["Verification.*", "MassTransit", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
+    public static readonly string[] Meters = ["Verification.*", "MassTransit", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Grpc.AspNetCore.Server", "Grpc.Net.Client"];
 
     /// <summary>
-    /// Traces always (so trace ids reach logs, the outbox and Audit), exported over OTLP only when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; metrics likewise; console logs with NIKs masked.
+    /// OpenTelemetry through its hosting package: traces of ASP.NET Core (the gRPC server), HttpClient and the gRPC client,
+    /// the bus and our own sources always (the trace id must reach logs, the outbox and Audit), NIKs masked in every span;
+    /// PostgreSQL spans and runtime metrics only when exported; export over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>
+    /// is set (no outbound call the operator did not configure). Console logs with NIKs masked.
     /// </summary>
     public static WebApplicationBuilder AddVerificationTelemetry(this WebApplicationBuilder builder, string serviceName)
     {
         var otlp = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
-        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
-        builder.Services.AddSingleton(_ =>
-        {
-            var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
-            if (otlp) tracing.AddSource(ExportedSources).AddOtlpExporter();
-            return tracing.Build();
-        });
-        builder.Services.AddSingleton(_ =>
-        {
-            var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(Meters);
-            if (otlp) metrics.AddOtlpExporter();
-            return metrics.Build();
-        });
-        builder.Services.AddHostedService<TelemetryStarter>();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(Sources)
+                    .AddAspNetCoreInstrumentation(o => o.RecordException = false)
+                    .AddHttpClientInstrumentation(o => o.RecordException = false)
+                    // First among processors, so every exporter gets the masked span.
+                    .AddProcessor(new NikMaskingActivityProcessor());
+                if (otlp) tracing.AddNpgsql().AddOtlpExporter();
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(Meters).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (otlp) metrics.AddRuntimeInstrumentation().AddOtlpExporter();
+            });
 
         builder.Logging.ClearProviders();
         // Defaults an operator can override under Logging:LogLevel; EF Core's per-command lines would drown the rest.
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Logging.AddConsole(o => o.FormatterName = MaskedConsoleFormatter.FormatterName)
             .AddConsoleFormatter<MaskedConsoleFormatter, ConsoleFormatterOptions>();
@@ -54,31 +56,12 @@ public static class TelemetryExtensions
         {
             builder.Logging.AddOpenTelemetry(logging =>
             {
-                logging.SetResourceBuilder(resource);
                 logging.IncludeFormattedMessage = true;
                 logging.AddProcessor(new NikMaskingLogProcessor());
                 logging.AddOtlpExporter();
             });
         }
         return builder;
-    }
-
-    /// <summary>Builds the providers when the host starts so their listeners exist before the first call.</summary>
-    private sealed class TelemetryStarter(TracerProvider tracer, MeterProvider meter) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            GC.KeepAlive(tracer);
-            GC.KeepAlive(meter);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            tracer.ForceFlush(2000);
-            meter.ForceFlush(2000);
-            return Task.CompletedTask;
-        }
     }
 
     /// <summary>Masks NIK-shaped text in log bodies and attributes before export.</summary>
