@@ -67,6 +67,8 @@ public static class HostCommands
         var host = app.Services.GetRequiredService<VerificationHostContext>();
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "?";
         Console.WriteLine($"Verification suite ({host.Options.Mode}) serving {string.Join(", ", host.Modules)} on {address} (gRPC, HTTP/2)");
+        if (PartnerRest.RestAddress(app.Services) is { } rest)
+            Console.WriteLine($"REST/JSON for partners on {rest} (OpenAPI document: {new Uri(rest, PartnerRest.DocumentPath)}, with a member token)");
         if (app.Services.GetService<DevelopmentCredentials>() is { } credentials)
         {
             Console.WriteLine($"Development member credentials{(credentials.CreatedNow ? " (created now)" : "")}: {credentials.Directory}/<member>.token");

@@ -20,6 +20,9 @@ public static class ConfigurationValidator
         if (!System.Net.IPAddress.TryParse(options.Listen.Address, out _))
             throw new ConfigurationError("Verification:Listen:Address", "an IP address such as 127.0.0.1 or 0.0.0.0", options.Listen.Address);
         options.Listen.Port = ParseInt(listen, "Port", VerificationOptions.DefaultPort, 0, 65535);
+        options.Listen.RestPort = Value(listen, "RestPort") is null ? null : ParseInt(listen, "RestPort", 0, 0, 65535);
+        if (options.Listen.RestPort is { } rest && rest != 0 && rest == options.Listen.Port)
+            throw new ConfigurationError("Verification:Listen:RestPort", "a port other than Verification:Listen:Port", rest.ToString(System.Globalization.CultureInfo.InvariantCulture));
         options.Listen.CertificatePath = Value(listen, "CertificatePath");
         options.Listen.CertificateKeyPath = Value(listen, "CertificateKeyPath");
         options.Listen.ClientCaPath = Value(listen, "ClientCaPath");

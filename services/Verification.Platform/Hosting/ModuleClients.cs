@@ -107,6 +107,7 @@ public sealed class ModuleEndpoints(VerificationHostContext host, IServer server
 
     private string SelfAddress()
     {
+        // Kestrel reports addresses in the order of its Listen calls: the gRPC port first, then the REST port if any.
         var bound = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("The server has not bound its address yet.");
         var uri = new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));

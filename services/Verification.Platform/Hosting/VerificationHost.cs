@@ -49,7 +49,12 @@ public static class VerificationHost
             grpc.Interceptors.Add<DatabaseOutageInterceptor>();
             grpc.Interceptors.Add<AccessInterceptor>();
             grpc.EnableDetailedErrors = false;
+        }).AddJsonTranscoding(json =>
+        {
+            // Errors reach REST callers as google.rpc.Status JSON; its details (BadRequest, RetryInfo, …) must be known to print.
+            json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor);
         });
+        PartnerRest.AddOpenApi(builder.Services);
         builder.Services.AddSingleton<UnhandledErrorInterceptor>();
         builder.Services.AddSingleton<DatabaseOutageInterceptor>();
         builder.Services.AddGrpcReflection();
@@ -70,6 +75,7 @@ public static class VerificationHost
     public static WebApplication MapVerificationHost(this WebApplication app, IReadOnlyList<VerificationModule> catalog)
     {
         var host = app.Services.GetRequiredService<VerificationHostContext>();
+        PartnerRest.MapOpenApi(app);
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         foreach (var module in catalog.Where(m => host.Hosts(m.Name))) module.Map(app);
@@ -122,10 +128,8 @@ public static class VerificationHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Parse(listen.Address), listen.Port, endpoint =>
+            void Secure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions endpoint)
             {
-                // gRPC is HTTP/2 only; h2c needs an endpoint that speaks nothing else (prior knowledge).
-                endpoint.Protocols = HttpProtocols.Http2;
                 if (certificate is null) return;
                 endpoint.UseHttps(https =>
                 {
@@ -135,6 +139,18 @@ public static class VerificationHost
                     // Without a CA, members are pinned by certificate thumbprint in the members file.
                     https.ClientCertificateValidation = (presented, _, _) => clientCa is null || Verification.Api.Channels.CertificateAuthority.Issued(clientCa, presented);
                 });
+            }
+            kestrel.Listen(IPAddress.Parse(listen.Address), listen.Port, endpoint =>
+            {
+                // Plain h2c needs an endpoint that speaks nothing else (prior knowledge); under TLS, ALPN also offers HTTP/1.1 for REST.
+                endpoint.Protocols = certificate is null ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
+                Secure(endpoint);
+            });
+            if (listen.RestPort is not { } restPort) return;
+            kestrel.Listen(IPAddress.Parse(listen.Address), restPort, endpoint =>
+            {
+                endpoint.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+                Secure(endpoint);
             });
         });
     }

@@ -37,6 +37,12 @@ public sealed class ListenOptions
 
     public int Port { get; set; } = VerificationOptions.DefaultPort;
 
+    /// <summary>
+    /// A second port for partners who call the REST/JSON door (HTTP/1.1, and HTTP/2 by ALPN under TLS) and read the OpenAPI
+    /// document; null: none (under TLS the main port serves REST too).
+    /// </summary>
+    public int? RestPort { get; set; }
+
     /// <summary>PKCS#12 or PEM server certificate; when set, the endpoint is TLS (ALPN h2).</summary>
     public string? CertificatePath { get; set; }
 
