@@ -33,6 +33,13 @@ public sealed class RecipientRows : IAsyncDisposable
 {
     /// <summary>Rows per SQLite INSERT: Microsoft.Data.Sqlite looks each parameter up by name in a linear list, so wide statements cost quadratically.</summary>
     private const int SqliteRowsPerInsert = 16;
+
+    /// <summary>
+    /// Uploads of at least this many rows have the table analysed before their batch is committed; for smaller ones the
+    /// analysis (0.1-0.3 s: a 30,000-row sample, whatever the table's size) would cost more than it could save.
+    /// </summary>
+    public const long AnalyseFromRows = 100_000;
+
     private readonly ModuleDatabase _database;
     private readonly NpgsqlDataSource? _postgres;
     private readonly string _sqlite = "";
@@ -108,6 +115,20 @@ public sealed class RecipientRows : IAsyncDisposable
         "SELECT row_offset, row_number() OVER (PARTITION BY nik ORDER BY row_offset) AS n FROM prakerja_recipients " +
         "WHERE batch_key = $1 AND nik IS NOT NULL AND status = 0) d " +
         "WHERE r.batch_key = $1 AND r.row_offset = d.row_offset AND d.n > 1";
+
+    /// <summary>
+    /// Brings the planner's statistics up to the batches loaded since autoanalyze last ran: until it does, they describe
+    /// the table without them, and the planner expects about one row for a new batch key. Skipped, not waited for, while
+    /// another analysis or a vacuum holds the table (waiting would cancel autovacuum's vacuum after a second).
+    /// </summary>
+    public async Task AnalyseAsync(CancellationToken cancellationToken)
+    {
+        // SQLite keeps no statistics unless asked to, and its plan for the marking does not depend on them.
+        if (_postgres is null) return;
+        await using var command = _postgres.CreateCommand("ANALYZE (SKIP_LOCKED) prakerja_recipients (batch_key, row_offset, nik, status)");
+        command.CommandTimeout = 600;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Marks every row whose NIK appeared at an earlier offset of the batch as DUPLICATE_IN_BATCH and forgets its NIK;
