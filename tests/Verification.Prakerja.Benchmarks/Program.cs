@@ -15,13 +15,16 @@ using Verification.Api.Channels;
 // Usage (see tests/benchmarks/prakerja-crosscheck.sh):
 //   serve --data DIR --membership CONNSTR --prakerja CONNSTR --access CONNSTR [--port P]
 //       the host composition with membership and prakerja, microservices mode on PostgreSQL, in-memory bus
-//   run ADDRESS TOKEN REGISTERED_COUNT SEED COUNT
-//       one batch of COUNT recipients (9 in 10 registered: the first participants the seeder made for SEED; 1 in 10
-//       valid NIKs nobody registered), SubmitBatch then StreamBatchResults from offset 0, timed end to end
+//   run ADDRESS TOKEN REGISTERED_COUNT SEED SIZES
+//       batches of the comma-separated SIZES, one after the other into the same database, each submitted as soon as the
+//       one before has streamed its last result: COUNT recipients (9 in 10 registered: the first participants the seeder
+//       made for SEED; 1 in 10 valid NIKs nobody registered), SubmitBatch then StreamBatchResults from offset 0, each
+//       timed end to end; a table of every batch's times at the end
 return args.ElementAtOrDefault(0) switch
 {
     "serve" => await PrakerjaProcess.ServeAsync(args[1..]),
-    "run" => await Load.RunAsync(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), int.Parse(args[5], CultureInfo.InvariantCulture)),
+    "run" => await Load.RunAsync(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture),
+        [.. args[5].Split(',').Select(size => int.Parse(size, CultureInfo.InvariantCulture))]),
     _ => Usage(),
 };
 
@@ -70,32 +73,72 @@ static class PrakerjaProcess
 
 static class Load
 {
-    public static async Task<int> RunAsync(string address, string token, long registeredCount, long seed, int count)
+    /// <summary>One batch's figures: seconds from the first upload byte to the answer, to COMPLETED seen, to the last result.</summary>
+    private sealed record BatchTimes(int Count, double Uploaded, double Processed, double EndToEnd, string LoadBefore);
+
+    public static async Task<int> RunAsync(string address, string token, long registeredCount, long seed, int[] sizes)
     {
-        // Prepared before the clock starts: the client's own generation is not what is measured.
+        // Prepared before the first clock starts, once per size: the client's own generation is not what is measured, and
+        // no pause between batches gives autoanalyze time it would not have in production.
+        var prepared = sizes.Distinct().ToDictionary(size => size, size => Recipients(registeredCount, seed, size));
+        using var channel = new VerificationChannel(address, new ChannelSettings { BearerToken = token, RetryUnavailable = false });
+        var client = new PrakerjaService.PrakerjaServiceClient(channel);
+        var times = new List<BatchTimes>();
+        var failed = false;
+        for (var b = 0; b < sizes.Length; b++)
+        {
+            var loadBefore = LoadAverage();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== batch {b + 1} of {sizes.Length}: {sizes[b]:N0} recipients, load average before: {loadBefore}"));
+            var (batchTimes, ok) = await RunBatchAsync(client, prepared[sizes[b]], loadBefore);
+            times.Add(batchTimes);
+            failed |= !ok;
+        }
+
+        Console.WriteLine("== every batch (end to end: first upload byte to last result; x first: against the first batch of the same size)");
+        Console.WriteLine("| batch | recipients | load before | upload | COMPLETED seen | end to end | recipients/s | x first |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        for (var b = 0; b < times.Count; b++)
+        {
+            var t = times[b];
+            var first = times.First(f => f.Count == t.Count);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {b + 1} | {t.Count:N0} | {t.LoadBefore} | {t.Uploaded:F2} s | {t.Processed:F2} s | {t.EndToEnd:F2} s | {t.Count / t.EndToEnd:N0} | {t.EndToEnd / first.EndToEnd:F2} |"));
+        }
+
+        return failed ? 1 : 0;
+    }
+
+    private static List<SubmitBatchRequest> Recipients(long registeredCount, long seed, int count)
+    {
         var registered = new SyntheticRegistry(new SyntheticRegistryOptions(seed)).Generate(Math.Min(registeredCount, count))
             .Select(p => p.Nik.ToString("D16", CultureInfo.InvariantCulture)).ToArray();
         var unregistered = new SyntheticRegistry(new SyntheticRegistryOptions(987_654)).Generate(count / 10 + 1)
             .Select(p => p.Nik.ToString("D16", CultureInfo.InvariantCulture)).ToArray();
-        var messages = new List<SubmitBatchRequest>(count / 1000 + 2)
-        {
-            new() { Header = new SubmitBatchHeader { Label = "benchmark", Cohort = "gelombang-bench", IdempotencyKey = Guid.NewGuid().ToString() } },
-        };
+        var chunks = new List<SubmitBatchRequest>(count / 1000 + 1);
         for (var start = 0; start < count; start += 1000)
         {
             var chunk = new RecipientChunk();
             for (var i = start; i < Math.Min(count, start + 1000); i++)
                 chunk.Recipients.Add(new Recipient { RowId = i.ToString("D8", CultureInfo.InvariantCulture), Nik = i % 10 == 9 ? unregistered[i / 10] : registered[i % registered.Length] });
-            messages.Add(new SubmitBatchRequest { Chunk = chunk });
+            chunks.Add(new SubmitBatchRequest { Chunk = chunk });
         }
 
-        using var channel = new VerificationChannel(address, new ChannelSettings { BearerToken = token, RetryUnavailable = false });
-        var client = new PrakerjaService.PrakerjaServiceClient(channel);
+        return chunks;
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
+    private static async Task<(BatchTimes Times, bool Complete)> RunBatchAsync(PrakerjaService.PrakerjaServiceClient client, List<SubmitBatchRequest> chunks, string loadBefore)
+    {
+        var count = chunks.Sum(c => c.Chunk.Recipients.Count);
+        var header = new SubmitBatchRequest { Header = new SubmitBatchHeader { Label = "benchmark", Cohort = "gelombang-bench", IdempotencyKey = Guid.NewGuid().ToString() } };
         var watch = Stopwatch.StartNew();
         SubmitBatchResponse submitted;
         using (var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromMinutes(30))))
         {
-            foreach (var message in messages) await call.RequestStream.WriteAsync(message);
+            await call.RequestStream.WriteAsync(header);
+            foreach (var message in chunks) await call.RequestStream.WriteAsync(message);
             await call.RequestStream.CompleteAsync();
             submitted = await call.ResponseAsync;
         }
@@ -146,6 +189,6 @@ static class Load
             $"end to end: {received:N0} results streamed in {total:F2} s = {received / total:N0} recipients/s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"results: not registered {counts[1]:N0}, active wage {counts[2]:N0}, active non-wage {counts[3]:N0}, inactive {counts[4]:N0}, invalid {counts[5]:N0}, duplicate {counts[6]:N0}"));
-        return received == count && final is not null ? 0 : 1;
+        return (new BatchTimes(count, uploaded, processedAt, total, loadBefore), received == count && final is not null);
     }
 }

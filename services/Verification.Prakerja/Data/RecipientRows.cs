@@ -33,6 +33,13 @@ public sealed class RecipientRows : IAsyncDisposable
 {
     /// <summary>Rows per SQLite INSERT: Microsoft.Data.Sqlite looks each parameter up by name in a linear list, so wide statements cost quadratically.</summary>
     private const int SqliteRowsPerInsert = 16;
+
+    /// <summary>
+    /// Uploads of at least this many rows have the table analysed before their batch is committed; for smaller ones the
+    /// analysis (0.1-0.3 s: a 30,000-row sample, whatever the table's size) would cost more than it could save.
+    /// </summary>
+    public const long AnalyseFromRows = 100_000;
+
     private readonly ModuleDatabase _database;
     private readonly NpgsqlDataSource? _postgres;
     private readonly string _sqlite = "";
@@ -102,6 +109,27 @@ public sealed class RecipientRows : IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Each row whose NIK appeared at an earlier offset of batch $1 becomes DUPLICATE_IN_BATCH and forgets its NIK.</summary>
+    private static readonly string DuplicateMarkingSql =
+        $"UPDATE prakerja_recipients r SET status = {(int)RecipientStatus.DuplicateInBatch}, nik = NULL FROM (" +
+        "SELECT row_offset, row_number() OVER (PARTITION BY nik ORDER BY row_offset) AS n FROM prakerja_recipients " +
+        "WHERE batch_key = $1 AND nik IS NOT NULL AND status = 0) d " +
+        "WHERE r.batch_key = $1 AND r.row_offset = d.row_offset AND d.n > 1";
+
+    /// <summary>
+    /// Brings the planner's statistics up to the batches loaded since autoanalyze last ran: until it does, they describe
+    /// the table without them, and the planner expects about one row for a new batch key. Skipped, not waited for, while
+    /// another analysis or a vacuum holds the table (waiting would cancel autovacuum's vacuum after a second).
+    /// </summary>
+    public async Task AnalyseAsync(CancellationToken cancellationToken)
+    {
+        // SQLite keeps no statistics unless asked to, and its plan for the marking does not depend on them.
+        if (_postgres is null) return;
+        await using var command = _postgres.CreateCommand("ANALYZE (SKIP_LOCKED) prakerja_recipients (batch_key, row_offset, nik, status)");
+        command.CommandTimeout = 600;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>
     /// Marks every row whose NIK appeared at an earlier offset of the batch as DUPLICATE_IN_BATCH and forgets its NIK;
     /// the first occurrence keeps it for the registry. One statement: the database sorts, whatever the batch size.
@@ -112,15 +140,16 @@ public sealed class RecipientRows : IAsyncDisposable
         var duplicate = (int)RecipientStatus.DuplicateInBatch;
         if (_postgres is not null)
         {
-            await using var command = _postgres.CreateCommand(
-                $"UPDATE prakerja_recipients r SET status = {duplicate}, nik = NULL FROM (" +
-                "SELECT row_offset, row_number() OVER (PARTITION BY nik ORDER BY row_offset) AS n FROM prakerja_recipients " +
-                "WHERE batch_key = $1 AND nik IS NOT NULL AND status = 0) d " +
-                "WHERE r.batch_key = $1 AND r.row_offset = d.row_offset AND d.n > 1");
+            await using var connection = await _postgres.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await PlanMarkingAsWholeBatchJoinAsync(connection, transaction, cancellationToken);
+            await using var command = new NpgsqlCommand(DuplicateMarkingSql, connection, transaction);
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = batchKey });
             // Sorts every NIK of the batch: minutes at 13 M rows, and over 30 s (the default) for 100,000 under heavy load.
             command.CommandTimeout = DuplicateMarkingTimeoutSeconds;
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            var markedRows = await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return markedRows;
         }
 
         long marked = 0;
@@ -137,6 +166,35 @@ public sealed class RecipientRows : IAsyncDisposable
             marked = await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
         return marked;
+    }
+
+    /// <summary>The plan PostgreSQL would mark the batch's duplicates with now, as EXPLAIN prints it; nothing is changed (for tests).</summary>
+    internal async Task<string> ExplainDuplicateMarkingAsync(long batchKey, CancellationToken cancellationToken)
+    {
+        if (_postgres is null) throw new InvalidOperationException("Plans are PostgreSQL's.");
+        await using var connection = await _postgres.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PlanMarkingAsWholeBatchJoinAsync(connection, transaction, cancellationToken);
+        await using var command = new NpgsqlCommand("EXPLAIN " + DuplicateMarkingSql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = batchKey });
+        var plan = new StringBuilder();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken)) plan.AppendLine(reader.GetString(0));
+        await transaction.RollbackAsync(cancellationToken);
+        return plan.ToString();
+    }
+
+    /// <summary>
+    /// For the marking's transaction: no nested loop, and a plan made for this batch's key. The marking joins the batch to
+    /// its own NIKs sorted by a window; a nested loop runs that sort again for every row of the batch (quadratic: more than
+    /// five minutes for a second batch of 1 M), and the planner takes it whenever it expects about one row, as on
+    /// statistics that predate the batch. A hash or merge join is linear in the batch whatever the estimates.
+    /// </summary>
+    private static async Task PlanMarkingAsWholeBatchJoinAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var settings = new NpgsqlCommand(
+            "SELECT set_config('enable_nestloop', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)", connection, transaction);
+        await settings.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Reads rows [start, end) of a batch into <paramref name="into"/> (cleared first), in offset order.</summary>

@@ -39,7 +39,8 @@ public sealed record UploadHeader(string Label, string Cohort, string Idempotenc
 /// </summary>
 /// <remarks>
 /// The rows are written while the upload runs, under a batch in state UPLOADING that nobody sees. The half-close
-/// makes it PENDING together with its digest, count, cohorts and idempotency key, in one transaction. A stream that
+/// makes it PENDING together with its digest, count, cohorts and idempotency key, in one transaction, once a large
+/// batch's rows are in the planner's statistics (<see cref="RecipientRows.AnalyseAsync"/>). A stream that
 /// breaks first has its rows deleted at once; a host that crashes mid-upload leaves them to the worker's sweep of
 /// silent uploads. A repeated key is answered from the first batch: the repeat's recipients are only hashed, not stored.
 /// </remarks>
@@ -218,6 +219,8 @@ public sealed partial class BatchSubmission(
 
     private async Task<SubmitOutcome> CommitAsync(CrossCheckBatch batch, UploadHeader header, Upload upload, CancellationToken cancellationToken)
     {
+        // Autoanalyze comes when it comes: the statistics must know a large batch before the worker plans over it.
+        if (upload.Count >= RecipientRows.AnalyseFromRows) await rows.AnalyseAsync(cancellationToken);
         batch.State = BatchLifecycle.Pending;
         batch.InputSha256 = upload.Digest;
         batch.RecipientCount = upload.Count;
