@@ -24,7 +24,7 @@ public static class KurModule
 {
     public const string Name = "kur";
 
-    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddKur(host), app => app.MapKur());
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddKur(host), app => app.MapKur(), Needs: ["membership"]);
 
     public static WebApplicationBuilder AddKur(this WebApplicationBuilder builder, VerificationHostContext host)
     {

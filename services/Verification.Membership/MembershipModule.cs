@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
 using Verification.Membership.Features.Verify;

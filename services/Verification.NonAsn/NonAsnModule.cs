@@ -24,7 +24,7 @@ public static class NonAsnModule
 
     public const string ServiceName = "verification.nonasn.v1.NonAsnService";
 
-    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddNonAsn(host), app => app.MapNonAsn());
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddNonAsn(host), app => app.MapNonAsn(), Needs: ["membership"]);
 
     public static WebApplicationBuilder AddNonAsn(this WebApplicationBuilder builder, VerificationHostContext host)
     {

@@ -25,7 +25,7 @@ public static class PrakerjaModule
 
     public const string ServiceName = "verification.prakerja.v1.PrakerjaService";
 
-    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPrakerja(host), app => app.MapPrakerja());
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPrakerja(host), app => app.MapPrakerja(), Needs: ["membership"]);
 
     public static WebApplicationBuilder AddPrakerja(this WebApplicationBuilder builder, VerificationHostContext host)
     {

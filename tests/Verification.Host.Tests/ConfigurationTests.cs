@@ -28,6 +28,8 @@ public class ConfigurationTests
     [InlineData("--Verification:Bus:Transport=RabbitMq", "Verification:Bus:RabbitMqUri: expected an amqp://user:password@host:port/vhost address")]
     [InlineData("--Verification:Access:MembersFile=/nonexistent/members.json", "Verification:Access:MembersFile: expected an existing members file")]
     [InlineData("--Verification:Listen:Address=localhost:80", "Verification:Listen:Address: expected an IP address")]
+    [InlineData("--Verification:Services=kur", "Verification:Endpoints:membership: expected the address of membership (for example http://membership:50051), which kur calls")]
+    [InlineData("--Verification:Services=prakerja,audit", "Verification:Endpoints:membership: expected the address of membership (for example http://membership:50051), which prakerja calls")]
     public async Task AConfigurationErrorStopsTheHostWithOneLineNamingTheKey(string setting, string expected)
     {
         var (exitCode, _, stderr) = await RunHostAsync(setting, "migrate");
@@ -44,6 +46,14 @@ public class ConfigurationTests
         var (exitCode, _, stderr) = await RunHostAsync("--Verification:Mode=Microservices", "--Verification:Bus:RabbitMqUri=amqp://guest:guest@127.0.0.1:5672/", "migrate");
         Assert.Equal(2, exitCode);
         Assert.Contains("Verification:Database:ConnectionStrings:", stderr);
+    }
+
+    [Fact]
+    public async Task AModuleWhoseDependencyHasAnAddressStartsWithoutIt()
+    {
+        var (exitCode, stdout, stderr) = await RunHostAsync("--Verification:Listen:Port=0", "--Verification:Listen:RestPort=", "--Verification:Services=kur", "--Verification:Endpoints:membership=http://127.0.0.1:1", "migrate");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("migrations applied for: kur", stdout);
     }
 
     [Fact]

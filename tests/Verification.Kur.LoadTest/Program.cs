@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using WibCalendar = Verification.Domain.WibCalendar;
 using Verification.Api.Membership.V1;
 using System.Globalization;
 using MassTransit;
@@ -107,7 +108,7 @@ if (args.Contains("--probe"))
     });
     await Probe("Membership EnrollParticipant", async r =>
     {
-        var today = KurClock.JakartaToday(TimeProvider.System);
+        var today = WibCalendar.JakartaToday(TimeProvider.System);
         var enrol = new Verification.Api.Membership.V1.EnrollParticipantRequest
         {
             IdempotencyKey = Guid.NewGuid().ToString(), Nik = r.Borrower.Nik, FullName = r.Borrower.FullName, BirthDate = r.Borrower.BirthDate, Sex = r.Borrower.Sex,
@@ -147,7 +148,7 @@ if (args.Contains("--membership-only"))
     enrol = async request =>
     {
         await registry.VerifyMembershipAsync(new Verification.Api.Membership.V1.VerifyMembershipRequest { Nik = request.Borrower.Nik });
-        var today = KurClock.JakartaToday(TimeProvider.System);
+        var today = WibCalendar.JakartaToday(TimeProvider.System);
         var enrolment = new Verification.Api.Membership.V1.EnrollParticipantRequest
         {
             IdempotencyKey = "kur:002:" + request.LoanReference, Nik = request.Borrower.Nik, FullName = request.Borrower.FullName, BirthDate = request.Borrower.BirthDate,
@@ -248,7 +249,7 @@ internal sealed class Borrowers
         var n = Interlocked.Increment(ref _next);
         var birth = new DateOnly(1970, 1, 1).AddDays((int)(n / 9999 % 10_000));
         var nik = string.Create(CultureInfo.InvariantCulture, $"337401{birth.Day:00}{birth.Month:00}{birth.Year % 100:00}{1 + (n % 9999):0000}");
-        var today = KurClock.JakartaToday(TimeProvider.System).AddDays(30);
+        var today = WibCalendar.JakartaToday(TimeProvider.System).AddDays(30);
         return new EnrolBorrowerRequest
         {
             BankCode = "002",

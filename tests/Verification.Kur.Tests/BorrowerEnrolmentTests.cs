@@ -3,8 +3,8 @@ using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Enrol;
 using Verification.Kur.Tests.Support;
-using Verification.Membership.Domain;
-using DomainSex = Verification.Membership.Domain.Sex;
+using Verification.Domain;
+using DomainSex = Verification.Domain.Sex;
 
 namespace Verification.Kur.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using static Verification.Membership.Domain.CoverageProgram;
 
 namespace Verification.Membership.Tests;

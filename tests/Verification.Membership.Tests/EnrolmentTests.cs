@@ -4,6 +4,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using NikWarning = Verification.Api.Membership.V1.NikWarning;
 using Sex = Verification.Api.Common.V1.Sex;
 using Verification.Membership.Tests.Support;

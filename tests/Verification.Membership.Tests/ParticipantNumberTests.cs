@@ -1,5 +1,6 @@
 using System.Globalization;
 using Verification.Membership.Domain;
+using Verification.Domain;
 
 namespace Verification.Membership.Tests;
 

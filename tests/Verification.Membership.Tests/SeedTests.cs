@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
 

@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
 using Grpc.Core;
@@ -116,7 +117,7 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
         // Enrol a few of them through the API so the batch meets real registry rows.
         foreach (var person in people.Take(40))
         {
-            var request = TestData.Bpu(TestData.Digits(person.Nik), person.BirthDate, person.Sex == Domain.Sex.Female);
+            var request = TestData.Bpu(TestData.Digits(person.Nik), person.BirthDate, person.Sex == Verification.Domain.Sex.Female);
             await client.EnrollParticipantAsync(request);
         }
 

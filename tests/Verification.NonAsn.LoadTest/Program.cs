@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using WibCalendar = Verification.Domain.WibCalendar;
 using Verification.Api;
 using System.Globalization;
 using MassTransit;
@@ -10,7 +11,6 @@ using Verification.Api.NonAsn.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.NonAsn;
-using Verification.NonAsn.Domain;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
@@ -153,7 +153,7 @@ internal static class Employees
     {
         var birth = new DateOnly(1970, 1, 1).AddDays(n / 9999 % 10_000);
         var nik = string.Create(CultureInfo.InvariantCulture, $"737201{birth.Day:00}{birth.Month:00}{birth.Year % 100:00}{1 + (n % 9999):0000}");
-        var start = TimeProvider.System.JakartaToday().AddMonths(-1);
+        var start = WibCalendar.JakartaToday(TimeProvider.System).AddMonths(-1);
         var employee = new Employee
         {
             Nik = nik,

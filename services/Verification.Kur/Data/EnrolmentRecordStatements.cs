@@ -1,6 +1,6 @@
 using Npgsql;
 using Verification.Kur.Domain;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Outbox;
 using static Verification.Platform.Data.PostgresParameters;
 

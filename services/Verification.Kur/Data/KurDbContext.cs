@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Verification.Kur.Domain;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 
 namespace Verification.Kur.Data;
@@ -20,18 +20,18 @@ public sealed class KurDbContext(DbContextOptions<KurDbContext> options) : Modul
             e.HasKey(r => new { r.BankCode, r.LoanReference });
             e.Property(r => r.BankCode).HasColumnName("bank_code");
             e.Property(r => r.LoanReference).HasColumnName("loan_reference");
-            e.Property(r => r.Scheme).HasColumnName("scheme").HasConversion(StoredNames.Converter<LoanScheme>());
+            e.Property(r => r.Scheme).HasColumnName("scheme").HasConversion(StoredNameConverter.For<LoanScheme>());
             e.Property(r => r.LoanAmountRupiah).HasColumnName("loan_amount_rupiah");
             e.Property(r => r.DisbursementDate).HasColumnName("disbursement_date");
             e.Property(r => r.MaskedNik).HasColumnName("masked_nik");
             e.Property(r => r.NikHmac).HasColumnName("nik_hmac");
             e.Property(r => r.FullNameHmac).HasColumnName("full_name_hmac");
             e.Property(r => r.BirthDateHmac).HasColumnName("birth_date_hmac");
-            e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNames.Converter<Sex>());
+            e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNameConverter.For<Sex>());
             e.Property(r => r.BusinessSector).HasColumnName("business_sector");
             e.Property(r => r.RegionCode).HasColumnName("region_code");
             e.Property(r => r.DeclaredMonthlyIncomeRupiah).HasColumnName("declared_monthly_income_rupiah");
-            e.Property(r => r.Outcome).HasColumnName("outcome").HasConversion(StoredNames.Converter<EnrolmentOutcomeKind>());
+            e.Property(r => r.Outcome).HasColumnName("outcome").HasConversion(StoredNameConverter.For<EnrolmentOutcomeKind>());
             e.Property(r => r.CoverageStartDate).HasColumnName("coverage_start_date");
             // The concurrency token: a claim is answered once, by whichever retry gets there first.
             e.Property(r => r.RecordedAt).HasColumnName("recorded_at").IsConcurrencyToken();
@@ -39,11 +39,11 @@ public sealed class KurDbContext(DbContextOptions<KurDbContext> options) : Modul
             e.Property(r => r.ParticipantNumber).HasColumnName("participant_number");
             e.Property(r => r.MonthlyContributionRupiah).HasColumnName("monthly_contribution_rupiah");
             e.Property(r => r.FirstDueDate).HasColumnName("first_due_date");
-            e.Property(r => r.State).HasColumnName("state").HasConversion(StoredNames.Converter<EnrolmentRecordState>());
+            e.Property(r => r.State).HasColumnName("state").HasConversion(StoredNameConverter.For<EnrolmentRecordState>());
             e.Property(r => r.CreateMemberCode).HasColumnName("create_member_code");
             e.Property(r => r.CreateTime).HasColumnName("create_time");
             e.Property(r => r.CreateMonth).HasColumnName("create_month");
-            e.Property(r => r.CancelReason).HasColumnName("cancel_reason").HasConversion(StoredNames.Converter<CancellationReasonKind>());
+            e.Property(r => r.CancelReason).HasColumnName("cancel_reason").HasConversion(StoredNameConverter.For<CancellationReasonKind>());
             e.Property(r => r.CancelMemberCode).HasColumnName("cancel_member_code");
             e.Property(r => r.CancelTime).HasColumnName("cancel_time");
             e.Property(r => r.CancelEndDate).HasColumnName("cancel_end_date");
@@ -52,23 +52,3 @@ public sealed class KurDbContext(DbContextOptions<KurDbContext> options) : Modul
     }
 }
 
-/// <summary>Enums stored as upper-snake names (SUPER_MIKRO, ALREADY_COVERED), readable in SQL and stable across reordering.</summary>
-internal static class StoredNames
-{
-    public static string Of<TEnum>(TEnum value) where TEnum : struct, Enum => Names<TEnum>.ByValue[value];
-
-    public static TEnum Parse<TEnum>(string name) where TEnum : struct, Enum =>
-        Names<TEnum>.ByName.TryGetValue(name, out var value) ? value : throw new InvalidOperationException($"'{name}' is not a stored {typeof(TEnum).Name}.");
-
-    public static ValueConverter<TEnum, string> Converter<TEnum>() where TEnum : struct, Enum => new(v => Of(v), s => Parse<TEnum>(s));
-
-    private static class Names<TEnum> where TEnum : struct, Enum
-    {
-        public static readonly Dictionary<TEnum, string> ByValue = Enum.GetValues<TEnum>().ToDictionary(v => v, v => UpperSnake(v.ToString()));
-
-        public static readonly Dictionary<string, TEnum> ByName = ByValue.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
-    }
-
-    private static string UpperSnake(string pascal) =>
-        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
-}

@@ -1,5 +1,5 @@
 using Verification.Kur.Domain;
-using Verification.Membership.Domain;
+using Verification.Domain;
 
 namespace Verification.Kur.Data;
 

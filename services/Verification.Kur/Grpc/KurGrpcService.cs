@@ -1,4 +1,5 @@
 using Google.Rpc;
+using Verification.Domain;
 using Verification.Api.Kur.V1;
 using Verification.Api;
 using Verification.Kur.Domain;

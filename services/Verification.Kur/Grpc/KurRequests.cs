@@ -1,16 +1,12 @@
-using System.Globalization;
-using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Cancel;
 using Verification.Kur.Features.Enrol;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Grpc.Core;
 using Verification.Api;
-using ApiSex = Verification.Api.Common.V1.Sex;
-using DomainSex = Verification.Membership.Domain.Sex;
 
 namespace Verification.Kur.Grpc;
 
@@ -22,24 +18,17 @@ namespace Verification.Kur.Grpc;
 internal sealed class KurRequests(DateOnly today)
 {
     public const int MaxLoanReferenceLength = 64;
-    public const int MaxNameLength = 100;
-    public const int MinimumAge = 15;
     public const int MaxListDays = 366;
     public const int MaxReportMonthsAfterStart = 24;
 
-    private readonly BadRequest _badRequest = new();
+    private readonly FieldViolations _violations = new(today);
 
-    public IReadOnlyList<BadRequest.Types.FieldViolation> Violations => _badRequest.FieldViolations;
+    public IReadOnlyList<FieldViolation> Violations => _violations.All;
 
-    public void Add(string field, string reason, string description) =>
-        _badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Reason = reason, Description = description });
+    public void Add(string field, string reason, string description) => _violations.Add(field, reason, description);
 
     /// <summary>Throws INVALID_ARGUMENT carrying every violation, if there is any.</summary>
-    public void ThrowIfAny()
-    {
-        if (_badRequest.FieldViolations.Count > 0)
-            throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
-    }
+    public void ThrowIfAny() => _violations.ThrowIfAny();
 
     /// <summary>A loan reference can stand in logs and audit entries: 1–64 ASCII letters, digits and <c>- _ / . :</c>.</summary>
     public static bool IsLoanReference(string text) =>
@@ -52,7 +41,7 @@ internal sealed class KurRequests(DateOnly today)
         BankCode("bank_code", request.BankCode);
         LoanReference("loan_reference", request.LoanReference);
         var scheme = Scheme("scheme", request.Scheme, required: true);
-        var disbursement = RequiredDate("disbursement_date", request.DisbursementDate, notInFuture: false);
+        var disbursement = _violations.RequiredDate("disbursement_date", request.DisbursementDate, notInFuture: false);
         LoanAmount(request.LoanAmountRupiah, scheme, disbursement, referenceData);
 
         BorrowerDetails? borrower = null;
@@ -62,16 +51,14 @@ internal sealed class KurRequests(DateOnly today)
         }
         else
         {
-            var nik = Nik("borrower.nik", given.Nik);
-            var name = FullName("borrower.full_name", given.FullName);
-            var birthDate = RequiredDate("borrower.birth_date", given.BirthDate, notInFuture: true);
-            if (birthDate is { } born && born.AddYears(MinimumAge) > today)
-                Add("borrower.birth_date", "BORROWER_UNDER_15", $"A borrower enrolled in social security is {MinimumAge} or over.");
-            var sex = Sex("borrower.sex", given.Sex);
+            var nik = _violations.Nik("borrower.nik", given.Nik);
+            var name = _violations.FullName("borrower.full_name", given.FullName);
+            var birthDate = _violations.RequiredDate("borrower.birth_date", given.BirthDate, notInFuture: true);
+            _violations.WorkingAge("borrower.birth_date", birthDate, "BORROWER_UNDER_15", $"A borrower enrolled in social security is {FieldViolations.MinimumAge} or over.");
+            var sex = _violations.Sex("borrower.sex", given.Sex);
             BusinessSector("borrower.business_sector", given.BusinessSector);
             RegionCode("borrower.region_code", given.RegionCode);
-            if (given.DeclaredMonthlyIncomeRupiah < 0)
-                Add("borrower.declared_monthly_income_rupiah", "AMOUNT_NEGATIVE", "An amount of rupiah cannot be negative.");
+            _violations.Money("borrower.declared_monthly_income_rupiah", given.DeclaredMonthlyIncomeRupiah);
             if (nik is not null && birthDate is { } birth && sex is { } knownSex)
                 borrower = new BorrowerDetails(nik, name, birth, knownSex, given.BusinessSector, given.RegionCode, given.DeclaredMonthlyIncomeRupiah);
         }
@@ -101,8 +88,8 @@ internal sealed class KurRequests(DateOnly today)
     /// <summary>An inclusive range of at most 366 days.</summary>
     public (DateOnly First, DateOnly Last) DateRange(string field, Api.Common.V1.DateRange? range)
     {
-        var first = RequiredDate($"{field}.start_date", range?.StartDate, notInFuture: false);
-        var last = RequiredDate($"{field}.end_date", range?.EndDate, notInFuture: false);
+        var first = _violations.RequiredDate($"{field}.start_date", range?.StartDate, notInFuture: false);
+        var last = _violations.RequiredDate($"{field}.end_date", range?.EndDate, notInFuture: false);
         if (first is { } a && last is { } b)
         {
             if (b < a) Add($"{field}.end_date", "DATE_RANGE_REVERSED", "The end date cannot be before the start date.");
@@ -116,8 +103,8 @@ internal sealed class KurRequests(DateOnly today)
     /// <summary>A period of months, the last at most 24 months after the first.</summary>
     public ((int Year, int Month) First, (int Year, int Month) Last) MonthRange(YearMonth? start, YearMonth? end)
     {
-        var first = Month("start_month", start);
-        var last = Month("end_month", end);
+        var first = _violations.RequiredMonth("start_month", start);
+        var last = _violations.RequiredMonth("end_month", end);
         if (first is { } a && last is { } b)
         {
             var span = ((b.Year - a.Year) * 12) + b.Month - a.Month;
@@ -176,37 +163,9 @@ internal sealed class KurRequests(DateOnly today)
         }
 
         if (amount > limit.Maximum)
-            Add(field, "LOAN_AMOUNT_OVER_CEILING", $"The scheme lends at most Rp{Rupiah(limit.Maximum)} on the disbursement date.");
+            Add(field, "LOAN_AMOUNT_OVER_CEILING", $"The scheme lends at most {Rupiah.Format(limit.Maximum)} on the disbursement date.");
         else if (limit.ExclusiveMinimum is { } floor && amount <= floor)
-            Add(field, "LOAN_AMOUNT_UNDER_SCHEME", $"The scheme lends over Rp{Rupiah(floor)}; a smaller loan belongs to another scheme.");
-    }
-
-    private Nik? Nik(string field, string text)
-    {
-        var validation = Membership.Domain.Nik.Validate(text);
-        foreach (var problem in validation.Problems) Add(field, problem.Code, problem.Description);
-        return validation.Nik;
-    }
-
-    private string FullName(string field, string text)
-    {
-        var name = text.Trim();
-        if (name.Length == 0) Add(field, "NAME_MISSING", "A full name is required.");
-        else if (name.Length > MaxNameLength) Add(field, "NAME_TOO_LONG", $"A full name has at most {MaxNameLength} characters.");
-        if (name.Any(char.IsControl)) Add(field, "NAME_CONTROL_CHARACTERS", "A full name cannot contain control characters (tabs, line breaks, ...).");
-        return name;
-    }
-
-    private DomainSex? Sex(string field, ApiSex sex)
-    {
-        switch (sex)
-        {
-            case ApiSex.Male: return DomainSex.Male;
-            case ApiSex.Female: return DomainSex.Female;
-            default:
-                Add(field, "SEX_MISSING", "Sex is required: SEX_MALE or SEX_FEMALE.");
-                return null;
-        }
+            Add(field, "LOAN_AMOUNT_UNDER_SCHEME", $"The scheme lends over {Rupiah.Format(floor)}; a smaller loan belongs to another scheme.");
     }
 
     /// <summary>KBLI 2020: a section letter (A–U) or a 2- to 5-digit code.</summary>
@@ -225,46 +184,4 @@ internal sealed class KurRequests(DateOnly today)
             Add(field, "REGION_CODE_INVALID", "A region code is the 4-digit Kemendagri code of a regency or city (a known province, regency not 00).");
     }
 
-    private DateOnly? RequiredDate(string field, Date? date, bool notInFuture)
-    {
-        if (date is null || (date.Year == 0 && date.Month == 0 && date.Day == 0))
-        {
-            Add(field, "DATE_MISSING", "This date is required.");
-            return null;
-        }
-
-        if (date.Year is < 1 or > 9999 || date.Month is < 1 or > 12 || date.Day < 1 || date.Day > DateTime.DaysInMonth(date.Year, date.Month))
-        {
-            Add(field, "DATE_INVALID", "Not a real calendar day (year 1-9999, month 1-12, a day the month has).");
-            return null;
-        }
-
-        var day = new DateOnly(date.Year, date.Month, date.Day);
-        if (notInFuture && day > today)
-        {
-            Add(field, "DATE_IN_FUTURE", "This date cannot be in the future.");
-            return null;
-        }
-
-        return day;
-    }
-
-    private (int Year, int Month)? Month(string field, YearMonth? month)
-    {
-        if (month is null || (month.Year == 0 && month.Month == 0))
-        {
-            Add(field, "MONTH_MISSING", "This month is required.");
-            return null;
-        }
-
-        if (month.Year is < 1 or > 9999 || month.Month is < 1 or > 12)
-        {
-            Add(field, "MONTH_INVALID", "Not a real month (year 1-9999, month 1-12).");
-            return null;
-        }
-
-        return (month.Year, month.Month);
-    }
-
-    private static string Rupiah(long amount) => amount.ToString("#,0", CultureInfo.InvariantCulture);
 }

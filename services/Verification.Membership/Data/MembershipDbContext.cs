@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 
 namespace Verification.Membership.Data;

@@ -1,4 +1,5 @@
 using Verification.Membership.Domain;
+using Verification.Domain;
 
 namespace Verification.Membership.Data;
 

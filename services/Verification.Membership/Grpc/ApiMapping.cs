@@ -3,6 +3,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features;
 using ApiCoverage = Verification.Api.Membership.V1.Coverage;
 using ApiEndReason = Verification.Api.Membership.V1.CoverageEndReason;
@@ -80,7 +81,7 @@ internal static class ApiMapping
             Nik = StoredCodes.NikDigits(record.Nik),
             FullName = record.FullName,
             BirthDate = record.BirthDate.ToApi(),
-            Sex = record.Sex == Domain.Sex.Female ? Api.Common.V1.Sex.Female : Api.Common.V1.Sex.Male,
+            Sex = record.Sex == Verification.Domain.Sex.Female ? Api.Common.V1.Sex.Female : Api.Common.V1.Sex.Male,
             CreateTime = Timestamp.FromDateTimeOffset(record.CreatedAt),
         };
         participant.NikWarnings.Add(StoredCodes.Warnings(record.NikWarnings)
@@ -113,5 +114,5 @@ internal static class ApiMapping
 
     public static Timestamp Now(TimeProvider time) => Timestamp.FromDateTimeOffset(time.GetUtcNow());
 
-    public static DateOnly Today(TimeProvider time) => time.Today();
+    public static DateOnly Today(TimeProvider time) => time.JakartaToday();
 }

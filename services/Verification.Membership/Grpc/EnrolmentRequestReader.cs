@@ -1,6 +1,8 @@
 using Google.Protobuf;
+using Verification.Api;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features.Enrol;
 
 namespace Verification.Membership.Grpc;
@@ -11,7 +13,7 @@ internal static class EnrolmentRequestReader
     public const int MaxIdempotencyKeyLength = 100;
 
     /// <summary>The command, or null with every problem in <paramref name="violations"/>.</summary>
-    public static EnrolmentCommand? Read(EnrollParticipantRequest request, RequestViolations violations, string memberCode, string correlationId)
+    public static EnrolmentCommand? Read(EnrollParticipantRequest request, FieldViolations violations, string memberCode, string correlationId)
     {
         if (request.IdempotencyKey.Length is 0 or > MaxIdempotencyKeyLength)
             violations.Add("idempotency_key", "IDEMPOTENCY_KEY_INVALID", $"The idempotency key is 1 to {MaxIdempotencyKeyLength} characters (a UUID is best).");
@@ -42,8 +44,8 @@ internal static class EnrolmentRequestReader
         var endDate = violations.OptionalDate("end_date", request.EndDate, notInFuture: false);
         if (startDate is { } start && endDate is { } end && end < start)
             violations.Add("end_date", "END_BEFORE_START", "The end date cannot be before the start date.");
-        if (birthDate is { } born && startDate is { } from && born.AddYears(RequestViolations.MinimumAge) > from)
-            violations.Add("birth_date", "UNDER_MINIMUM_AGE", $"A participant is {RequestViolations.MinimumAge} or over on the start date.");
+        if (birthDate is { } born && startDate is { } from && born.AddYears(FieldViolations.MinimumAge) > from)
+            violations.Add("birth_date", "UNDER_MINIMUM_AGE", $"A participant is {FieldViolations.MinimumAge} or over on the start date.");
 
         if (violations.Any) return null;
         var canonical = request.Clone();
@@ -54,7 +56,7 @@ internal static class EnrolmentRequestReader
     }
 
     /// <summary>Exactly one of employer number and channel (with its reference); a reference beside an employer is a mistake.</summary>
-    public static CoverageSource? Source(RequestViolations violations, string? employerNumber, EnrolmentChannel? channel, string channelReference)
+    public static CoverageSource? Source(FieldViolations violations, string? employerNumber, EnrolmentChannel? channel, string channelReference)
     {
         if (employerNumber is not null)
         {

@@ -4,6 +4,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
@@ -30,8 +31,8 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
     public override async Task<VerifyMembershipResponse> VerifyMembership(VerifyMembershipRequest request, ServerCallContext context)
     {
-        var today = time.Today();
-        var violations = new RequestViolations(today);
+        var today = time.JakartaToday();
+        var violations = new FieldViolations(today);
         var nik = violations.Nik("nik", request.Nik);
         var program = violations.OptionalProgram("program", request.Program);
         var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
@@ -65,8 +66,8 @@ public sealed class MembershipGrpcService(
             while (await requests.MoveNext(cancellationToken))
             {
                 var chunk = requests.Current;
-                var today = time.Today();
-                var violations = new RequestViolations(today);
+                var today = time.JakartaToday();
+                var violations = new FieldViolations(today);
                 var program = violations.OptionalProgram("program", chunk.Program);
                 var day = violations.OptionalDate("as_of_date", chunk.AsOfDate, notInFuture: true) ?? today;
                 for (var i = 0; i < chunk.Items.Count; i++)
@@ -110,7 +111,7 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.InternalService)]
     public override async Task<EnrollParticipantResponse> EnrollParticipant(EnrollParticipantRequest request, ServerCallContext context)
     {
-        var violations = new RequestViolations(time.Today());
+        var violations = new FieldViolations(time.JakartaToday());
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
@@ -126,10 +127,10 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.InternalService)]
     public override async Task<EnrollParticipantsResponse> EnrollParticipants(EnrollParticipantsRequest request, ServerCallContext context)
     {
-        var today = time.Today();
+        var today = time.JakartaToday();
         if (request.Items.Count is 0 or > MaxEnrolmentsPerCall)
         {
-            var call = new RequestViolations(today);
+            var call = new FieldViolations(today);
             call.Add("items", "ITEMS_COUNT_INVALID", $"Send 1 to {MaxEnrolmentsPerCall} enrolments per call.");
             call.ThrowIfAny();
         }
@@ -142,12 +143,12 @@ public sealed class MembershipGrpcService(
         for (var i = 0; i < request.Items.Count; i++)
         {
             // Each item is read exactly as EnrollParticipant reads its request; its problems are its own answer.
-            var violations = new RequestViolations(today);
+            var violations = new FieldViolations(today);
             var command = EnrolmentRequestReader.Read(request.Items[i], violations, memberCode, correlationId);
             if (command is null)
             {
                 var error = new RowError { Code = Google.Rpc.Code.InvalidArgument, Message = "The enrolment has invalid fields; see the field violations." };
-                error.FieldViolations.Add(violations.All);
+                error.FieldViolations.Add(violations.All.ToBadRequest().FieldViolations);
                 results[i] = new EnrollParticipantsResult { Error = error };
                 continue;
             }
@@ -172,7 +173,7 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.InternalService)]
     public override async Task<EndCoverageResponse> EndCoverage(EndCoverageRequest request, ServerCallContext context)
     {
-        var violations = new RequestViolations(time.Today());
+        var violations = new FieldViolations(time.JakartaToday());
         if (!ParticipantNumber.TryParse(request.ParticipantNumber, out var number))
             violations.Add("participant_number", "PARTICIPANT_NUMBER_INVALID", "A participant number is 11 digits ending in a valid Damm check digit.");
         var programs = violations.Programs("programs", request.Programs);
@@ -199,8 +200,8 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.Bank)]
     public override async Task<CheckHousingBenefitEligibilityResponse> CheckHousingBenefitEligibility(CheckHousingBenefitEligibilityRequest request, ServerCallContext context)
     {
-        var today = time.Today();
-        var violations = new RequestViolations(today);
+        var today = time.JakartaToday();
+        var violations = new FieldViolations(today);
         var nik = violations.Nik("nik", request.Nik);
         var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
         violations.ThrowIfAny();
@@ -220,8 +221,8 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
     public override Task<QuoteContributionResponse> QuoteContribution(QuoteContributionRequest request, ServerCallContext context)
     {
-        var today = time.Today();
-        var violations = new RequestViolations(today);
+        var today = time.JakartaToday();
+        var violations = new FieldViolations(today);
         ParticipantSegment? segment = request.Segment switch
         {
             Segment.Pu => ParticipantSegment.Pu,
@@ -284,7 +285,7 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.InternalService, MemberRole.Auditor)]
     public override async Task<GetParticipantResponse> GetParticipant(GetParticipantRequest request, ServerCallContext context)
     {
-        var violations = new RequestViolations(time.Today());
+        var violations = new FieldViolations(time.JakartaToday());
         ParticipantNumber? number = null;
         Nik? nik = null;
         switch (request.KeyCase)
@@ -317,6 +318,6 @@ public sealed class MembershipGrpcService(
         }
 
         if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
-        return new GetParticipantResponse { Participant = participant.ToApi(time.Today()), ReadTime = ApiMapping.Now(time) };
+        return new GetParticipantResponse { Participant = participant.ToApi(time.JakartaToday()), ReadTime = ApiMapping.Now(time) };
     }
 }

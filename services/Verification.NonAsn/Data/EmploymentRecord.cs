@@ -1,3 +1,4 @@
+using Verification.Domain;
 namespace Verification.NonAsn.Data;
 
 /// <summary>The kind of non-ASN employment, stored as its name (PPNPN, HONORER, CONTRACT).</summary>
@@ -44,7 +45,7 @@ public sealed class EmploymentRecord
 
     public DateOnly BirthDate { get; set; }
 
-    public Membership.Domain.Sex Sex { get; set; }
+    public Sex Sex { get; set; }
 
     public string Position { get; set; } = "";
 

@@ -25,10 +25,10 @@ public sealed class NonAsnDbContext(DbContextOptions<NonAsnDbContext> options) :
             e.Property(r => r.Nik).HasColumnName("nik");
             e.Property(r => r.FullName).HasColumnName("full_name");
             e.Property(r => r.BirthDate).HasColumnName("birth_date");
-            e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNames.Converter<Membership.Domain.Sex>());
+            e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNameConverter.For<Verification.Domain.Sex>());
             e.Property(r => r.Position).HasColumnName("position");
             e.Property(r => r.WorkUnit).HasColumnName("work_unit");
-            e.Property(r => r.Kind).HasColumnName("employment_type").HasConversion(StoredNames.Converter<EmploymentKind>());
+            e.Property(r => r.Kind).HasColumnName("employment_type").HasConversion(StoredNameConverter.For<EmploymentKind>());
             e.Property(r => r.ContractStartDate).HasColumnName("contract_start_date");
             e.Property(r => r.RegisteredContractEndDate).HasColumnName("registered_contract_end_date");
             e.Property(r => r.ContractEndDate).HasColumnName("contract_end_date");
@@ -38,9 +38,9 @@ public sealed class NonAsnDbContext(DbContextOptions<NonAsnDbContext> options) :
             e.Property(r => r.JkkRiskClass).HasColumnName("jkk_risk_class");
             e.Property(r => r.StartedPrograms).HasColumnName("started_programs");
             e.Property(r => r.ParticipantNumber).HasColumnName("participant_number");
-            e.Property(r => r.State).HasColumnName("state").HasConversion(StoredNames.Converter<EmploymentStateKind>());
+            e.Property(r => r.State).HasColumnName("state").HasConversion(StoredNameConverter.For<EmploymentStateKind>());
             e.Property(r => r.EndDate).HasColumnName("end_date");
-            e.Property(r => r.EndReason).HasColumnName("end_reason").HasConversion(StoredNames.Converter<EmploymentEndReasonKind>());
+            e.Property(r => r.EndReason).HasColumnName("end_reason").HasConversion(StoredNameConverter.For<EmploymentEndReasonKind>());
             e.Property(r => r.EndedPrograms).HasColumnName("ended_programs");
             e.Property(r => r.CreateMemberCode).HasColumnName("create_member_code");
             e.Property(r => r.CreateTime).HasColumnName("create_time");
@@ -61,23 +61,3 @@ public sealed class NonAsnDbContext(DbContextOptions<NonAsnDbContext> options) :
     }
 }
 
-/// <summary>Enums stored as upper-snake names (PPNPN, APPOINTED_ASN), readable in SQL and stable across reordering.</summary>
-internal static class StoredNames
-{
-    public static string Of<TEnum>(TEnum value) where TEnum : struct, Enum => Names<TEnum>.ByValue[value];
-
-    public static TEnum Parse<TEnum>(string name) where TEnum : struct, Enum =>
-        Names<TEnum>.ByName.TryGetValue(name, out var value) ? value : throw new InvalidOperationException($"'{name}' is not a stored {typeof(TEnum).Name}.");
-
-    public static ValueConverter<TEnum, string> Converter<TEnum>() where TEnum : struct, Enum => new(v => Of(v), s => Parse<TEnum>(s));
-
-    private static class Names<TEnum> where TEnum : struct, Enum
-    {
-        public static readonly Dictionary<TEnum, string> ByValue = Enum.GetValues<TEnum>().ToDictionary(v => v, v => UpperSnake(v.ToString()));
-
-        public static readonly Dictionary<string, TEnum> ByName = ByValue.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
-    }
-
-    private static string UpperSnake(string pascal) =>
-        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
-}

@@ -1,8 +1,8 @@
 using System.Threading.Channels;
+using Verification.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
-using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Register;
 using Verification.Platform.Access;
 using Grpc.Core;
@@ -101,12 +101,12 @@ internal sealed class EmployeeUpload(
         }
 
         var employee = requests.Employee("employee", request.Employee);
-        if (request.Employee is not null && Membership.Domain.Nik.TryParse(request.Employee.Nik, out var nik) && !seenNiks.Add(nik.RevealDigits()))
+        if (request.Employee is not null && Verification.Domain.Nik.TryParse(request.Employee.Nik, out var nik) && !seenNiks.Add(nik.RevealDigits()))
             requests.Add("employee.nik", "NIK_DUPLICATE_IN_UPLOAD", "This NIK is on an earlier row of the same upload.");
         if (requests.Any || employee is null)
         {
             var error = new RowError { Code = Google.Rpc.Code.InvalidArgument, Message = "The row has invalid fields; see the field violations." };
-            error.FieldViolations.Add(requests.Violations);
+            error.FieldViolations.Add(requests.Violations.ToBadRequest().FieldViolations);
             return new PendingRow(offset, rowId, null, error);
         }
 

@@ -1,8 +1,8 @@
 using Google.Rpc;
+using Verification.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.NonAsn.V1;
 using Verification.Api;
-using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features;
 using Verification.NonAsn.Features.Change;
 using Verification.NonAsn.Features.Register;

@@ -3,7 +3,6 @@ using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Api;
 using Verification.NonAsn.Data;
-using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Statement;
 
 namespace Verification.NonAsn.Grpc;
@@ -18,7 +17,7 @@ internal static class NonAsnMapping
             Nik = record.Nik,
             FullName = record.FullName,
             BirthDate = ToApi(record.BirthDate),
-            Sex = record.Sex == Membership.Domain.Sex.Female ? Sex.Female : Sex.Male,
+            Sex = record.Sex == Verification.Domain.Sex.Female ? Sex.Female : Sex.Male,
             Position = record.Position,
             WorkUnit = record.WorkUnit,
             EmploymentType = record.Kind switch

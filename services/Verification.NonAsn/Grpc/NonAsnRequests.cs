@@ -1,14 +1,11 @@
-using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features.Change;
 using Verification.NonAsn.Features.Register;
 using Grpc.Core;
 using Verification.Api;
-using ApiSex = Verification.Api.Common.V1.Sex;
-using DomainSex = Verification.Membership.Domain.Sex;
 
 namespace Verification.NonAsn.Grpc;
 
@@ -20,34 +17,27 @@ namespace Verification.NonAsn.Grpc;
 internal sealed class NonAsnRequests(DateOnly today)
 {
     public const int MaxRowIdLength = 64;
-    public const int MaxNameLength = 100;
     public const int MaxPositionLength = 100;
     public const int MaxWorkUnitLength = 200;
-    public const int MaxEmployerNumberLength = 20;
-    public const int MinimumAge = 15;
 
-    private readonly BadRequest _badRequest = new();
+    private readonly FieldViolations _violations = new(today);
 
-    public bool Any => _badRequest.FieldViolations.Count > 0;
+    public bool Any => _violations.Any;
 
-    public IReadOnlyList<BadRequest.Types.FieldViolation> Violations => _badRequest.FieldViolations;
+    public IReadOnlyList<FieldViolation> Violations => _violations.All;
 
-    public void Add(string field, string reason, string description) =>
-        _badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Reason = reason, Description = description });
+    public void Add(string field, string reason, string description) => _violations.Add(field, reason, description);
 
     /// <summary>Throws INVALID_ARGUMENT carrying every violation, if there is any.</summary>
-    public void ThrowIfAny()
-    {
-        if (Any) throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", _badRequest);
-    }
+    public void ThrowIfAny() => _violations.ThrowIfAny();
 
     /// <summary>An employer registration number (NPP) can stand in audit entries: 1–20 ASCII letters or digits.</summary>
-    public static bool IsEmployerNumber(string text) => text.Length is > 0 and <= MaxEmployerNumberLength && text.All(char.IsAsciiLetterOrDigit);
+    public static bool IsEmployerNumber(string text) => FieldViolations.IsEmployerNumber(text);
 
     public void EmployerNumber(string field, string text)
     {
         if (text.Length == 0) Add(field, "EMPLOYER_NUMBER_MISSING", "The employer registration number (NPP) is required.");
-        else if (!IsEmployerNumber(text)) Add(field, "EMPLOYER_NUMBER_INVALID", $"An employer registration number (NPP) is 1 to {MaxEmployerNumberLength} ASCII letters or digits.");
+        else _violations.EmployerNumber(field, text);
     }
 
     public void RowId(string field, string text)
@@ -64,20 +54,20 @@ internal sealed class NonAsnRequests(DateOnly today)
             return null;
         }
 
-        var nik = Nik($"{prefix}.nik", employee.Nik);
-        var name = Text($"{prefix}.full_name", employee.FullName, MaxNameLength, "NAME", "A full name");
-        var birth = RequiredDate($"{prefix}.birth_date", employee.BirthDate, notInFuture: true);
-        var sex = Sex($"{prefix}.sex", employee.Sex);
-        var position = Text($"{prefix}.position", employee.Position, MaxPositionLength, "POSITION", "A position");
-        var workUnit = Text($"{prefix}.work_unit", employee.WorkUnit, MaxWorkUnitLength, "WORK_UNIT", "A work unit");
+        var nik = _violations.Nik($"{prefix}.nik", employee.Nik);
+        var name = _violations.FullName($"{prefix}.full_name", employee.FullName);
+        var birth = _violations.RequiredDate($"{prefix}.birth_date", employee.BirthDate, notInFuture: true);
+        var sex = _violations.Sex($"{prefix}.sex", employee.Sex);
+        var position = _violations.Text($"{prefix}.position", employee.Position, MaxPositionLength, "POSITION", "A position");
+        var workUnit = _violations.Text($"{prefix}.work_unit", employee.WorkUnit, MaxWorkUnitLength, "WORK_UNIT", "A work unit");
         var kind = Kind($"{prefix}.employment_type", employee.EmploymentType);
         // Membership starts no coverage ahead of time (EnrollParticipant: start not in the future), so neither do we.
-        var start = RequiredDate($"{prefix}.contract_start_date", employee.ContractStartDate, notInFuture: true);
-        var end = OptionalDate($"{prefix}.contract_end_date", employee.ContractEndDate);
+        var start = _violations.RequiredDate($"{prefix}.contract_start_date", employee.ContractStartDate, notInFuture: true);
+        var end = _violations.OptionalDate($"{prefix}.contract_end_date", employee.ContractEndDate, notInFuture: false);
         if (start is { } first && end is { } last && last < first)
             Add($"{prefix}.contract_end_date", "END_BEFORE_START", "The contract end cannot be before its start.");
-        if (birth is { } born && start is { } from && born.AddYears(MinimumAge) > from)
-            Add($"{prefix}.birth_date", "UNDER_MINIMUM_AGE", $"An employee is {MinimumAge} or over on the contract start date.");
+        if (birth is { } born && start is { } from && born.AddYears(FieldViolations.MinimumAge) > from)
+            Add($"{prefix}.birth_date", "UNDER_MINIMUM_AGE", $"An employee is {FieldViolations.MinimumAge} or over on the contract start date.");
         if (employee.MonthlyWageRupiah < 0) Add($"{prefix}.monthly_wage_rupiah", "AMOUNT_NEGATIVE", "A wage in rupiah cannot be negative.");
         var programs = Programs($"{prefix}.programs", employee.Programs);
         var riskClass = RiskClass($"{prefix}.jkk_risk_class", employee.JkkRiskClass);
@@ -88,14 +78,14 @@ internal sealed class NonAsnRequests(DateOnly today)
 
     public UpdateCommand Update(UpdateEmploymentRequest request, string memberCode, string correlationId)
     {
-        var nik = Nik("nik", request.Nik);
-        var start = RequiredDate("contract_start_date", request.ContractStartDate, notInFuture: false);
+        var nik = _violations.Nik("nik", request.Nik);
+        var start = _violations.RequiredDate("contract_start_date", request.ContractStartDate, notInFuture: false);
         long? wage = request.HasMonthlyWageRupiah ? request.MonthlyWageRupiah : null;
         if (wage < 0) Add("monthly_wage_rupiah", "AMOUNT_NEGATIVE", "A wage in rupiah cannot be negative.");
-        var effective = OptionalDate("wage_effective_date", request.WageEffectiveDate);
-        if (wage is not null && effective is null && !IsSet(request.WageEffectiveDate))
+        var effective = _violations.OptionalDate("wage_effective_date", request.WageEffectiveDate, notInFuture: false);
+        if (wage is not null && effective is null && (request.WageEffectiveDate is null || ApiViolations.IsUnset(request.WageEffectiveDate)))
             Add("wage_effective_date", "DATE_MISSING", "A new wage needs the first day it applies.");
-        var end = OptionalDate("contract_end_date", request.ContractEndDate);
+        var end = _violations.OptionalDate("contract_end_date", request.ContractEndDate, notInFuture: false);
         if (start is { } first && end is { } last && last < first) Add("contract_end_date", "END_BEFORE_START", "The contract end cannot be before its start.");
         ThrowIfAny();
         return new UpdateCommand(request.EmployerNumber, nik!.RevealDigits(), start!.Value, wage, wage is null ? null : effective, end, memberCode, correlationId);
@@ -103,8 +93,8 @@ internal sealed class NonAsnRequests(DateOnly today)
 
     public EndCommand End(EndEmploymentRequest request, string memberCode, string correlationId)
     {
-        var nik = Nik("nik", request.Nik);
-        var end = RequiredDate("end_date", request.EndDate, notInFuture: false);
+        var nik = _violations.Nik("nik", request.Nik);
+        var end = _violations.RequiredDate("end_date", request.EndDate, notInFuture: false);
         EmploymentEndReasonKind? reason = request.Reason switch
         {
             EmploymentEndReason.ContractEnded => EmploymentEndReasonKind.ContractEnded,
@@ -126,35 +116,6 @@ internal sealed class NonAsnRequests(DateOnly today)
         else if (month.Year is < 1 or > 9999 || month.Month is < 1 or > 12) Add(field, "MONTH_INVALID", "Not a real month (year 1-9999, month 1-12).");
         ThrowIfAny();
         return (month!.Year, month.Month);
-    }
-
-    private Nik? Nik(string field, string text)
-    {
-        var validation = Membership.Domain.Nik.Validate(text);
-        foreach (var problem in validation.Problems) Add(field, problem.Code, problem.Description);
-        return validation.Nik;
-    }
-
-    /// <summary>Trimmed, 1 to <paramref name="max"/> characters, no control characters.</summary>
-    private string Text(string field, string text, int max, string code, string what)
-    {
-        var trimmed = text.Trim();
-        if (trimmed.Length == 0) Add(field, code + "_MISSING", $"{what} is required.");
-        else if (trimmed.Length > max) Add(field, code + "_TOO_LONG", $"{what} has at most {max} characters.");
-        if (trimmed.Any(char.IsControl)) Add(field, code + "_CONTROL_CHARACTERS", $"{what} cannot contain control characters (tabs, line breaks, ...).");
-        return trimmed;
-    }
-
-    private DomainSex? Sex(string field, ApiSex sex)
-    {
-        switch (sex)
-        {
-            case ApiSex.Male: return DomainSex.Male;
-            case ApiSex.Female: return DomainSex.Female;
-            default:
-                Add(field, "SEX_MISSING", "Sex is required: SEX_MALE or SEX_FEMALE.");
-                return null;
-        }
     }
 
     private EmploymentKind? Kind(string field, EmploymentType type)
@@ -220,36 +181,4 @@ internal sealed class NonAsnRequests(DateOnly today)
         return null;
     }
 
-    private static bool IsSet(Date? date) => date is not null && (date.Year != 0 || date.Month != 0 || date.Day != 0);
-
-    private DateOnly? RequiredDate(string field, Date? date, bool notInFuture)
-    {
-        if (!IsSet(date))
-        {
-            Add(field, "DATE_MISSING", "This date is required.");
-            return null;
-        }
-
-        var day = CheckedDate(field, date!);
-        if (day is { } d && notInFuture && d > today)
-        {
-            Add(field, "DATE_IN_FUTURE", "This date cannot be in the future.");
-            return null;
-        }
-
-        return day;
-    }
-
-    private DateOnly? OptionalDate(string field, Date? date) => IsSet(date) ? CheckedDate(field, date!) : null;
-
-    private DateOnly? CheckedDate(string field, Date date)
-    {
-        if (date.Year is < 1 or > 9999 || date.Month is < 1 or > 12 || date.Day < 1 || date.Day > DateTime.DaysInMonth(date.Year, date.Month))
-        {
-            Add(field, "DATE_INVALID", "Not a real calendar day (year 1-9999, month 1-12, a day the month has).");
-            return null;
-        }
-
-        return new DateOnly(date.Year, date.Month, date.Day);
-    }
 }

@@ -69,6 +69,21 @@ public static class ConfigurationValidator
         return knownModules.Where(m => chosen.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
     }
 
+    /// <summary>Every gRPC dependency of a hosted module runs in this host or has an address; otherwise one error naming it.</summary>
+    public static void RequireDependencies(VerificationOptions options, IReadOnlyList<VerificationModule> hosted)
+    {
+        var here = hosted.Select(m => m.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var module in hosted)
+        {
+            foreach (var needed in module.Needs)
+            {
+                if (here.Contains(needed) || options.Endpoints.TryGetValue(needed, out var address) && !string.IsNullOrWhiteSpace(address)) continue;
+                throw new ConfigurationError($"Verification:Endpoints:{needed}",
+                    $"the address of {needed} (for example http://{needed}:50051), which {module.Name} calls; or run {needed} in this host (Verification:Services)");
+            }
+        }
+    }
+
     public static DatabaseOptions ReadDatabase(IConfiguration configuration, HostingMode mode, IEnumerable<string> modules)
     {
         var section = configuration.GetSection(DatabaseOptions.SectionName);

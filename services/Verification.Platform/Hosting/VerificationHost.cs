@@ -29,6 +29,7 @@ public static class VerificationHost
         var names = catalog.Select(m => m.Name).ToList();
         var options = ConfigurationValidator.ReadVerification(configuration, names);
         var selected = ConfigurationValidator.SelectModules(options, names);
+        ConfigurationValidator.RequireDependencies(options, [.. catalog.Where(m => selected.Contains(m.Name, StringComparer.OrdinalIgnoreCase))]);
         var database = ConfigurationValidator.ReadDatabase(configuration, options.Mode, selected.Append(AccessModule));
         var bus = ConfigurationValidator.ReadBus(configuration, options.Mode);
         var dataDirectory = Path.GetFullPath(database.DataDirectory);

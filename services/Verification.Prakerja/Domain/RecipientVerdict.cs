@@ -1,7 +1,7 @@
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Prakerja.V1;
-using Verification.Membership.Domain;
+using Verification.Domain;
 
 namespace Verification.Prakerja.Domain;
 

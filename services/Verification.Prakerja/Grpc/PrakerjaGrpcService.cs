@@ -1,4 +1,5 @@
 using Google.Rpc;
+using Verification.Domain;
 using Verification.Api.Prakerja.V1;
 using Verification.Platform.Access;
 using Verification.Prakerja.Features;
@@ -66,7 +67,9 @@ public sealed class PrakerjaGrpcService(
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task<GetBatchResponse> GetBatch(GetBatchRequest request, ServerCallContext context)
     {
-        BatchId(request.BatchId, []).ThrowIfAny();
+        var violations = new FieldViolations(TimeProvider.System.JakartaToday());
+        BatchId(request.BatchId, violations);
+        violations.ThrowIfAny();
         var batch = await results.GetAsync(request.BatchId, context.CancellationToken)
             ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
         return new GetBatchResponse { Batch = batch };
@@ -75,12 +78,13 @@ public sealed class PrakerjaGrpcService(
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
     {
-        var violations = BatchId(request.BatchId, []);
-        if (request.FromOffset < 0) violations.Add(new("from_offset", "OFFSET_NEGATIVE", "An offset is 0 or more."));
+        var violations = new FieldViolations(TimeProvider.System.JakartaToday());
+        BatchId(request.BatchId, violations);
+        if (request.FromOffset < 0) violations.Add("from_offset", "OFFSET_NEGATIVE", "An offset is 0 or more.");
         for (var i = 0; i < request.StatusFilter.Count; i++)
         {
             if (request.StatusFilter[i] == RecipientStatus.Unspecified || !Enum.IsDefined(request.StatusFilter[i]))
-                violations.Add(new($"status_filter[{i}]", "STATUS_UNKNOWN", "A filter names result statuses (NOT_REGISTERED ... DUPLICATE_IN_BATCH)."));
+                violations.Add($"status_filter[{i}]", "STATUS_UNKNOWN", "A filter names result statuses (NOT_REGISTERED ... DUPLICATE_IN_BATCH).");
         }
 
         violations.ThrowIfAny();
@@ -101,30 +105,12 @@ public sealed class PrakerjaGrpcService(
         }
     }
 
-    private static List<UploadViolation> BatchId(string batchId, List<UploadViolation> violations)
+    private static void BatchId(string batchId, FieldViolations violations)
     {
         if (batchId.Length != 32 || !batchId.All(char.IsAsciiHexDigitLower))
-            violations.Add(new("batch_id", "BATCH_ID_INVALID", "A batch id is the 32 lower-case hexadecimal characters SubmitBatch returned."));
-        return violations;
+            violations.Add("batch_id", "BATCH_ID_INVALID", "A batch id is the 32 lower-case hexadecimal characters SubmitBatch returned.");
     }
 
-    private static RpcException Invalid(string message, IReadOnlyList<UploadViolation> violations, params Google.Protobuf.IMessage[] more)
-    {
-        var badRequest = new BadRequest();
-        foreach (var v in violations)
-            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description });
-        return RpcErrors.WithDetails(StatusCode.InvalidArgument, message, [badRequest, .. more]);
-    }
-}
-
-internal static class ViolationList
-{
-    public static void ThrowIfAny(this List<UploadViolation> violations)
-    {
-        if (violations.Count == 0) return;
-        var badRequest = new BadRequest();
-        foreach (var v in violations)
-            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description });
-        throw RpcErrors.WithDetails(StatusCode.InvalidArgument, "The request has invalid fields; see the field violations.", badRequest);
-    }
+    private static RpcException Invalid(string message, IReadOnlyList<FieldViolation> violations, params Google.Protobuf.IMessage[] more) =>
+        RpcErrors.WithDetails(StatusCode.InvalidArgument, message, [violations.ToBadRequest(), .. more]);
 }

@@ -1,4 +1,5 @@
 using Verification.Api.Common.V1;
+using WibCalendar = Verification.Domain.WibCalendar;
 using Verification.Api.Kur.V1;
 using Verification.Kur.Domain;
 
@@ -22,7 +23,7 @@ public static class TestData
 
     public static string NewLoanReference() => "SIKP-" + Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
 
-    public static DateOnly Today => KurClock.JakartaToday(TimeProvider.System);
+    public static DateOnly Today => WibCalendar.JakartaToday(TimeProvider.System);
 
     public static Date ToApi(DateOnly day) => new() { Year = day.Year, Month = day.Month, Day = day.Day };
 

@@ -1,7 +1,7 @@
 using Google.Rpc;
+using WibCalendar = Verification.Domain.WibCalendar;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
-using Verification.NonAsn.Domain;
 using Grpc.Core;
 using Verification.Api;
 
@@ -21,7 +21,7 @@ public static class TestData
 
     public static readonly DateOnly BirthDate = new(1990, 8, 15);
 
-    public static DateOnly Today => TimeProvider.System.JakartaToday();
+    public static DateOnly Today => WibCalendar.JakartaToday(TimeProvider.System);
 
     /// <summary>A structurally valid NIK (Parepare, born 15 Aug 1990, male) not handed out before in this process.</summary>
     public static string NewNik()

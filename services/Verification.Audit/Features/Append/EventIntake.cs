@@ -6,7 +6,7 @@ using System.Text.Json;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Keys;
 using Verification.Contracts.Events;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Telemetry;
 
 namespace Verification.Audit.Features.Append;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
 using Verification.Api;
@@ -55,7 +56,7 @@ public sealed partial class EnrolmentCancellation(
         if (record.State == EnrolmentRecordState.Active)
         {
             var now = time.RecordNow();
-            var today = KurClock.DayOf(now);
+            var today = WibCalendar.DayOf(now);
             if (today >= record.DisbursementDate) return new CancellationResult.AlreadyDisbursed();
             if (record.Outcome == EnrolmentOutcomeKind.AlreadyCovered)
                 return await FinishAsync(command, record, EnrolmentRecordState.Active, now, today, "", cancellationToken);

@@ -7,7 +7,7 @@ using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Grpc.Core;
@@ -127,7 +127,7 @@ public sealed partial class BorrowerEnrolment(
         else
         {
             record.Outcome = EnrolmentOutcomeKind.Enrolled;
-            record.CoverageStartDate = KurClock.DayOf(now);
+            record.CoverageStartDate = WibCalendar.DayOf(now);
         }
 
         if (!await TryInsertAsync(record, answered, cancellationToken))
@@ -409,7 +409,7 @@ public sealed partial class BorrowerEnrolment(
             State = EnrolmentRecordState.Active,
             CreateMemberCode = command.MemberCode,
             CreateTime = now,
-            CreateMonth = KurClock.MonthKey(KurClock.DayOf(now)),
+            CreateMonth = WibCalendar.MonthKey(WibCalendar.DayOf(now)),
         };
     }
 

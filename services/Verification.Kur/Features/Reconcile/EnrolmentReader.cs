@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 
@@ -14,8 +15,8 @@ public sealed class EnrolmentReader(KurDbContext db)
     /// <summary>Records created on the Jakarta days <paramref name="firstDay"/> to <paramref name="lastDay"/>, oldest first.</summary>
     public IAsyncEnumerable<KurEnrolmentRecord> ListAsync(string bankCode, DateOnly firstDay, DateOnly lastDay)
     {
-        var from = KurClock.StartOf(firstDay);
-        var until = KurClock.StartOf(lastDay.AddDays(1));
+        var from = WibCalendar.StartOf(firstDay);
+        var until = WibCalendar.StartOf(lastDay.AddDays(1));
         return db.Enrolments.AsNoTracking()
             .Where(e => e.BankCode == bankCode && e.CreateTime >= from && e.CreateTime < until && e.RecordedAt != null)
             .OrderBy(e => e.CreateTime).ThenBy(e => e.LoanReference)

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 
@@ -16,8 +17,8 @@ public sealed class CoverageReport(KurDbContext db)
     public async Task<IReadOnlyList<CoverageReportLine>> BuildAsync(
         string bankCode, (int Year, int Month) first, (int Year, int Month) last, LoanScheme? scheme, CancellationToken cancellationToken)
     {
-        var firstMonth = KurClock.MonthKey(first.Year, first.Month);
-        var lastMonth = KurClock.MonthKey(last.Year, last.Month);
+        var firstMonth = WibCalendar.MonthKey(first.Year, first.Month);
+        var lastMonth = WibCalendar.MonthKey(last.Year, last.Month);
         var records = db.Enrolments.AsNoTracking()
             .Where(e => e.BankCode == bankCode && e.RecordedAt != null && e.CreateMonth >= firstMonth && e.CreateMonth <= lastMonth);
         if (scheme is { } only) records = records.Where(e => e.Scheme == only);

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Features.Enrol;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
@@ -114,13 +115,13 @@ public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
             {
                 db.AddOutboxEvent(new CoverageEnded(
                     Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
-                    ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, RegistryClock.EndOf(command.EndDate),
+                    ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
                     command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
 
-            var today = time.Today();
+            var today = time.JakartaToday();
             var active = ProgramSet.Empty;
             foreach (var coverage in coverages)
             {

@@ -1,6 +1,7 @@
 using Npgsql;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Outbox;
 using static Verification.Platform.Data.PostgresParameters;
 

@@ -5,10 +5,11 @@ using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using ApiProgram = Verification.Api.Common.V1.Program;
-using DomainNikWarning = Verification.Membership.Domain.NikWarning;
+using DomainNikWarning = Verification.Domain.NikWarning;
 
 namespace Verification.Membership.Features.Enrol;
 
@@ -81,7 +82,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
         long? newId = participant is null ? await db.AllocateSequenceAsync(cancellationToken) : null;
         var writes = new EnrolmentWrites();
-        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.Today(), writes);
+        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.JakartaToday(), writes);
         writes.AddTo(db);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -105,7 +106,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             var newId = found.NewId;
             var (response, _) = Apply(
                 command, found.Participant, () => newId ?? throw new InvalidOperationException("A new participant was given no number."),
-                time.GetUtcNow(), time.Today(), writes);
+                time.GetUtcNow(), time.JakartaToday(), writes);
             await EnrolmentStatements.InsertAsync(connection, transaction, writes, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             outbox.Notify();
@@ -171,7 +172,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
         var ids = new Queue<long>(await db.AllocateSequencesAsync(unknown, cancellationToken));
 
         var now = time.GetUtcNow();
-        var today = time.Today();
+        var today = time.JakartaToday();
         var answered = new Dictionary<string, (byte[] Fingerprint, EnrollParticipantResponse Response)>(StringComparer.Ordinal);
         var results = new EnrolmentResult[commands.Count];
         var writes = new EnrolmentWrites();
@@ -283,9 +284,9 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             writes.Coverages.Add(coverage);
             writes.Event(new CoverageStarted(
                 Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
-                ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, RegistryClock.StartOf(command.StartDate),
+                ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, WibCalendar.StartOf(command.StartDate),
                 command.Source.ChannelName, command.Source.ChannelReference,
-                command.EndDate is { } end ? RegistryClock.EndOf(end) : null));
+                command.EndDate is { } end ? WibCalendar.EndOf(end) : null));
         }
 
         var active = ProgramSet.Empty;

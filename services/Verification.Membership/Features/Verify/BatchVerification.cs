@@ -3,6 +3,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Membership.Grpc;
 
 namespace Verification.Membership.Features.Verify;

@@ -6,6 +6,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 
 namespace Verification.Membership.Features.Verify;

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.Platform.Data;
 
 namespace Verification.Membership.Features.Verify;

@@ -1,10 +1,10 @@
 using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.NonAsn.Data;
-using Verification.NonAsn.Domain;
 using Verification.NonAsn.Features.Register;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
@@ -93,7 +93,7 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
         db.AddOutboxEvent(new NonAsnWageChanged(
             Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, EmployeeRegistration.SourceModule, record.EmploymentId,
             record.EmployerNumber, record.ParticipantNumber, previousWage, record.MonthlyWage,
-            NonAsnClock.StartOf(command.WageEffectiveDate ?? time.JakartaToday()), newEnd is { } until ? NonAsnClock.EndOf(until) : null));
+            WibCalendar.StartOf(command.WageEffectiveDate ?? time.JakartaToday()), newEnd is { } until ? WibCalendar.EndOf(until) : null));
         return await SaveAsync(record, () => UpdateAsync(command, cancellationToken), cancellationToken);
     }
 
@@ -133,7 +133,7 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
         record.UpdateTime = now;
         db.AddOutboxEvent(new NonAsnEmploymentEnded(
             Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, EmployeeRegistration.SourceModule, record.EmploymentId,
-            record.EmployerNumber, record.ParticipantNumber, NonAsnClock.EndOf(command.EndDate), StoredNames.Of(command.Reason)));
+            record.EmployerNumber, record.ParticipantNumber, WibCalendar.EndOf(command.EndDate), StoredNames.Of(command.Reason)));
         return await SaveAsync(record, () => EndAsync(command, cancellationToken), cancellationToken);
     }
 

@@ -8,9 +8,8 @@ using NpgsqlTypes;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.Contracts.Events;
-using Verification.Membership.Domain;
+using Verification.Domain;
 using Verification.NonAsn.Data;
-using Verification.NonAsn.Domain;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Grpc.Core;
@@ -336,7 +335,7 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
 
     private static NonAsnEmployeeRegistered RegisteredEvent(EmploymentRecord record, string correlationId, DateTimeOffset now) => new(
         Guid.CreateVersion7(now), now, correlationId, record.CreateMemberCode, SourceModule, record.EmploymentId, record.EmployerNumber,
-        record.ParticipantNumber, record.Nik, StoredNames.Of(record.Kind), record.MonthlyWage, NonAsnClock.StartOf(record.ContractStartDate));
+        record.ParticipantNumber, record.Nik, StoredNames.Of(record.Kind), record.MonthlyWage, WibCalendar.StartOf(record.ContractStartDate));
 
     /// <summary>Membership's field paths in terms of this API's row, so the agency sees its own fields.</summary>
     private static List<(string Field, string Reason, string Description)> MembershipViolations(Api.Common.V1.RowError error)

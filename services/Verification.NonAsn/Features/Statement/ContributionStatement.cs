@@ -4,7 +4,6 @@ using Verification.Api.NonAsn.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.NonAsn.Data;
-using Verification.NonAsn.Domain;
 using Grpc.Core;
 
 namespace Verification.NonAsn.Features.Statement;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Verification.Domain;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Prakerja.V1;
@@ -9,9 +10,9 @@ using Verification.Api;
 namespace Verification.Prakerja.Features.CrossCheck;
 
 /// <summary>A chunk of a CrossCheck call that cannot be checked: the call fails with these violations, after what was answered.</summary>
-public sealed class MalformedCrossCheckException(IReadOnlyList<Submit.UploadViolation> violations) : Exception("A CrossCheck message was malformed.")
+public sealed class MalformedCrossCheckException(IReadOnlyList<FieldViolation> violations) : Exception("A CrossCheck message was malformed.")
 {
-    public IReadOnlyList<Submit.UploadViolation> Violations { get; } = violations;
+    public IReadOnlyList<FieldViolation> Violations { get; } = violations;
 }
 
 /// <summary>
@@ -48,7 +49,7 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
         var waiting = new System.Collections.Concurrent.ConcurrentDictionary<long, string>();
         var answering = AnswerAsync(call, waiting, SendAsync, cancellationToken);
         var seen = new HashSet<long>();
-        IReadOnlyList<Submit.UploadViolation>? malformed = null;
+        IReadOnlyList<FieldViolation>? malformed = null;
         long offset = 0;
         try
         {

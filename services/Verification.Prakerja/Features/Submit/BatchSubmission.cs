@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Common.V1;
 using Verification.Api.Prakerja.V1;
@@ -10,9 +11,6 @@ using Verification.Api;
 
 namespace Verification.Prakerja.Features.Submit;
 
-/// <summary>One problem with an upload, as a field violation (path as in the proto); never echoes the input.</summary>
-public sealed record UploadViolation(string Field, string Reason, string Description);
-
 /// <summary>How an upload ended.</summary>
 public abstract record SubmitOutcome
 {
@@ -23,7 +21,7 @@ public abstract record SubmitOutcome
     /// The stream was malformed. <paramref name="BatchId"/>: the batch formed from the recipients received before
     /// (null when the first message was malformed and nothing was kept).
     /// </summary>
-    public sealed record Malformed(IReadOnlyList<UploadViolation> Violations, string? BatchId) : SubmitOutcome;
+    public sealed record Malformed(IReadOnlyList<FieldViolation> Violations, string? BatchId) : SubmitOutcome;
 
     /// <summary>The idempotency key was used for a different input.</summary>
     public sealed record KeyReused : SubmitOutcome;
@@ -60,9 +58,9 @@ public sealed partial class BatchSubmission(
     public const int MaxIdempotencyKeyLength = 100;
 
     /// <summary>The header's problems, each as a field violation.</summary>
-    public static IReadOnlyList<UploadViolation> Validate(SubmitBatchHeader header)
+    public static IReadOnlyList<FieldViolation> Validate(SubmitBatchHeader header)
     {
-        var violations = new List<UploadViolation>();
+        var violations = new List<FieldViolation>();
         if (header.Label.Length is 0 or > MaxLabelLength || header.Label.Any(char.IsControl))
             violations.Add(new("header.label", "LABEL_INVALID", $"A label has 1-{MaxLabelLength} characters and no control characters."));
         if (header.Cohort.Length > MaxCohortLength)
@@ -73,9 +71,9 @@ public sealed partial class BatchSubmission(
     }
 
     /// <summary>The chunk's problems (the whole message is refused: the recipients kept are those of the messages before).</summary>
-    public static IReadOnlyList<UploadViolation> Validate(RecipientChunk chunk, string prefix)
+    public static IReadOnlyList<FieldViolation> Validate(RecipientChunk chunk, string prefix)
     {
-        List<UploadViolation>? violations = null;
+        List<FieldViolation>? violations = null;
         for (var i = 0; i < chunk.Recipients.Count; i++)
         {
             var recipient = chunk.Recipients[i];
@@ -85,7 +83,7 @@ public sealed partial class BatchSubmission(
                 (violations ??= []).Add(new($"{prefix}recipients[{i}].cohort", "COHORT_TOO_LONG", $"A cohort has at most {MaxCohortLength} characters."));
         }
 
-        return violations ?? (IReadOnlyList<UploadViolation>)[];
+        return violations ?? (IReadOnlyList<FieldViolation>)[];
     }
 
     public async Task<SubmitOutcome> SubmitAsync(IAsyncStreamReader<SubmitBatchRequest> requests, string memberCode, string correlationId, CancellationToken cancellationToken)
@@ -144,7 +142,7 @@ public sealed partial class BatchSubmission(
         }
     }
 
-    private sealed record Upload(long Count, byte[] Digest, Dictionary<string, int> Cohorts, IReadOnlyList<UploadViolation> Violations);
+    private sealed record Upload(long Count, byte[] Digest, Dictionary<string, int> Cohorts, IReadOnlyList<FieldViolation> Violations);
 
     /// <summary>Reads the chunks to the half-close or the first malformed message, storing (or only hashing) the recipients.</summary>
     private async Task<Upload> ReceiveAsync(IAsyncStreamReader<SubmitBatchRequest> requests, UploadHeader header, long batchKey, bool store, CancellationToken cancellationToken)
@@ -154,7 +152,7 @@ public sealed partial class BatchSubmission(
         var buffer = store ? new RecipientRowBuffer(FlushRows) : null;
         long count = 0;
         var message = 0;
-        IReadOnlyList<UploadViolation> violations = [];
+        IReadOnlyList<FieldViolation> violations = [];
         while (await requests.MoveNext(cancellationToken))
         {
             message++;
@@ -258,7 +256,7 @@ public sealed partial class BatchSubmission(
         batch.InputSha256 is { } digest && digest.AsSpan().SequenceEqual(upload.Digest) && batch.RecipientCount == upload.Count
         && batch.InputTruncated == upload.Violations.Count > 0;
 
-    private static SubmitOutcome Answer(CrossCheckBatch batch, IReadOnlyList<UploadViolation>? violations = null) =>
+    private static SubmitOutcome Answer(CrossCheckBatch batch, IReadOnlyList<FieldViolation>? violations = null) =>
         violations is { Count: > 0 }
             ? new SubmitOutcome.Malformed(violations, batch.BatchId)
             : batch.InputTruncated

@@ -1,4 +1,4 @@
-namespace Verification.Membership.Domain;
+namespace Verification.Domain;
 
 /// <summary>Why a NIK was rejected.</summary>
 public enum NikRejection

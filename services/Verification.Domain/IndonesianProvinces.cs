@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Verification.Membership.Domain;
+namespace Verification.Domain;
 
 /// <summary>A province as the civil registry codes it.</summary>
 public sealed record IndonesianProvince(string Code, string Name);

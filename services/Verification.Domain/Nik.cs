@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Verification.Membership.Domain;
+namespace Verification.Domain;
 
 /// <summary>
 /// A structurally valid Nomor Induk Kependudukan: province (2) + regency/city (2) + district (2)
