@@ -31,10 +31,8 @@ public static class AuditModule
         var settings = AuditSettings.Read(builder.Configuration, host);
         var signingKey = new LogSigningKey(settings.LoadSigner());
         var nikHasher = settings.LoadNikHasher();
-        var database = host.Database.For(Name);
-
         var services = builder.Services;
-        services.AddModuleDatabase<AuditDbContext>(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations");
+        var database = services.AddModule<AuditDbContext>(host, Name, ApiDescriptors.Audit.FullName);
         services.AddSingleton(settings);
         services.AddSingleton(signingKey);
         services.AddSingleton(nikHasher);
@@ -48,11 +46,6 @@ public static class AuditModule
         services.AddSingleton(sp => new LogAppender(
             database, settings, signingKey, sp.GetRequiredService<AppendSignal>(), sp.GetRequiredService<SignedTreeSize>(), TimeProvider.System, sp.GetRequiredService<ILogger<LogAppender>>()));
         services.AddHostedService(sp => sp.GetRequiredService<LogAppender>());
-        services.AddHostedService(sp => new ModuleHealthReporter<AuditDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(),
-            sp.GetRequiredService<HealthServiceImpl>(),
-            [ApiDescriptors.Audit.FullName],
-            watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 

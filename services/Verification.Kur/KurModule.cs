@@ -33,18 +33,13 @@ public static class KurModule
         services.AddSingleton(settings);
         services.AddSingleton(settings.LoadFingerprint());
         services.AddSingleton(KurReferenceData.Embedded);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddModuleDatabase<KurDbContext>(host.Database.For(Name), typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations");
-        services.AddOutboxRelay<KurDbContext>();
+        services.AddModule<KurDbContext>(host, Name, ApiDescriptors.Kur.FullName);
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddScoped<BorrowerEnrolment>();
         services.AddScoped<EnrolmentCancellation>();
         services.AddScoped<EnrolmentReader>();
         services.AddScoped<CoverageReport>();
-        services.AddHostedService(sp => new ModuleHealthReporter<KurDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
-            ["verification.kur.v1.KurService"], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 

@@ -22,17 +22,14 @@ public static class MembershipModule
 {
     public const string Name = "membership";
 
-    public const string ServiceName = "verification.membership.v1.MembershipService";
+    public static readonly string ServiceName = ApiDescriptors.Membership.FullName;
 
     public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddMembership(host), app => app.MapMembership());
 
     public static WebApplicationBuilder AddMembership(this WebApplicationBuilder builder, VerificationHostContext host)
     {
-        var database = host.Database.For(Name);
         var services = builder.Services;
-        services.AddModuleDatabase<MembershipDbContext>(database, typeof(MembershipDbContext).Assembly, MembershipDbContext.MigrationsNamespace);
-        services.AddOutboxRelay<MembershipDbContext>();
-        services.TryAddSingleton(TimeProvider.System);
+        var database = services.AddModule<MembershipDbContext>(host, Name, ServiceName);
         services.TryAddSingleton(ContributionRateTable.Embedded);
         services.AddSingleton(_ => new RegistryReader(database));
         services.AddSingleton<VerificationCoalescer>();
@@ -40,9 +37,6 @@ public static class MembershipModule
         services.AddSingleton<BatchVerification>();
         services.AddScoped<ParticipantEnrolment>();
         services.AddScoped<CoverageEnding>();
-        services.AddHostedService(sp => new ModuleHealthReporter<MembershipDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(), [ServiceName],
-            watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 

@@ -22,7 +22,7 @@ public static class NonAsnModule
 {
     public const string Name = "nonasn";
 
-    public const string ServiceName = "verification.nonasn.v1.NonAsnService";
+    public static readonly string ServiceName = ApiDescriptors.NonAsn.FullName;
 
     public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddNonAsn(host), app => app.MapNonAsn(), Needs: ["membership"]);
 
@@ -31,20 +31,14 @@ public static class NonAsnModule
         var settings = NonAsnSettings.Read(builder.Configuration);
         var services = builder.Services;
         services.AddSingleton(settings);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddModuleDatabase<NonAsnDbContext>(host.Database.For(Name), typeof(NonAsnDbContext).Assembly, NonAsnDbContext.MigrationsNamespace);
-        services.AddOutboxRelay<NonAsnDbContext>();
         // A bulk upload commits hundreds of events at once: larger rounds let the relay keep up.
-        services.Configure<OutboxOptions>(OutboxRelay<NonAsnDbContext>.OptionsName, o => o.BatchSize = 500);
+        services.AddModule<NonAsnDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddScoped<EmployeeRegistration>();
         services.AddScoped<EmploymentChanges>();
         services.AddScoped<EmploymentReader>();
         services.AddScoped<ContributionStatement>();
-        services.AddHostedService(sp => new ModuleHealthReporter<NonAsnDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
-            [ServiceName], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 

@@ -23,19 +23,16 @@ public static class PrakerjaModule
 {
     public const string Name = "prakerja";
 
-    public const string ServiceName = "verification.prakerja.v1.PrakerjaService";
+    public static readonly string ServiceName = ApiDescriptors.Prakerja.FullName;
 
     public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPrakerja(host), app => app.MapPrakerja(), Needs: ["membership"]);
 
     public static WebApplicationBuilder AddPrakerja(this WebApplicationBuilder builder, VerificationHostContext host)
     {
         var settings = PrakerjaSettings.Read(builder.Configuration);
-        var database = host.Database.For(Name);
         var services = builder.Services;
         services.AddSingleton(settings);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddModuleDatabase<PrakerjaDbContext>(database, typeof(PrakerjaDbContext).Assembly, "Verification.Prakerja.Data.Migrations");
-        services.AddOutboxRelay<PrakerjaDbContext>();
+        var database = services.AddModule<PrakerjaDbContext>(host, Name, ServiceName);
         services.AddSingleton(_ => new RecipientRows(database));
         services.AddSingleton<BatchSignals>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
@@ -46,9 +43,6 @@ public static class PrakerjaModule
         services.AddSingleton<InteractiveCrossCheck>();
         services.AddScoped<BatchSubmission>();
         services.AddScoped<BatchResults>();
-        services.AddHostedService(sp => new ModuleHealthReporter<PrakerjaDbContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(),
-            [ServiceName], watchBus: host.Bus.Transport == BusTransport.RabbitMq));
         return builder;
     }
 
