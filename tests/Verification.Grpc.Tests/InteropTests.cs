@@ -127,10 +127,11 @@ public class InteropTests
                 await AssertOurClientPassesEveryCaseAsync(bank);
             }
 
-            // Without a client certificate the TLS handshake is refused: the call never reaches the access rules.
+            // Without a client certificate the TLS handshake is refused, so the call never reaches the access rules (which would say
+            // UNAUTHENTICATED); Grpc.Net.Client reports the refusal as UNAVAILABLE or INTERNAL depending on when the alert arrives.
             using var anonymous = new VerificationChannel(host.Address, new ChannelSettings { RetryUnavailable = false }.TrustOnly(caFile));
             var ex = await Assert.ThrowsAsync<RpcException>(async () => await new TestService.TestServiceClient(anonymous).EmptyCallAsync(new Empty()));
-            Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+            Assert.True(ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"expected the connection to be refused, got {ex.Status}");
         }
         finally
         {

@@ -76,6 +76,8 @@ public sealed class WireHost : IAsyncDisposable
             $"--Verification:Database:DataDirectory={dataDirectory}",
             "--Verification:Access:RatePerSecond=1000000",
             "--Verification:Access:Burst=1000000",
+            // Far from any deadline a test sets, so a module call's sooner deadline can only come from propagation.
+            "--Verification:Internal:DefaultDeadline=00:02:00",
             // The flood and the unhandled-exception probe would fill the test output; warnings and errors of the platform stay.
             "--Logging:LogLevel:Grpc=Critical",
             "--Logging:LogLevel:Verification.Platform.Rpc=Critical",
