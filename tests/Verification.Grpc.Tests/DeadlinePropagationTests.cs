@@ -16,7 +16,7 @@ public class DeadlinePropagationTests(WireHostFixture fixture) : IClassFixture<W
         using var channel = Host.Channel("bank-bri");
         // Far sooner than the host's internal default (two minutes in the test host), so only propagation can explain a downstream deadline this close.
         await new TestService.TestServiceClient(channel).UnaryCallAsync(new SimpleRequest(),
-            new CallOptions(new Metadata { { "x-probe", "nested" }, { "x-probe-id", id } }, DateTime.UtcNow.AddSeconds(5)));
+            new CallOptions(new Metadata { { "x-probe", "nested" }, { "x-probe-id", id } }, DateTime.UtcNow.AddSeconds(20)));
 
         var upstream = Host.Log.Calls["upstream-" + id];
         Assert.True(Host.Log.Calls.TryGetValue(id, out var downstream), "the module call did not reach the probe");
