@@ -32,7 +32,10 @@ public class TlsTrustTests
 
             using var issuedByAnother = TestCertificates.Issue(otherAuthority);
             using var selfSigned = InteropCommands.SelfSignedCertificate();
-            foreach (var (what, certificate) in new (string, X509Certificate2)[] { ("issued by another CA", issuedByAnother), ("self-signed", selfSigned) })
+            // The same CA issues members' certificates: one of those must not pass for the server's.
+            using var issuedForAnotherName = TestCertificates.Issue(authority, "bank-bri", onlyDnsName: "bank-bri.members.example");
+            foreach (var (what, certificate) in new (string, X509Certificate2)[]
+                { ("issued by another CA", issuedByAnother), ("self-signed", selfSigned), ("issued by the CA for another name", issuedForAnotherName) })
             {
                 await using var untrusted = await CountingServer.StartAsync(certificate);
                 var id = ProbeLog.NewId();

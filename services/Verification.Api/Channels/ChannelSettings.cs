@@ -24,11 +24,10 @@ public sealed class ChannelSettings
     /// <summary>Largest message accepted from the server; null is grpc's default (4 MiB).</summary>
     public int? MaxReceiveMessageSize { get; set; }
 
-    /// <summary>Accept only server certificates issued by <paramref name="caFile"/> (a PEM or DER file).</summary>
+    /// <summary>Accept only server certificates issued by <paramref name="caFile"/> (a PEM or DER file) for the address's host name.</summary>
     public ChannelSettings TrustOnly(string caFile)
     {
-        var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
-        ServerCertificateValidation = (_, presented, _, _) => presented is not null && CertificateAuthority.Issued(ca, presented);
+        ServerCertificateValidation = CertificateAuthority.ServerValidation(X509CertificateLoader.LoadCertificateFromFile(caFile));
         return this;
     }
 }

@@ -99,8 +99,7 @@ public sealed class ModuleEndpoints(VerificationHostContext host, IServer server
         if (_certificate.Value is { } certificate) handler.SslOptions.ClientCertificates = [certificate];
         if (host.Options.Internal.ServerCaPath is { } caPath)
         {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && CertificateAuthority.Issued(ca, presented);
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthority.ServerValidation(X509CertificateLoader.LoadCertificateFromFile(caPath));
         }
         return handler;
     }

@@ -19,13 +19,20 @@ public static class TestCertificates
     }
 
     /// <summary>A certificate for <c>localhost</c> and 127.0.0.1, usable by a server and as a member's client certificate.</summary>
-    public static X509Certificate2 Issue(X509Certificate2 authority, string commonName = "localhost")
+    public static X509Certificate2 Issue(X509Certificate2 authority, string commonName = "localhost", string? onlyDnsName = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
+        if (onlyDnsName is not null)
+        {
+            names.AddDnsName(onlyDnsName);
+        }
+        else
+        {
+            names.AddDnsName("localhost");
+            names.AddIpAddress(IPAddress.Loopback);
+        }
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
