@@ -72,7 +72,7 @@ public sealed class Printer(OutputFormat format, IAnsiConsole console, TextWrite
         // With mutual TLS a refused member certificate looks like any broken handshake to the client.
         return chain.Any(e => e is System.Security.Authentication.AuthenticationException)
             ? "No secure connection: the server's certificate is not signed by your --ca-file, or the server refused your --cert/--key."
-            : "Could not connect to the server.";
+            : "The service is unavailable: could not connect to the server.";
     }
 
     public void Error(string message) => error.WriteLine("error: " + message);
