@@ -5,6 +5,7 @@ using Verification.Api;
 using Verification.Audit.Consumers;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
+using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Features.Read;
@@ -32,7 +33,8 @@ public static class AuditModule
         var signingKey = new LogSigningKey(settings.LoadSigner());
         var nikHasher = settings.LoadNikHasher();
         var services = builder.Services;
-        var database = services.AddModule<AuditDbContext>(host, Name, ApiDescriptors.Audit.FullName);
+        // The audit service is NOT_SERVING once the log is found damaged, whatever its database says.
+        var database = services.AddModule<AuditDbContext>(host, Name, ApiDescriptors.Audit.FullName, serving: sp => !sp.GetRequiredService<LogIntegrity>().Damaged);
         services.AddSingleton(settings);
         services.AddSingleton(signingKey);
         services.AddSingleton(nikHasher);
@@ -43,8 +45,14 @@ public static class AuditModule
         services.AddScoped<TraceQuery>();
         services.AddScoped<LogReader>();
         services.AddScoped<LogProofs>();
+        services.AddSingleton<LogIntegrity>();
+        services.AddSingleton(_ => new PublishedHead(settings.PublishedHeadPath));
+        services.AddSingleton(sp => new LogIntegrityCheck(database, signingKey, sp.GetRequiredService<PublishedHead>()));
+        services.AddSingleton<IntegrityMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<IntegrityMonitor>());
         services.AddSingleton(sp => new LogAppender(
-            database, settings, signingKey, sp.GetRequiredService<AppendSignal>(), sp.GetRequiredService<SignedTreeSize>(), TimeProvider.System, sp.GetRequiredService<ILogger<LogAppender>>()));
+            database, settings, signingKey, sp.GetRequiredService<AppendSignal>(), sp.GetRequiredService<SignedTreeSize>(),
+            sp.GetRequiredService<LogIntegrity>(), TimeProvider.System, sp.GetRequiredService<ILogger<LogAppender>>()));
         services.AddHostedService(sp => sp.GetRequiredService<LogAppender>());
         return builder;
     }

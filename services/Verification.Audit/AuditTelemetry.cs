@@ -16,11 +16,15 @@ public static class AuditTelemetry
         "verification.audit.tree_heads_signed", "{head}", "Tree heads signed.");
 
     private static long _logSize;
+    private static int _intact = 1;
 
     static AuditTelemetry()
     {
         Meter.CreateObservableGauge("verification.audit.log_size", () => Interlocked.Read(ref _logSize), "{entry}", "Entries in the audit log, as the appender last saw it.");
+        Meter.CreateObservableGauge("verification.audit.intact", () => Volatile.Read(ref _intact), "{bool}", "1 while the last integrity check found the log intact, 0 once it found damage.");
     }
+
+    internal static void RecordIntegrity(bool intact) => Volatile.Write(ref _intact, intact ? 1 : 0);
 
     internal static void RecordAppended(int count, long logSize)
     {

@@ -33,7 +33,7 @@ Console.WriteLine($"PostgreSQL: {(server.IsExternal ? "external (" + PostgresSer
 var connectionString = await server.CreateDatabaseAsync("audit_bench");
 var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
 await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations", CancellationToken.None);
-var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
+var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"audit-bench-published-head-{Guid.NewGuid():N}.json"), AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
 using var key = new LogSigningKey(TreeHeadSigner.Generate());
 var intake = new EventIntake(new NikHasher(new byte[32]));
 var sequence = 0L;
@@ -181,12 +181,12 @@ async Task FillAsync(long from, long to)
         await drop.ExecuteNonQueryAsync();
     }
 
-    var frontier = await LogFrontier.LoadAsync(new StoredSubtreeHashes(connection), from, CancellationToken.None);
+    var frontier = await CompactRange.LoadAsync(new StoredSubtreeHashes(connection), from, CancellationToken.None);
     var lastReport = Stopwatch.StartNew();
     if (fill == "sql")
     {
         await FillInDatabaseAsync(connection, from, to);
-        frontier = await LogFrontier.LoadAsync(new StoredSubtreeHashes(connection), to, CancellationToken.None);
+        frontier = await CompactRange.LoadAsync(new StoredSubtreeHashes(connection), to, CancellationToken.None);
     }
 
     while (frontier.Size < to)

@@ -318,31 +318,96 @@ public static class LogTables
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+    }
+
+    /// <summary>The entries with indexes in [<paramref name="fromIndex"/>, <paramref name="toIndex"/>) as stored, in index order, streamed.</summary>
+    public static async IAsyncEnumerable<LogEntry> StreamEntriesAsync(DbConnection connection, long fromIndex, long toIndex,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {EntryColumns} FROM audit_entries WHERE entry_index >= @from AND entry_index < @to ORDER BY entry_index";
+        command.CommandTimeout = 0; // a whole-log read takes as long as the log is large
+        AddParameter(command, "@from", fromIndex);
+        AddParameter(command, "@to", toIndex);
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            return null;
+            yield return ReadEntry(reader);
+        }
+    }
+
+    /// <summary>The stored complete subtrees of the given levels whose indexes fall in each range, by address.</summary>
+    public static async Task<Dictionary<SubtreeAddress, byte[]>> ReadSubtreeRangesAsync(DbConnection connection,
+        IReadOnlyList<(int Level, long First, long Last)> ranges, CancellationToken cancellationToken)
+    {
+        var hashes = new Dictionary<SubtreeAddress, byte[]>();
+        if (ranges.Count == 0) return hashes;
+        await using var command = connection.CreateCommand();
+        var sql = new System.Text.StringBuilder();
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            if (i > 0) sql.Append(" UNION ALL ");
+            var n = i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(CultureInfo.InvariantCulture, $"SELECT level, node_index, hash FROM audit_subtree_hashes WHERE level = @l{n} AND node_index BETWEEN @f{n} AND @t{n}");
+            AddParameter(command, "@l" + n, ranges[i].Level);
+            AddParameter(command, "@f" + n, ranges[i].First);
+            AddParameter(command, "@t" + n, ranges[i].Last);
         }
 
-        return new LogEntry
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            Index = reader.GetInt64(0),
-            EventId = reader.GetGuid(1),
-            EventType = reader.GetString(2),
-            OccurredAt = ReadInstant(reader, 3),
-            AppendedAt = ReadInstant(reader, 4),
-            ActingMember = reader.GetString(5),
-            CorrelationId = reader.GetString(6),
-            TraceId = reader.GetString(7),
-            NikHmac = reader.IsDBNull(8) ? null : (byte[])reader.GetValue(8),
-            MaskedNik = NullableString(reader, 9),
-            ParticipantNumber = NullableString(reader, 10),
-            MemberCode = NullableString(reader, 11),
-            LoanReference = NullableString(reader, 12),
-            BatchId = NullableString(reader, 13),
-            CanonicalBytes = (byte[])reader.GetValue(14),
-            LeafHash = (byte[])reader.GetValue(15),
-        };
+            hashes[new SubtreeAddress(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetInt64(1))] = (byte[])reader.GetValue(2);
+        }
+
+        return hashes;
     }
+
+    /// <summary>Up to <paramref name="limit"/> signed tree heads larger than <paramref name="afterSize"/>, smallest first.</summary>
+    public static async Task<List<StoredTreeHead>> ReadTreeHeadsAsync(DbConnection connection, long afterSize, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tree_size, root_hash, timestamp_ms, signature, key_id FROM audit_tree_heads WHERE tree_size > @after ORDER BY tree_size LIMIT @limit";
+        AddParameter(command, "@after", afterSize);
+        AddParameter(command, "@limit", limit);
+        var heads = new List<StoredTreeHead>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            heads.Add(new StoredTreeHead
+            {
+                TreeSize = reader.GetInt64(0),
+                RootHash = (byte[])reader.GetValue(1),
+                TimestampMilliseconds = reader.GetInt64(2),
+                Signature = (byte[])reader.GetValue(3),
+                KeyId = reader.GetString(4),
+            });
+        }
+
+        return heads;
+    }
+
+    private static LogEntry ReadEntry(DbDataReader reader) => new()
+    {
+        Index = reader.GetInt64(0),
+        EventId = reader.GetGuid(1),
+        EventType = reader.GetString(2),
+        OccurredAt = ReadInstant(reader, 3),
+        AppendedAt = ReadInstant(reader, 4),
+        ActingMember = reader.GetString(5),
+        CorrelationId = reader.GetString(6),
+        TraceId = reader.GetString(7),
+        NikHmac = reader.IsDBNull(8) ? null : (byte[])reader.GetValue(8),
+        MaskedNik = NullableString(reader, 9),
+        ParticipantNumber = NullableString(reader, 10),
+        MemberCode = NullableString(reader, 11),
+        LoanReference = NullableString(reader, 12),
+        BatchId = NullableString(reader, 13),
+        CanonicalBytes = (byte[])reader.GetValue(14),
+        LeafHash = (byte[])reader.GetValue(15),
+    };
 
     /// <summary>Adds a parameter in the form the provider's EF mapping stores.</summary>
     public static void AddParameter(DbCommand command, string name, object? value)

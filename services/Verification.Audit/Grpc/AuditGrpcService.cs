@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Verification.Api.Audit.V1;
+using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Features.Read;
 using Verification.Audit.Features.Trace;
@@ -11,8 +12,11 @@ using Verification.Api;
 namespace Verification.Audit.Grpc;
 
 /// <summary><c>verification.audit.v1.AuditService</c>: validate, call the feature, map. Read-only, auditors only.</summary>
-public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProofs proofs) : AuditService.AuditServiceBase
+public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProofs proofs, Features.Integrity.LogIntegrity integrity) : AuditService.AuditServiceBase
 {
+    /// <summary>Entries per StreamEntries message.</summary>
+    public const int EntriesPerMessage = 1000;
+
     public const int DefaultTraceLimit = 1000;
     public const int MaxTraceLimit = 10_000;
     public const int MaxEntriesPerCall = 1000;
@@ -43,17 +47,54 @@ public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProo
         }
 
         ThrowIfAny(violations);
-        var entries = await reader.EntriesAsync(request.FromIndex, request.Count, context.CancellationToken);
-        var response = new GetEntriesResponse();
-        response.Entries.AddRange(entries.Select(e => e.ToApi()));
-        return response;
+        try
+        {
+            var entries = await reader.EntriesAsync(request.FromIndex, request.Count, context.CancellationToken);
+            var response = new GetEntriesResponse();
+            response.Entries.AddRange(entries.Select(e => e.ToApi()));
+            return response;
+        }
+        catch (LogGapException gap)
+        {
+            throw DataLoss(gap);
+        }
+    }
+
+    [RpcRoles(MemberRole.Auditor)]
+    public override async Task StreamEntries(StreamEntriesRequest request, IServerStreamWriter<StreamEntriesResponse> responseStream, ServerCallContext context)
+    {
+        var violations = new List<(string, string)>();
+        if (request.FromIndex < 0) violations.Add(("from_index", "must be 0 or more"));
+        if (request.ToIndex < 0) violations.Add(("to_index", "must be 0 (the latest signed tree head's size) or more"));
+        ThrowIfAny(violations);
+        var signedSize = (await reader.LatestTreeHeadAsync(context.CancellationToken))?.TreeSize ?? throw NoTreeHead();
+        var to = request.ToIndex == 0 ? signedSize : request.ToIndex;
+        if (to > signedSize) throw RpcErrors.Of(StatusCode.OutOfRange, $"The latest signed tree head covers {signedSize} entries; ask for entries up to it.");
+        if (request.FromIndex > to) throw RpcErrors.Of(StatusCode.OutOfRange, "from_index is past to_index.");
+        try
+        {
+            var message = new StreamEntriesResponse();
+            await foreach (var entry in reader.StreamAsync(request.FromIndex, to, context.CancellationToken))
+            {
+                message.Entries.Add(entry.ToApi());
+                if (message.Entries.Count < EntriesPerMessage) continue;
+                await responseStream.WriteAsync(message, context.CancellationToken);
+                message = new StreamEntriesResponse();
+            }
+
+            if (message.Entries.Count > 0) await responseStream.WriteAsync(message, context.CancellationToken);
+        }
+        catch (LogGapException gap)
+        {
+            throw DataLoss(gap);
+        }
     }
 
     [RpcRoles(MemberRole.Auditor)]
     public override async Task<GetTreeHeadResponse> GetTreeHead(GetTreeHeadRequest request, ServerCallContext context)
     {
         var head = await reader.LatestTreeHeadAsync(context.CancellationToken) ?? throw NoTreeHead();
-        return new GetTreeHeadResponse { TreeHead = head.ToApi() };
+        return new GetTreeHeadResponse { TreeHead = head.ToApi(), Integrity = integrity.Current.ToApi() };
     }
 
     [RpcRoles(MemberRole.Auditor)]
@@ -218,6 +259,9 @@ public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProo
                 throw RpcErrors.Of(StatusCode.OutOfRange, reason);
         }
     }
+
+    private static RpcException DataLoss(LogGapException gap) =>
+        RpcErrors.Of(StatusCode.DataLoss, $"Entry {gap.MissingIndex} is missing from the stored log: the log is damaged and its operator has been alerted.");
 
     private static RpcException NoTreeHead() =>
         RpcErrors.RetryLater(StatusCode.Unavailable, "The audit log has not signed a tree head yet.", TimeSpan.FromSeconds(1));

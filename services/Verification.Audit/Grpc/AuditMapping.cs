@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Verification.Api.Audit.V1;
 using Verification.Audit.Data;
+using Verification.Audit.Features.Integrity;
 
 namespace Verification.Audit.Grpc;
 
@@ -36,5 +37,14 @@ internal static class AuditMapping
         Timestamp = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(head.TimestampMilliseconds)),
         Signature = ByteString.CopyFrom(head.Signature),
         KeyId = head.KeyId,
+    };
+
+    public static Api.Audit.V1.LogIntegrity ToApi(this IntegrityReport report) => new()
+    {
+        Intact = report.Intact,
+        Problem = report.Problem,
+        FirstBadIndex = report.FirstBadIndex ?? -1,
+        EntriesChecked = report.EntriesChecked,
+        CheckTime = report.CheckedAt == DateTimeOffset.MinValue ? null : Timestamp.FromDateTimeOffset(report.CheckedAt),
     };
 }

@@ -14,10 +14,11 @@ public static class ModuleComposition
     /// <summary>
     /// Registers <typeparamref name="TContext"/> on the module's database with its migrations (scripts under
     /// <c>&lt;context namespace&gt;.Migrations</c>), the outbox relay, and a health reporter that keeps
-    /// <paramref name="grpcService"/> SERVING while the database (and, on RabbitMQ, the bus) answers. Returns the database.
+    /// <paramref name="grpcService"/> SERVING while the database (and, on RabbitMQ, the bus) answers and <paramref name="serving"/>,
+    /// the module's own condition, holds. Returns the database.
     /// </summary>
     public static ModuleDatabase AddModule<TContext>(this IServiceCollection services, VerificationHostContext host, string name, string grpcService,
-        Action<OutboxOptions>? outbox = null)
+        Action<OutboxOptions>? outbox = null, Func<IServiceProvider, bool>? serving = null)
         where TContext : DbContext
     {
         var database = host.Database.For(name);
@@ -26,7 +27,8 @@ public static class ModuleComposition
         services.AddOutboxRelay<TContext>(outbox);
         var watchBus = host.Bus.Transport == BusTransport.RabbitMq;
         services.AddHostedService(sp => new ModuleHealthReporter<TContext>(
-            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(), [grpcService], watchBus));
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<HealthServiceImpl>(), [grpcService], watchBus,
+            serving is null ? null : () => serving(sp)));
         return database;
     }
 }

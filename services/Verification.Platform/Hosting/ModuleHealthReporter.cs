@@ -8,7 +8,8 @@ using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 namespace Verification.Platform.Hosting;
 
 /// <summary>Keeps a module's gRPC health (per service name, in Grpc.HealthCheck's service) tied to its database and, on RabbitMQ, to the bus.</summary>
-public sealed class ModuleHealthReporter<TContext>(IServiceScopeFactory scopes, HealthServiceImpl health, IEnumerable<string> serviceNames, bool watchBus) : BackgroundService
+public sealed class ModuleHealthReporter<TContext>(IServiceScopeFactory scopes, HealthServiceImpl health, IEnumerable<string> serviceNames, bool watchBus,
+    Func<bool>? serving = null) : BackgroundService
     where TContext : DbContext
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -17,7 +18,7 @@ public sealed class ModuleHealthReporter<TContext>(IServiceScopeFactory scopes, 
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var status = await ProbeAsync(stoppingToken) ? ServingStatus.Serving : ServingStatus.NotServing;
+            var status = (serving?.Invoke() ?? true) && await ProbeAsync(stoppingToken) ? ServingStatus.Serving : ServingStatus.NotServing;
             foreach (var name in serviceNames) health.SetStatus(name, status);
             try
             {

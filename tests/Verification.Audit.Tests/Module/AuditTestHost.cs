@@ -165,6 +165,21 @@ public sealed class AuditTestHost : IAsyncDisposable
     }
 
     /// <summary>Waits until the latest signed tree head covers exactly <paramref name="size"/> entries; returns it.</summary>
+    /// <summary>Waits until the log's own integrity check reports <paramref name="intact"/>; its report.</summary>
+    public async Task<Api.Audit.V1.LogIntegrity> WaitForIntegrityAsync(bool intact, TimeSpan? timeout = null)
+    {
+        var auditor = Auditor();
+        var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var integrity = (await auditor.GetTreeHeadAsync(new GetTreeHeadRequest())).Integrity;
+            if (integrity is not null && integrity.CheckTime is not null && integrity.Intact == intact) return integrity;
+            if (deadline.Elapsed > limit) throw new TimeoutException($"The log's integrity was not reported {(intact ? "intact" : "damaged")} within {limit}.");
+            await Task.Delay(50);
+        }
+    }
+
     public async Task<ApiSignedTreeHead> WaitForTreeHeadAsync(long size, TimeSpan? timeout = null)
     {
         var auditor = Auditor();

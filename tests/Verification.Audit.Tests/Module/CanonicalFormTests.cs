@@ -107,7 +107,7 @@ public sealed class CanonicalFormTests
     public void TheFrontierGivesTheSameRootsAndSubtreesAsTheReferenceStore()
     {
         var reference = new InMemorySubtreeHashStore();
-        var frontier = LogFrontier.Empty();
+        var frontier = CompactRange.Empty();
         for (var size = 0; size <= 300; size++)
         {
             var root = Fixtures.Sync(new MerkleLogTree(reference).RootAsync(size));
@@ -119,7 +119,7 @@ public sealed class CanonicalFormTests
         }
 
         // Reloaded from a store at any size, it carries on identically.
-        var reloaded = Fixtures.Sync(new ValueTask<LogFrontier>(LogFrontier.LoadAsync(reference, 301, CancellationToken.None)));
+        var reloaded = Fixtures.Sync(new ValueTask<CompactRange>(CompactRange.LoadAsync(reference, 301, CancellationToken.None)));
         Assert.Equal(frontier.Root(), reloaded.Root());
     }
 }

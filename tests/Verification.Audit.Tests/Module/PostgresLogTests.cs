@@ -24,7 +24,7 @@ public sealed class PostgresLogTests
         {
             var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
             await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, Migrations, CancellationToken.None);
-            var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", TreeHeadEntries = 100, TreeHeadInterval = TimeSpan.FromHours(1), AppendBatchSize = 64 };
+            var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"published-head-{Guid.NewGuid():N}.json"), TreeHeadEntries = 100, TreeHeadInterval = TimeSpan.FromHours(1), AppendBatchSize = 64 };
             using var key = new LogSigningKey(TreeHeadSigner.Generate());
             using var verifier = TreeHeadVerifier.FromPublicKeyPem(key.PublicKeyPem);
             var intake = new EventIntake(new NikHasher(new byte[32]));

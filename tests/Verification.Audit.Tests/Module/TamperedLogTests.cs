@@ -66,10 +66,22 @@ public sealed class TamperedLogTests
     }
 
     [Fact]
-    public async Task TruncatingTheTailAndRegrowingItDifferentlyIsCaught()
+    public async Task TruncatingTheTailWithItsHeadsIsRefusedByTheLogItselfAndCaughtByTheAuditor()
     {
         await using var scene = await Scene.StartAsync();
         await scene.TamperAsync(rows => rows.RemoveRange(10, rows.Count - 10), rebuildAndResign: true);
+
+        // The log remembers the newest head it published outside the database: it will not sign over the rollback.
+        var integrity = await scene.Host.WaitForIntegrityAsync(intact: false);
+        Assert.Contains("rolled back", integrity.Problem, StringComparison.Ordinal);
+        Assert.Equal(AuditFinding.TreeShrank, await scene.AuditAsync());
+    }
+
+    [Fact]
+    public async Task TruncatingTheTailAndRegrowingItDifferentlyIsCaughtWhenTheOperatorAlsoErasesThePublishedHead()
+    {
+        await using var scene = await Scene.StartAsync();
+        await scene.TamperAsync(rows => rows.RemoveRange(10, rows.Count - 10), rebuildAndResign: true, erasePublishedHead: true);
 
         // The log grows again past the auditor's head, honestly appended and signed from here on.
         await scene.Host.PublishAsync([.. Enumerable.Range(0, 9).Select(i => SampleEvents.Denial($"regrown-{i}"))]);
@@ -145,9 +157,10 @@ public sealed class TamperedLogTests
         /// Stops the host, rewrites the stored entries, optionally recomputes every hash and signs a new head with the
         /// log's own key (a malicious operator covering its tracks), and starts the host on the rewritten log.
         /// </summary>
-        public async Task TamperAsync(Action<List<StoredRow>> rewrite, bool rebuildAndResign)
+        public async Task TamperAsync(Action<List<StoredRow>> rewrite, bool rebuildAndResign, bool erasePublishedHead = false)
         {
             await Host.StopAsync();
+            if (erasePublishedHead) File.Delete(Path.Combine(Path.GetDirectoryName(Host.SigningKeyPath)!, "published-head.json"));
             await using (var connection = new SqliteConnection($"Data Source={Host.DatabasePath};Pooling=False"))
             {
                 await connection.OpenAsync();

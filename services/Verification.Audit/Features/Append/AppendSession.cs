@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 using Verification.Audit.Data;
+using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Verifier;
 using Verification.Platform.Data;
@@ -16,7 +17,7 @@ public sealed class LogIntegrityException(string message) : Exception(message);
 /// </summary>
 /// <remarks>
 /// On PostgreSQL the session holds a session-level advisory lock on its own unpooled connection, so only one process
-/// appends; a second one gets no session and stands by. The tree's right edge (<see cref="LogFrontier"/>) lives in
+/// appends; a second one gets no session and stands by. The tree's right edge (<see cref="CompactRange"/>) lives in
 /// memory, so an append reads no hashes from the database. After any failure, dispose the session and open a new
 /// one: it reloads its state from what was committed.
 /// </remarks>
@@ -30,17 +31,19 @@ public sealed class AppendSession : IAsyncDisposable
     private readonly AuditSettings _settings;
     private readonly LogSigningKey _key;
     private readonly TimeProvider _clock;
-    private LogFrontier _frontier;
+    private readonly PublishedHead _published;
+    private CompactRange _frontier;
     private DateTimeOffset _lastAppendedAt;
     private StoredTreeHead? _latestHead;
 
-    private AppendSession(DbConnection connection, SemaphoreSlim? sqliteGate, AuditSettings settings, LogSigningKey key, TimeProvider clock, LogFrontier frontier, DateTimeOffset lastAppendedAt, StoredTreeHead? latestHead)
+    private AppendSession(DbConnection connection, SemaphoreSlim? sqliteGate, AuditSettings settings, LogSigningKey key, TimeProvider clock, CompactRange frontier, DateTimeOffset lastAppendedAt, StoredTreeHead? latestHead)
     {
         _connection = connection;
         _sqliteGate = sqliteGate;
         _settings = settings;
         _key = key;
         _clock = clock;
+        _published = new PublishedHead(settings.PublishedHeadPath);
         _frontier = frontier;
         _lastAppendedAt = lastAppendedAt;
         _latestHead = latestHead;
@@ -89,7 +92,22 @@ public sealed class AppendSession : IAsyncDisposable
                 }
             }
 
-            var frontier = await LogFrontier.LoadAsync(store, size, cancellationToken);
+            // Never sign a head smaller than, or inconsistent with, the newest one published (kept outside the database).
+            if (new PublishedHead(settings.PublishedHeadPath).Read() is { } published)
+            {
+                if (head is null || head.TreeSize < published.TreeSize)
+                {
+                    throw new LogIntegrityException($"The audit log was rolled back: it published a signed head of {published.TreeSize} entries, and its newest stored head covers {head?.TreeSize ?? 0}.");
+                }
+
+                var publishedRoot = await new MerkleLogTree(store).RootAsync(published.TreeSize, cancellationToken);
+                if (!publishedRoot.AsSpan().SequenceEqual(published.RootHash))
+                {
+                    throw new LogIntegrityException($"The stored audit log's first {published.TreeSize} entries are not those of the head it published with that size: history was rewritten.");
+                }
+            }
+
+            var frontier = await CompactRange.LoadAsync(store, size, cancellationToken);
             var session = new AppendSession(connection, AuditConnections.SqliteGate(database), settings, key, clock, frontier, lastAppendedAt ?? DateTimeOffset.UnixEpoch, head);
             if (head is null)
             {
@@ -178,6 +196,7 @@ public sealed class AppendSession : IAsyncDisposable
             }
 
             await transaction.CommitAsync(cancellationToken);
+            if (head is not null) _published.Write(head);
             _frontier = frontier;
             if (entries.Count > 0)
             {
@@ -219,6 +238,7 @@ public sealed class AppendSession : IAsyncDisposable
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
             await LogTables.InsertTreeHeadAsync(_connection, transaction, head, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            _published.Write(head);
             _latestHead = head;
             AuditTelemetry.RecordHeadSigned();
             return head;
@@ -263,7 +283,7 @@ public sealed class AppendSession : IAsyncDisposable
                 || now - DateTimeOffset.FromUnixTimeMilliseconds(_latestHead.TimestampMilliseconds) >= _settings.TreeHeadInterval);
     }
 
-    private StoredTreeHead Sign(LogFrontier frontier, DateTimeOffset now)
+    private StoredTreeHead Sign(CompactRange frontier, DateTimeOffset now)
     {
         // Head timestamps never decrease either: an auditor treats a head older than its predecessor as evidence.
         var previous = _latestHead is null ? DateTimeOffset.UnixEpoch : DateTimeOffset.FromUnixTimeMilliseconds(_latestHead.TimestampMilliseconds);

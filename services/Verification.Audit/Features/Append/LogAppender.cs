@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Features.Proofs;
 using Verification.Platform.Data;
@@ -16,6 +17,7 @@ public sealed partial class LogAppender(
     LogSigningKey key,
     AppendSignal signal,
     SignedTreeSize signedTreeSize,
+    LogIntegrity integrity,
     TimeProvider clock,
     ILogger<LogAppender> logger) : BackgroundService
 {
@@ -30,6 +32,13 @@ public sealed partial class LogAppender(
         {
             try
             {
+                if (integrity.Damaged)
+                {
+                    // Appending to or signing over a damaged log would bless the damage: wait for an operator.
+                    await Task.Delay(settings.PollInterval * 4, stoppingToken);
+                    continue;
+                }
+
                 await using var session = await AppendSession.TryOpenAsync(database, settings, key, clock, stoppingToken);
                 if (session is null)
                 {
@@ -45,7 +54,7 @@ public sealed partial class LogAppender(
 
                 standingBy = false;
                 LogAppending(logger, session.Size);
-                while (!stoppingToken.IsCancellationRequested)
+                while (!stoppingToken.IsCancellationRequested && !integrity.Damaged)
                 {
                     var taken = await session.AppendBatchAsync(stoppingToken);
                     failures = 0;
@@ -70,6 +79,7 @@ public sealed partial class LogAppender(
             {
                 failures++;
                 LogIntegrityFailure(logger, ex.Message);
+                integrity.Damage(ex.Message);
                 await BackOffAsync(failures, stoppingToken);
             }
             catch (Exception ex)

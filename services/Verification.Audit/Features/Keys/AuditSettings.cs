@@ -27,6 +27,12 @@ public sealed record AuditSettings
     /// <summary>How often the appender looks for events inserted by other processes (in-process inserts wake it at once).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the whole log is recomputed and compared with what is stored (also at start).</summary>
+    public TimeSpan IntegrityCheckInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Where the newest published head is kept outside the database (default: beside the signing key).</summary>
+    public required string PublishedHeadPath { get; init; }
+
     /// <summary>Reads and checks the settings; in monolithic mode creates the development keys on first start.</summary>
     /// <exception cref="ConfigurationError">A missing or malformed setting, named by its key.</exception>
     public static AuditSettings Read(IConfiguration configuration, VerificationHostContext host)
@@ -77,6 +83,8 @@ public sealed record AuditSettings
             TreeHeadEntries = Integer(section, "TreeHeadEntries", 1000, 1, 10_000_000),
             AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
             PollInterval = Duration(section, "PollInterval", TimeSpan.FromMilliseconds(250)),
+            IntegrityCheckInterval = Duration(section, "IntegrityCheckInterval", TimeSpan.FromHours(1)),
+            PublishedHeadPath = Value(section, "PublishedHeadPath") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(signingKeyPath))!, "published-head.json"),
         };
     }
 

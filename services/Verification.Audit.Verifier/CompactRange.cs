@@ -1,18 +1,18 @@
 using System.Numerics;
-using Verification.Audit.Verifier;
 
-namespace Verification.Audit.Features.Append;
+namespace Verification.Audit.Verifier;
 
 /// <summary>
-/// The right edge of the tree held in memory by the appender: for each 1-bit L of the size, the hash of the
-/// complete subtree of 2^L leaves that ends the binary decomposition there. That is all an append reads, and all
-/// the root needs, so appending never queries the database for hashes.
+/// The compact range [0, size) of a log: for each 1-bit L of the size, the hash of the complete subtree of 2^L leaves
+/// that ends the binary decomposition there (at most 63 hashes). It is all an append reads and all the root needs: the
+/// appender extends it without reading hashes back, and an auditor keeps it between runs to check every new entry
+/// against the next signed head without downloading the old ones again.
 /// </summary>
-public sealed class LogFrontier
+public sealed class CompactRange
 {
     private readonly Dictionary<int, byte[]> _nodes;
 
-    private LogFrontier(long size, Dictionary<int, byte[]> nodes)
+    private CompactRange(long size, Dictionary<int, byte[]> nodes)
     {
         Size = size;
         _nodes = nodes;
@@ -37,7 +37,7 @@ public sealed class LogFrontier
     }
 
     /// <summary>Loads the frontier of a stored tree of <paramref name="size"/> leaves.</summary>
-    public static async Task<LogFrontier> LoadAsync(ISubtreeHashStore store, long size, CancellationToken cancellationToken)
+    public static async Task<CompactRange> LoadAsync(ISubtreeHashStore store, long size, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         var addresses = Addresses(size);
@@ -48,12 +48,27 @@ public sealed class LogFrontier
             nodes[addresses[i].Level] = hashes[i];
         }
 
-        return new LogFrontier(size, nodes);
+        return new CompactRange(size, nodes);
     }
 
-    public static LogFrontier Empty() => new(0, []);
+    public static CompactRange Empty() => new(0, []);
 
-    public LogFrontier Clone() => new(Size, new Dictionary<int, byte[]>(_nodes));
+    /// <summary>A range saved with <see cref="Hashes"/>: one hash per 1-bit of <paramref name="size"/>, lowest level first.</summary>
+    public static CompactRange FromHashes(long size, IReadOnlyList<byte[]> hashes)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var addresses = Addresses(size);
+        if (hashes.Count != addresses.Count || hashes.Any(h => h.Length != Rfc6962.HashSize))
+            throw new ArgumentException($"A compact range of {size} leaves has {addresses.Count} hashes of {Rfc6962.HashSize} bytes.", nameof(hashes));
+        var nodes = new Dictionary<int, byte[]>();
+        for (var i = 0; i < addresses.Count; i++) nodes[addresses[i].Level] = hashes[i];
+        return new CompactRange(size, nodes);
+    }
+
+    /// <summary>The range's hashes, lowest level first, as <see cref="FromHashes"/> takes them.</summary>
+    public IReadOnlyList<byte[]> Hashes => [.. Addresses(Size).Select(a => _nodes[a.Level])];
+
+    public CompactRange Clone() => new(Size, new Dictionary<int, byte[]>(_nodes));
 
     /// <summary>Appends a leaf; returns every complete subtree it created (the leaf itself first), to persist.</summary>
     public IReadOnlyList<SubtreeHash> Append(byte[] leafHash)
