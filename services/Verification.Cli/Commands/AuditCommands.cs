@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Google.Protobuf;
 using Spectre.Console;
+using Verification.Cli.Output;
 using Verification.Api.Audit.V1;
 using Verification.Audit.Verifier;
 using Grpc.Core;
@@ -87,28 +88,47 @@ public static class AuditCommands
     private static Command Verify(CommandContext context)
     {
         var publicKey = new Option<FileInfo>("--public-key") { Description = "The log's published public key (PEM). Never take it from the log itself.", Required = true };
-        var state = new Option<FileInfo?>("--state") { Description = "Where the last verified tree head is kept (default: ~/.config/verification/audit-head-<server>.json)." };
+        var state = new Option<FileInfo?>("--state") { Description = "Where the last verified head and the checked entries' compact range are kept (default: ~/.config/verification/audit-head-<server>.json)." };
+        var headOnly = new Option<bool>("--head-only") { Description = "Check only the signed head and its consistency with the last one verified; the entries are not downloaded or checked." };
         var filters = Filters.Create();
-        var command = new Command("verify", "Check the log's signed tree head, its consistency with the last head you verified, and (with a filter) the inclusion of the traced entries. Exit 0 only if the log is intact.") { publicKey, state };
+        var command = new Command("verify",
+            "Check the log: its signed tree head, its consistency with the last head you verified, every entry since then (recomputed from its bytes, "
+            + "fields compared, root matched), and (with a filter) the inclusion of the traced entries. Exit 0 only if the log is intact.") { publicKey, state, headOnly };
         filters.AddTo(command);
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var client = new AuditService.AuditServiceClient(channel);
-            var keyPem = await File.ReadAllTextAsync(result.GetValue(publicKey)!.FullName, cancellationToken);
-            using var verifier = TreeHeadVerifier.FromPublicKeyPem(keyPem);
+            var keyFile = result.GetValue(publicKey)!.FullName;
+            var keyPem = await File.ReadAllTextAsync(keyFile, cancellationToken);
+            TreeHeadVerifier verifier;
+            try
+            {
+                verifier = TreeHeadVerifier.FromPublicKeyPem(keyPem);
+            }
+            catch (ArgumentException)
+            {
+                throw new UsageException($"--public-key: {keyFile} holds no ECDSA P-256 public key (PEM 'PUBLIC KEY'); give the log's published public key, not a private key");
+            }
+
+            using var _ = verifier;
             var auditor = new LogAuditor(verifier);
             var findings = new List<string>();
             var checks = new List<string>();
 
-            var proto = (await client.GetTreeHeadAsync(new GetTreeHeadRequest(), new CallOptions(cancellationToken: cancellationToken))).TreeHead;
+            var answer = await client.GetTreeHeadAsync(new GetTreeHeadRequest(), new CallOptions(cancellationToken: cancellationToken));
+            var proto = answer.TreeHead;
             var head = ToVerified(proto);
             var keyId = KeyId(keyPem);
             if (!string.Equals(proto.KeyId, keyId, StringComparison.OrdinalIgnoreCase)) findings.Add($"the head names key {proto.KeyId}, not the published key {keyId}");
             if (!verifier.Verify(head)) findings.Add("the tree head's signature does not verify under the published key");
             else checks.Add($"signed tree head: {head.Head.TreeSize} entries at {head.Head.Timestamp:u}");
+            // Bad news from the operator is believable; good news is not proof, so it is never counted as a check (and our own checks still run).
+            var admitted = answer.Integrity is { Intact: false } damage ? $"the log's own integrity check found damage: {damage.Problem}" : null;
 
             var stateFile = result.GetValue(state)?.FullName ?? DefaultStateFile(context.AddressOf(result));
-            if (findings.Count == 0 && LastHead.Load(stateFile) is { } last)
+            var last = AuditState.Load(stateFile);
+            var checkedRange = last?.CheckedRange() ?? CompactRange.Empty();
+            if (findings.Count == 0 && last is not null)
             {
                 if (last.TreeSize > head.Head.TreeSize)
                 {
@@ -120,6 +140,26 @@ public static class AuditCommands
                     var finding = auditor.CheckGrowth(last.ToVerified(), head, consistency.Proof.Path.Select(p => p.ToByteArray()).ToList());
                     if (finding == AuditFinding.Verified) checks.Add($"consistent with the head you verified before ({last.TreeSize} entries)");
                     else findings.Add($"not consistent with the head you verified before ({last.TreeSize} entries): {Describe(finding)}");
+                }
+            }
+
+            var newRange = checkedRange;
+            if (findings.Count == 0 && result.GetValue(headOnly))
+            {
+                checks.Add($"head only: the entries were NOT checked (the last run checked {checkedRange.Size} of them)");
+            }
+            else if (findings.Count == 0)
+            {
+                var todo = head.Head.TreeSize - checkedRange.Size;
+                var outcome = await RowProgress.RunAsync(printer, "checking entries", "checked", todo,
+                    counter => WholeLogCheck.RunAsync(client, checkedRange, head, counter, cancellationToken));
+                findings.AddRange(outcome.Findings);
+                if (outcome.Findings.Count == 0)
+                {
+                    newRange = outcome.Range;
+                    checks.Add(checkedRange.Size == 0
+                        ? $"all {head.Head.TreeSize} entries recomputed from their bytes: fields match, root matches the signed head"
+                        : $"{outcome.Checked} new entries ({checkedRange.Size} to {head.Head.TreeSize - 1}) recomputed from their bytes: fields match, the log extends to the signed root");
                 }
             }
 
@@ -145,11 +185,13 @@ public static class AuditCommands
                 checks.Add($"{proved} traced entr{(proved == 1 ? "y" : "ies")} proved included, fields matching their bytes" + (pending > 0 ? $"; {pending} newer than the signed head, not yet provable" : ""));
             }
 
+            if (admitted is not null) findings.Add(admitted);
             var intact = findings.Count == 0;
-            if (intact) LastHead.From(proto).Save(stateFile);
+            // A damaged log leaves the saved state as it was: the next run checks against the last good head again.
+            if (intact) AuditState.From(proto, newRange).Save(stateFile);
             if (printer.Json)
             {
-                printer.JsonValue(new { intact, treeSize = head.Head.TreeSize, checks, findings });
+                printer.JsonValue(new { intact, treeSize = head.Head.TreeSize, entriesChecked = newRange.Size, checks, findings });
             }
             else
             {
@@ -180,7 +222,12 @@ public static class AuditCommands
     }
 
     /// <summary>The stated fields of <paramref name="entry"/> its canonical bytes contradict (the Verifier library's check).</summary>
-    internal static IReadOnlyList<EntryFieldMismatch> Contradictions(AuditEntry entry) => EntryFieldsCheck.Compare(
+    internal static IReadOnlyList<EntryFieldMismatch> Contradictions(AuditEntry entry) => EntryFieldsCheck.Compare(Fields(entry), entry.CanonicalBytes.Span);
+
+    /// <summary>The same in one pass over the bytes, for a whole log.</summary>
+    internal static IReadOnlyList<EntryFieldMismatch> QuickContradictions(AuditEntry entry) => EntryFieldsCheck.QuickCompare(Fields(entry), entry.CanonicalBytes.Span);
+
+    private static EntryFields Fields(AuditEntry entry) =>
         new EntryFields
         {
             EventId = entry.EventId,
@@ -195,8 +242,7 @@ public static class AuditCommands
             MemberCode = entry.Keys?.MemberCode ?? "",
             LoanReference = entry.Keys?.LoanReference ?? "",
             BatchId = entry.Keys?.BatchId ?? "",
-        },
-        entry.CanonicalBytes.Span);
+        };
 
     private static string Describe(AuditFinding finding) => finding switch
     {
@@ -223,34 +269,5 @@ public static class AuditCommands
     {
         var name = string.Concat(address.Select(c => char.IsLetterOrDigit(c) ? c : '_'));
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "verification", $"audit-head-{name}.json");
-    }
-
-    /// <summary>The last tree head this auditor verified, kept locally: the anchor for the next consistency check.</summary>
-    private sealed record LastHead(long TreeSize, long TimestampMilliseconds, string RootHash, string Signature)
-    {
-        public static LastHead From(ProtoTreeHead head) =>
-            new(head.TreeSize, head.Timestamp.ToDateTimeOffset().ToUnixTimeMilliseconds(), Convert.ToHexStringLower(head.RootHash.Span), Convert.ToBase64String(head.Signature.Span));
-
-        public VerifiedTreeHead ToVerified() =>
-            new(new TreeHead(TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(TimestampMilliseconds), Convert.FromHexString(RootHash)), Convert.FromBase64String(Signature));
-
-        public static LastHead? Load(string path)
-        {
-            if (!File.Exists(path)) return null;
-            try
-            {
-                return JsonSerializer.Deserialize<LastHead>(File.ReadAllText(path)) ?? throw new JsonException("empty");
-            }
-            catch (Exception ex) when (ex is JsonException or FormatException)
-            {
-                throw new UsageException($"the saved head in {path} is unreadable; restore it from your backup (deleting it loses the check against history)");
-            }
-        }
-
-        public void Save(string path)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, JsonSerializer.Serialize(this));
-        }
     }
 }
