@@ -92,12 +92,11 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         var totals = ContributionStatement.Totals(lines);
 
         Assert.Equal([(Program.Jkk, 21_896L, 0L, 21_896L), (Program.Jkm, 15_000L, 0L, 15_000L), (Program.Jht, 152_568L, 82_469L, 235_037L)],
-            totals.Lines.Select(l => (l.Program, l.EmployerShareRupiah, l.WorkerShareRupiah, l.TotalRupiah)));
-        Assert.Equal((189_464L, 82_469L, 271_933L, 2L), (totals.EmployerTotalRupiah, totals.WorkerTotalRupiah, totals.TotalRupiah, totals.EmployeeCount));
+            totals.Lines.Select(l => (l.Program, l.EmployerShare, l.WorkerShare, l.Total)));
+        Assert.Equal((189_464L, 82_469L, 271_933L, 2), (totals.EmployerTotal, totals.WorkerTotal, totals.Total, totals.EmployeeCount));
     }
 
-    private static ContributionLine Line(Program program, long employer, long worker) =>
-        new() { Program = program, EmployerShareRupiah = employer, WorkerShareRupiah = worker, TotalRupiah = employer + worker };
+    private static ProgramContribution Line(Program program, long employer, long worker) => new(program, employer, worker, 0, employer + worker);
 
     private static void AssertLines(EmployeeContribution employee, long wage, long total, params (Program Program, long Employer, long Worker)[] lines)
     {
@@ -107,11 +106,11 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         Assert.Equal(total, employee.TotalRupiah);
     }
 
-    private static async Task<(List<EmployeeContribution> Employees, StatementTotals Totals)> StatementAsync(NonAsnService.NonAsnServiceClient client, int year, int month)
+    private static async Task<(List<EmployeeContribution> Employees, Verification.Api.NonAsn.V1.StatementTotals Totals)> StatementAsync(NonAsnService.NonAsnServiceClient client, int year, int month)
     {
         using var call = client.GetContributionStatement(new GetContributionStatementRequest { EmployerNumber = Employer, Month = new YearMonth { Year = year, Month = month } });
         var employees = new List<EmployeeContribution>();
-        StatementTotals? totals = null;
+        Verification.Api.NonAsn.V1.StatementTotals? totals = null;
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {
             Assert.Null(totals);
