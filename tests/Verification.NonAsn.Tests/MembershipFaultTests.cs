@@ -66,14 +66,7 @@ public sealed class MembershipFaultTests(MembershipFaultsFixture fixture) : ICla
 
         Assert.Equal(20L, summary.Registered);
         Assert.Equal(participants, second.Select(r => r.ParticipantNumber));
-        var numbers = participants.ToHashSet();
-        var ids = second.Select(r => r.EmploymentId).ToHashSet();
-        await EventLog.WaitForAsync(() => ids.All(id => host.Events.Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
-        await EventLog.WaitForAsync(() => host.Events.CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)) >= 20, "CoverageStarted");
-        await Task.Delay(500);
-        Assert.Equal(20, host.Events.Enrolled.Count(e => numbers.Contains(e.ParticipantNumber)));
-        Assert.Equal(20, host.Events.CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)));
-        Assert.Equal(20, host.Events.Registered.Count(e => ids.Contains(e.EmploymentId)));
+        await host.Events.AssertRegisteredOnceAsync(second);
     }
 
     [Theory, BothProviders]

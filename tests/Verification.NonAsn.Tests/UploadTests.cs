@@ -108,14 +108,7 @@ public sealed class UploadTests(MonolithicHostsFixture fixture, Xunit.Abstractio
         var niks = rows.Take(40).Select(r => r.Employee.Nik).ToHashSet();
         var listed = await ListAsync(client, TestData.KemnakerEmployer);
         Assert.Equal(40, listed.Count(e => niks.Contains(e.Employee.Nik)));
-        var ids = first.Take(40).Select(r => r.EmploymentId).ToHashSet();
-        await EventLog.WaitForAsync(() => ids.All(id => host.Events.Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
-        var numbers = first.Take(40).Select(r => r.ParticipantNumber).ToHashSet();
-        await EventLog.WaitForAsync(() => host.Events.CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)) >= 40, "CoverageStarted");
-        await Task.Delay(500);
-        Assert.Equal(40, host.Events.Registered.Count(e => ids.Contains(e.EmploymentId)));
-        Assert.Equal(40, host.Events.Enrolled.Count(e => numbers.Contains(e.ParticipantNumber)));
-        Assert.Equal(40, host.Events.CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)));
+        await host.Events.AssertRegisteredOnceAsync([.. first.Take(40)]);
     }
 
     [Theory, BothProviders]

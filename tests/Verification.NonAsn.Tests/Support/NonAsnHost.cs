@@ -28,6 +28,23 @@ public sealed class EventLog
     public ConcurrentQueue<CoverageStarted> CoverageStarted { get; } = new();
     public ConcurrentQueue<CoverageEnded> CoverageEnded { get; } = new();
 
+    /// <summary>
+    /// Waits for the events of <paramref name="registered"/> rows, then checks each came once: one NonAsnEmployeeRegistered
+    /// per employment, one ParticipantEnrolled and one CoverageStarted per participant, whatever the repeats.
+    /// </summary>
+    public async Task AssertRegisteredOnceAsync(IReadOnlyCollection<Verification.Api.NonAsn.V1.EmployeeRowResult> registered)
+    {
+        var ids = registered.Select(r => r.EmploymentId).ToHashSet();
+        var numbers = registered.Select(r => r.ParticipantNumber).ToHashSet();
+        await WaitForAsync(() => ids.All(id => Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
+        await WaitForAsync(() => CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)) >= registered.Count, "CoverageStarted");
+        // Time for a duplicate to arrive, were there one.
+        await Task.Delay(500);
+        Assert.Equal(registered.Count, Registered.Count(e => ids.Contains(e.EmploymentId)));
+        Assert.Equal(registered.Count, Enrolled.Count(e => numbers.Contains(e.ParticipantNumber)));
+        Assert.Equal(registered.Count, CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)));
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds (events arrive through the outbox relay, asynchronously).</summary>
     public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
