@@ -32,9 +32,12 @@ public static class NonAsnModule
         var services = builder.Services;
         services.AddSingleton(settings);
         // A bulk upload commits hundreds of events at once: larger rounds let the relay keep up.
-        services.AddModule<NonAsnDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
+        var database = services.AddModule<NonAsnDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
+        if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<EmploymentStore, PostgresEmploymentStore>();
+        else services.AddScoped<EmploymentStore, SqliteEmploymentStore>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
+        services.AddSingleton<EmployeeUpload>();
         services.AddScoped<EmployeeRegistration>();
         services.AddScoped<EmploymentChanges>();
         services.AddScoped<EmploymentReader>();

@@ -20,8 +20,7 @@ public sealed class PostgresRabbitMqFixture : IAsyncLifetime
         Membership = await NonAsnHost.StartAsync(settings: [.. await NonAsnHost.PostgresAndRabbitMqSettingsAsync("membership"), "Verification:Services=membership"]);
         NonAsn = await NonAsnHost.StartAsync(shareMembersWith: Membership, settings:
             [.. await NonAsnHost.PostgresAndRabbitMqSettingsAsync("nonasn"), "Verification:Services=nonasn,events",
-            // The collector has no database, but every module a PostgreSQL host runs must name one.
-            "Verification:Database:ConnectionStrings:events=Host=127.0.0.1;Database=unused", $"Verification:Endpoints:membership={Membership.Address}"]);
+            NonAsnHost.NoEventsDatabase, $"Verification:Endpoints:membership={Membership.Address}"]);
     }
 
     public async Task DisposeAsync()

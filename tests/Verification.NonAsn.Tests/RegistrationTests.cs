@@ -1,22 +1,34 @@
 using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.NonAsn.Data;
 using Verification.NonAsn.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.NonAsn.Tests;
 
 /// <summary>RegisterEmployee, ListEmployees and the role and scope checks, through the wire in monolithic mode.</summary>
-public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFixture<MonolithicHostFixture>
+public sealed class RegistrationTests(MonolithicHostsFixture fixture) : IClassFixture<MonolithicHostsFixture>
 {
-    private NonAsnHost Host => fixture.Host;
-
-    [Fact]
-    public async Task OneEmployeeIsRegisteredThenUnchangedOnRepeat()
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite, typeof(SqliteEmploymentStore))]
+    [InlineData(DatabaseProvider.Postgres, typeof(PostgresEmploymentStore))]
+    public async Task TheModuleRunsOnTheStoreOfItsDatabasesProvider(DatabaseProvider provider, Type store)
     {
+        await using var scope = fixture.On(provider).Services.CreateAsyncScope();
+
+        Assert.IsType(store, scope.ServiceProvider.GetRequiredService<EmploymentStore>());
+    }
+
+    [Theory, BothProviders]
+    public async Task OneEmployeeIsRegisteredThenUnchangedOnRepeat(DatabaseProvider provider)
+    {
+        var host = fixture.On(provider);
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.ParepareEmployer, Employee = TestData.Employee(type: EmploymentType.Honorer) };
-        var client = Host.NonAsn(TestData.Parepare);
+        var client = host.NonAsn(TestData.Parepare);
 
         var first = await client.RegisterEmployeeAsync(request);
         var again = await client.RegisterEmployeeAsync(request);
@@ -37,36 +49,38 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         Assert.Equal("employee.full_name", conflict.GetDetail<ErrorInfo>()!.Metadata["fields"]);
     }
 
-    [Fact]
-    public async Task PppkStaffAreRefusedAsAsn()
+    [Theory, BothProviders]
+    public async Task PppkStaffAreRefusedAsAsn(DatabaseProvider provider)
     {
+        var host = fixture.On(provider);
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = TestData.Employee(type: EmploymentType.Pppk) };
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => Host.NonAsn().RegisterEmployeeAsync(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => host.NonAsn().RegisterEmployeeAsync(request).ResponseAsync);
 
         var violation = Assert.Single(ex.GetDetail<BadRequest>()!.FieldViolations);
         Assert.Equal(("employee.employment_type", "PPPK_IS_ASN"), (violation.Field, violation.Reason));
         Assert.Contains("civil servants (ASN)", violation.Description);
     }
 
-    [Fact]
-    public async Task AnotherMembersEmployerNumberIsDeniedAndAudited()
+    [Theory, BothProviders]
+    public async Task AnotherMembersEmployerNumberIsDeniedAndAudited(DatabaseProvider provider)
     {
+        var host = fixture.On(provider);
         var employee = TestData.Employee();
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerSecondEmployer, Employee = employee };
 
-        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).RegisterEmployeeAsync(request).ResponseAsync);
+        var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => host.NonAsn(TestData.Parepare).RegisterEmployeeAsync(request).ResponseAsync);
 
         Assert.Equal("EMPLOYER_NUMBER_NOT_OWN", ex.GetDetail<ErrorInfo>()!.Reason);
         Assert.DoesNotContain(employee.Nik, ex.Status.Detail, StringComparison.Ordinal);
-        await EventLog.WaitForAsync(() => Host.Events.Denied.Any(d => d.MemberCode == TestData.Parepare && d.Resource == $"nonasn employer {TestData.KemnakerSecondEmployer}"
+        await EventLog.WaitForAsync(() => host.Events.Denied.Any(d => d.MemberCode == TestData.Parepare && d.Resource == $"nonasn employer {TestData.KemnakerSecondEmployer}"
             && d.RpcMethod.EndsWith("RegisterEmployee", StringComparison.Ordinal)), "AccessDenied");
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () =>
         {
-            using var call = Host.NonAsn(TestData.Parepare).ListEmployees(new ListEmployeesRequest { EmployerNumber = TestData.KemnakerEmployer });
+            using var call = host.NonAsn(TestData.Parepare).ListEmployees(new ListEmployeesRequest { EmployerNumber = TestData.KemnakerEmployer });
             while (await call.ResponseStream.MoveNext(CancellationToken.None)) { }
         });
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.NonAsn(TestData.Parepare).EndEmploymentAsync(new EndEmploymentRequest
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => host.NonAsn(TestData.Parepare).EndEmploymentAsync(new EndEmploymentRequest
         {
             EmployerNumber = TestData.KemnakerEmployer, Nik = employee.Nik, EndDate = employee.ContractEndDate, Reason = EmploymentEndReason.Resigned,
         }).ResponseAsync);
@@ -79,7 +93,8 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
     [InlineData("internal-services")]
     public async Task OnlyAgenciesAndLocalGovernmentsMayCall(string member)
     {
-        var client = Host.NonAsn(member);
+        // Roles are checked before any feature or database is reached: one provider is enough.
+        var client = fixture.On(DatabaseProvider.Sqlite).NonAsn(member);
         var request = new RegisterEmployeeRequest { EmployerNumber = TestData.KemnakerEmployer, Employee = TestData.Employee() };
 
         var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.RegisterEmployeeAsync(request).ResponseAsync);
@@ -87,10 +102,11 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Upload.RunAsync(client, [TestData.Row("x", TestData.Employee())]));
     }
 
-    [Fact]
-    public async Task ListEmployeesShowsOnlyTheAskedEmployerInNikOrderAndActiveOnlyLeavesEndedOnesOut()
+    [Theory, BothProviders]
+    public async Task ListEmployeesShowsOnlyTheAskedEmployerInNikOrderAndActiveOnlyLeavesEndedOnesOut(DatabaseProvider provider)
     {
-        var client = Host.NonAsn(TestData.Parepare);
+        var host = fixture.On(provider);
+        var client = host.NonAsn(TestData.Parepare);
         var employees = Enumerable.Range(0, 5).Select(_ => TestData.Employee()).ToList();
         var (results, _) = await Upload.RunAsync(client, employees.Select((e, i) => TestData.Row($"p{i}", e, TestData.ParepareEmployer)));
         Assert.All(results, r => Assert.Equal(RegistrationOutcome.Registered, r.Outcome));
@@ -98,7 +114,7 @@ public sealed class RegistrationTests(MonolithicHostFixture fixture) : IClassFix
         {
             EmployerNumber = TestData.ParepareEmployer, Nik = employees[0].Nik, EndDate = TestData.ToApi(TestData.Today.AddDays(-1)), Reason = EmploymentEndReason.Resigned,
         });
-        await Upload.RunAsync(Host.NonAsn(), [TestData.Row("k", TestData.Employee())]);
+        await Upload.RunAsync(host.NonAsn(), [TestData.Row("k", TestData.Employee())]);
 
         var all = await UploadTests.ListAsync(client, TestData.ParepareEmployer);
         var active = await UploadTests.ListAsync(client, TestData.ParepareEmployer, activeOnly: true);

@@ -3,6 +3,7 @@ using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features.Statement;
 using Verification.NonAsn.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
@@ -13,15 +14,14 @@ namespace Verification.NonAsn.Tests;
 /// by risk class, JKM 0.30 %, JHT 3.7 % + 2 %, JP 2 % + 1 % on wages up to the cap (Rp10,042,300 from March 2024); every
 /// share rounded half up to whole rupiah on its own.
 /// </summary>
-public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixture<MonolithicHostFixture>
+public sealed class StatementTests(MonolithicHostsFixture fixture) : IClassFixture<MonolithicHostsFixture>
 {
     private const string Employer = TestData.KemnakerSecondEmployer;
 
-    private NonAsnHost Host => fixture.Host;
-
-    [Fact]
-    public async Task TheMonthsStatementMatchesTheHandComputedFigures()
+    [Theory, BothProviders]
+    public async Task TheMonthsStatementMatchesTheHandComputedFigures(DatabaseProvider provider)
     {
+        var host = fixture.On(provider);
         var start = new DateOnly(2024, 1, 2);
         var end = new DateOnly(2024, 12, 31);
         var a = TestData.Employee(start: start, end: end, wage: 5_000_000);
@@ -29,7 +29,7 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         var c = TestData.Employee(start: new DateOnly(2024, 6, 20), end: end, wage: 4_123_457, programs: [Program.Jkk, Program.Jkm, Program.Jht]);
         var d = TestData.Employee(start: start, end: end, wage: 7_000_000);
         var e = TestData.Employee(start: start, end: end, wage: 3_000_000);
-        var client = Host.NonAsn();
+        var client = host.NonAsn();
         var (rows, _) = await Upload.RunAsync(client, new[] { a, b, c, d, e }.Select((x, i) => TestData.Row($"s{i}", x, Employer)));
         Assert.All(rows, r => Assert.Equal(RegistrationOutcome.Registered, r.Outcome));
         // D left before June; E's raise takes effect in mid-June, so June is still on the old wage.
@@ -59,9 +59,9 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         AssertLines(july.Single(x => x.Nik == e.Nik), 6_000_000, 32_400, (Program.Jkk, 14_400, 0), (Program.Jkm, 18_000, 0));
     }
 
-    [Fact]
-    public async Task AStatementOfAnotherMembersEmployerIsDenied() =>
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => StatementAsync(Host.NonAsn(TestData.Parepare), 2024, 6));
+    [Theory, BothProviders]
+    public async Task AStatementOfAnotherMembersEmployerIsDenied(DatabaseProvider provider) =>
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => StatementAsync(fixture.On(provider).NonAsn(TestData.Parepare), 2024, 6));
 
     [Fact]
     public void TheWageOfAMonthIsTheOneInEffectOnItsFirstDayInForce()
@@ -92,12 +92,11 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         var totals = ContributionStatement.Totals(lines);
 
         Assert.Equal([(Program.Jkk, 21_896L, 0L, 21_896L), (Program.Jkm, 15_000L, 0L, 15_000L), (Program.Jht, 152_568L, 82_469L, 235_037L)],
-            totals.Lines.Select(l => (l.Program, l.EmployerShareRupiah, l.WorkerShareRupiah, l.TotalRupiah)));
-        Assert.Equal((189_464L, 82_469L, 271_933L, 2L), (totals.EmployerTotalRupiah, totals.WorkerTotalRupiah, totals.TotalRupiah, totals.EmployeeCount));
+            totals.Lines.Select(l => (l.Program, l.EmployerShare, l.WorkerShare, l.Total)));
+        Assert.Equal((189_464L, 82_469L, 271_933L, 2), (totals.EmployerTotal, totals.WorkerTotal, totals.Total, totals.EmployeeCount));
     }
 
-    private static ContributionLine Line(Program program, long employer, long worker) =>
-        new() { Program = program, EmployerShareRupiah = employer, WorkerShareRupiah = worker, TotalRupiah = employer + worker };
+    private static ProgramContribution Line(Program program, long employer, long worker) => new(program, employer, worker, 0, employer + worker);
 
     private static void AssertLines(EmployeeContribution employee, long wage, long total, params (Program Program, long Employer, long Worker)[] lines)
     {
@@ -107,11 +106,11 @@ public sealed class StatementTests(MonolithicHostFixture fixture) : IClassFixtur
         Assert.Equal(total, employee.TotalRupiah);
     }
 
-    private static async Task<(List<EmployeeContribution> Employees, StatementTotals Totals)> StatementAsync(NonAsnService.NonAsnServiceClient client, int year, int month)
+    private static async Task<(List<EmployeeContribution> Employees, Verification.Api.NonAsn.V1.StatementTotals Totals)> StatementAsync(NonAsnService.NonAsnServiceClient client, int year, int month)
     {
         using var call = client.GetContributionStatement(new GetContributionStatementRequest { EmployerNumber = Employer, Month = new YearMonth { Year = year, Month = month } });
         var employees = new List<EmployeeContribution>();
-        StatementTotals? totals = null;
+        Verification.Api.NonAsn.V1.StatementTotals? totals = null;
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {
             Assert.Null(totals);

@@ -1,6 +1,6 @@
+using System.Runtime.CompilerServices;
 using Google.Rpc;
 using Verification.Domain;
-using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.NonAsn.V1;
 using Verification.Api;
 using Verification.NonAsn.Features;
@@ -9,7 +9,6 @@ using Verification.NonAsn.Features.Register;
 using Verification.NonAsn.Features.Statement;
 using Verification.Platform.Access;
 using Grpc.Core;
-using RowError = Verification.Api.Common.V1.RowError;
 
 namespace Verification.NonAsn.Grpc;
 
@@ -19,7 +18,7 @@ namespace Verification.NonAsn.Grpc;
 /// audited (for a bulk upload, per row, with one audit record per foreign employer number per upload).
 /// </summary>
 public sealed class NonAsnGrpcService(
-    IServiceScopeFactory scopes,
+    EmployeeUpload upload,
     EmployeeRegistration registration,
     EmploymentChanges changes,
     EmploymentReader reader,
@@ -30,11 +29,15 @@ public sealed class NonAsnGrpcService(
 {
     private const string ErrorDomain = "verification.bpjsketenagakerjaan.go.id";
 
-    internal const string NotOwnEmployerMessage = "An agency or local government acts only for its own employer numbers.";
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
     [RpcRoles(MemberRole.Agency, MemberRole.LocalGovernment)]
-    public override Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context) =>
-        new EmployeeUpload(scopes, denials, settings, time, requests, responses, context).RunAsync();
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    {
+        var summary = await upload.RunAsync(
+            UploadRowsAsync(requests, context), context.Member().Code, context.CorrelationId(), (rows, ct) => WriteRowsAsync(responses, rows, ct), context.CancellationToken);
+        await responses.WriteAsync(new RegisterEmployeesResponse { Summary = NonAsnMapping.ToApi(summary) }, context.CancellationToken);
+    }
 
     [RpcRoles(MemberRole.Agency, MemberRole.LocalGovernment)]
     public override async Task<RegisterEmployeeResponse> RegisterEmployee(RegisterEmployeeRequest request, ServerCallContext context)
@@ -50,7 +53,7 @@ public sealed class NonAsnGrpcService(
         {
             RowOutcome.Registered registered => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Registered, Employment = NonAsnMapping.ToApi(registered.Employment) },
             RowOutcome.Unchanged unchanged => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Unchanged, Employment = NonAsnMapping.ToApi(unchanged.Employment) },
-            RowOutcome.Conflict conflict => throw RpcErrors.WithDetails(StatusCode.AlreadyExists, ConflictMessage(conflict),
+            RowOutcome.Conflict conflict => throw RpcErrors.WithDetails(StatusCode.AlreadyExists, NonAsnMapping.ConflictMessage(conflict),
                 new ErrorInfo { Reason = "EMPLOYMENT_REGISTERED_WITH_OTHER_DATA", Domain = ErrorDomain, Metadata = { ["fields"] = string.Join(",", conflict.DifferingFields) } }),
             RowOutcome.Refused refused => throw Refused(refused),
             RowOutcome.MembershipUnavailable => throw Unavailable(),
@@ -82,8 +85,7 @@ public sealed class NonAsnGrpcService(
     public override async Task ListEmployees(ListEmployeesRequest request, IServerStreamWriter<ListEmployeesResponse> responseStream, ServerCallContext context)
     {
         await EnsureOwnEmployerAsync(request.EmployerNumber, context);
-        DateOnly? day = request.ActiveOnly ? time.JakartaToday() : null;
-        await foreach (var record in reader.ListAsync(request.EmployerNumber, day).WithCancellation(context.CancellationToken))
+        await foreach (var record in reader.ListAsync(request.EmployerNumber, request.ActiveOnly, context.CancellationToken))
             await responseStream.WriteAsync(new ListEmployeesResponse { Employment = NonAsnMapping.ToApi(record) }, context.CancellationToken);
     }
 
@@ -92,55 +94,52 @@ public sealed class NonAsnGrpcService(
     {
         await EnsureOwnEmployerAsync(request.EmployerNumber, context);
         var (year, month) = new NonAsnRequests(time.JakartaToday()).Month("month", request.Month);
-        var employees = await statement.ComputeAsync(request.EmployerNumber, year, month, context.CancellationToken) switch
+        var computed = await statement.ComputeAsync(request.EmployerNumber, year, month, context.CancellationToken) switch
         {
-            StatementResult.Computed computed => computed.Employees,
+            StatementResult.Computed answer => answer,
             StatementResult.NoRates noRates => throw RpcErrors.WithDetails(StatusCode.FailedPrecondition, noRates.Message,
                 new ErrorInfo { Reason = "NO_RATES_FOR_MONTH", Domain = ErrorDomain }),
             StatementResult.MembershipUnavailable => throw Unavailable(),
             var other => throw new InvalidOperationException($"Unexpected statement result {other.GetType().Name}."),
         };
-        foreach (var employee in employees)
+        foreach (var employee in computed.Employees)
             await responseStream.WriteAsync(new GetContributionStatementResponse { Employee = NonAsnMapping.ToApi(employee) }, context.CancellationToken);
-        await responseStream.WriteAsync(new GetContributionStatementResponse { Totals = ContributionStatement.Totals(employees) }, context.CancellationToken);
+        await responseStream.WriteAsync(new GetContributionStatementResponse { Totals = NonAsnMapping.ToApi(computed.Totals) }, context.CancellationToken);
     }
 
-    /// <summary>A bulk row's outcome in the API's terms (an error row carries what the unary call's status would).</summary>
-    internal static void Fill(EmployeeRowResult result, RowOutcome outcome)
+    /// <summary>
+    /// The upload's messages as rows. A row of another member's employer number is refused whatever it holds, and audited
+    /// once per employer number per upload.
+    /// </summary>
+    private async IAsyncEnumerable<UploadRow> UploadRowsAsync(
+        IAsyncStreamReader<RegisterEmployeesRequest> requests, ServerCallContext context, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        switch (outcome)
+        var member = context.Member();
+        var deniedEmployers = new HashSet<string>(StringComparer.Ordinal);
+        while (await requests.MoveNext(cancellationToken))
         {
-            case RowOutcome.Registered registered:
-                result.Outcome = RegistrationOutcome.Registered;
-                result.EmploymentId = registered.Employment.EmploymentId;
-                result.ParticipantNumber = registered.Employment.ParticipantNumber;
-                break;
-            case RowOutcome.Unchanged unchanged:
-                result.Outcome = RegistrationOutcome.Unchanged;
-                result.EmploymentId = unchanged.Employment.EmploymentId;
-                result.ParticipantNumber = unchanged.Employment.ParticipantNumber;
-                break;
-            case RowOutcome.Conflict conflict:
-                result.Outcome = RegistrationOutcome.Rejected;
-                result.Error = new RowError { Code = Code.AlreadyExists, Message = ConflictMessage(conflict) };
-                break;
-            case RowOutcome.Refused refused:
-                result.Outcome = RegistrationOutcome.Rejected;
-                result.Error = new RowError { Code = Code.InvalidArgument, Message = "The participant registry refused the employee's data; see the field violations." };
-                result.Error.FieldViolations.Add(refused.Violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description }));
-                break;
-            case RowOutcome.MembershipUnavailable:
-                result.Outcome = RegistrationOutcome.Rejected;
-                result.Error = new RowError { Code = Code.Unavailable, Message = "The participant registry is unavailable; re-send this row later (re-sending is safe)." };
-                break;
-            default:
-                throw new InvalidOperationException($"Unexpected registration outcome {outcome.GetType().Name}.");
+            var request = requests.Current;
+            if (NonAsnRequests.IsEmployerNumber(request.EmployerNumber) && !member.ActsForEmployer(request.EmployerNumber))
+            {
+                if (deniedEmployers.Add(request.EmployerNumber))
+                    await denials.RecordAsync(context, "employer number of another member in a bulk upload", $"nonasn employer {request.EmployerNumber}", cancellationToken);
+                yield return new UploadRow.NotOwnEmployer(NonAsnRequests.AnsweredRowId(request.RowId));
+                continue;
+            }
+
+            yield return new NonAsnRequests(time.JakartaToday()).UploadRow(request);
         }
     }
 
-    private static string ConflictMessage(RowOutcome.Conflict conflict) => conflict.DifferingFields.Count > 0
-        ? $"This employment (employer number, NIK, contract start) was already registered with different data; differing fields: {string.Join(", ", conflict.DifferingFields)}."
-        : "This employment (employer number, NIK, contract start) was already sent to the registry with different data.";
+    /// <summary>A chunk's results, flushed once rather than per row: they go out together anyway.</summary>
+    private static async Task WriteRowsAsync(IServerStreamWriter<RegisterEmployeesResponse> responses, IReadOnlyList<UploadRowResult> rows, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            responses.WriteOptions = i < rows.Count - 1 ? Buffered : null;
+            await responses.WriteAsync(new RegisterEmployeesResponse { Row = NonAsnMapping.ToApi(rows[i]) }, cancellationToken);
+        }
+    }
 
     private Data.EmploymentRecord Changed(ChangeResult result) => result switch
     {
@@ -162,17 +161,12 @@ public sealed class NonAsnGrpcService(
         requests.ThrowIfAny();
         if (context.Member().ActsForEmployer(employerNumber)) return;
         await denials.RecordAsync(context, "employer number of another member", $"nonasn employer {employerNumber}", context.CancellationToken);
-        throw AccessDenials.Denied(NotOwnEmployerMessage, "EMPLOYER_NUMBER_NOT_OWN");
+        throw AccessDenials.Denied(NonAsnMapping.NotOwnEmployerMessage, "EMPLOYER_NUMBER_NOT_OWN");
     }
 
     private RpcException Unavailable() => RpcErrors.RetryLater(
         StatusCode.Unavailable, "The participant registry is unavailable; retry the same request after the given delay.", settings.RetryDelay);
 
-    private static RpcException Refused(RowOutcome.Refused refused)
-    {
-        var badRequest = new BadRequest();
-        foreach (var (field, reason, description) in refused.Violations)
-            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Reason = reason, Description = description });
-        return RpcErrors.WithDetails(StatusCode.InvalidArgument, "The participant registry refused the employee's data; see the field violations.", badRequest);
-    }
+    private static RpcException Refused(RowOutcome.Refused refused) =>
+        RpcErrors.WithDetails(StatusCode.InvalidArgument, NonAsnMapping.RefusedMessage, refused.Violations.ToBadRequest());
 }

@@ -1,15 +1,69 @@
 using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Api;
 using Verification.NonAsn.Data;
+using Verification.NonAsn.Features.Register;
 using Verification.NonAsn.Features.Statement;
+using StatementTotals = Verification.NonAsn.Features.Statement.StatementTotals;
 
 namespace Verification.NonAsn.Grpc;
 
-/// <summary>Employments and statement lines in the API's terms.</summary>
+/// <summary>Employments, upload rows and statement lines in the API's terms.</summary>
 internal static class NonAsnMapping
 {
+    public const string NotOwnEmployerMessage = "An agency or local government acts only for its own employer numbers.";
+
+    public const string RefusedMessage = "The participant registry refused the employee's data; see the field violations.";
+
+    public static string ConflictMessage(RowOutcome.Conflict conflict) => conflict.DifferingFields.Count > 0
+        ? $"This employment (employer number, NIK, contract start) was already registered with different data; differing fields: {string.Join(", ", conflict.DifferingFields)}."
+        : "This employment (employer number, NIK, contract start) was already sent to the registry with different data.";
+
+    /// <summary>A bulk row's outcome in the API's terms (an error row carries what the unary call's status would).</summary>
+    public static EmployeeRowResult ToApi(UploadRowResult row)
+    {
+        var result = new EmployeeRowResult { RowId = row.RowId, Offset = row.Offset, Outcome = RegistrationOutcome.Rejected };
+        switch (row.Outcome)
+        {
+            case RowOutcome.Registered registered:
+                result.Outcome = RegistrationOutcome.Registered;
+                result.EmploymentId = registered.Employment.EmploymentId;
+                result.ParticipantNumber = registered.Employment.ParticipantNumber;
+                break;
+            case RowOutcome.Unchanged unchanged:
+                result.Outcome = RegistrationOutcome.Unchanged;
+                result.EmploymentId = unchanged.Employment.EmploymentId;
+                result.ParticipantNumber = unchanged.Employment.ParticipantNumber;
+                break;
+            case RowOutcome.Conflict conflict:
+                result.Error = new RowError { Code = Code.AlreadyExists, Message = ConflictMessage(conflict) };
+                break;
+            case RowOutcome.Refused refused:
+                result.Error = new RowError { Code = Code.InvalidArgument, Message = RefusedMessage };
+                result.Error.FieldViolations.Add(refused.Violations.ToBadRequest().FieldViolations);
+                break;
+            case RowOutcome.MembershipUnavailable:
+                result.Error = new RowError { Code = Code.Unavailable, Message = "The participant registry is unavailable; re-send this row later (re-sending is safe)." };
+                break;
+            case RowOutcome.Invalid invalid:
+                result.Error = new RowError { Code = Code.InvalidArgument, Message = "The row has invalid fields; see the field violations." };
+                result.Error.FieldViolations.Add(invalid.Violations.ToBadRequest().FieldViolations);
+                break;
+            case RowOutcome.NotOwnEmployer:
+                result.Error = new RowError { Code = Code.PermissionDenied, Message = NotOwnEmployerMessage };
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected registration outcome {row.Outcome.GetType().Name}.");
+        }
+
+        return result;
+    }
+
+    public static RegisterEmployeesSummary ToApi(UploadSummary summary) =>
+        new() { Rows = summary.Rows, Registered = summary.Registered, Unchanged = summary.Unchanged, Rejected = summary.Rejected };
+
     public static Employment ToApi(EmploymentRecord record)
     {
         var employee = new Employee
@@ -59,9 +113,31 @@ internal static class NonAsnMapping
             MonthlyWageRupiah = month.MonthlyWage,
             TotalRupiah = month.Total,
         };
-        line.Lines.Add(month.Lines);
+        line.Lines.Add(month.Lines.Select(ToApi));
         return line;
     }
+
+    public static Verification.Api.NonAsn.V1.StatementTotals ToApi(StatementTotals totals)
+    {
+        var api = new Verification.Api.NonAsn.V1.StatementTotals
+        {
+            EmployeeCount = totals.EmployeeCount,
+            EmployerTotalRupiah = totals.EmployerTotal,
+            WorkerTotalRupiah = totals.WorkerTotal,
+            TotalRupiah = totals.Total,
+        };
+        api.Lines.Add(totals.Lines.Select(ToApi));
+        return api;
+    }
+
+    private static ContributionLine ToApi(ProgramContribution line) => new()
+    {
+        Program = line.Program,
+        EmployerShareRupiah = line.EmployerShare,
+        WorkerShareRupiah = line.WorkerShare,
+        FundedElsewhereRupiah = line.FundedElsewhere,
+        TotalRupiah = line.Total,
+    };
 
     private static EmploymentEndReason ToApi(EmploymentEndReasonKind? reason) => reason switch
     {

@@ -45,6 +45,21 @@ internal sealed class NonAsnRequests(DateOnly today)
         if (text.Length > MaxRowIdLength) Add(field, "ROW_ID_TOO_LONG", $"A row id has at most {MaxRowIdLength} characters.");
     }
 
+    /// <summary>The row id as answered: cut to its longest allowed length, so an answer never carries more than was allowed.</summary>
+    public static string AnsweredRowId(string text) => text.Length > MaxRowIdLength ? text[..MaxRowIdLength] : text;
+
+    /// <summary>A bulk upload's row of the caller's own (or a malformed) employer number, each of its problems recorded.</summary>
+    public UploadRow UploadRow(RegisterEmployeesRequest request)
+    {
+        RowId("row_id", request.RowId);
+        EmployerNumber("employer_number", request.EmployerNumber);
+        var employee = Employee("employee", request.Employee);
+        var rowId = AnsweredRowId(request.RowId);
+        if (employee is not null && !Any) return new UploadRow.Valid(rowId, new RegistrationRow(request.EmployerNumber, employee));
+        Nik? nik = request.Employee is not null && Nik.TryParse(request.Employee.Nik, out var parsed) ? parsed : null;
+        return new UploadRow.Invalid(rowId, nik, [.. Violations]);
+    }
+
     /// <summary>The employee of a registration, or null with every problem recorded under <paramref name="prefix"/>.</summary>
     public EmployeeDetails? Employee(string prefix, Employee? employee)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Reflection;
 using Verification.Api.NonAsn.V1;
 using Verification.Api.Membership.V1;
 using MassTransit;
@@ -7,10 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
 using Verification.Api.Channels;
+using Xunit.Sdk;
 
 namespace Verification.NonAsn.Tests.Support;
 
@@ -24,6 +27,23 @@ public sealed class EventLog
     public ConcurrentQueue<ParticipantEnrolled> Enrolled { get; } = new();
     public ConcurrentQueue<CoverageStarted> CoverageStarted { get; } = new();
     public ConcurrentQueue<CoverageEnded> CoverageEnded { get; } = new();
+
+    /// <summary>
+    /// Waits for the events of <paramref name="registered"/> rows, then checks each came once: one NonAsnEmployeeRegistered
+    /// per employment, one ParticipantEnrolled and one CoverageStarted per participant, whatever the repeats.
+    /// </summary>
+    public async Task AssertRegisteredOnceAsync(IReadOnlyCollection<Verification.Api.NonAsn.V1.EmployeeRowResult> registered)
+    {
+        var ids = registered.Select(r => r.EmploymentId).ToHashSet();
+        var numbers = registered.Select(r => r.ParticipantNumber).ToHashSet();
+        await WaitForAsync(() => ids.All(id => Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
+        await WaitForAsync(() => CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)) >= registered.Count, "CoverageStarted");
+        // Time for a duplicate to arrive, were there one.
+        await Task.Delay(500);
+        Assert.Equal(registered.Count, Registered.Count(e => ids.Contains(e.EmploymentId)));
+        Assert.Equal(registered.Count, Enrolled.Count(e => numbers.Contains(e.ParticipantNumber)));
+        Assert.Equal(registered.Count, CoverageStarted.Count(e => numbers.Contains(e.ParticipantNumber)));
+    }
 
     /// <summary>Waits until <paramref name="condition"/> holds (events arrive through the outbox relay, asynchronously).</summary>
     public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
@@ -132,17 +152,32 @@ public sealed class NonAsnHost : IAsyncDisposable
         return new NonAsnHost(app, data, credentials, new Uri(app.Urls.First()).Port, owns);
     }
 
+    /// <summary>
+    /// One monolithic host (Membership, NonAsn, the collector; in-memory bus) on <paramref name="provider"/>: SQLite files
+    /// of its own, or fresh databases on the shared throwaway PostgreSQL.
+    /// </summary>
+    public static async Task<NonAsnHost> StartOnAsync(DatabaseProvider provider, Action<IServiceCollection>? services = null) => provider switch
+    {
+        DatabaseProvider.Sqlite => await StartAsync(services: services),
+        DatabaseProvider.Postgres => await StartAsync(services: services, settings: [.. await PostgresSettingsAsync("membership", "nonasn"), NoEventsDatabase]),
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Not a database provider."),
+    };
+
+    /// <summary>The collector has no database, but every module a PostgreSQL host runs must name one.</summary>
+    public const string NoEventsDatabase = "Verification:Database:ConnectionStrings:events=Host=127.0.0.1;Database=unused";
+
     /// <summary>Settings for PostgreSQL (fresh databases on the shared throwaway server) and RabbitMQ (the shared throwaway broker).</summary>
     public static async Task<string[]> PostgresAndRabbitMqSettingsAsync(params string[] modules)
     {
-        var postgres = await PostgresServer.SharedAsync();
         var broker = await RabbitMqBroker.SharedAsync();
-        var settings = new List<string>
-        {
-            "Verification:Database:Provider=Postgres",
-            "Verification:Bus:Transport=RabbitMq",
-            $"Verification:Bus:RabbitMqUri={broker.AmqpUri}",
-        };
+        return [.. await PostgresSettingsAsync(modules), "Verification:Bus:Transport=RabbitMq", $"Verification:Bus:RabbitMqUri={broker.AmqpUri}"];
+    }
+
+    /// <summary>Settings for PostgreSQL: a fresh database on the shared throwaway server for each module and for access.</summary>
+    private static async Task<string[]> PostgresSettingsAsync(params string[] modules)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        var settings = new List<string> { "Verification:Database:Provider=Postgres" };
         foreach (var module in modules.Append("access"))
             settings.Add($"Verification:Database:ConnectionStrings:{module}={await postgres.CreateDatabaseAsync(module)}");
         return [.. settings];
@@ -179,12 +214,51 @@ public sealed class NonAsnHost : IAsyncDisposable
     }
 }
 
-/// <summary>One monolithic host (SQLite, in-memory bus) with Membership, NonAsn and the collector, shared by a class's tests.</summary>
-public sealed class MonolithicHostFixture : IAsyncLifetime
+/// <summary>
+/// One monolithic host per database provider (SQLite; PostgreSQL), each with Membership, NonAsn and the collector on the
+/// in-memory bus, shared by a class's tests: a test takes its provider as a theory argument (<see cref="BothProvidersAttribute"/>).
+/// </summary>
+public class MonolithicHostsFixture : IAsyncLifetime
 {
-    public NonAsnHost Host { get; private set; } = null!;
+    private NonAsnHost? _sqlite;
+    private NonAsnHost? _postgres;
 
-    public async Task InitializeAsync() => Host = await NonAsnHost.StartAsync();
+    public NonAsnHost On(DatabaseProvider provider) => provider switch
+    {
+        DatabaseProvider.Sqlite => _sqlite!,
+        DatabaseProvider.Postgres => _postgres!,
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Not a database provider."),
+    };
 
-    public async Task DisposeAsync() => await Host.DisposeAsync();
+    public async Task InitializeAsync()
+    {
+        var sqlite = NonAsnHost.StartOnAsync(DatabaseProvider.Sqlite, Configure);
+        var postgres = NonAsnHost.StartOnAsync(DatabaseProvider.Postgres, Configure);
+        try
+        {
+            await Task.WhenAll(sqlite, postgres);
+        }
+        finally
+        {
+            _sqlite = sqlite.IsCompletedSuccessfully ? sqlite.Result : null;
+            _postgres = postgres.IsCompletedSuccessfully ? postgres.Result : null;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_sqlite is not null) await _sqlite.DisposeAsync();
+        if (_postgres is not null) await _postgres.DisposeAsync();
+    }
+
+    /// <summary>Changes to both hosts' services (a fixture for fault tests stands in for a dependency here).</summary>
+    protected virtual void Configure(IServiceCollection services)
+    {
+    }
+}
+
+/// <summary>Runs a theory once per database provider: the test takes a <see cref="DatabaseProvider"/>.</summary>
+public sealed class BothProvidersAttribute : DataAttribute
+{
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Sqlite], [DatabaseProvider.Postgres]];
 }

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Domain;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
@@ -6,8 +5,6 @@ using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features.Register;
-using Verification.Platform.Data;
-using Verification.Platform.Outbox;
 using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 
@@ -49,12 +46,11 @@ public abstract record ChangeResult
 /// then the employment and its event commit together: a failure in between leaves Membership ahead, and the retry
 /// repeats the same idempotent call before recording.
 /// </summary>
-public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipRegistry membership, TimeProvider time, ILogger<EmploymentChanges> logger)
+public sealed partial class EmploymentChanges(EmploymentStore employments, IMembershipRegistry membership, TimeProvider time, ILogger<EmploymentChanges> logger)
 {
     public async Task<ChangeResult> UpdateAsync(UpdateCommand command, CancellationToken cancellationToken)
     {
-        var record = await db.Employments.AsNoTracking().SingleOrDefaultAsync(
-            e => e.EmployerNumber == command.EmployerNumber && e.Nik == command.Nik && e.ContractStartDate == command.ContractStartDate, cancellationToken);
+        var record = await employments.GetAsync(new EmploymentKey(command.EmployerNumber, command.Nik, command.ContractStartDate), cancellationToken);
         if (record is null) return new ChangeResult.NotFound();
         if (record.State == EmploymentStateKind.Ended)
             return new ChangeResult.Precondition("The employment has ended; it can no longer be changed.", "EMPLOYMENT_ENDED");
@@ -77,36 +73,35 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
         }
 
         var now = time.RecordNow();
+        var read = record.UpdateTime;
         var previousWage = record.MonthlyWage;
-        db.Employments.Attach(record);
+        WageChangeRecord? wageChange = null;
         if (wageChanged)
         {
             record.MonthlyWage = command.MonthlyWage!.Value;
-            var from = command.WageEffectiveDate!.Value;
-            var change = await db.WageChanges.SingleOrDefaultAsync(c => c.EmploymentId == record.EmploymentId && c.EffectiveDate == from, cancellationToken);
-            if (change is null) db.WageChanges.Add(new WageChangeRecord { EmploymentId = record.EmploymentId, EffectiveDate = from, MonthlyWage = record.MonthlyWage, CreateTime = now });
-            else change.MonthlyWage = record.MonthlyWage;
+            wageChange = new WageChangeRecord { EmploymentId = record.EmploymentId, EffectiveDate = command.WageEffectiveDate!.Value, MonthlyWage = record.MonthlyWage, CreateTime = now };
         }
 
         record.ContractEndDate = newEnd;
         record.UpdateTime = now;
-        db.AddOutboxEvent(new NonAsnWageChanged(
+        var changed = new NonAsnWageChanged(
             Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, EmployeeRegistration.SourceModule, record.EmploymentId,
             record.EmployerNumber, record.ParticipantNumber, previousWage, record.MonthlyWage,
-            WibCalendar.StartOf(command.WageEffectiveDate ?? time.JakartaToday()), newEnd is { } until ? WibCalendar.EndOf(until) : null));
-        return await SaveAsync(record, () => UpdateAsync(command, cancellationToken), cancellationToken);
+            WibCalendar.StartOf(command.WageEffectiveDate ?? time.JakartaToday()), newEnd is { } until ? WibCalendar.EndOf(until) : null);
+        // Not cancellable: Membership may already have been told. A concurrent change got there first: decide again on the new state.
+        return await employments.TryChangeAsync(record, read, wageChange, changed, CancellationToken.None)
+            ? new ChangeResult.Changed(record)
+            : await UpdateAsync(command, cancellationToken);
     }
 
     public async Task<ChangeResult> EndAsync(EndCommand command, CancellationToken cancellationToken)
     {
-        var employments = await db.Employments.AsNoTracking()
-            .Where(e => e.EmployerNumber == command.EmployerNumber && e.Nik == command.Nik)
-            .ToListAsync(cancellationToken);
-        var record = employments.Where(e => e.State == EmploymentStateKind.Active).MaxBy(e => e.ContractStartDate);
+        var contracts = await employments.ContractsAsync(command.EmployerNumber, command.Nik, cancellationToken);
+        var record = contracts.Where(e => e.State == EmploymentStateKind.Active).MaxBy(e => e.ContractStartDate);
         if (record is null)
         {
             // A repeat: the same end answers the same; another end date cannot rewrite an ended employment.
-            var ended = employments.Where(e => e.State == EmploymentStateKind.Ended).MaxBy(e => e.EndDate);
+            var ended = contracts.Where(e => e.State == EmploymentStateKind.Ended).MaxBy(e => e.EndDate);
             if (ended is null) return new ChangeResult.NotFound();
             return ended.EndDate == command.EndDate
                 ? new ChangeResult.Changed(ended)
@@ -125,39 +120,19 @@ public sealed partial class EmploymentChanges(NonAsnDbContext db, IMembershipReg
         }
 
         var now = time.RecordNow();
-        db.Employments.Attach(record);
+        var read = record.UpdateTime;
         record.State = EmploymentStateKind.Ended;
         record.EndDate = command.EndDate;
         record.EndReason = command.Reason;
         record.EndedPrograms = ProgramCodes.Join(endedPrograms);
         record.UpdateTime = now;
-        db.AddOutboxEvent(new NonAsnEmploymentEnded(
+        var employmentEnded = new NonAsnEmploymentEnded(
             Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, EmployeeRegistration.SourceModule, record.EmploymentId,
-            record.EmployerNumber, record.ParticipantNumber, WibCalendar.EndOf(command.EndDate), StoredNames.Of(command.Reason)));
-        return await SaveAsync(record, () => EndAsync(command, cancellationToken), cancellationToken);
-    }
-
-    /// <summary>Commits the change and its event; when a concurrent change got there first, the request is decided again on the new state.</summary>
-    private async Task<ChangeResult> SaveAsync(EmploymentRecord record, Func<Task<ChangeResult>> again, CancellationToken cancellationToken)
-    {
-        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
-        try
-        {
-            // Not cancellable: Membership may already have been told.
-            await db.SaveChangesAsync(CancellationToken.None);
-            return new ChangeResult.Changed(record);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Nothing of this attempt was written.
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
-            gate?.Release();
-        }
-
-        return await again();
+            record.EmployerNumber, record.ParticipantNumber, WibCalendar.EndOf(command.EndDate), StoredNames.Of(command.Reason));
+        // Not cancellable: Membership has been told. A concurrent change got there first: decide again on the new state.
+        return await employments.TryChangeAsync(record, read, wageChange: null, employmentEnded, CancellationToken.None)
+            ? new ChangeResult.Changed(record)
+            : await EndAsync(command, cancellationToken);
     }
 
     private async Task<ChangeResult?> EndCoverageAsync(

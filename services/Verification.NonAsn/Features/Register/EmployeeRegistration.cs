@@ -1,17 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using NpgsqlTypes;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.Domain;
 using Verification.NonAsn.Data;
-using Verification.Platform.Data;
-using Verification.Platform.Outbox;
 using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
 using ApiProgram = Verification.Api.Common.V1.Program;
@@ -51,10 +45,16 @@ public abstract record RowOutcome
     public sealed record Conflict(IReadOnlyList<string> DifferingFields) : RowOutcome;
 
     /// <summary>Membership refused the row's data (its rules); nothing was written.</summary>
-    public sealed record Refused(IReadOnlyList<(string Field, string Reason, string Description)> Violations) : RowOutcome;
+    public sealed record Refused(IReadOnlyList<FieldViolation> Violations) : RowOutcome;
 
     /// <summary>Membership could not be reached; nothing of the row was recorded here, and re-sending it is safe.</summary>
     public sealed record MembershipUnavailable : RowOutcome;
+
+    /// <summary>A bulk row whose own fields are invalid: refused on reading, Membership not asked.</summary>
+    public sealed record Invalid(IReadOnlyList<FieldViolation> Violations) : RowOutcome;
+
+    /// <summary>A bulk row of another member's employer number: refused on reading (and audited), whatever it holds.</summary>
+    public sealed record NotOwnEmployer : RowOutcome;
 }
 
 /// <summary>
@@ -68,7 +68,7 @@ public abstract record RowOutcome
 /// programs; only then are the employments and their events committed, together. So no employment exists without its
 /// coverage, and re-sending an upload never starts coverage twice.
 /// </remarks>
-public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembershipRegistry membership, TimeProvider time, ILogger<EmployeeRegistration> logger)
+public sealed partial class EmployeeRegistration(EmploymentStore employments, IMembershipRegistry membership, TimeProvider time, ILogger<EmployeeRegistration> logger)
 {
     public const string SourceModule = "nonasn";
 
@@ -76,7 +76,7 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
     public async Task<IReadOnlyList<RowOutcome>> RegisterAsync(IReadOnlyList<RegistrationRow> rows, string memberCode, string correlationId, CancellationToken cancellationToken)
     {
         var outcomes = new RowOutcome?[rows.Count];
-        var existing = await FindAsync(rows, cancellationToken);
+        var existing = await employments.FindAsync([.. rows.Select(Key)], cancellationToken);
         var fresh = new List<int>();
         for (var i = 0; i < rows.Count; i++)
         {
@@ -167,31 +167,24 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
     }
 
     /// <summary>
-    /// Inserts the new employments and their events in one transaction. A concurrent upload of the same keys may commit
-    /// first: then its rows decide (UNCHANGED or ALREADY_EXISTS) and the rest is inserted again.
+    /// Inserts the new employments and their events together. A concurrent upload of the same keys may commit first: then
+    /// its rows decide (UNCHANGED or ALREADY_EXISTS) and the rest is inserted again.
     /// </summary>
     private async Task RecordAsync(IReadOnlyList<RegistrationRow> rows, List<(int Index, EmploymentRecord Record)> pending, RowOutcome?[] outcomes, string correlationId, DateTimeOffset now)
     {
-        for (var attempt = 0; pending.Count > 0; attempt++)
+        const int attempts = 4;
+        for (var attempt = 1; pending.Count > 0; attempt++)
         {
-            var gate = await db.EnterWriteGateAsync(CancellationToken.None);
-            try
+            // Not cancellable: Membership has answered, and the records must catch up even if the agency has gone away.
+            var records = pending.Select(p => p.Record).ToList();
+            if (await employments.TryAddAsync(records, [.. records.Select(r => RegisteredEvent(r, correlationId, now))], CancellationToken.None))
             {
-                await InsertAsync(pending, correlationId, now);
                 foreach (var (index, record) in pending) outcomes[index] = new RowOutcome.Registered(record);
                 return;
             }
-            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < 3)
-            {
-                // Nothing of this attempt was written.
-            }
-            finally
-            {
-                db.ChangeTracker.Clear();
-                gate?.Release();
-            }
 
-            var committed = await FindAsync([.. pending.Select(p => rows[p.Index])], CancellationToken.None);
+            if (attempt == attempts) throw new InvalidOperationException($"Registering a chunk collided with concurrent registrations {attempts} times.");
+            var committed = await employments.FindAsync([.. pending.Select(p => Key(rows[p.Index]))], CancellationToken.None);
             var still = new List<(int, EmploymentRecord)>();
             foreach (var (index, record) in pending)
             {
@@ -203,85 +196,7 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
         }
     }
 
-    /// <summary>
-    /// The employments and their events, committed together: on PostgreSQL with binary <c>COPY</c> in one transaction
-    /// (a chunk's worth of INSERTs and tracked entities cost more than the rows), on SQLite through the context.
-    /// </summary>
-    private async Task InsertAsync(List<(int Index, EmploymentRecord Record)> pending, string correlationId, DateTimeOffset now)
-    {
-        if (!db.Database.IsNpgsql())
-        {
-            foreach (var (_, record) in pending)
-            {
-                db.Employments.Add(record);
-                db.AddOutboxEvent(RegisteredEvent(record, correlationId, now));
-            }
-
-            await db.SaveChangesAsync(CancellationToken.None);
-            return;
-        }
-
-        var events = pending.Select(p => OutboxDbContextExtensions.NewOutboxMessage(RegisteredEvent(p.Record, correlationId, now))).ToList();
-        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY nonasn_employments (employment_id, employer_number, nik, full_name, birth_date, sex, position, work_unit, employment_type, "
-            + "contract_start_date, registered_contract_end_date, contract_end_date, registered_monthly_wage, monthly_wage, programs, jkk_risk_class, "
-            + "started_programs, participant_number, state, end_date, end_reason, ended_programs, create_member_code, create_time, update_time) FROM STDIN (FORMAT BINARY)"))
-        {
-            foreach (var (_, e) in pending)
-            {
-                await copy.StartRowAsync();
-                await copy.WriteAsync(e.EmploymentId, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.EmployerNumber, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.Nik, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.FullName, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.BirthDate, NpgsqlDbType.Date);
-                await copy.WriteAsync(StoredNames.Of(e.Sex), NpgsqlDbType.Text);
-                await copy.WriteAsync(e.Position, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.WorkUnit, NpgsqlDbType.Text);
-                await copy.WriteAsync(StoredNames.Of(e.Kind), NpgsqlDbType.Text);
-                await copy.WriteAsync(e.ContractStartDate, NpgsqlDbType.Date);
-                await WriteNullableAsync(copy, e.RegisteredContractEndDate, NpgsqlDbType.Date);
-                await WriteNullableAsync(copy, e.ContractEndDate, NpgsqlDbType.Date);
-                await copy.WriteAsync(e.RegisteredMonthlyWage, NpgsqlDbType.Bigint);
-                await copy.WriteAsync(e.MonthlyWage, NpgsqlDbType.Bigint);
-                await copy.WriteAsync(e.Programs, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.JkkRiskClass, NpgsqlDbType.Integer);
-                await copy.WriteAsync(e.StartedPrograms, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.ParticipantNumber, NpgsqlDbType.Text);
-                await copy.WriteAsync(StoredNames.Of(e.State), NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, e.EndDate, NpgsqlDbType.Date);
-                await WriteNullableAsync(copy, e.EndReason is { } reason ? StoredNames.Of(reason) : null, NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, e.EndedPrograms, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.CreateMemberCode, NpgsqlDbType.Text);
-                await copy.WriteAsync(e.CreateTime, NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(e.UpdateTime, NpgsqlDbType.TimestampTz);
-            }
-
-            await copy.CompleteAsync();
-        }
-
-        await db.CopyOutboxMessagesAsync(events, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
-    }
-
-    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type) =>
-        value is null ? importer.WriteNullAsync() : importer.WriteAsync(value, type);
-
-    private async Task<Dictionary<(string, string, DateOnly), EmploymentRecord>> FindAsync(IReadOnlyList<RegistrationRow> rows, CancellationToken cancellationToken)
-    {
-        var employers = rows.Select(r => r.EmployerNumber).Distinct(StringComparer.Ordinal).ToList();
-        var niks = rows.Select(r => r.Employee.Nik.RevealDigits()).Distinct(StringComparer.Ordinal).ToList();
-        var found = await db.Employments.AsNoTracking()
-            .Where(e => employers.Contains(e.EmployerNumber) && niks.Contains(e.Nik))
-            .ToListAsync(cancellationToken);
-        var byKey = new Dictionary<(string, string, DateOnly), EmploymentRecord>();
-        foreach (var record in found) byKey[(record.EmployerNumber, record.Nik, record.ContractStartDate)] = record;
-        return byKey;
-    }
-
-    private static (string, string, DateOnly) Key(RegistrationRow row) => (row.EmployerNumber, row.Employee.Nik.RevealDigits(), row.Employee.ContractStartDate);
+    private static EmploymentKey Key(RegistrationRow row) => new(row.EmployerNumber, row.Employee.Nik.RevealDigits(), row.Employee.ContractStartDate);
 
     private static EnrollParticipantRequest EnrolRequest(RegistrationRow row)
     {
@@ -338,9 +253,9 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
         record.ParticipantNumber, record.Nik, StoredNames.Of(record.Kind), record.MonthlyWage, WibCalendar.StartOf(record.ContractStartDate));
 
     /// <summary>Membership's field paths in terms of this API's row, so the agency sees its own fields.</summary>
-    private static List<(string Field, string Reason, string Description)> MembershipViolations(Api.Common.V1.RowError error)
+    private static List<FieldViolation> MembershipViolations(Api.Common.V1.RowError error)
     {
-        var violations = new List<(string, string, string)>();
+        var violations = new List<FieldViolation>();
         foreach (var violation in error.FieldViolations)
         {
             var field = violation.Field switch
@@ -356,10 +271,10 @@ public sealed partial class EmployeeRegistration(NonAsnDbContext db, IMembership
                 var other when other.StartsWith("programs", StringComparison.Ordinal) => "employee.programs",
                 _ => "employee",
             };
-            violations.Add((field, violation.Reason, violation.Description));
+            violations.Add(new FieldViolation(field, violation.Reason, violation.Description));
         }
 
-        if (violations.Count == 0) violations.Add(("employee", "EMPLOYEE_REFUSED", "The registry refused the employee's data."));
+        if (violations.Count == 0) violations.Add(new FieldViolation("employee", "EMPLOYEE_REFUSED", "The registry refused the employee's data."));
         return violations;
     }
 

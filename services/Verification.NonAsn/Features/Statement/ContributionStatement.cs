@@ -1,6 +1,4 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Api.Common.V1;
-using Verification.Api.NonAsn.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.NonAsn.Data;
@@ -8,17 +6,26 @@ using Grpc.Core;
 
 namespace Verification.NonAsn.Features.Statement;
 
+/// <summary>One program's contribution in whole rupiah; <paramref name="Total"/> is what is billed (employer + worker share).</summary>
+public sealed record ProgramContribution(Program Program, long EmployerShare, long WorkerShare, long FundedElsewhere, long Total);
+
 /// <summary>One employee's month: the wage it was computed on and one line per program.</summary>
-public sealed record EmployeeMonth(EmploymentRecord Employment, long MonthlyWage, IReadOnlyList<ContributionLine> Lines)
+public sealed record EmployeeMonth(EmploymentRecord Employment, long MonthlyWage, IReadOnlyList<ProgramContribution> Lines)
 {
-    public long Total => Lines.Sum(l => l.TotalRupiah);
+    public long Total => Lines.Sum(l => l.Total);
+}
+
+/// <summary>A statement's totals: per program (in program order) summed over its employees, and overall.</summary>
+public sealed record StatementTotals(int EmployeeCount, IReadOnlyList<ProgramContribution> Lines, long EmployerTotal, long WorkerTotal)
+{
+    public long Total => EmployerTotal + WorkerTotal;
 }
 
 /// <summary>How a statement request ended.</summary>
 public abstract record StatementResult
 {
-    /// <summary>The employees ordered by NIK (then contract start).</summary>
-    public sealed record Computed(IReadOnlyList<EmployeeMonth> Employees) : StatementResult;
+    /// <summary>The employees ordered by NIK (then contract start), and their totals.</summary>
+    public sealed record Computed(IReadOnlyList<EmployeeMonth> Employees, StatementTotals Totals) : StatementResult;
 
     /// <summary>Membership has no rates for the month (e.g. before the tables begin); the message says so.</summary>
     public sealed record NoRates(string Message) : StatementResult;
@@ -32,7 +39,7 @@ public abstract record StatementResult
 /// with the same wage, programs and risk class share one quote, so a statement asks Membership once per distinct
 /// combination rather than once per employee.
 /// </summary>
-public sealed class ContributionStatement(NonAsnDbContext db, IMembershipRegistry membership)
+public sealed class ContributionStatement(EmploymentStore employments, IMembershipRegistry membership)
 {
     /// <summary>Quotes asked of Membership at once.</summary>
     public const int QuotesInFlight = 8;
@@ -41,20 +48,12 @@ public sealed class ContributionStatement(NonAsnDbContext db, IMembershipRegistr
     {
         var first = new DateOnly(year, month, 1);
         var last = first.AddMonths(1).AddDays(-1);
-        var employments = (await db.Employments.AsNoTracking()
-                .Where(e => e.EmployerNumber == employerNumber && e.ContractStartDate <= last)
-                .OrderBy(e => e.Nik).ThenBy(e => e.ContractStartDate)
-                .ToListAsync(cancellationToken))
+        var started = await employments.StartedByAsync(employerNumber, last, cancellationToken);
+        var changes = started.WageChanges.ToLookup(c => c.EmploymentId);
+        var months = started.Employments
             .Where(e => e.LastDay is not { } end || end >= first)
-            .ToList();
-        var changes = (await (from change in db.WageChanges.AsNoTracking()
-                              join employment in db.Employments on change.EmploymentId equals employment.EmploymentId
-                              where employment.EmployerNumber == employerNumber && change.EffectiveDate <= last
-                              select change).ToListAsync(cancellationToken))
-            .ToLookup(c => c.EmploymentId);
-
-        var months = employments.Select(e => (Employment: e, Wage: WageInEffect(e, changes[e.EmploymentId], first))).ToList();
-        var quotes = new Dictionary<(long, string, int), Task<QuoteContributionResponse>>();
+            .Select(e => (Employment: e, Wage: WageInEffect(e, changes[e.EmploymentId], first))).ToList();
+        var quotes = new Dictionary<(long, string, int), Task<IReadOnlyList<ProgramContribution>>>();
         using var slots = new SemaphoreSlim(QuotesInFlight);
         foreach (var (employment, wage) in months)
         {
@@ -79,8 +78,9 @@ public sealed class ContributionStatement(NonAsnDbContext db, IMembershipRegistr
             throw MembershipRegistry.Unexpected("QuoteContribution", failure);
         }
 
-        return new StatementResult.Computed([.. months.Select(m => new EmployeeMonth(
-            m.Employment, m.Wage, [.. quotes[(m.Wage, m.Employment.Programs, m.Employment.JkkRiskClass)].Result.Lines]))]);
+        List<EmployeeMonth> employees = [.. months.Select(m => new EmployeeMonth(
+            m.Employment, m.Wage, quotes[(m.Wage, m.Employment.Programs, m.Employment.JkkRiskClass)].Result))];
+        return new StatementResult.Computed(employees, Totals(employees));
     }
 
     /// <summary>The wage on the employment's first day in force in the month: the latest change in effect then, else the registered wage.</summary>
@@ -93,26 +93,13 @@ public sealed class ContributionStatement(NonAsnDbContext db, IMembershipRegistr
     /// <summary>Sums employee lines per program (in program order) into the statement's totals.</summary>
     public static StatementTotals Totals(IReadOnlyList<EmployeeMonth> employees)
     {
-        var totals = new StatementTotals { EmployeeCount = employees.Count };
-        foreach (var group in employees.SelectMany(e => e.Lines).GroupBy(l => l.Program).OrderBy(g => g.Key))
-        {
-            totals.Lines.Add(new ContributionLine
-            {
-                Program = group.Key,
-                EmployerShareRupiah = group.Sum(l => l.EmployerShareRupiah),
-                WorkerShareRupiah = group.Sum(l => l.WorkerShareRupiah),
-                FundedElsewhereRupiah = group.Sum(l => l.FundedElsewhereRupiah),
-                TotalRupiah = group.Sum(l => l.TotalRupiah),
-            });
-        }
-
-        totals.EmployerTotalRupiah = totals.Lines.Sum(l => l.EmployerShareRupiah);
-        totals.WorkerTotalRupiah = totals.Lines.Sum(l => l.WorkerShareRupiah);
-        totals.TotalRupiah = totals.EmployerTotalRupiah + totals.WorkerTotalRupiah;
-        return totals;
+        var lines = employees.SelectMany(e => e.Lines).GroupBy(l => l.Program).OrderBy(g => g.Key)
+            .Select(g => new ProgramContribution(g.Key, g.Sum(l => l.EmployerShare), g.Sum(l => l.WorkerShare), g.Sum(l => l.FundedElsewhere), g.Sum(l => l.Total)))
+            .ToList();
+        return new StatementTotals(employees.Count, lines, lines.Sum(l => l.EmployerShare), lines.Sum(l => l.WorkerShare));
     }
 
-    private async Task<QuoteContributionResponse> QuoteAsync((long Wage, string Programs, int RiskClass) key, DateOnly first, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ProgramContribution>> QuoteAsync((long Wage, string Programs, int RiskClass) key, DateOnly first, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
         try
@@ -125,7 +112,8 @@ public sealed class ContributionStatement(NonAsnDbContext db, IMembershipRegistr
                 EffectiveDate = new Date { Year = first.Year, Month = first.Month, Day = first.Day },
             };
             request.Programs.Add(ProgramCodes.Split(key.Programs));
-            return await membership.QuoteAsync(request, cancellationToken);
+            var quote = await membership.QuoteAsync(request, cancellationToken);
+            return [.. quote.Lines.Select(l => new ProgramContribution(l.Program, l.EmployerShareRupiah, l.WorkerShareRupiah, l.FundedElsewhereRupiah, l.TotalRupiah))];
         }
         finally
         {
