@@ -101,9 +101,9 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         {
             var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
             var key = await db.Batches.Where(b => b.BatchId == submitted.BatchId).Select(b => b.BatchKey).SingleAsync();
-            var stored = host.Services.GetRequiredService<RecipientRows>();
-            Assert.Equal(12, await stored.CountAsync(key, CancellationToken.None));
-            Assert.Equal(0, await stored.CountWithNikAsync(key, CancellationToken.None));
+            var stored = host.Services.GetRequiredService<PrakerjaStore>();
+            Assert.Equal(12, await stored.CountRowsAsync(key, CancellationToken.None));
+            Assert.Equal(0, await stored.CountRowsHoldingNikAsync(key, CancellationToken.None));
             var outbox = await db.OutboxMessages.AsNoTracking().Where(m => m.MessageType.EndsWith("PrakerjaBatchCompleted") && m.Payload.Contains(submitted.BatchId)).ToListAsync();
             Assert.Single(outbox);
         }

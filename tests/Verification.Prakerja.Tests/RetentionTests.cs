@@ -28,6 +28,6 @@ public sealed class RetentionTests
         await using var scope = host.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
         var key = await db.Batches.Where(b => b.BatchId == submitted.BatchId).Select(b => b.BatchKey).SingleAsync();
-        Assert.Equal(0, await host.Services.GetRequiredService<RecipientRows>().CountAsync(key, CancellationToken.None));
+        Assert.Equal(0, await host.Services.GetRequiredService<PrakerjaStore>().CountRowsAsync(key, CancellationToken.None));
     }
 }
