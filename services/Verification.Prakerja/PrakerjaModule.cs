@@ -1,12 +1,8 @@
 using Verification.Api.Membership.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
-using Verification.Platform.Bus;
-using Verification.Platform.Data;
 using Verification.Platform.Hosting;
-using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Features;
 using Verification.Prakerja.Features.CrossCheck;
@@ -14,7 +10,6 @@ using Verification.Prakerja.Features.Process;
 using Verification.Prakerja.Features.Results;
 using Verification.Prakerja.Features.Submit;
 using Verification.Prakerja.Grpc;
-using Grpc.HealthCheck;
 
 namespace Verification.Prakerja;
 
@@ -33,7 +28,8 @@ public static class PrakerjaModule
         var services = builder.Services;
         services.AddSingleton(settings);
         var database = services.AddModule<PrakerjaDbContext>(host, Name, ServiceName);
-        services.AddSingleton(_ => new RecipientRows(database));
+        // One data path per provider, chosen by the database: features see only the store.
+        services.AddSingleton(sp => PrakerjaStore.For(database, sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<BatchSignals>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<RegistryCheck>();
@@ -41,8 +37,8 @@ public static class PrakerjaModule
         services.AddSingleton<BatchWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<BatchWorker>());
         services.AddSingleton<InteractiveCrossCheck>();
-        services.AddScoped<BatchSubmission>();
-        services.AddScoped<BatchResults>();
+        services.AddSingleton<BatchSubmission>();
+        services.AddSingleton<BatchResults>();
         return builder;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Common.V1;
 using Verification.Api.Prakerja.V1;
+using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Tests.Support;
@@ -11,20 +12,22 @@ using Verification.Api;
 
 namespace Verification.Prakerja.Tests;
 
-/// <summary>One monolithic host (SQLite, in-memory bus) with Membership and Prakerja, shared by the tests of a class.</summary>
-public sealed class MonolithicHostFixture : IAsyncLifetime
+/// <summary>
+/// Batches and CrossCheck through the wire with the real Membership (each test uses NIKs of its own); what goes through
+/// the data path runs on both providers, each on a host shared by the class.
+/// </summary>
+public sealed class BatchTests(ProviderHostsFixture hosts) : IClassFixture<ProviderHostsFixture>
 {
-    public PrakerjaHost Host { get; private set; } = null!;
+    /// <summary>For what does not depend on the provider: the production one.</summary>
+    private Task<PrakerjaHost> AnyHostAsync() => hosts.HostAsync(DatabaseProvider.Postgres);
 
-    public async Task InitializeAsync() => Host = await PrakerjaHost.StartAsync();
-
-    public async Task DisposeAsync() => await Host.DisposeAsync();
-}
-
-/// <summary>Batches and CrossCheck through the wire with the real Membership (each test uses NIKs of its own).</summary>
-public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<MonolithicHostFixture>
-{
-    private PrakerjaHost Host => fixture.Host;
+    public static TheoryData<DatabaseProvider, string> MalformedStreams()
+    {
+        var data = new TheoryData<DatabaseProvider, string>();
+        foreach (var provider in new[] { DatabaseProvider.Sqlite, DatabaseProvider.Postgres })
+            foreach (var fault in new[] { "second-header", "long-row-id", "long-cohort", "empty-message" }) data.Add(provider, fault);
+        return data;
+    }
 
     /// <summary>Rows covering every result kind, with the status each must get; the registry is set up accordingly.</summary>
     internal static async Task<(List<Recipient> Rows, List<(RecipientStatus Status, InvalidNikReason Reason)> Expected)> EveryKindAsync(PrakerjaHost host)
@@ -66,8 +69,11 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         return (rows, expected);
     }
 
-    internal static async Task ABatchMixingEveryKindCompletesWithItsResultsTotalsDigestAndOneEvent(PrakerjaHost host)
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task ABatchMixingEveryResultKindCompletesWithItsResultsTotalsDigestAndOneEvent(DatabaseProvider provider)
     {
+        var host = await hosts.HostAsync(provider);
         var client = host.Prakerja();
         var (rows, expected) = await EveryKindAsync(host);
 
@@ -100,10 +106,9 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         await using (var scope = host.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-            var key = await db.Batches.Where(b => b.BatchId == submitted.BatchId).Select(b => b.BatchKey).SingleAsync();
-            var stored = host.Services.GetRequiredService<RecipientRows>();
-            Assert.Equal(12, await stored.CountAsync(key, CancellationToken.None));
-            Assert.Equal(0, await stored.CountWithNikAsync(key, CancellationToken.None));
+            var key = (await host.BatchAsync(submitted.BatchId)).BatchKey;
+            Assert.Equal(12, await host.Store.CountRowsAsync(key, CancellationToken.None));
+            Assert.Equal(0, await host.Store.CountRowsHoldingNikAsync(key, CancellationToken.None));
             var outbox = await db.OutboxMessages.AsNoTracking().Where(m => m.MessageType.EndsWith("PrakerjaBatchCompleted") && m.Payload.Contains(submitted.BatchId)).ToListAsync();
             Assert.Single(outbox);
         }
@@ -117,14 +122,13 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         foreach (var row in rows.Where(r => r.Nik.Length == 16)) Assert.DoesNotContain(row.Nik, System.Text.Json.JsonSerializer.Serialize(completed));
     }
 
-    [Fact]
-    public Task ABatchMixingEveryResultKindCompletes() => ABatchMixingEveryKindCompletesWithItsResultsTotalsDigestAndOneEvent(Host);
-
-    [Fact]
-    public async Task CrossCheckAnswersEveryKindAsResultsAreKnown()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task CrossCheckAnswersEveryKindAsResultsAreKnown(DatabaseProvider provider)
     {
-        var (rows, expected) = await EveryKindAsync(Host);
-        using var call = Host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
+        var host = await hosts.HostAsync(provider);
+        var (rows, expected) = await EveryKindAsync(host);
+        using var call = host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         var reading = Task.Run(async () =>
         {
             var all = new List<RecipientResult>();
@@ -143,7 +147,8 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     [Fact]
     public async Task CrossCheckRefusesAnOverLongRowIdAfterAnsweringWhatCameBefore()
     {
-        using var call = Host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
+        var host = await AnyHostAsync();
+        using var call = host.Prakerja().CrossCheck(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         var answered = new List<RecipientResult>();
         var reading = Task.Run(async () =>
         {
@@ -157,10 +162,11 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         Assert.Equal(["a", "b"], answered.OrderBy(r => r.Offset).Select(r => r.RowId));
     }
 
-    [Fact]
-    public async Task AResultStreamCancelledHalfwayResumesFromTheNextOffsetWithoutGapsOrRepeats()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task AResultStreamCancelledHalfwayResumesFromTheNextOffsetWithoutGapsOrRepeats(DatabaseProvider provider)
     {
-        var client = Host.Prakerja();
+        var client = (await hosts.HostAsync(provider)).Prakerja();
         const int count = 6_000;
         var rows = Enumerable.Range(0, count).Select(i => TestData.Recipient($"row-{i}", TestData.NewNik())).ToList();
         var submitted = await TestData.SubmitAsync(client, TestData.Header(), rows);
@@ -191,7 +197,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     [Fact]
     public async Task AStreamWithoutAHeaderKeepsNothing()
     {
-        var client = Host.Prakerja();
+        var client = (await AnyHostAsync()).Prakerja();
         using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         await call.RequestStream.WriteAsync(TestData.Chunk([TestData.Recipient("a", TestData.NewNik())]));
         await call.RequestStream.CompleteAsync();
@@ -208,15 +214,13 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     }
 
     [Theory]
-    [InlineData("second-header")]
-    [InlineData("long-row-id")]
-    [InlineData("long-cohort")]
-    [InlineData("empty-message")]
-    public async Task AMalformedStreamKeepsWhatCameBeforeAsATruncatedBatch(string fault)
+    [MemberData(nameof(MalformedStreams))]
+    public async Task AMalformedStreamKeepsWhatCameBeforeAsATruncatedBatch(DatabaseProvider provider, string fault)
     {
-        var client = Host.Prakerja();
+        var host = await hosts.HostAsync(provider);
+        var client = host.Prakerja();
         var wage = TestData.NewNik();
-        await TestData.WageEarnerAsync(Host, wage);
+        await TestData.WageEarnerAsync(host, wage);
         var kept = new List<Recipient> { TestData.Recipient("a", wage), TestData.Recipient("b", TestData.NewNik()), TestData.Recipient("c", "") };
         using var call = client.SubmitBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(30)));
         await call.RequestStream.WriteAsync(TestData.Header());
@@ -254,10 +258,12 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         Assert.Equal([RecipientStatus.ActiveWageEarner, RecipientStatus.NotRegistered, RecipientStatus.InvalidNik], results.Select(r => r.Status));
     }
 
-    [Fact]
-    public async Task ARepeatedUploadWithTheSameKeyGetsTheFirstAnswerAndADifferentInputIsAlreadyExists()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task ARepeatedUploadWithTheSameKeyGetsTheFirstAnswerAndADifferentInputIsAlreadyExists(DatabaseProvider provider)
     {
-        var client = Host.Prakerja();
+        var host = await hosts.HostAsync(provider);
+        var client = host.Prakerja();
         var key = Guid.NewGuid().ToString();
         var rows = Enumerable.Range(0, 50).Select(i => TestData.Recipient($"r{i}", TestData.NewNik())).ToList();
 
@@ -275,7 +281,7 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         var b = await TestData.SubmitAsync(client, TestData.Header(), rows.Take(2));
         Assert.NotEqual(a.BatchId, b.BatchId);
         Assert.Equal(a.InputSha256, b.InputSha256);
-        await using var scope = Host.Services.CreateAsyncScope();
+        await using var scope = host.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
         Assert.Equal(1, await db.Batches.CountAsync(x => x.IdempotencyKey == key));
     }
@@ -286,8 +292,9 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
     [InlineData("kemnaker")]
     public async Task EveryRpcIsPermissionDeniedToAnyoneButThePmo(string member)
     {
-        var client = Host.Prakerja(member);
-        var batch = await TestData.SubmitAsync(Host.Prakerja(), TestData.Header(), [TestData.Recipient("a", TestData.NewNik())]);
+        var host = await AnyHostAsync();
+        var client = host.Prakerja(member);
+        var batch = await TestData.SubmitAsync(host.Prakerja(), TestData.Header(), [TestData.Recipient("a", TestData.NewNik())]);
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => client.GetBatchAsync(new GetBatchRequest { BatchId = batch.BatchId }).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => TestData.ResultsAsync(client, batch.BatchId));
@@ -326,14 +333,38 @@ public sealed class BatchTests(MonolithicHostFixture fixture) : IClassFixture<Mo
         await EventCollector.WaitForAsync(() => EventCollector.Denied.Count(d => d.MemberCode == member && d.RpcMethod.Contains("verification.prakerja.v1.PrakerjaService", StringComparison.Ordinal)) >= 4, "four audited denials");
     }
 
-    [Fact]
-    public async Task RequestsNamingNoBatchOrABadOffsetAreRefused()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task RequestsNamingNoBatchOrABadOffsetAreRefused(DatabaseProvider provider)
     {
-        var client = Host.Prakerja();
+        var client = (await hosts.HostAsync(provider)).Prakerja();
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => client.GetBatchAsync(new GetBatchRequest { BatchId = Guid.NewGuid().ToString("N") }).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => TestData.ResultsAsync(client, Guid.NewGuid().ToString("N")));
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => client.GetBatchAsync(new GetBatchRequest { BatchId = "not-a-batch" }).ResponseAsync);
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => TestData.ResultsAsync(client, Guid.NewGuid().ToString("N"), -1, RecipientStatus.Unspecified));
         Assert.Equal(["from_offset", "status_filter[0]"], ex.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task ALargerBatchIsSubmittedProcessedInChunksAndStreamed(DatabaseProvider provider)
+    {
+        var host = await hosts.HostAsync(provider);
+        var client = host.Prakerja();
+        var wage = TestData.NewNik();
+        await TestData.WageEarnerAsync(host, wage);
+        const int count = 25_000;
+        var rows = Enumerable.Range(0, count).Select(i => TestData.Recipient($"r{i}", i % 1000 == 7 ? wage : TestData.NewNik())).ToList();
+
+        var submitted = await TestData.SubmitAsync(client, TestData.Header(), rows);
+        var firstPart = (await TestData.ResultsAsync(client, submitted.BatchId)).Take(10_000).ToList();
+        var rest = await TestData.ResultsAsync(client, submitted.BatchId, firstPart[^1].Offset + 1);
+        var all = firstPart.Concat(rest).ToList();
+
+        Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), all.Select(r => r.Offset));
+        Assert.Equal(RecipientStatus.ActiveWageEarner, all[7].Status);
+        Assert.Equal(count / 1000 - 1, all.Count(r => r.Status == RecipientStatus.DuplicateInBatch));
+        var batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = submitted.BatchId })).Batch;
+        Assert.Equal(new RecipientTotals { Recipients = count, ActiveWageEarner = 1, DuplicateInBatch = count / 1000 - 1, NotRegistered = count - count / 1000 }, batch.Totals);
     }
 }

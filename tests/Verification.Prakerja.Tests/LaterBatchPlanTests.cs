@@ -26,7 +26,7 @@ public sealed class LaterBatchPlanTests(ITestOutputHelper output)
         await using var host = await PrakerjaHost.StartAsync([.. settings, "Verification:Prakerja:ChunkSize=10000"]);
         await ExecuteAsync(prakerja, "ALTER TABLE prakerja_recipients SET (autovacuum_enabled = false)");
         var client = host.Prakerja();
-        var rows = host.Services.GetRequiredService<RecipientRows>();
+        var rows = (PostgresPrakerjaStore)host.Services.GetRequiredService<PrakerjaStore>();
 
         // The first batch, then the analysis autoanalyze made after it in the incident: the statistics know batch 1 only.
         await CompletedAsync(client, await SubmitAsync(client, 20_000), 20_000);

@@ -1,22 +1,23 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Prakerja.V1;
-using Verification.Prakerja.Data;
+using Verification.Platform.Data;
 using Verification.Prakerja.Tests.Support;
 
 namespace Verification.Prakerja.Tests;
 
 public sealed class ResumeTests
 {
-    [Fact]
-    public async Task ProcessingStoppedMidwayResumesInTheNextProcessAtTheRecordedChunk()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task ProcessingStoppedMidwayResumesInTheNextProcessAtTheRecordedChunk(DatabaseProvider provider)
     {
         var data = Path.Combine(Path.GetTempPath(), "verification-prakerja-tests-" + Guid.NewGuid().ToString("N"));
+        // Both processes on the same databases (PostgreSQL) or files (SQLite, under the data directory).
+        var settings = await PrakerjaHost.ProviderSettingsAsync(provider);
         const int count = 30_000;
         var rows = Enumerable.Range(0, count).Select(i => TestData.Recipient($"r{i}", i % 10 == 3 ? "bad" : TestData.NewNik())).ToList();
         string batchId;
         long stoppedAt;
-        await using (var first = await PrakerjaHost.StartInAsync(data))
+        await using (var first = await PrakerjaHost.StartInAsync(data, settings))
         {
             var client = first.Prakerja();
             batchId = (await TestData.SubmitAsync(client, TestData.Header(), rows)).BatchId;
@@ -26,11 +27,8 @@ public sealed class ResumeTests
 
         try
         {
-            await using var second = await PrakerjaHost.StartInAsync(data);
-            await using (var scope = second.Services.CreateAsyncScope())
-            {
-                stoppedAt = await scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>().Batches.Where(b => b.BatchId == batchId).Select(b => b.ProcessedCount).SingleAsync();
-            }
+            await using var second = await PrakerjaHost.StartInAsync(data, settings);
+            stoppedAt = (await second.BatchAsync(batchId)).ProcessedCount;
 
             var client = second.Prakerja();
             var results = await TestData.ResultsAsync(client, batchId);

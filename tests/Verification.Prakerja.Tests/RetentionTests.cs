@@ -1,19 +1,17 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Prakerja.V1;
-using Verification.Prakerja.Data;
+using Verification.Platform.Data;
 using Verification.Prakerja.Tests.Support;
 using Grpc.Core;
-using Verification.Api;
 
 namespace Verification.Prakerja.Tests;
 
 public sealed class RetentionTests
 {
-    [Fact]
-    public async Task AfterTheRetentionPeriodResultsArePurgedAndTotalsAndDigestRemain()
+    [Theory]
+    [MemberData(nameof(Providers.Both), MemberType = typeof(Providers))]
+    public async Task AfterTheRetentionPeriodResultsArePurgedAndTotalsAndDigestRemain(DatabaseProvider provider)
     {
-        await using var host = await PrakerjaHost.StartAsync("Verification:Prakerja:ResultRetention=00:00:01");
+        await using var host = await PrakerjaHost.StartOnAsync(provider, "Verification:Prakerja:ResultRetention=00:00:01");
         var client = host.Prakerja();
         var rows = new[] { TestData.Recipient("a", TestData.NewNik()), TestData.Recipient("b", "123"), TestData.Recipient("c", TestData.NewNik()) };
         var submitted = await TestData.SubmitAsync(client, TestData.Header(), rows);
@@ -25,9 +23,6 @@ public sealed class RetentionTests
         Assert.Equal(3, batch.ProcessedCount);
         Assert.True(batch.ExpireTime.ToDateTimeOffset() <= DateTimeOffset.UtcNow);
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => TestData.ResultsAsync(client, submitted.BatchId));
-        await using var scope = host.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-        var key = await db.Batches.Where(b => b.BatchId == submitted.BatchId).Select(b => b.BatchKey).SingleAsync();
-        Assert.Equal(0, await host.Services.GetRequiredService<RecipientRows>().CountAsync(key, CancellationToken.None));
+        Assert.Equal(0, await host.Store.CountRowsAsync((await host.BatchAsync(submitted.BatchId)).BatchKey, CancellationToken.None));
     }
 }

@@ -1,3 +1,5 @@
+using Verification.Prakerja.Domain;
+
 namespace Verification.Prakerja.Data;
 
 /// <summary>Where a batch is in its life; stored as its upper-case name.</summary>
@@ -56,4 +58,15 @@ public sealed class BatchCohort
     public long Inactive { get; set; }
     public long InvalidNik { get; set; }
     public long DuplicateInBatch { get; set; }
+
+    public RecipientCounts Counts() => new()
+    {
+        Recipients = Recipients,
+        NotRegistered = NotRegistered,
+        ActiveWageEarner = ActiveWageEarner,
+        ActiveNonWageEarner = ActiveNonWageEarner,
+        Inactive = Inactive,
+        InvalidNik = InvalidNik,
+        DuplicateInBatch = DuplicateInBatch,
+    };
 }

@@ -6,7 +6,7 @@ namespace Verification.Prakerja.Data;
 
 /// <summary>
 /// The Prakerja module's own database: batches, cohort totals and the platform's outbox; it must match Data/Migrations.
-/// Recipient rows (<c>prakerja_recipients</c>) are written and read set-based by <see cref="RecipientRows"/>, outside EF Core.
+/// Recipient rows (<c>prakerja_recipients</c>) are written and read set-based by <see cref="PrakerjaStore"/>, outside EF Core.
 /// </summary>
 public sealed class PrakerjaDbContext(DbContextOptions<PrakerjaDbContext> options) : ModuleDbContext(options)
 {

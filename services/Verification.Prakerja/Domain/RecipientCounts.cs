@@ -42,15 +42,4 @@ public sealed class RecipientCounts
         InvalidNik += other.InvalidNik;
         DuplicateInBatch += other.DuplicateInBatch;
     }
-
-    public RecipientTotals ToApi() => new()
-    {
-        Recipients = Recipients,
-        NotRegistered = NotRegistered,
-        ActiveWageEarner = ActiveWageEarner,
-        ActiveNonWageEarner = ActiveNonWageEarner,
-        Inactive = Inactive,
-        InvalidNik = InvalidNik,
-        DuplicateInBatch = DuplicateInBatch,
-    };
 }

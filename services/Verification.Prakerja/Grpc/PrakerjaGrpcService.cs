@@ -2,7 +2,6 @@ using Google.Rpc;
 using Verification.Domain;
 using Verification.Api.Prakerja.V1;
 using Verification.Platform.Access;
-using Verification.Prakerja.Features;
 using Verification.Prakerja.Features.CrossCheck;
 using Verification.Prakerja.Features.Results;
 using Verification.Prakerja.Features.Submit;
@@ -26,32 +25,30 @@ public sealed class PrakerjaGrpcService(
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context)
     {
-        try
+        var outcome = await crossCheck.RunAsync(PrakerjaRequests.CrossCheckMessages(requests, context.CancellationToken),
+            outcomes => responses.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+            context.CancellationToken);
+        switch (outcome)
         {
-            await crossCheck.RunAsync(requests, response => responses.WriteAsync(response, context.CancellationToken), context.CancellationToken);
-        }
-        catch (MalformedCrossCheckException malformed)
-        {
-            throw Invalid("A message of the stream is malformed; the recipients before it were answered.", malformed.Violations);
-        }
-        catch (RpcException ex) when (RegistryCheck.IsTransient(ex) && !context.CancellationToken.IsCancellationRequested)
-        {
-            throw RpcErrors.RetryLater(StatusCode.Unavailable, "The participant registry is unavailable; retry the call after the given delay.", settings.RetryDelay);
-        }
-        catch (RpcException ex) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            // A refusal of Prakerja's own request to Membership: never shown to the PMO as Membership's status.
-            throw new InvalidOperationException($"Membership answered VerifyMembershipBatch with {ex.StatusCode}.", ex);
+            case CrossCheckOutcome.Answered:
+                return;
+            case CrossCheckOutcome.Malformed malformed:
+                throw Invalid("A message of the stream is malformed; the recipients before it were answered.", malformed.Violations);
+            case CrossCheckOutcome.RegistryUnavailable:
+                throw RpcErrors.RetryLater(StatusCode.Unavailable, "The participant registry is unavailable; retry the call after the given delay.", settings.RetryDelay);
+            default:
+                throw new InvalidOperationException($"Unexpected CrossCheck outcome {outcome.GetType().Name}.");
         }
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
     {
-        var outcome = await submission.SubmitAsync(requests, context.Member().Code, context.CorrelationId(), context.CancellationToken);
+        var outcome = await submission.SubmitAsync(PrakerjaRequests.UploadMessages(requests, context.CancellationToken),
+            context.Member().Code, context.CorrelationId(), context.CancellationToken);
         return outcome switch
         {
-            SubmitOutcome.Accepted accepted => accepted.Response,
+            SubmitOutcome.Accepted accepted => PrakerjaMapping.ToApi(accepted.Receipt),
             SubmitOutcome.Malformed { BatchId: null } first => throw Invalid("The first message must be a valid header; nothing was kept.", first.Violations),
             SubmitOutcome.Malformed truncated => throw Invalid(
                 "The upload ended with a malformed message; the recipients received before it form the batch named in the ResourceInfo (input_truncated).",
@@ -70,9 +67,9 @@ public sealed class PrakerjaGrpcService(
         var violations = new FieldViolations(TimeProvider.System.JakartaToday());
         BatchId(request.BatchId, violations);
         violations.ThrowIfAny();
-        var batch = await results.GetAsync(request.BatchId, context.CancellationToken)
+        var report = await results.GetAsync(request.BatchId, context.CancellationToken)
             ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
-        return new GetBatchResponse { Batch = batch };
+        return new GetBatchResponse { Batch = PrakerjaMapping.ToApi(report) };
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
@@ -89,7 +86,8 @@ public sealed class PrakerjaGrpcService(
 
         violations.ThrowIfAny();
         var end = await results.StreamAsync(request.BatchId, request.FromOffset, [.. request.StatusFilter.Distinct()],
-            message => responses.WriteAsync(message, context.CancellationToken), context.CancellationToken);
+            page => responses.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+            context.CancellationToken);
         switch (end)
         {
             case ResultStreamEnd.Completed:

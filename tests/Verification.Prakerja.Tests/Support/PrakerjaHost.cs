@@ -7,7 +7,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
+using Verification.Prakerja.Data;
 using Grpc.Core;
 using Verification.Testing;
 using Verification.Api.Channels;
@@ -75,7 +77,21 @@ public sealed class PrakerjaHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    public PrakerjaStore Store => _app.Services.GetRequiredService<PrakerjaStore>();
+
+    /// <summary>The stored batch behind a batch id the PMO was given.</summary>
+    public async Task<CrossCheckBatch> BatchAsync(string batchId) =>
+        await Store.FindSubmittedAsync(batchId, CancellationToken.None) ?? throw new InvalidOperationException($"No batch {batchId}.");
+
     public static Task<PrakerjaHost> StartAsync(params string[] settings) => StartInAsync(null, settings);
+
+    /// <summary>Starts a host whose modules keep their data on <paramref name="provider"/> (fresh PostgreSQL databases, or SQLite files).</summary>
+    public static async Task<PrakerjaHost> StartOnAsync(DatabaseProvider provider, params string[] settings) =>
+        await StartInAsync(null, [.. await ProviderSettingsAsync(provider), .. settings]);
+
+    /// <summary>The settings that put the modules on <paramref name="provider"/>: none for SQLite, fresh databases for PostgreSQL.</summary>
+    public static async Task<string[]> ProviderSettingsAsync(DatabaseProvider provider) =>
+        provider == DatabaseProvider.Postgres ? await PostgresSettingsAsync() : [];
 
     /// <summary>Starts a host on <paramref name="dataDirectory"/> (kept on dispose), or on a fresh one (deleted) when null.</summary>
     public static async Task<PrakerjaHost> StartInAsync(string? dataDirectory, params string[] settings)

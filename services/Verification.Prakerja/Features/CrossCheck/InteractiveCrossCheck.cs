@@ -1,18 +1,25 @@
+using System.Collections.Concurrent;
 using System.Globalization;
-using Verification.Domain;
+using Grpc.Core;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Prakerja.V1;
+using Verification.Domain;
 using Verification.Prakerja.Domain;
-using Grpc.Core;
-using Verification.Api;
 
 namespace Verification.Prakerja.Features.CrossCheck;
 
-/// <summary>A chunk of a CrossCheck call that cannot be checked: the call fails with these violations, after what was answered.</summary>
-public sealed class MalformedCrossCheckException(IReadOnlyList<FieldViolation> violations) : Exception("A CrossCheck message was malformed.")
+/// <summary>How a CrossCheck call ended.</summary>
+public abstract record CrossCheckOutcome
 {
-    public IReadOnlyList<FieldViolation> Violations { get; } = violations;
+    /// <summary>Every recipient was answered.</summary>
+    public sealed record Answered : CrossCheckOutcome;
+
+    /// <summary>A message could not be checked: the call fails with these violations, after what came before was answered.</summary>
+    public sealed record Malformed(IReadOnlyList<FieldViolation> Violations) : CrossCheckOutcome;
+
+    /// <summary>Membership could not be reached or did not answer; the PMO may retry the call.</summary>
+    public sealed record RegistryUnavailable : CrossCheckOutcome;
 }
 
 /// <summary>
@@ -27,16 +34,36 @@ public sealed class MalformedCrossCheckException(IReadOnlyList<FieldViolation> v
 /// </remarks>
 public sealed class InteractiveCrossCheck(RegistryCheck registry)
 {
-    public async Task RunAsync(IAsyncStreamReader<CrossCheckRequest> requests, Func<CrossCheckResponse, Task> send, CancellationToken cancellationToken)
+    /// <summary>Answers each message of recipients through <paramref name="send"/>, in pieces as their results are known.</summary>
+    public async Task<CrossCheckOutcome> RunAsync(
+        IAsyncEnumerable<IReadOnlyList<RecipientLine>> messages, Func<IReadOnlyList<RecipientOutcome>, Task> send, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CheckAsync(messages, send, cancellationToken);
+        }
+        catch (RpcException ex) when (RegistryCheck.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return new CrossCheckOutcome.RegistryUnavailable();
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A refusal of Prakerja's own request to Membership: never shown to the PMO as Membership's status.
+            throw new InvalidOperationException($"Membership answered VerifyMembershipBatch with {ex.StatusCode}.", ex);
+        }
+    }
+
+    private async Task<CrossCheckOutcome> CheckAsync(
+        IAsyncEnumerable<IReadOnlyList<RecipientLine>> messages, Func<IReadOnlyList<RecipientOutcome>, Task> send, CancellationToken cancellationToken)
     {
         using var writeLock = new SemaphoreSlim(1, 1);
-        async Task SendAsync(CrossCheckResponse response)
+        async Task SendAsync(IReadOnlyList<RecipientOutcome> outcomes)
         {
-            if (response.Results.Count == 0) return;
+            if (outcomes.Count == 0) return;
             await writeLock.WaitAsync(cancellationToken);
             try
             {
-                await send(response);
+                await send(outcomes);
             }
             finally
             {
@@ -46,36 +73,35 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
 
         // The Membership call inherits this call's deadline and cancellation.
         using var call = registry.Client.VerifyMembershipBatch(new CallOptions(cancellationToken: cancellationToken));
-        var waiting = new System.Collections.Concurrent.ConcurrentDictionary<long, string>();
+        var waiting = new ConcurrentDictionary<long, string>();
         var answering = AnswerAsync(call, waiting, SendAsync, cancellationToken);
         var seen = new HashSet<long>();
         IReadOnlyList<FieldViolation>? malformed = null;
         long offset = 0;
         try
         {
-            while (await requests.MoveNext(cancellationToken))
+            await foreach (var lines in messages.WithCancellation(cancellationToken))
             {
-                var chunk = requests.Current;
-                var problems = Submit.BatchSubmission.Validate(new RecipientChunk { Recipients = { chunk.Recipients } }, "");
+                var problems = RecipientLine.Problems(lines, "");
                 if (problems.Count > 0)
                 {
                     malformed = problems;
                     break;
                 }
 
-                var local = new CrossCheckResponse();
+                var local = new List<RecipientOutcome>();
                 var ask = new VerifyMembershipBatchRequest();
-                foreach (var recipient in chunk.Recipients)
+                foreach (var recipient in lines)
                 {
                     var position = offset++;
                     var (nik, reason) = RecipientVerdict.Read(recipient.Nik);
                     if (reason != InvalidNikReason.Unspecified)
                     {
-                        local.Results.Add(new RecipientResult { Offset = position, RowId = recipient.RowId, Status = RecipientStatus.InvalidNik, InvalidNikReason = reason });
+                        local.Add(new RecipientOutcome(position, recipient.RowId, RecipientStatus.InvalidNik, reason));
                     }
                     else if (!seen.Add(nik))
                     {
-                        local.Results.Add(new RecipientResult { Offset = position, RowId = recipient.RowId, Status = RecipientStatus.DuplicateInBatch });
+                        local.Add(new RecipientOutcome(position, recipient.RowId, RecipientStatus.DuplicateInBatch, InvalidNikReason.Unspecified));
                     }
                     else
                     {
@@ -100,27 +126,27 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
         }
 
         await answering;
-        if (malformed is not null) throw new MalformedCrossCheckException(malformed);
+        return malformed is null ? new CrossCheckOutcome.Answered() : new CrossCheckOutcome.Malformed(malformed);
     }
 
     private static async Task AnswerAsync(
         AsyncDuplexStreamingCall<VerifyMembershipBatchRequest, VerifyMembershipBatchResponse> call,
-        System.Collections.Concurrent.ConcurrentDictionary<long, string> waiting,
-        Func<CrossCheckResponse, Task> send,
+        ConcurrentDictionary<long, string> waiting,
+        Func<IReadOnlyList<RecipientOutcome>, Task> send,
         CancellationToken cancellationToken)
     {
         while (await call.ResponseStream.MoveNext(cancellationToken))
         {
-            var response = new CrossCheckResponse();
+            var outcomes = new List<RecipientOutcome>();
             foreach (var answer in call.ResponseStream.Current.Results)
             {
                 var position = long.Parse(answer.RowId, NumberStyles.None, CultureInfo.InvariantCulture);
                 if (!waiting.TryRemove(position, out var rowId)) throw new InvalidOperationException("Membership answered a row it was not asked about.");
                 var (status, reason) = RecipientVerdict.Of(answer);
-                response.Results.Add(new RecipientResult { Offset = position, RowId = rowId, Status = status, InvalidNikReason = reason });
+                outcomes.Add(new RecipientOutcome(position, rowId, status, reason));
             }
 
-            await send(response);
+            await send(outcomes);
         }
     }
 }

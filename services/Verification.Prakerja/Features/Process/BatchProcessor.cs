@@ -1,14 +1,9 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Prakerja.V1;
 using Verification.Contracts.Events;
-using Verification.Platform.Data;
-using Verification.Platform.Outbox;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Domain;
-using Grpc.Core;
-using Verification.Api;
 
 namespace Verification.Prakerja.Features.Process;
 
@@ -25,8 +20,7 @@ namespace Verification.Prakerja.Features.Process;
 /// chunk's commit is followed by the completion (state, times, PrakerjaBatchCompleted in the outbox) in one transaction.
 /// </remarks>
 public sealed partial class BatchProcessor(
-    IServiceScopeFactory scopes,
-    RecipientRows rows,
+    PrakerjaStore store,
     RegistryCheck registry,
     BatchSignals signals,
     PrakerjaSettings settings,
@@ -44,31 +38,11 @@ public sealed partial class BatchProcessor(
     /// <summary>Processes the batch while this worker holds its lease; true when it completed.</summary>
     public async Task<bool> ProcessAsync(long batchKey, string leaseOwner, CancellationToken cancellationToken)
     {
-        CrossCheckBatch batch;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-            batch = await db.Batches.AsNoTracking().SingleAsync(b => b.BatchKey == batchKey, cancellationToken);
-        }
-
+        var batch = await store.GetAsync(batchKey, cancellationToken);
         if (batch.State is not (BatchLifecycle.Pending or BatchLifecycle.Running)) return false;
         if (!batch.DuplicatesMarked)
         {
-            var duplicates = await rows.MarkDuplicatesAsync(batchKey, cancellationToken);
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-            // Marking again is harmless (it only finds repeats still waiting), so the flag needs no transaction with it.
-            var gate = await db.EnterWriteGateAsync(cancellationToken);
-            try
-            {
-                await db.Batches.Where(b => b.BatchKey == batchKey && b.LeaseOwner == leaseOwner)
-                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.DuplicatesMarked, true).SetProperty(b => b.State, BatchLifecycle.Running), cancellationToken);
-            }
-            finally
-            {
-                gate?.Release();
-            }
-
+            var duplicates = await store.MarkDuplicatesAsync(batchKey, leaseOwner, cancellationToken);
             Log.DuplicatesMarked(logger, batch.BatchId, duplicates);
         }
 
@@ -95,7 +69,7 @@ public sealed partial class BatchProcessor(
             try
             {
                 var (task, end) = inFlight.Dequeue();
-                kept = await task != ChunkRecording.LeaseLost && await rows.AdvanceAsync(batchKey, end, leaseOwner, cancellationToken);
+                kept = await task != ChunkRecording.LeaseLost && await store.AdvanceAsync(batchKey, end, leaseOwner, cancellationToken);
                 if (kept) Refill();
             }
             catch
@@ -138,13 +112,13 @@ public sealed partial class BatchProcessor(
     private async Task<ChunkRecording> CheckAndRecordAsync(long batchKey, long start, long end, string leaseOwner, RecipientRowBuffer buffer, CancellationToken cancellationToken)
     {
         var chunk = await CheckChunkAsync(batchKey, start, end, buffer, cancellationToken);
-        return await rows.RecordChunkAsync(chunk, leaseOwner, time.GetUtcNow() + settings.LeaseDuration, cancellationToken);
+        return await store.RecordChunkAsync(chunk, leaseOwner, time.GetUtcNow() + settings.LeaseDuration, cancellationToken);
     }
 
     /// <summary>Reads rows [start, start + chunk) and asks Membership about the NIKs still waiting, retrying while Membership is unavailable.</summary>
     private async Task<CheckedChunk> CheckChunkAsync(long batchKey, long start, long end, RecipientRowBuffer buffer, CancellationToken cancellationToken)
     {
-        await rows.ReadChunkAsync(batchKey, start, end, buffer, cancellationToken);
+        await store.ReadChunkAsync(batchKey, start, end, buffer, cancellationToken);
         if (buffer.Count != end - start) throw new InvalidOperationException($"Rows [{start}, {end}) of a batch are incomplete ({buffer.Count} found).");
 
         var waiting = new List<int>(buffer.Count);
@@ -192,37 +166,19 @@ public sealed partial class BatchProcessor(
 
     private async Task<bool> CompleteAsync(long batchKey, string leaseOwner, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
+        var now = time.GetUtcNow();
+        var completed = await store.CompleteAsync(batchKey, leaseOwner, now, now + settings.ResultRetention, report =>
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var batch = await db.Batches.SingleAsync(b => b.BatchKey == batchKey, cancellationToken);
-            if (batch.LeaseOwner != leaseOwner || batch.State is not (BatchLifecycle.Pending or BatchLifecycle.Running) || batch.ProcessedCount != batch.RecipientCount)
-                return false;
-            var cohorts = await db.Cohorts.AsNoTracking().Where(c => c.BatchKey == batchKey).ToListAsync(cancellationToken);
-            var totals = new RecipientCounts();
-            foreach (var cohort in cohorts) totals.Add(BatchView.Counts(cohort));
-            var now = time.GetUtcNow();
-            batch.State = BatchLifecycle.Completed;
-            batch.CompleteTime = now;
-            batch.ExpireTime = now + settings.ResultRetention;
-            batch.LeaseOwner = null;
-            batch.LeaseUntil = null;
-            db.AddOutboxEvent(new PrakerjaBatchCompleted(
+            var batch = report.Batch;
+            var totals = report.Totals();
+            return new PrakerjaBatchCompleted(
                 DeterministicEventId(batch.BatchId), now, batch.CorrelationId, batch.SubmitMemberCode, SourceModule, batch.BatchId, batch.Label,
-                [.. cohorts.Select(c => c.Cohort).Order(StringComparer.Ordinal)],
-                totals.Recipients, totals.Covered, totals.NotCovered, totals.InvalidNik, Convert.ToHexStringLower(batch.InputSha256 ?? [])));
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            Log.Completed(logger, batch.BatchId, totals.Recipients);
-            return true;
-        }
-        finally
-        {
-            gate?.Release();
-        }
+                [.. report.Cohorts.Select(c => c.Cohort).Order(StringComparer.Ordinal)],
+                totals.Recipients, totals.Covered, totals.NotCovered, totals.InvalidNik, Convert.ToHexStringLower(batch.InputSha256 ?? []));
+        }, cancellationToken);
+        if (completed is null) return false;
+        Log.Completed(logger, completed.Batch.BatchId, completed.Totals().Recipients);
+        return true;
     }
 
     /// <summary>One event id per batch: were the completion ever attempted twice, the outbox's unique event id refuses the second.</summary>

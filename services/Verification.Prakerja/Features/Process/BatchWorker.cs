@@ -1,8 +1,5 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Verification.Platform.Data;
 using Verification.Prakerja.Data;
 
 namespace Verification.Prakerja.Features.Process;
@@ -13,9 +10,8 @@ namespace Verification.Prakerja.Features.Process;
 /// uploads abandoned by a crash before their half-close.
 /// </summary>
 public sealed partial class BatchWorker(
-    IServiceScopeFactory scopes,
+    PrakerjaStore store,
     BatchProcessor processor,
-    RecipientRows rows,
     BatchSignals signals,
     PrakerjaSettings settings,
     TimeProvider time,
@@ -106,61 +102,24 @@ public sealed partial class BatchWorker(
     }
 
     /// <summary>Takes the oldest batch with work whose lease is free or ran out; null when there is none.</summary>
-    public async Task<long?> ClaimAsync(CancellationToken cancellationToken)
+    public Task<long?> ClaimAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
         var now = time.GetUtcNow();
-        var candidates = await db.Batches.AsNoTracking()
-            .Where(b => (b.State == BatchLifecycle.Pending || b.State == BatchLifecycle.Running) && (b.LeaseUntil == null || b.LeaseUntil < now))
-            .OrderBy(b => b.BatchKey).Select(b => b.BatchKey).Take(5).ToListAsync(cancellationToken);
-        foreach (var key in candidates)
-        {
-            var until = now + settings.LeaseDuration;
-            var gate = await db.EnterWriteGateAsync(cancellationToken);
-            int claimed;
-            try
-            {
-                claimed = await db.Batches
-                    .Where(b => b.BatchKey == key && (b.State == BatchLifecycle.Pending || b.State == BatchLifecycle.Running) && (b.LeaseUntil == null || b.LeaseUntil < now))
-                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.LeaseOwner, Owner).SetProperty(b => b.LeaseUntil, until), cancellationToken);
-            }
-            finally
-            {
-                gate?.Release();
-            }
-
-            if (claimed == 1) return key;
-        }
-
-        return null;
+        return store.ClaimAsync(Owner, now, now + settings.LeaseDuration, cancellationToken);
     }
 
     private async Task ReleaseAsync(long batchKey, bool failed, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
+        if (!failed)
         {
-            var batch = await db.Batches.SingleAsync(b => b.BatchKey == batchKey, cancellationToken);
-            if (batch.LeaseOwner != Owner) return;
-            batch.LeaseOwner = null;
-            batch.LeaseUntil = failed ? time.GetUtcNow() + settings.RetryDelay * 5 : null;
-            if (failed && ++batch.FailedAttempts >= MaxFailedAttempts && batch.State is BatchLifecycle.Pending or BatchLifecycle.Running)
-            {
-                // Results so far are kept (and purged with the rest after the retention period); an operator must look.
-                batch.State = BatchLifecycle.Failed;
-                batch.CompleteTime = null;
-                batch.ExpireTime = time.GetUtcNow() + settings.ResultRetention;
-                Log.GaveUp(logger, batch.BatchId, batch.FailedAttempts);
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
+            await store.HandBackAsync(batchKey, Owner, cancellationToken);
         }
-        finally
+        else
         {
-            gate?.Release();
+            // A FAILED batch keeps its results so far (purged with the rest after the retention period); an operator must look.
+            var now = time.GetUtcNow();
+            var attempt = await store.RecordFailedAttemptAsync(batchKey, Owner, now + settings.RetryDelay * 5, MaxFailedAttempts, now + settings.ResultRetention, cancellationToken);
+            if (attempt is { GaveUp: true }) Log.GaveUp(logger, attempt.BatchId, attempt.Attempts);
         }
 
         signals.Progressed(batchKey);
@@ -169,37 +128,16 @@ public sealed partial class BatchWorker(
     /// <summary>Purges batches past their retention (rows deleted, then EXPIRED) and removes abandoned uploads.</summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PrakerjaDbContext>();
         var now = time.GetUtcNow();
-        var expired = await db.Batches.AsNoTracking()
-            .Where(b => (b.State == BatchLifecycle.Completed || b.State == BatchLifecycle.Failed) && b.ExpireTime != null && b.ExpireTime <= now)
-            .Select(b => new { b.BatchKey, b.BatchId }).ToListAsync(cancellationToken);
-        foreach (var batch in expired)
+        foreach (var batch in await store.ExpiredAsync(now, cancellationToken))
         {
-            // Rows first: a crash in between leaves a batch that is purged again, never an EXPIRED batch still holding rows.
-            var deleted = await rows.DeleteAsync(batch.BatchKey, cancellationToken);
-            var gate = await db.EnterWriteGateAsync(cancellationToken);
-            try
-            {
-                await db.Batches.Where(b => b.BatchKey == batch.BatchKey)
-                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.State, BatchLifecycle.Expired), cancellationToken);
-            }
-            finally
-            {
-                gate?.Release();
-            }
-
+            var deleted = await store.PurgeAsync(batch.BatchKey, cancellationToken);
             signals.Progressed(batch.BatchKey);
             Log.Purged(logger, batch.BatchId, deleted);
         }
 
-        var silentSince = now - AbandonedUploadAge;
-        var abandoned = await db.Batches.AsNoTracking()
-            .Where(b => b.State == BatchLifecycle.Uploading && b.UploadTouchTime < silentSince)
-            .Select(b => b.BatchKey).ToListAsync(cancellationToken);
-        foreach (var batchKey in abandoned)
-            await scope.ServiceProvider.GetRequiredService<Submit.BatchSubmission>().DiscardAsync(batchKey, cancellationToken);
+        foreach (var batchKey in await store.AbandonedUploadsAsync(now - AbandonedUploadAge, cancellationToken))
+            await store.DiscardUploadAsync(batchKey, cancellationToken);
     }
 
     private static partial class Log

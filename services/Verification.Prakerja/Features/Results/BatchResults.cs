@@ -1,6 +1,6 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Api.Prakerja.V1;
 using Verification.Prakerja.Data;
+using Verification.Prakerja.Domain;
 
 namespace Verification.Prakerja.Features.Results;
 
@@ -17,49 +17,42 @@ public enum ResultStreamEnd
 }
 
 /// <summary>Reads batches and streams their results in offset order, waiting for the worker while a batch runs.</summary>
-public sealed class BatchResults(PrakerjaDbContext db, RecipientRows rows, BatchSignals signals, PrakerjaSettings settings)
+public sealed class BatchResults(PrakerjaStore store, BatchSignals signals, PrakerjaSettings settings)
 {
-    /// <summary>Results per streamed message.</summary>
+    /// <summary>Results per page sent.</summary>
     public const int PageSize = 2_000;
 
-    public async Task<Batch?> GetAsync(string batchId, CancellationToken cancellationToken)
-    {
-        var batch = await FindAsync(batchId, cancellationToken);
-        if (batch is null) return null;
-        var cohorts = await db.Cohorts.AsNoTracking().Where(c => c.BatchKey == batch.BatchKey).ToListAsync(cancellationToken);
-        return BatchView.ToApi(batch, cohorts);
-    }
+    /// <summary>A submitted batch with its totals; null when no batch has this id.</summary>
+    public Task<BatchReport?> GetAsync(string batchId, CancellationToken cancellationToken) => store.ReportAsync(batchId, cancellationToken);
 
     /// <summary>
     /// Sends results from <paramref name="fromOffset"/> (optionally only <paramref name="filter"/>'s statuses) through
-    /// <paramref name="send"/> as they are recorded, until the batch is COMPLETED and all were sent.
+    /// <paramref name="send"/>, a page at a time as they are recorded, until the batch is COMPLETED and all were sent.
     /// </summary>
     public async Task<ResultStreamEnd> StreamAsync(
-        string batchId, long fromOffset, IReadOnlyCollection<RecipientStatus> filter, Func<StreamBatchResultsResponse, Task> send, CancellationToken cancellationToken)
+        string batchId, long fromOffset, IReadOnlyCollection<RecipientStatus> filter, Func<IReadOnlyList<RecipientOutcome>, Task> send, CancellationToken cancellationToken)
     {
         var cursor = fromOffset;
-        if (await FindAsync(batchId, cancellationToken) is not { } found) return ResultStreamEnd.NotFound;
+        if (await store.FindSubmittedAsync(batchId, cancellationToken) is not { } found) return ResultStreamEnd.NotFound;
         while (true)
         {
             // Taken before reading the progress, so a chunk recorded in between still wakes this stream.
             var progressed = signals.NextProgress(found.BatchKey);
-            var batch = await FindAsync(batchId, cancellationToken);
+            var batch = await store.FindSubmittedAsync(batchId, cancellationToken);
             if (batch is null) return ResultStreamEnd.NotFound;
             if (batch.State == BatchLifecycle.Expired) return ResultStreamEnd.Expired;
 
             var known = batch.ProcessedCount;
             while (cursor < known)
             {
-                var page = await rows.ReadResultsAsync(batch.BatchKey, cursor, known, filter, PageSize, cancellationToken);
+                var page = await store.ReadResultsAsync(batch.BatchKey, cursor, known, filter, PageSize, cancellationToken);
                 if (page.Count == 0)
                 {
                     cursor = known; // nothing matches the filter below what is known
                     break;
                 }
 
-                var message = new StreamBatchResultsResponse();
-                message.Results.AddRange(page);
-                await send(message);
+                await send(page);
                 cursor = page[^1].Offset + 1;
             }
 
@@ -69,8 +62,4 @@ public sealed class BatchResults(PrakerjaDbContext db, RecipientRows rows, Batch
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
-
-    private async Task<CrossCheckBatch?> FindAsync(string batchId, CancellationToken cancellationToken) =>
-        await db.Batches.AsNoTracking()
-            .SingleOrDefaultAsync(b => b.BatchId == batchId && b.State != BatchLifecycle.Uploading, cancellationToken);
 }
