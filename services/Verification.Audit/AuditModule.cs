@@ -7,6 +7,7 @@ using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
 using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
+using Verification.Audit.Features.Witness;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Features.Read;
 using Verification.Audit.Features.Trace;
@@ -45,6 +46,7 @@ public static class AuditModule
         services.AddScoped<TraceQuery>();
         services.AddScoped<LogReader>();
         services.AddScoped<LogProofs>();
+        services.AddScoped<Cosignatures>();
         services.AddSingleton<LogIntegrity>();
         services.AddSingleton(_ => new PublishedHead(settings.PublishedHeadPath));
         services.AddSingleton(sp => new LogIntegrityCheck(database, signingKey, sp.GetRequiredService<PublishedHead>()));

@@ -28,6 +28,7 @@ public class ConfigurationTests
     [InlineData("--Verification:Bus:Transport=RabbitMq", "Verification:Bus:RabbitMqUri: expected an amqp://user:password@host:port/vhost address")]
     [InlineData("--Verification:Access:MembersFile=/nonexistent/members.json", "Verification:Access:MembersFile: expected an existing members file")]
     [InlineData("--Verification:Listen:Address=localhost:80", "Verification:Listen:Address: expected an IP address")]
+    [InlineData("--Verification:Access:MembersFile=/etc/hostname", "Verification:Access:MembersFile: expected a readable JSON array of members")]
     [InlineData("--Verification:Services=kur", "Verification:Endpoints:membership: expected the address of membership (for example http://membership:50051), which kur calls")]
     [InlineData("--Verification:Services=prakerja,audit", "Verification:Endpoints:membership: expected the address of membership (for example http://membership:50051), which prakerja calls")]
     public async Task AConfigurationErrorStopsTheHostWithOneLineNamingTheKey(string setting, string expected)
@@ -54,6 +55,33 @@ public class ConfigurationTests
         var (exitCode, stdout, stderr) = await RunHostAsync("--Verification:Listen:Port=0", "--Verification:Listen:RestPort=", "--Verification:Services=kur", "--Verification:Endpoints:membership=http://127.0.0.1:1", "migrate");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("migrations applied for: kur", stdout);
+    }
+
+    [Fact]
+    public async Task InMicroservicesModeATreeHeadSigningKeyInsideTheDataDirectoryStopsTheHost()
+    {
+        var data = Directory.CreateTempSubdirectory("verification-keyplace-");
+        try
+        {
+            var key = Path.Combine(data.FullName, "audit", "signing.pem");
+            Directory.CreateDirectory(Path.GetDirectoryName(key)!);
+            using (var ecdsa = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+                await File.WriteAllTextAsync(key, ecdsa.ExportPkcs8PrivateKeyPem());
+            var nikKey = Path.Combine(Path.GetTempPath(), $"nik-{Guid.NewGuid():N}.key");
+            await File.WriteAllTextAsync(nikKey, Convert.ToBase64String(new byte[32]));
+            var members = Path.Combine(Path.GetTempPath(), $"members-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(members, "[]");
+            var (exitCode, _, stderr) = await RunHostAsync("--Verification:Mode=Microservices", "--Verification:Services=audit",
+                $"--Verification:Database:DataDirectory={data.FullName}", "--Verification:Bus:RabbitMqUri=amqp://guest:guest@127.0.0.1:5672/",
+                "--Verification:Database:ConnectionStrings:audit=Host=127.0.0.1;Database=a", "--Verification:Database:ConnectionStrings:access=Host=127.0.0.1;Database=b",
+                $"--Verification:Access:MembersFile={members}", $"--Verification:Audit:SigningKeyPath={key}", $"--Verification:Audit:NikHmacKeyPath={nikKey}", "migrate");
+            Assert.Equal(2, exitCode);
+            Assert.Contains("Verification:Audit:SigningKeyPath: expected a key file outside the data directory", stderr);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
     }
 
     [Fact]

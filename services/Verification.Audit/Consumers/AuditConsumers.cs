@@ -12,11 +12,12 @@ public static class AuditConsumers
     /// <summary>Deliveries in flight at once: enough for <see cref="Features.Append.PendingEventWriter"/> to commit them in groups.</summary>
     public const int ConcurrentDeliveries = 256;
 
-    /// <summary>Every concrete event type in the contracts assembly.</summary>
+    /// <summary>Every concrete event type in the contracts assembly but the log's own heads (an entry per head would need another head).</summary>
     public static IReadOnlyList<Type> EventTypes { get; } =
     [
         .. typeof(IIntegrationEvent).Assembly.GetTypes()
             .Where(t => t is { IsClass: true, IsAbstract: false, IsGenericTypeDefinition: false } && typeof(IIntegrationEvent).IsAssignableFrom(t))
+            .Where(t => t != typeof(AuditTreeHeadSigned))
             .OrderBy(t => t.FullName, StringComparer.Ordinal),
     ];
 

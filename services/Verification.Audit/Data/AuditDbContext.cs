@@ -14,6 +14,8 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : M
 
     public DbSet<StoredTreeHead> TreeHeads => Set<StoredTreeHead>();
 
+    public DbSet<StoredCosignature> Cosignatures => Set<StoredCosignature>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -72,6 +74,17 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : M
             node.Property(n => n.Hash).HasColumnName("hash");
         });
 
+        modelBuilder.Entity<StoredCosignature>(cosignature =>
+        {
+            cosignature.ToTable("audit_cosignatures");
+            cosignature.HasKey(c => new { c.TreeSize, c.WitnessKeyId });
+            cosignature.Property(c => c.TreeSize).HasColumnName("tree_size");
+            cosignature.Property(c => c.WitnessKeyId).HasColumnName("witness_key_id");
+            cosignature.Property(c => c.PublicKey).HasColumnName("public_key");
+            cosignature.Property(c => c.Signature).HasColumnName("signature");
+            cosignature.Property(c => c.MemberCode).HasColumnName("member_code");
+            cosignature.Property(c => c.AddedAt).HasColumnName("added_at");
+        });
         modelBuilder.Entity<StoredTreeHead>(head =>
         {
             head.ToTable("audit_tree_heads");

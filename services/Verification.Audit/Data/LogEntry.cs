@@ -100,3 +100,19 @@ public sealed class StoredTreeHead
 
     public string KeyId { get; set; } = "";
 }
+
+/// <summary>A witness's cosignature of the signed head of <see cref="TreeSize"/> entries.</summary>
+public sealed class StoredCosignature
+{
+    public long TreeSize { get; set; }
+
+    public string WitnessKeyId { get; set; } = "";
+
+    public string PublicKey { get; set; } = "";
+
+    public byte[] Signature { get; set; } = [];
+
+    public string MemberCode { get; set; } = "";
+
+    public DateTimeOffset AddedAt { get; set; }
+}

@@ -306,6 +306,20 @@ public static class LogTables
         };
     }
 
+    /// <summary>An outbox row in the caller's transaction, in the columns and forms the platform's EF mapping uses.</summary>
+    public static async Task InsertOutboxAsync(DbConnection connection, DbTransaction transaction, Platform.Outbox.OutboxMessage message, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"INSERT INTO outbox_messages ({Platform.Outbox.OutboxStatements.Columns}) VALUES (@event_id, @message_type, @payload, @headers, @created_at)";
+        AddParameter(command, "@event_id", message.EventId);
+        AddParameter(command, "@message_type", message.MessageType);
+        AddParameter(command, "@payload", message.Payload);
+        AddParameter(command, "@headers", message.Headers);
+        AddParameter(command, "@created_at", message.CreatedAt);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>One entry by index, or by event id when <paramref name="index"/> is null; null when there is none.</summary>
     public static async Task<LogEntry?> ReadEntryAsync(DbConnection connection, long? index, Guid eventId, CancellationToken cancellationToken)
     {

@@ -5,6 +5,8 @@ using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Features.Read;
 using Verification.Audit.Features.Trace;
+using Verification.Audit.Features.Witness;
+using Verification.Audit.Data;
 using Verification.Platform.Access;
 using Grpc.Core;
 using Verification.Api;
@@ -12,7 +14,8 @@ using Verification.Api;
 namespace Verification.Audit.Grpc;
 
 /// <summary><c>verification.audit.v1.AuditService</c>: validate, call the feature, map. Read-only, auditors only.</summary>
-public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProofs proofs, Features.Integrity.LogIntegrity integrity) : AuditService.AuditServiceBase
+public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProofs proofs, Cosignatures cosignatures, Features.Integrity.LogIntegrity integrity)
+    : AuditService.AuditServiceBase
 {
     /// <summary>Entries per StreamEntries message.</summary>
     public const int EntriesPerMessage = 1000;
@@ -93,8 +96,43 @@ public sealed class AuditGrpcService(TraceQuery trace, LogReader reader, LogProo
     [RpcRoles(MemberRole.Auditor)]
     public override async Task<GetTreeHeadResponse> GetTreeHead(GetTreeHeadRequest request, ServerCallContext context)
     {
-        var head = await reader.LatestTreeHeadAsync(context.CancellationToken) ?? throw NoTreeHead();
-        return new GetTreeHeadResponse { TreeHead = head.ToApi(), Integrity = integrity.Current.ToApi() };
+        StoredTreeHead head;
+        if (request.WitnessKeyIds.Count == 0)
+        {
+            head = await reader.LatestTreeHeadAsync(context.CancellationToken) ?? throw NoTreeHead();
+        }
+        else
+        {
+            var quorum = request.Quorum == 0 ? request.WitnessKeyIds.Distinct().Count() : request.Quorum;
+            if (request.Quorum < 0 || quorum > request.WitnessKeyIds.Distinct().Count())
+                ThrowIfAny([("quorum", "must be 0 (all the witnesses given) or at most the number of distinct witness key ids")]);
+            if (request.WitnessKeyIds.Any(id => id.Length != 64 || !id.All(char.IsAsciiHexDigit)))
+                ThrowIfAny([("witness_key_ids", "each is the 64 hex digits of a witness key id")]);
+            head = await cosignatures.NewestCosignedAsync(request.WitnessKeyIds, quorum, context.CancellationToken)
+                ?? throw RpcErrors.Of(StatusCode.NotFound, $"No signed tree head has cosignatures from {quorum} of those witnesses.");
+        }
+
+        var answer = head.ToApi();
+        answer.Cosignatures.AddRange((await cosignatures.ForHeadAsync(head.TreeSize, context.CancellationToken)).Select(c => c.ToApi()));
+        return new GetTreeHeadResponse { TreeHead = answer, Integrity = integrity.Current.ToApi() };
+    }
+
+    [RpcRoles(MemberRole.Auditor)]
+    public override async Task<AddCosignatureResponse> AddCosignature(AddCosignatureRequest request, ServerCallContext context)
+    {
+        var violations = new List<(string, string)>();
+        if (request.TreeSize < 1) violations.Add(("tree_size", "must be the size of a signed tree head, 1 or more"));
+        if (request.WitnessPublicKey.Length is 0 or > 4096) violations.Add(("witness_public_key", "must be a PEM public key of at most 4096 characters"));
+        if (request.Signature.Length is 0 or > 128) violations.Add(("signature", "must be a DER ECDSA P-256 signature (at most 128 bytes)"));
+        ThrowIfAny(violations);
+        var outcome = await cosignatures.AddAsync(request.TreeSize, request.WitnessPublicKey, request.Signature.ToByteArray(), context.Member().Code, context.CancellationToken);
+        return outcome switch
+        {
+            CosignOutcome.Kept kept => new AddCosignatureResponse { WitnessKeyId = kept.WitnessKeyId },
+            CosignOutcome.NoSuchHead => throw RpcErrors.Of(StatusCode.NotFound, "The log signed no tree head of that size."),
+            CosignOutcome.Invalid invalid => throw RpcErrors.InvalidArgument([(invalid.Field, invalid.Reason)]),
+            _ => throw new InvalidOperationException($"Unexpected cosignature outcome {outcome.GetType().Name}."),
+        };
     }
 
     [RpcRoles(MemberRole.Auditor)]

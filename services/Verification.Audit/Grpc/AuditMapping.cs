@@ -39,6 +39,14 @@ internal static class AuditMapping
         KeyId = head.KeyId,
     };
 
+    public static Cosignature ToApi(this StoredCosignature cosignature) => new()
+    {
+        WitnessKeyId = cosignature.WitnessKeyId,
+        Signature = ByteString.CopyFrom(cosignature.Signature),
+        MemberCode = cosignature.MemberCode,
+        AddTime = Timestamp.FromDateTimeOffset(cosignature.AddedAt),
+    };
+
     public static Api.Audit.V1.LogIntegrity ToApi(this IntegrityReport report) => new()
     {
         Intact = report.Intact,

@@ -20,6 +20,7 @@ public static class AuditCommands
         var audit = new Command("audit", "Trace enrolment events and verify the audit log (auditor members).");
         audit.Subcommands.Add(Trace(context));
         audit.Subcommands.Add(Verify(context));
+        audit.Subcommands.Add(AuditWitness.Create(context));
         return audit;
     }
 
@@ -90,10 +91,12 @@ public static class AuditCommands
         var publicKey = new Option<FileInfo>("--public-key") { Description = "The log's published public key (PEM). Never take it from the log itself.", Required = true };
         var state = new Option<FileInfo?>("--state") { Description = "Where the last verified head and the checked entries' compact range are kept (default: ~/.config/verification/audit-head-<server>.json)." };
         var headOnly = new Option<bool>("--head-only") { Description = "Check only the signed head and its consistency with the last one verified; the entries are not downloaded or checked." };
+        var witnessKeys = new Option<FileInfo[]>("--witness-key") { Description = "A witness's public key (PEM); repeatable. Only a head cosigned by --quorum of them is accepted.", AllowMultipleArgumentsPerToken = false };
+        var quorum = new Option<int>("--quorum") { Description = "How many of the --witness-key witnesses must have cosigned the head (default: all)." };
         var filters = Filters.Create();
         var command = new Command("verify",
             "Check the log: its signed tree head, its consistency with the last head you verified, every entry since then (recomputed from its bytes, "
-            + "fields compared, root matched), and (with a filter) the inclusion of the traced entries. Exit 0 only if the log is intact.") { publicKey, state, headOnly };
+            + "fields compared, root matched), and (with a filter) the inclusion of the traced entries. Exit 0 only if the log is intact.") { publicKey, state, headOnly, witnessKeys, quorum };
         filters.AddTo(command);
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
@@ -115,13 +118,41 @@ public static class AuditCommands
             var findings = new List<string>();
             var checks = new List<string>();
 
-            var answer = await client.GetTreeHeadAsync(new GetTreeHeadRequest(), new CallOptions(cancellationToken: cancellationToken));
+            var witnesses = (result.GetValue(witnessKeys) ?? []).Select(file => ReadWitnessKey(file.FullName)).DistinctBy(w => w.KeyId).ToList();
+            var needed = result.GetValue(quorum) is > 0 and var q ? q : witnesses.Count;
+            if (witnesses.Count > 0 && needed > witnesses.Count) throw new UsageException($"--quorum {needed} is more than the {witnesses.Count} witness keys given");
+            var request = new GetTreeHeadRequest();
+            if (witnesses.Count > 0)
+            {
+                request.WitnessKeyIds.AddRange(witnesses.Select(w => w.KeyId));
+                request.Quorum = needed;
+            }
+
+            GetTreeHeadResponse answer;
+            try
+            {
+                answer = await client.GetTreeHeadAsync(request, new CallOptions(cancellationToken: cancellationToken));
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound && witnesses.Count > 0)
+            {
+                printer.Line($"[red]✗ no signed head is cosigned by {needed} of your {witnesses.Count} witnesses[/]");
+                printer.Line("[red bold]LOG NOT INTACT: do not rely on it; report this to the log operator and your supervisor.[/]");
+                return ExitCodes.Failed;
+            }
+
             var proto = answer.TreeHead;
             var head = ToVerified(proto);
             var keyId = KeyId(keyPem);
             if (!string.Equals(proto.KeyId, keyId, StringComparison.OrdinalIgnoreCase)) findings.Add($"the head names key {proto.KeyId}, not the published key {keyId}");
             if (!verifier.Verify(head)) findings.Add("the tree head's signature does not verify under the published key");
             else checks.Add($"signed tree head: {head.Head.TreeSize} entries at {head.Head.Timestamp:u}");
+            if (witnesses.Count > 0)
+            {
+                var valid = witnesses.Count(w => proto.Cosignatures.Any(c => c.WitnessKeyId == w.KeyId
+                    && Audit.Verifier.Cosignature.Verify(w.PublicKeyPem, head.Head, proto.KeyId, c.Signature.Span)));
+                if (valid < needed) findings.Add($"the head is cosigned by {valid} of your witnesses, {needed} needed");
+                else checks.Add($"cosigned by {valid} of your {witnesses.Count} witnesses");
+            }
             // Bad news from the operator is believable; good news is not proof, so it is never counted as a check (and our own checks still run).
             var admitted = answer.Integrity is { Intact: false } damage ? $"the log's own integrity check found damage: {damage.Problem}" : null;
 
@@ -255,17 +286,33 @@ public static class AuditCommands
         _ => finding.ToString(),
     };
 
-    private static VerifiedTreeHead ToVerified(ProtoTreeHead head) =>
+    private sealed record WitnessKey(string KeyId, string PublicKeyPem);
+
+    private static WitnessKey ReadWitnessKey(string path)
+    {
+        var pem = File.ReadAllText(path);
+        try
+        {
+            using var _ = TreeHeadVerifier.FromPublicKeyPem(pem);
+            return new WitnessKey(KeyId(pem), pem);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException($"--witness-key: {path} holds no P-256 public key (PEM 'PUBLIC KEY')");
+        }
+    }
+
+    internal static VerifiedTreeHead ToVerified(ProtoTreeHead head) =>
         new(new TreeHead(head.TreeSize, DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp.ToDateTimeOffset().ToUnixTimeMilliseconds()), head.RootHash.Span), head.Signature.Span);
 
-    private static string KeyId(string publicKeyPem)
+    internal static string KeyId(string publicKeyPem)
     {
         using var key = ECDsa.Create();
         key.ImportFromPem(publicKeyPem);
         return Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
     }
 
-    private static string DefaultStateFile(string address)
+    internal static string DefaultStateFile(string address)
     {
         var name = string.Concat(address.Select(c => char.IsLetterOrDigit(c) ? c : '_'));
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "verification", $"audit-head-{name}.json");

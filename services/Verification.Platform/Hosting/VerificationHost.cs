@@ -109,7 +109,18 @@ public static class VerificationHost
         }
 
         builder.Services.AddSingleton(Options.Create(access));
-        builder.Services.AddSingleton(MemberDirectory.Load(access.MembersFile));
+        MemberDirectory members;
+        try
+        {
+            members = MemberDirectory.Load(access.MembersFile);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or IOException)
+        {
+            // The file's content may hold token hashes: name the file, never echo what is in it.
+            throw new ConfigurationError("Verification:Access:MembersFile", "a readable JSON array of members (see deploy/members/README.md)", access.MembersFile);
+        }
+
+        builder.Services.AddSingleton(members);
         builder.Services.AddSingleton<AccessDenials>();
         builder.Services.AddSingleton<AccessInterceptor>();
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));

@@ -193,6 +193,7 @@ public sealed class AppendSession : IAsyncDisposable
             if (head is not null)
             {
                 await LogTables.InsertTreeHeadAsync(_connection, transaction, head, cancellationToken);
+                await LogTables.InsertOutboxAsync(_connection, transaction, Announcement(head), cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -237,6 +238,7 @@ public sealed class AppendSession : IAsyncDisposable
             var head = Sign(_frontier, now);
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
             await LogTables.InsertTreeHeadAsync(_connection, transaction, head, cancellationToken);
+            await LogTables.InsertOutboxAsync(_connection, transaction, Announcement(head), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             _published.Write(head);
             _latestHead = head;
@@ -298,6 +300,12 @@ public sealed class AppendSession : IAsyncDisposable
             KeyId = _key.KeyId,
         };
     }
+
+    /// <summary>The head's announcement on the bus, committed with the head: witnesses and monitors follow it.</summary>
+    private static Platform.Outbox.OutboxMessage Announcement(StoredTreeHead head) =>
+        Platform.Outbox.OutboxDbContextExtensions.NewOutboxMessage(new Contracts.Events.AuditTreeHeadSigned(
+            Guid.CreateVersion7(), DateTimeOffset.UtcNow, "", "audit", "audit", head.TreeSize, head.TimestampMilliseconds,
+            Convert.ToHexStringLower(head.RootHash), Convert.ToHexStringLower(head.Signature), head.KeyId));
 
     private DateTimeOffset Now() => CanonicalJson.TruncateToMilliseconds(_clock.GetUtcNow());
 }

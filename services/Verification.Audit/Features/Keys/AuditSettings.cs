@@ -58,6 +58,11 @@ public sealed record AuditSettings
         {
             throw new ConfigurationError($"{SectionName}:SigningKeyPath", "an existing PEM file", signingKeyPath);
         }
+        else if (!development && IsInside(signingKeyPath, host.DataDirectory))
+        {
+            // Whoever can copy or roll back the data could then also re-sign it: the key is a secret mounted from elsewhere.
+            throw new ConfigurationError($"{SectionName}:SigningKeyPath", $"a key file outside the data directory {host.DataDirectory} (a mounted secret)", signingKeyPath);
+        }
 
         var nikKeyPath = Value(section, "NikHmacKeyPath");
         if (nikKeyPath is null)
@@ -123,6 +128,13 @@ public sealed record AuditSettings
         }
 
         return new NikHasher(key);
+    }
+
+    private static bool IsInside(string path, string directory)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
+        return full.StartsWith(root, StringComparison.Ordinal);
     }
 
     private static string? Value(IConfigurationSection section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];
