@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Data;
@@ -8,6 +6,7 @@ using Verification.Domain;
 using Verification.Membership.Features;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
+using Verification.Membership.Features.Lookup;
 using Verification.Membership.Features.Verify;
 using Verification.Platform.Access;
 using Grpc.Core;
@@ -19,7 +18,10 @@ namespace Verification.Membership.Grpc;
 public sealed class MembershipGrpcService(
     VerificationCoalescer coalescer,
     BatchVerification batches,
-    IServiceProvider services,
+    ParticipantEnrolment enrolment,
+    CoverageEnding coverageEnding,
+    ParticipantLookup participants,
+    ContributionRateTable rates,
     TimeProvider time) : MembershipService.MembershipServiceBase
 {
     /// <summary>Chunks of one bulk call answered concurrently: enough to overlap reading, querying and writing.</summary>
@@ -115,11 +117,15 @@ public sealed class MembershipGrpcService(
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
-        var result = await services.GetRequiredService<ParticipantEnrolment>().EnrolAsync(command!, context.CancellationToken);
-        if (result.KeyReusedForAnotherRequest)
-            throw RpcErrors.Of(StatusCode.AlreadyExists, "This idempotency key was already used for a different enrolment request.");
-        return result.Response!;
+        return await enrolment.EnrolAsync(command!, context.CancellationToken) switch
+        {
+            EnrolmentResult.Answered answered => answered.Answer.ToApi(),
+            EnrolmentResult.KeyReused => throw RpcErrors.Of(StatusCode.AlreadyExists, KeyReusedMessage),
+            var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
+        };
     }
+
+    private const string KeyReusedMessage = "This idempotency key was already used for a different enrolment request.";
 
     /// <summary>Most items one EnrollParticipants call takes: one transaction's worth.</summary>
     public const int MaxEnrolmentsPerCall = 1000;
@@ -157,12 +163,15 @@ public sealed class MembershipGrpcService(
             positions.Add(i);
         }
 
-        var answers = await services.GetRequiredService<ParticipantEnrolment>().EnrolManyAsync(commands, context.CancellationToken);
+        var answers = await enrolment.EnrolManyAsync(commands, context.CancellationToken);
         for (var j = 0; j < answers.Count; j++)
         {
-            results[positions[j]] = answers[j].KeyReusedForAnotherRequest
-                ? new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = "This idempotency key was already used for a different enrolment request." } }
-                : new EnrollParticipantsResult { Enrolled = answers[j].Response };
+            results[positions[j]] = answers[j] switch
+            {
+                EnrolmentResult.Answered answered => new EnrollParticipantsResult { Enrolled = answered.Answer.ToApi() },
+                EnrolmentResult.KeyReused => new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = KeyReusedMessage } },
+                var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
+            };
         }
 
         var response = new EnrollParticipantsResponse();
@@ -185,7 +194,7 @@ public sealed class MembershipGrpcService(
         if (reason is null) violations.Add("reason", "REASON_MISSING", "Say why the coverage ends (COVERAGE_END_REASON_...).");
         violations.ThrowIfAny();
 
-        var result = await services.GetRequiredService<CoverageEnding>().EndAsync(
+        var result = await coverageEnding.EndAsync(
             new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
                 request.ContractEndChange),
             context.CancellationToken);
@@ -241,7 +250,7 @@ public sealed class MembershipGrpcService(
         int? riskClass = segment == ParticipantSegment.Pu ? Math.Max(1, (int)request.JkkRiskClass) : null;
         var quote = ContributionQuote.Compute(
             new ContributionQuoteRequest(segment!.Value, programs.ToList(), request.MonthlyIncomeRupiah, riskClass, day),
-            services.GetRequiredService<ContributionRateTable>());
+            rates);
         if (!quote.IsSuccess)
         {
             foreach (var problem in quote.Problems)
@@ -303,20 +312,9 @@ public sealed class MembershipGrpcService(
         }
 
         violations.ThrowIfAny();
-        var db = services.GetRequiredService<MembershipDbContext>();
-        var query = db.Participants.AsNoTracking().Include(p => p.Coverages);
-        ParticipantRecord? participant;
-        if (number is not null)
-        {
-            var id = number.Sequence;
-            participant = await query.SingleOrDefaultAsync(p => p.Id == id, context.CancellationToken);
-        }
-        else
-        {
-            var key = StoredCodes.Nik(nik!);
-            participant = await query.SingleOrDefaultAsync(p => p.Nik == key, context.CancellationToken);
-        }
-
+        var participant = number is not null
+            ? await participants.FindAsync(number, context.CancellationToken)
+            : await participants.FindAsync(nik!, context.CancellationToken);
         if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
         return new GetParticipantResponse { Participant = participant.ToApi(time.JakartaToday()), ReadTime = ApiMapping.Now(time) };
     }

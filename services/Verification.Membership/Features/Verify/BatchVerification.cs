@@ -12,7 +12,7 @@ namespace Verification.Membership.Features.Verify;
 /// Answers one chunk of a bulk verification with one set-based read: a structurally invalid NIK is an answer for its
 /// row (its reason), every valid NIK of the chunk goes to the registry together.
 /// </summary>
-public sealed class BatchVerification(RegistryReader reader)
+public sealed class BatchVerification(RegistryStore store)
 {
     public async Task<VerifyMembershipBatchResponse> AnswerAsync(
         RepeatedField<VerifyMembershipBatchItem> items, CoverageProgram? program, DateOnly day, CancellationToken cancellationToken)
@@ -34,7 +34,7 @@ public sealed class BatchVerification(RegistryReader reader)
             }
         }
 
-        var found = await reader.CoveragesByNikAsync(valid, cancellationToken);
+        var found = await store.CoveragesByNikAsync(valid, cancellationToken);
         var response = new VerifyMembershipBatchResponse();
         for (var i = 0; i < items.Count; i++)
         {

@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Verification.Membership.Domain;
 using Verification.Domain;
-using Verification.Platform.Data;
+using Verification.Membership.Data;
 
 namespace Verification.Membership.Features.Verify;
 
@@ -11,7 +11,7 @@ namespace Verification.Membership.Features.Verify;
 /// set-based query: under load hundreds of concurrent calls share one round trip, when idle a call goes straight
 /// through (no timer, nothing waits for a batch to fill).
 /// </summary>
-public sealed class VerificationCoalescer(RegistryReader reader) : BackgroundService
+public sealed class VerificationCoalescer(RegistryStore store) : BackgroundService
 {
     /// <summary>Most NIKs one coalesced query carries.</summary>
     public const int MaxBatch = 512;
@@ -28,9 +28,7 @@ public sealed class VerificationCoalescer(RegistryReader reader) : BackgroundSer
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Several queries in flight keep PostgreSQL's cores busy while the next batch gathers; SQLite gains little from more than two.
-        var workers = reader.Provider == DatabaseProvider.Postgres ? 4 : 2;
-        return Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => RunAsync(stoppingToken), stoppingToken)));
+        return Task.WhenAll(Enumerable.Range(0, store.ConcurrentLookups).Select(_ => Task.Run(() => RunAsync(stoppingToken), stoppingToken)));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -59,7 +57,7 @@ public sealed class VerificationCoalescer(RegistryReader reader) : BackgroundSer
                 if (batch.Count == 0) continue;
                 try
                 {
-                    var found = await reader.CoveragesByNikAsync(niks, stoppingToken);
+                    var found = await store.CoveragesByNikAsync(niks, stoppingToken);
                     foreach (var lookup in batch) lookup.Result.TrySetResult(found.GetValueOrDefault(lookup.Nik));
                 }
                 catch (Exception ex)
