@@ -18,12 +18,23 @@ public sealed class VerificationCoalescer(RegistryStore store) : BackgroundServi
 
     private readonly Channel<Lookup> _pending = Channel.CreateUnbounded<Lookup>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
 
-    /// <summary>The coverages of one NIK, or null when it is not registered.</summary>
-    public async Task<CoverageSpan[]?> CoveragesAsync(long nik, CancellationToken cancellationToken)
+    /// <summary>The person's standing on <paramref name="day"/>, about one program or (null) any.</summary>
+    public async Task<MembershipStanding> StandingAsync(Nik nik, CoverageProgram? program, DateOnly day, CancellationToken cancellationToken) =>
+        await LookUpAsync(StoredCodes.Nik(nik), cancellationToken) is { } coverages ? MembershipStanding.Of(coverages, program, day) : MembershipStanding.NotRegistered;
+
+    /// <summary>The housing-benefit criteria the person does not meet on <paramref name="day"/>; none when eligible.</summary>
+    public async Task<IReadOnlyList<HousingBenefitShortfall>> HousingBenefitShortfallsAsync(Nik nik, DateOnly day, CancellationToken cancellationToken)
+    {
+        var coverages = await LookUpAsync(StoredCodes.Nik(nik), cancellationToken);
+        return HousingBenefitRule.Unmet(coverages ?? [], coverages is not null, day);
+    }
+
+    /// <summary>The coverages of one NIK, or null when it is not registered (not async itself: the caller's await is the only one).</summary>
+    private Task<CoverageSpan[]?> LookUpAsync(long nik, CancellationToken cancellationToken)
     {
         var lookup = new Lookup(nik, new TaskCompletionSource<CoverageSpan[]?>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_pending.Writer.TryWrite(lookup)) throw new InvalidOperationException("The registry is shutting down.");
-        return await lookup.Result.Task.WaitAsync(cancellationToken);
+        return lookup.Result.Task.WaitAsync(cancellationToken);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
