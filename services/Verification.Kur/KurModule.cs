@@ -33,7 +33,9 @@ public static class KurModule
         services.AddSingleton(settings);
         services.AddSingleton(settings.LoadFingerprint());
         services.AddSingleton(KurReferenceData.Embedded);
-        services.AddModule<KurDbContext>(host, Name, ApiDescriptors.Kur.FullName);
+        var database = services.AddModule<KurDbContext>(host, Name, ApiDescriptors.Kur.FullName);
+        if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<KurStore, PostgresKurStore>();
+        else services.AddScoped<KurStore, SqliteKurStore>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddScoped<BorrowerEnrolment>();

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
@@ -7,6 +8,7 @@ using Verification.Membership.Domain;
 using Verification.Domain;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
+using Verification.Membership.Features.Lookup;
 using Verification.Membership.Features.Verify;
 using Verification.Membership.Grpc;
 using Verification.Platform.Bus;
@@ -31,12 +33,16 @@ public static class MembershipModule
         var services = builder.Services;
         var database = services.AddModule<MembershipDbContext>(host, Name, ServiceName);
         services.TryAddSingleton(ContributionRateTable.Embedded);
-        services.AddSingleton(_ => new RegistryReader(database));
+        // Singletons: a store rents a context per unit of work, so a call that reads no table (a quote, a coalesced verification) leases none.
+        services.AddSingleton<RegistryStore>(sp => database.Provider == DatabaseProvider.Postgres
+            ? new PostgresRegistryStore(database, sp.GetRequiredService<DbContextOptions<MembershipDbContext>>(), sp.GetRequiredService<OutboxSignal<MembershipDbContext>>())
+            : new SqliteRegistryStore(database, sp.GetRequiredService<DbContextOptions<MembershipDbContext>>()));
         services.AddSingleton<VerificationCoalescer>();
         services.AddHostedService(sp => sp.GetRequiredService<VerificationCoalescer>());
         services.AddSingleton<BatchVerification>();
-        services.AddScoped<ParticipantEnrolment>();
-        services.AddScoped<CoverageEnding>();
+        services.AddSingleton<ParticipantEnrolment>();
+        services.AddSingleton<CoverageEnding>();
+        services.AddSingleton<ParticipantLookup>();
         return builder;
     }
 

@@ -3,13 +3,14 @@ using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Enrol;
 using Verification.Kur.Tests.Support;
+using Verification.Platform.Data;
 using Verification.Domain;
 using DomainSex = Verification.Domain.Sex;
 
 namespace Verification.Kur.Tests;
 
 /// <summary>The enrolment feature against a Membership that fails on cue: the order of operations leaves nothing half-done.</summary>
-public sealed class BorrowerEnrolmentTests : IAsyncLifetime
+public sealed class BorrowerEnrolmentTests(KurDatabases databases) : IClassFixture<KurDatabases>
 {
     private static readonly DateTimeOffset Noon = new(2026, 11, 20, 5, 0, 0, TimeSpan.Zero); // 12:00 WIB
 
@@ -17,17 +18,13 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
     private readonly TestClock _clock = new(Noon);
     private KurDatabase _database = null!;
 
-    public async Task InitializeAsync() => _database = await KurDatabase.CreateAsync();
+    /// <summary>The class's database on the theory's provider; each test enrols loans of its own.</summary>
+    private async Task UseDatabaseAsync(DatabaseProvider provider) => _database = await databases.OnAsync(provider);
 
-    public Task DisposeAsync()
+    [Theory, BothProviders]
+    public async Task NewBorrowerIsEnrolledAndRecordedWithOneEvent(DatabaseProvider provider)
     {
-        _database.Dispose();
-        return Task.CompletedTask;
-    }
-
-    [Fact]
-    public async Task NewBorrowerIsEnrolledAndRecordedWithOneEvent()
-    {
+        await UseDatabaseAsync(provider);
         var command = Command();
         var result = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command));
 
@@ -50,15 +47,16 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal("002", enrol.ChannelReference);
         Assert.Equal(new Date { Year = 2026, Month = 11, Day = 20 }, enrol.StartDate);
 
-        var message = Assert.Single(await _database.OutboxAsync());
+        var message = Assert.Single(await _database.OutboxAsync(command.LoanReference));
         Assert.Equal("Verification.Contracts.Events.KurBorrowerEnrolled", message.MessageType);
         Assert.Contains("\"outcome\":\"ENROLLED\"", message.Payload, StringComparison.Ordinal);
         Assert.Contains("\"scheme\":\"MIKRO\"", message.Payload, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task CoveredBorrowerIsAlreadyCoveredAndMembershipIsNotChanged()
+    [Theory, BothProviders]
+    public async Task CoveredBorrowerIsAlreadyCoveredAndMembershipIsNotChanged(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.Covered[command.Borrower.Nik.RevealDigits()] = [Program.Jkk, Program.Jkm, Program.Jht];
 
@@ -69,13 +67,14 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Null(record.ParticipantNumber);
         Assert.Null(record.MonthlyContributionRupiah);
         Assert.Empty(_membership.EnrolRequests);
-        var message = Assert.Single(await _database.OutboxAsync());
+        var message = Assert.Single(await _database.OutboxAsync(command.LoanReference));
         Assert.Contains("\"outcome\":\"ALREADY_COVERED\"", message.Payload, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task ARetryOfARecordedRequestReturnsTheFirstAnswerWithoutEnrollingAgain()
+    [Theory, BothProviders]
+    public async Task ARetryOfARecordedRequestReturnsTheFirstAnswerWithoutEnrollingAgain(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         var first = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command)).Record;
         _clock.Now = Noon.AddDays(3);
@@ -86,12 +85,13 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal(first.CreateTime, again.CreateTime);
         Assert.Equal(first.FirstDueDate, again.FirstDueDate);
         Assert.Single(_membership.EnrolRequests);
-        Assert.Single(await _database.OutboxAsync());
+        Assert.Single(await _database.OutboxAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task ARetryOfARecordedRequestIsAnsweredWhileMembershipIsDown()
+    [Theory, BothProviders]
+    public async Task ARetryOfARecordedRequestIsAnsweredWhileMembershipIsDown(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         var first = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command)).Record;
         _membership.FailBefore.Add("verify");
@@ -101,30 +101,34 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal(first.ParticipantNumber, again.ParticipantNumber);
     }
 
-    [Fact]
-    public async Task MembershipDownAtVerificationWritesNothing()
+    [Theory, BothProviders]
+    public async Task MembershipDownAtVerificationWritesNothing(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
+        var command = Command();
         _membership.FailBefore.Add("verify");
 
-        Assert.IsType<EnrolmentResult.MembershipUnavailable>(await EnrolAsync(Command()));
+        Assert.IsType<EnrolmentResult.MembershipUnavailable>(await EnrolAsync(command));
 
-        Assert.Empty(await _database.RecordsAsync());
-        Assert.Empty(await _database.OutboxAsync());
+        Assert.Empty(await _database.RecordsAsync(command.LoanReference));
+        Assert.Empty(await _database.OutboxAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task MembershipDownAtEnrolmentLeavesAnInvisibleClaimThatTheRetryResumesOnTheSameStartDate()
+    [Theory, BothProviders]
+    public async Task MembershipDownAtEnrolmentLeavesAnInvisibleClaimThatTheRetryResumesOnTheSameStartDate(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.FailBefore.Add("enrol");
 
         Assert.IsType<EnrolmentResult.MembershipUnavailable>(await EnrolAsync(command));
 
-        var claim = Assert.Single(await _database.RecordsAsync());
+        var claim = Assert.Single(await _database.RecordsAsync(command.LoanReference));
         Assert.Null(claim.RecordedAt);
         Assert.Null(await _database.Reader().GetAsync("002", command.LoanReference, CancellationToken.None));
-        Assert.Empty(await ToListAsync(_database.Reader().ListAsync("002", new DateOnly(2026, 11, 1), new DateOnly(2026, 11, 30))));
-        Assert.Empty(await _database.OutboxAsync());
+        Assert.DoesNotContain(await ToListAsync(_database.Reader().ListAsync("002", new DateOnly(2026, 11, 1), new DateOnly(2026, 11, 30))),
+            r => r.LoanReference == command.LoanReference);
+        Assert.Empty(await _database.OutboxAsync(command.LoanReference));
 
         _clock.Now = Noon.AddDays(1); // the bank retries the next day
         var record = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command)).Record;
@@ -133,12 +137,13 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.All(_membership.EnrolRequests, r => Assert.Equal(new Date { Year = 2026, Month = 11, Day = 20 }, r.StartDate));
         Assert.Equal(Noon, record.CreateTime);
         Assert.Equal(1, _membership.Participants);
-        Assert.Single(await _database.OutboxAsync());
+        Assert.Single(await _database.OutboxAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task AnEnrolmentWhoseAnswerWasLostIsRecordedAsEnrolledOnRetryNotAsAlreadyCovered()
+    [Theory, BothProviders]
+    public async Task AnEnrolmentWhoseAnswerWasLostIsRecordedAsEnrolledOnRetryNotAsAlreadyCovered(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.FailAfter.Add("enrol"); // Membership enrolled the borrower; the answer never reached KUR
 
@@ -153,12 +158,13 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal(1, _membership.Participants);
         Assert.Equal(2, _membership.EnrolRequests.Count);
         Assert.Single(_membership.EnrolRequests.Select(r => r.IdempotencyKey).Distinct());
-        Assert.Single(await _database.OutboxAsync());
+        Assert.Single(await _database.OutboxAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task AQuoteFailureAfterTheEnrolmentIsRetriedLikeAnyOther()
+    [Theory, BothProviders]
+    public async Task AQuoteFailureAfterTheEnrolmentIsRetriedLikeAnyOther(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.FailBefore.Add("quote");
 
@@ -169,9 +175,10 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal(1, _membership.Participants);
     }
 
-    [Fact]
-    public async Task ConcurrentRetriesMakeOneRecordOneParticipantAndOneEvent()
+    [Theory, BothProviders]
+    public async Task ConcurrentRetriesMakeOneRecordOneParticipantAndOneEvent(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => EnrolAsync(command))));
@@ -179,14 +186,15 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         var numbers = results.Select(r => Assert.IsType<EnrolmentResult.Answered>(r).Record.ParticipantNumber).Distinct().ToList();
         Assert.Single(numbers);
         Assert.Single(results.Select(r => ((EnrolmentResult.Answered)r).Record.CreateTime).Distinct());
-        Assert.Single(await _database.RecordsAsync());
+        Assert.Single(await _database.RecordsAsync(command.LoanReference));
         Assert.Equal(1, _membership.Participants);
-        Assert.Single(await _database.OutboxAsync());
+        Assert.Single(await _database.OutboxAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task TheSameLoanReferenceWithOtherDataNamesTheDifferingFieldsOnly()
+    [Theory, BothProviders]
+    public async Task TheSameLoanReferenceWithOtherDataNamesTheDifferingFieldsOnly(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         await EnrolAsync(command);
         var other = command with
@@ -198,12 +206,13 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         var conflict = Assert.IsType<EnrolmentResult.Conflict>(await EnrolAsync(other));
 
         Assert.Equal(["loan_amount_rupiah", "borrower.nik", "borrower.full_name", "borrower.declared_monthly_income_rupiah"], conflict.DifferingFields);
-        Assert.Single(await _database.RecordsAsync());
+        Assert.Single(await _database.RecordsAsync(command.LoanReference));
     }
 
-    [Fact]
-    public async Task ARetryWithOtherDataIsRefusedEvenWhileTheClaimWaitsForMembership()
+    [Theory, BothProviders]
+    public async Task ARetryWithOtherDataIsRefusedEvenWhileTheClaimWaitsForMembership(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.FailBefore.Add("enrol");
         await EnrolAsync(command);
@@ -213,37 +222,40 @@ public sealed class BorrowerEnrolmentTests : IAsyncLifetime
         Assert.Equal(["borrower.sex"], conflict.DifferingFields);
     }
 
-    [Fact]
-    public async Task ARefusalByMembershipLeavesNothingSoTheBankCanCorrectTheData()
+    [Theory, BothProviders]
+    public async Task ARefusalByMembershipLeavesNothingSoTheBankCanCorrectTheData(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.RefuseEnrolField = "full_name";
 
         var refused = Assert.IsType<EnrolmentResult.Refused>(await EnrolAsync(command));
 
         Assert.Equal("borrower.full_name", Assert.Single(refused.Violations).Field);
-        Assert.Empty(await _database.RecordsAsync());
+        Assert.Empty(await _database.RecordsAsync(command.LoanReference));
         var corrected = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command with { Borrower = command.Borrower with { FullName = "Siti R." } }));
         Assert.Equal(EnrolmentOutcomeKind.Enrolled, corrected.Record.Outcome);
     }
 
-    [Fact]
-    public async Task AnUnexpectedRefusalAfterTheEnrolmentKeepsTheClaimSoTheRetryFindsTheSameParticipant()
+    [Theory, BothProviders]
+    public async Task AnUnexpectedRefusalAfterTheEnrolmentKeepsTheClaimSoTheRetryFindsTheSameParticipant(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         _membership.RefuseQuote = true;
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => EnrolAsync(command));
 
-        Assert.Null(Assert.Single(await _database.RecordsAsync()).RecordedAt);
+        Assert.Null(Assert.Single(await _database.RecordsAsync(command.LoanReference)).RecordedAt);
         var record = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command)).Record;
         Assert.Equal("00000000001", record.ParticipantNumber);
         Assert.Equal(1, _membership.Participants);
     }
 
-    [Fact]
-    public async Task ABorrowerCoveredBetweenVerificationAndEnrolmentIsAlreadyCoveredWithoutParticipantNumber()
+    [Theory, BothProviders]
+    public async Task ABorrowerCoveredBetweenVerificationAndEnrolmentIsAlreadyCoveredWithoutParticipantNumber(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var command = Command();
         var nik = command.Borrower.Nik.RevealDigits();
         var membership = new CoveredAfterVerification(_membership, nik);

@@ -2,6 +2,8 @@ using Google.Rpc;
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Kur.Data;
 using Verification.Kur.Tests.Support;
 using Grpc.Core;
 using Verification.Api;
@@ -22,6 +24,13 @@ public sealed class MonolithicHostFixture : IAsyncLifetime
 public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture<MonolithicHostFixture>
 {
     private KurHost Host => fixture.Host;
+
+    [Fact]
+    public void OnSqliteKurKeepsItsRecordsThroughEfCore()
+    {
+        using var scope = Host.Services.CreateScope();
+        Assert.IsType<SqliteKurStore>(scope.ServiceProvider.GetRequiredService<KurStore>());
+    }
 
     [Fact]
     public async Task ANewBorrowerIsEnrolledAndThenVerifiable()

@@ -5,13 +5,14 @@ using Verification.Kur.Domain;
 using Verification.Kur.Features.Cancel;
 using Verification.Kur.Features.Enrol;
 using Verification.Kur.Tests.Support;
+using Verification.Platform.Data;
 using Verification.Domain;
 using DomainSex = Verification.Domain.Sex;
 
 namespace Verification.Kur.Tests;
 
 /// <summary>Cancellation before disbursement ends exactly the coverage the loan started, once, even across a Membership outage.</summary>
-public sealed class EnrolmentCancellationTests : IAsyncLifetime
+public sealed class EnrolmentCancellationTests(KurDatabases databases) : IClassFixture<KurDatabases>
 {
     private static readonly DateTimeOffset Noon = new(2026, 11, 20, 5, 0, 0, TimeSpan.Zero); // 12:00 WIB
     private static readonly DateOnly Disbursement = new(2026, 11, 25);
@@ -20,17 +21,13 @@ public sealed class EnrolmentCancellationTests : IAsyncLifetime
     private readonly TestClock _clock = new(Noon);
     private KurDatabase _database = null!;
 
-    public async Task InitializeAsync() => _database = await KurDatabase.CreateAsync();
+    /// <summary>The class's database on the theory's provider; each test enrols loans of its own.</summary>
+    private async Task UseDatabaseAsync(DatabaseProvider provider) => _database = await databases.OnAsync(provider);
 
-    public Task DisposeAsync()
+    [Theory, BothProviders]
+    public async Task CancellingBeforeDisbursementEndsTheCoverageThisLoanStarted(DatabaseProvider provider)
     {
-        _database.Dispose();
-        return Task.CompletedTask;
-    }
-
-    [Fact]
-    public async Task CancellingBeforeDisbursementEndsTheCoverageThisLoanStarted()
-    {
+        await UseDatabaseAsync(provider);
         var enrolled = await EnrolAsync();
         _clock.Now = Noon.AddDays(2);
 
@@ -47,12 +44,13 @@ public sealed class EnrolmentCancellationTests : IAsyncLifetime
         Assert.Equal("002", end.ChannelReference);
         Assert.Equal(Api.Membership.V1.CoverageEndReason.LoanCancelled, end.Reason);
         Assert.Equal(new Date { Year = 2026, Month = 11, Day = 22 }, end.EndDate);
-        Assert.Contains(await _database.OutboxAsync(), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
+        Assert.Contains(await _database.OutboxAsync(enrolled.LoanReference), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task CancellingAnAlreadyCoveredBorrowerEndsNothing()
+    [Theory, BothProviders]
+    public async Task CancellingAnAlreadyCoveredBorrowerEndsNothing(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         _membership.Covered["3374011508900001"] = [Program.Jkk, Program.Jkm];
         var record = await EnrolAsync();
 
@@ -63,21 +61,23 @@ public sealed class EnrolmentCancellationTests : IAsyncLifetime
         Assert.Empty(_membership.EndRequests);
     }
 
-    [Fact]
-    public async Task OnOrAfterTheDisbursementDateTheEnrolmentStays()
+    [Theory, BothProviders]
+    public async Task OnOrAfterTheDisbursementDateTheEnrolmentStays(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var record = await EnrolAsync();
         _clock.Now = new DateTimeOffset(2026, 11, 24, 17, 0, 0, TimeSpan.Zero); // 00:00 WIB on 25 November
 
         Assert.IsType<CancellationResult.AlreadyDisbursed>(await CancelAsync(record.LoanReference));
 
         Assert.Empty(_membership.EndRequests);
-        Assert.Equal(EnrolmentRecordState.Active, Assert.Single(await _database.RecordsAsync()).State);
+        Assert.Equal(EnrolmentRecordState.Active, Assert.Single(await _database.RecordsAsync(record.LoanReference)).State);
     }
 
-    [Fact]
-    public async Task ARepeatedCancellationReturnsTheFirstAnswer()
+    [Theory, BothProviders]
+    public async Task ARepeatedCancellationReturnsTheFirstAnswer(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var record = await EnrolAsync();
         var first = Assert.IsType<CancellationResult.Cancelled>(await CancelAsync(record.LoanReference)).Record;
         _clock.Now = Noon.AddDays(10); // even after disbursement
@@ -87,19 +87,20 @@ public sealed class EnrolmentCancellationTests : IAsyncLifetime
         Assert.Equal(first.CancelTime, again.CancelTime);
         Assert.Equal(CancellationReasonKind.LoanRejected, again.CancelReason);
         Assert.Single(_membership.EndRequests);
-        Assert.Single(await _database.OutboxAsync(), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
+        Assert.Single(await _database.OutboxAsync(record.LoanReference), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task ACancellationInterruptedByMembershipEndsTheCoverageOnTheSameDayWhenRetried()
+    [Theory, BothProviders]
+    public async Task ACancellationInterruptedByMembershipEndsTheCoverageOnTheSameDayWhenRetried(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         var record = await EnrolAsync();
         _membership.FailAfter.Add("end"); // the coverage is ended, the answer lost
 
         Assert.IsType<CancellationResult.MembershipUnavailable>(await CancelAsync(record.LoanReference));
-        var waiting = Assert.Single(await _database.RecordsAsync());
+        var waiting = Assert.Single(await _database.RecordsAsync(record.LoanReference));
         Assert.Equal(EnrolmentRecordState.Cancelling, waiting.State);
-        Assert.DoesNotContain(await _database.OutboxAsync(), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
+        Assert.DoesNotContain(await _database.OutboxAsync(record.LoanReference), m => m.MessageType.EndsWith("KurEnrolmentCancelled", StringComparison.Ordinal));
 
         _clock.Now = Noon.AddDays(1);
         var cancelled = Assert.IsType<CancellationResult.Cancelled>(await CancelAsync(record.LoanReference)).Record;
@@ -109,9 +110,10 @@ public sealed class EnrolmentCancellationTests : IAsyncLifetime
         Assert.Equal(Noon, cancelled.CancelTime);
     }
 
-    [Fact]
-    public async Task AnEnrolmentThatNeverCompletedCannotBeCancelledUntilItIsRetried()
+    [Theory, BothProviders]
+    public async Task AnEnrolmentThatNeverCompletedCannotBeCancelledUntilItIsRetried(DatabaseProvider provider)
     {
+        await UseDatabaseAsync(provider);
         _membership.FailBefore.Add("enrol");
         var command = Command();
         await _database.Enrolment(_membership, _clock).EnrolAsync(command, CancellationToken.None);

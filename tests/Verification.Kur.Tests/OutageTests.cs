@@ -4,23 +4,25 @@ using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
 using Verification.Kur.Features;
 using Verification.Kur.Tests.Support;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.Kur.Tests;
 
-/// <summary>Membership going away while banks enrol: UNAVAILABLE with RetryInfo, then one participant when the retry succeeds.</summary>
+/// <summary>Membership going away while banks enrol, on either provider: UNAVAILABLE with RetryInfo, then one participant when the retry succeeds.</summary>
 public sealed class OutageTests
 {
-    [Fact]
-    public async Task WhileMembershipIsStoppedBanksAreToldToRetryAndTheRetrySucceedsOnceItIsBack()
+    [Theory, BothProviders]
+    public async Task WhileMembershipIsStoppedBanksAreToldToRetryAndTheRetrySucceedsOnceItIsBack(DatabaseProvider provider)
     {
         var membershipPort = FreePort();
         var membershipData = NewDataDirectory();
-        KurHost? membership = await KurHost.StartAsync(port: membershipPort, dataDirectory: membershipData, settings: "Verification:Services=membership");
+        string[] membershipSettings = [.. await KurHost.DatabaseSettingsAsync(provider, "membership"), "Verification:Services=membership"];
+        KurHost? membership = await KurHost.StartAsync(port: membershipPort, dataDirectory: membershipData, settings: membershipSettings);
         await using var kur = await KurHost.StartAsync(shareMembersWith: membership, settings:
-            ["Verification:Services=kur", $"Verification:Endpoints:membership=http://127.0.0.1:{membershipPort}"]);
+            [.. await KurHost.DatabaseSettingsAsync(provider, "kur"), "Verification:Services=kur", $"Verification:Endpoints:membership=http://127.0.0.1:{membershipPort}"]);
         try
         {
             var warmUp = TestData.Request();
@@ -36,7 +38,7 @@ public sealed class OutageTests
             await RpcAssert.FailsAsync(StatusCode.NotFound, () => kur.Kur().GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
 
             // The same port and the same data: Membership is back as it was.
-            membership = await KurHost.StartAsync(port: membershipPort, dataDirectory: membershipData, settings: "Verification:Services=membership");
+            membership = await KurHost.StartAsync(port: membershipPort, dataDirectory: membershipData, settings: membershipSettings);
             var response = await kur.Kur().EnrolBorrowerAsync(request);
 
             Assert.Equal(EnrolmentOutcome.Enrolled, response.Outcome);
@@ -52,15 +54,16 @@ public sealed class OutageTests
         }
     }
 
-    [Fact]
-    public async Task AnEnrolmentWhoseAnswerIsLostOnTheWayBackIsCompletedByTheRetryWithOneParticipant()
+    [Theory, BothProviders]
+    public async Task AnEnrolmentWhoseAnswerIsLostOnTheWayBackIsCompletedByTheRetryWithOneParticipant(DatabaseProvider provider)
     {
         var lossy = new LossyMembership();
+        var settings = await KurHost.DatabaseSettingsAsync(provider, "membership", "kur", KurHost.Events.Name);
         await using var host = await KurHost.StartAsync(services: services => services.AddSingleton<IMembershipRegistry>(sp =>
         {
             lossy.Inner = new MembershipRegistry(sp.GetRequiredService<ModuleClient<MembershipService.MembershipServiceClient>>());
             return lossy;
-        }));
+        }), settings: settings);
         var request = TestData.Request();
         lossy.LoseNextEnrolmentAnswer = true;
 

@@ -1,6 +1,8 @@
 using Google.Rpc;
 using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Kur.Data;
 using Verification.Kur.Tests.Support;
 using Grpc.Core;
 using Verification.Api;
@@ -52,6 +54,13 @@ public sealed class PostgresRabbitMqFixture : IAsyncLifetime
 
 public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : IClassFixture<PostgresRabbitMqFixture>
 {
+    [Fact]
+    public void OnPostgresKurKeepsItsRecordsWithTheHandWrittenStatements()
+    {
+        using var scope = fixture.Kur.Services.CreateScope();
+        Assert.IsType<PostgresKurStore>(scope.ServiceProvider.GetRequiredService<KurStore>());
+    }
+
     [Fact]
     public async Task TheEnrolPathHoldsOnPostgresWithEveryEventConsumedThroughRabbitMq()
     {

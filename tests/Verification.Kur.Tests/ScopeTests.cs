@@ -1,6 +1,7 @@
 using Verification.Api.Common.V1;
 using Verification.Api.Kur.V1;
 using Verification.Kur.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
@@ -9,10 +10,10 @@ namespace Verification.Kur.Tests;
 /// <summary>GetEnrolment, ListEnrolments and GetCoverageReport show a bank its own records only (a fresh host, so counts are exact).</summary>
 public sealed class ScopeTests
 {
-    [Fact]
-    public async Task ReadsAndTheCoverageReportAreScopedToTheCallersBank()
+    [Theory, BothProviders]
+    public async Task ReadsAndTheCoverageReportAreScopedToTheCallersBank(DatabaseProvider provider)
     {
-        await using var host = await KurHost.StartAsync();
+        await using var host = await KurHost.StartAsync(settings: await KurHost.DatabaseSettingsAsync(provider, "membership", "kur", KurHost.Events.Name));
         var bri = host.Kur("bank-bri");
         var bni = host.Kur("bank-bni");
         var today = TestData.Today;

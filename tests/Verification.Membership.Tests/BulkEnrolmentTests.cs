@@ -2,23 +2,22 @@ using Microsoft.EntityFrameworkCore;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
 /// <summary>EnrollParticipants: a chunk answered item by item exactly as EnrollParticipant answers each, in one transaction.</summary>
-public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+public sealed class BulkEnrolmentTests(MembershipHosts hosts) : IClassFixture<MembershipHosts>
 {
-    private MembershipService.MembershipServiceClient Internal => fixture.Host.Client("internal-services");
+    [Theory, BothProviders]
+    public async Task EachItemIsAnsweredAsEnrollParticipantWouldAnswerIt(DatabaseProvider provider) => await EachItemIsAnsweredAsAloneAsync(await hosts.OnAsync(provider));
 
-    [Fact]
-    public async Task EachItemIsAnsweredAsEnrollParticipantWouldAnswerIt() => await EachItemIsAnsweredAsAloneAsync(fixture.Host);
-
-    [Fact]
-    public async Task OnPostgresConcurrentChunksSharingPersonsMakeOneParticipantEachWithDistinctNumbers()
+    [Theory, BothProviders]
+    public async Task ConcurrentChunksSharingPersonsMakeOneParticipantEachWithDistinctNumbers(DatabaseProvider provider)
     {
-        await using var host = await MembershipHost.StartPostgresAsync();
+        var host = await hosts.OnAsync(provider);
         await EachItemIsAnsweredAsAloneAsync(host);
         var client = host.Client("internal-services");
         var niks = Enumerable.Range(0, 300).Select(_ => TestData.Nik()).ToList();
@@ -36,10 +35,10 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
         Assert.Equal(300, await host.QueryAsync(db => db.Participants.CountAsync(p => stored.Contains(p.Nik))));
     }
 
-    [Fact]
-    public async Task OnPostgresAChunkStoresWhatEnrollParticipantStoresWithNikWarningsOfKnownAndNewPersons()
+    [Theory, BothProviders]
+    public async Task AChunkStoresWhatEnrollParticipantStoresWithNikWarningsOfKnownAndNewPersons(DatabaseProvider provider)
     {
-        await using var host = await MembershipHost.StartPostgresAsync();
+        var host = await hosts.OnAsync(provider);
         var client = host.Client("internal-services");
         var known = TestData.Bpu();
         await client.EnrollParticipantAsync(known);
@@ -75,38 +74,40 @@ public sealed class BulkEnrolmentTests(SqliteHostFixture fixture) : IClassFixtur
     [Fact]
     public async Task ACallOfNoOrTooManyItemsIsInvalid()
     {
-        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await Internal.EnrollParticipantsAsync(new EnrollParticipantsRequest())));
+        var internalServices = (await hosts.OnAsync(DatabaseProvider.Sqlite)).Client("internal-services");
+        Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () => await internalServices.EnrollParticipantsAsync(new EnrollParticipantsRequest())));
         Assert.Equal([("items", "ITEMS_COUNT_INVALID")], await RpcAssert.ViolationsAsync(async () =>
-            await Internal.EnrollParticipantsAsync(Chunk(Enumerable.Range(0, 1_001).Select(_ => TestData.Bpu())))));
+            await internalServices.EnrollParticipantsAsync(Chunk(Enumerable.Range(0, 1_001).Select(_ => TestData.Bpu())))));
     }
 
     [Fact]
     public async Task OnlyInternalServicesMayEnrolInBulk() =>
-        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await fixture.Host.Client("bank-bri").EnrollParticipantsAsync(Chunk([TestData.Bpu()])));
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () => await (await hosts.OnAsync(DatabaseProvider.Sqlite)).Client("bank-bri").EnrollParticipantsAsync(Chunk([TestData.Bpu()])));
 
-    [Fact]
-    public async Task AContractEndMovesAndStaysMovableUntilTheCoverageIsEnded()
+    [Theory, BothProviders]
+    public async Task AContractEndMovesAndStaysMovableUntilTheCoverageIsEnded(DatabaseProvider provider)
     {
-        var enrolled = await Internal.EnrollParticipantAsync(TestData.Pu(start: TestData.Today.AddMonths(-3)));
+        var internalServices = (await hosts.OnAsync(provider)).Client("internal-services");
+        var enrolled = await internalServices.EnrollParticipantAsync(TestData.Pu(start: TestData.Today.AddMonths(-3)));
         EndCoverageRequest End(DateOnly day, bool contract) => new()
         {
             ParticipantNumber = enrolled.ParticipantNumber, Programs = { Program.Jkk, Program.Jkm }, EmployerNumber = "11000001",
             EndDate = day.ToApi(), Reason = contract ? CoverageEndReason.Unspecified : CoverageEndReason.EmploymentEnded, ContractEndChange = contract,
         };
 
-        var moved = await Internal.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
-        var again = await Internal.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
-        var movedBack = await Internal.EndCoverageAsync(End(TestData.Today.AddMonths(6), contract: true));
-        var ended = await Internal.EndCoverageAsync(End(TestData.Today.AddDays(3), contract: false));
+        var moved = await internalServices.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
+        var again = await internalServices.EndCoverageAsync(End(TestData.Today.AddYears(1), contract: true));
+        var movedBack = await internalServices.EndCoverageAsync(End(TestData.Today.AddMonths(6), contract: true));
+        var ended = await internalServices.EndCoverageAsync(End(TestData.Today.AddDays(3), contract: false));
 
         Assert.Equal([Program.Jkk, Program.Jkm], moved.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], again.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], movedBack.EndedPrograms);
         Assert.Equal([Program.Jkk, Program.Jkm], ended.EndedPrograms);
-        var coverages = (await Internal.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = enrolled.ParticipantNumber })).Participant.Coverages;
+        var coverages = (await internalServices.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = enrolled.ParticipantNumber })).Participant.Coverages;
         Assert.All(coverages.Where(c => c.Program is Program.Jkk or Program.Jkm), c => Assert.Equal((TestData.Today.AddDays(3).ToApi(), CoverageEndReason.EmploymentEnded), (c.EndDate, c.EndReason)));
         Assert.All(coverages.Where(c => c.Program is Program.Jht or Program.Jp), c => Assert.Equal(CoverageEndReason.Unspecified, c.EndReason));
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(End(TestData.Today.AddYears(2), contract: true)));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await internalServices.EndCoverageAsync(End(TestData.Today.AddYears(2), contract: true)));
     }
 
     private static async Task EachItemIsAnsweredAsAloneAsync(MembershipHost host)

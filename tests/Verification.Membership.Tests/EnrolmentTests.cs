@@ -1,43 +1,40 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
+using Verification.Membership.Data;
 using Verification.Membership.Domain;
 using Verification.Domain;
 using NikWarning = Verification.Api.Membership.V1.NikWarning;
 using Sex = Verification.Api.Common.V1.Sex;
 using Verification.Membership.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
-/// <summary>Enrolment behaviour on SQLite (EF Core's path).</summary>
-public sealed class SqliteEnrolmentTests(SqliteHostFixture fixture) : EnrolmentTests(() => fixture.Host), IClassFixture<SqliteHostFixture>
+/// <summary>
+/// Enrolment behaviour through the wire, on SQLite (EF Core behind the write gate) and PostgreSQL (hand-written batched
+/// SQL): idempotency, an existing NIK, events in the outbox with the change, concurrent keys and unique-violation races.
+/// </summary>
+public sealed class EnrolmentTests(MembershipHosts hosts) : IClassFixture<MembershipHosts>
 {
-    [Fact]
-    public async Task FiftyConcurrentIdenticalEnrolmentsOnSqliteMakeOneParticipantWithOneNumber() =>
-        await ConcurrencyChecks.IdenticalEnrolmentsAsync(fixture.Host);
+    private MembershipHost _host = null!;
 
-    [Fact]
-    public async Task ConcurrentEnrolmentsOfDifferentNiksOnSqliteNeverShareANumber() =>
-        await ConcurrencyChecks.DifferentEnrolmentsAsync(fixture.Host);
-}
-
-/// <summary>The same behaviour on PostgreSQL, where a single enrolment is hand-written batched SQL.</summary>
-public sealed class PostgresEnrolmentTests(PostgresHostFixture fixture) : EnrolmentTests(() => fixture.Host), IClassFixture<PostgresHostFixture>;
-
-/// <summary>Enrolment behaviour through the wire: idempotency, an existing NIK, events in the outbox with the change.</summary>
-public abstract class EnrolmentTests(Func<MembershipHost> host)
-{
-    private MembershipHost Host => host();
+    private MembershipHost Host => _host;
 
     private MembershipService.MembershipServiceClient Internal => Host.Client("internal-services");
 
-    [Fact]
-    public async Task ARepeatedIdempotencyKeyReturnsTheFirstAnswerAndChangesNothing()
+    /// <summary>The class's host on the theory's provider.</summary>
+    private async Task UseHostAsync(DatabaseProvider provider) => _host = await hosts.OnAsync(provider);
+
+    [Theory, BothProviders]
+    public async Task ARepeatedIdempotencyKeyReturnsTheFirstAnswerAndChangesNothing(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var request = TestData.Bpu();
         var first = await Internal.EnrollParticipantAsync(request);
         var again = await Internal.EnrollParticipantAsync(request);
@@ -48,9 +45,10 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         Assert.Equal(1, await Host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
     }
 
-    [Fact]
-    public async Task TheSameKeyWithAnotherRequestIsAlreadyExists()
+    [Theory, BothProviders]
+    public async Task TheSameKeyWithAnotherRequestIsAlreadyExists(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var request = TestData.Bpu();
         await Internal.EnrollParticipantAsync(request);
         var changed = request.Clone();
@@ -62,9 +60,10 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         await RpcAssert.FailsAsync(StatusCode.AlreadyExists, async () => await Internal.EnrollParticipantAsync(otherPerson));
     }
 
-    [Fact]
-    public async Task AnExistingNikReturnsTheParticipantAddsNewCoverageAndSaysSo()
+    [Theory, BothProviders]
+    public async Task AnExistingNikReturnsTheParticipantAddsNewCoverageAndSaysSo(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var bpu = TestData.Bpu();
         var registered = await Internal.EnrollParticipantAsync(bpu);
 
@@ -98,9 +97,10 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         Assert.All(participant.Coverages, c => Assert.Equal(CoverageStatus.Active, c.Status));
     }
 
-    [Fact]
-    public async Task AKnownPersonStatedWithTheOtherSexGetsTheWarningStoredAndAContractEndIsKept()
+    [Theory, BothProviders]
+    public async Task AKnownPersonStatedWithTheOtherSexGetsTheWarningStoredAndAContractEndIsKept(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var bpu = TestData.Bpu();
         var registered = await Internal.EnrollParticipantAsync(bpu);
         Assert.Empty(registered.NikWarnings);
@@ -126,13 +126,30 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
         Assert.Equal(6, (await Internal.GetParticipantAsync(new GetParticipantRequest { Nik = bpu.Nik })).Participant.Coverages.Count);
     }
 
-    [Fact]
-    public async Task OneKeySentAtOnceForDifferentPersonsEnrolsOneAndRefusesTheRest() =>
-        await ConcurrencyChecks.OneKeyForDifferentPersonsAtOnceAsync(Host);
-
-    [Fact]
-    public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction()
+    [Theory, BothProviders]
+    public async Task EachProviderEnrolsThroughItsOwnStore(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
+        var store = Host.Services.GetRequiredService<RegistryStore>();
+        Assert.IsType(provider == DatabaseProvider.Postgres ? typeof(PostgresRegistryStore) : typeof(SqliteRegistryStore), store);
+    }
+
+    [Theory, BothProviders]
+    public async Task OneKeySentAtOnceForDifferentPersonsEnrolsOneAndRefusesTheRest(DatabaseProvider provider) =>
+        await ConcurrencyChecks.OneKeyForDifferentPersonsAtOnceAsync(await hosts.OnAsync(provider));
+
+    [Theory, BothProviders]
+    public async Task FiftyConcurrentIdenticalEnrolmentsMakeOneParticipantWithOneNumber(DatabaseProvider provider) =>
+        await ConcurrencyChecks.IdenticalEnrolmentsAsync(await hosts.OnAsync(provider));
+
+    [Theory, BothProviders]
+    public async Task ConcurrentEnrolmentsOfDifferentNiksNeverShareANumber(DatabaseProvider provider) =>
+        await ConcurrencyChecks.DifferentEnrolmentsAsync(await hosts.OnAsync(provider));
+
+    [Theory, BothProviders]
+    public async Task EnrolmentWritesItsEventsToTheOutboxInTheSameTransaction(DatabaseProvider provider)
+    {
+        await UseHostAsync(provider);
         var request = TestData.Bpu();
         var response = await Internal.EnrollParticipantAsync(request);
         var messages = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
@@ -161,7 +178,7 @@ public abstract class EnrolmentTests(Func<MembershipHost> host)
     }
 }
 
-/// <summary>The concurrency checks, run on SQLite and on PostgreSQL.</summary>
+/// <summary>The concurrency checks.</summary>
 public static class ConcurrencyChecks
 {
     public static async Task IdenticalEnrolmentsAsync(MembershipHost host)

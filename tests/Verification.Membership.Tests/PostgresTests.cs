@@ -13,23 +13,12 @@ using Verification.Testing;
 
 namespace Verification.Membership.Tests;
 
-/// <summary>What the issue asks to see on PostgreSQL: concurrent enrolment and the seed's binary COPY (a fresh database each).</summary>
+/// <summary>
+/// What only PostgreSQL has: a database outage and its recovery (a server of its own), and the seed's binary COPY (a fresh
+/// database). Concurrent enrolment runs on both providers in EnrolmentTests.
+/// </summary>
 public sealed class PostgresTests
 {
-    [Fact]
-    public async Task FiftyConcurrentIdenticalEnrolmentsOnPostgresMakeOneParticipantWithOneNumber()
-    {
-        await using var host = await MembershipHost.StartPostgresAsync();
-        await ConcurrencyChecks.IdenticalEnrolmentsAsync(host);
-    }
-
-    [Fact]
-    public async Task ConcurrentEnrolmentsOfDifferentNiksOnPostgresNeverShareANumber()
-    {
-        await using var host = await MembershipHost.StartPostgresAsync();
-        await ConcurrencyChecks.DifferentEnrolmentsAsync(host);
-    }
-
     [Fact]
     public async Task WhileTheDatabaseIsDownCallsAreUnavailableWithRetryInfoAndTheRetryAfterwardsEnrolsOnce()
     {

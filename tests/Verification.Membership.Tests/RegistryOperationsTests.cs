@@ -4,15 +4,23 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
-/// <summary>EndCoverage, CheckHousingBenefitEligibility, QuoteContribution and GetParticipant through the wire on SQLite.</summary>
-public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+/// <summary>EndCoverage, CheckHousingBenefitEligibility, QuoteContribution and GetParticipant through the wire, on SQLite and PostgreSQL.</summary>
+public sealed class RegistryOperationsTests(MembershipHosts hosts) : IClassFixture<MembershipHosts>
 {
-    private MembershipService.MembershipServiceClient Internal => fixture.Host.Client("internal-services");
+    private MembershipHost _host = null!;
+
+    private MembershipHost Host => _host;
+
+    private MembershipService.MembershipServiceClient Internal => Host.Client("internal-services");
+
+    /// <summary>The class's host on the theory's provider.</summary>
+    private async Task UseHostAsync(DatabaseProvider provider) => _host = await hosts.OnAsync(provider);
 
     private static EndCoverageRequest EndKur(string number, DateOnly end, params Program[] programs) => new()
     {
@@ -20,9 +28,10 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         EndDate = end.ToApi(), Reason = CoverageEndReason.LoanCancelled,
     };
 
-    [Fact]
-    public async Task EndingSomeProgramsSplitsTheCoverageIsIdempotentAndPublishesOnce()
+    [Theory, BothProviders]
+    public async Task EndingSomeProgramsSplitsTheCoverageIsIdempotentAndPublishesOnce(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var request = TestData.Bpu();
         request.Programs.Add(Program.Jht);
         var number = (await Internal.EnrollParticipantAsync(request)).ParticipantNumber;
@@ -34,7 +43,7 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
 
         var again = await Internal.EndCoverageAsync(EndKur(number, end, Program.Jht));
         Assert.Equal(ended, again);
-        var events = await fixture.Host.QueryAsync(db => db.OutboxMessages.Where(m => m.MessageType == typeof(CoverageEnded).FullName).ToListAsync());
+        var events = await Host.QueryAsync(db => db.OutboxMessages.Where(m => m.MessageType == typeof(CoverageEnded).FullName).ToListAsync());
         var published = events.Select(m => JsonSerializer.Deserialize<CoverageEnded>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
             .Where(e => e.ParticipantNumber == number).ToList();
         var only = Assert.Single(published);
@@ -52,9 +61,10 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         Assert.All(participant.Coverages.Where(c => c.Program != Program.Jht), c => Assert.Equal(CoverageStatus.Active, c.Status));
     }
 
-    [Fact]
-    public async Task EndCoverageTouchesOnlyTheGivenSourceAndRefusesBadRequests()
+    [Theory, BothProviders]
+    public async Task EndCoverageTouchesOnlyTheGivenSourceAndRefusesBadRequests(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var bpu = TestData.Bpu();
         var number = (await Internal.EnrollParticipantAsync(bpu)).ParticipantNumber;
         await Internal.EnrollParticipantAsync(TestData.Pu(bpu.Nik));
@@ -79,10 +89,11 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         Assert.Equal(["participant_number", "programs", "source", "end_date", "reason"], violations.Select(v => v.Field));
     }
 
-    [Fact]
-    public async Task HousingBenefitNeedsTwelveMonthsAndJht()
+    [Theory, BothProviders]
+    public async Task HousingBenefitNeedsTwelveMonthsAndJht(DatabaseProvider provider)
     {
-        var bank = fixture.Host.Client("bank-bni");
+        await UseHostAsync(provider);
+        var bank = Host.Client("bank-bni");
         var unknown = await bank.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = TestData.Nik() });
         Assert.False(unknown.Eligible);
         Assert.Equal([HousingBenefitCriterion.Registered], unknown.UnmetCriteria);
@@ -111,7 +122,8 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
     [Fact]
     public async Task QuotesComeFromTheDatedRateTableInRequestOrder()
     {
-        var client = fixture.Host.Client("bank-bri");
+        await UseHostAsync(DatabaseProvider.Sqlite); // a quote reads no table
+        var client = Host.Client("bank-bri");
         var bpu = await client.QuoteContributionAsync(new QuoteContributionRequest
         {
             Segment = Segment.Bpu, Programs = { Program.Jkm, Program.Jkk }, MonthlyIncomeRupiah = 1_000_000, EffectiveDate = new Date { Year = 2025, Month = 1, Day = 1 },
@@ -135,12 +147,13 @@ public sealed class RegistryOperationsTests(SqliteHostFixture fixture) : IClassF
         Assert.Equal([("monthly_income_rupiah", "AMOUNT_NEGATIVE")], negative);
     }
 
-    [Fact]
-    public async Task GetParticipantFindsByNumberOrNikAndSaysNotFound()
+    [Theory, BothProviders]
+    public async Task GetParticipantFindsByNumberOrNikAndSaysNotFound(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var request = TestData.Pu();
         var number = (await Internal.EnrollParticipantAsync(request)).ParticipantNumber;
-        var auditor = fixture.Host.Client("auditor-bpk");
+        var auditor = Host.Client("auditor-bpk");
         var byNumber = (await auditor.GetParticipantAsync(new GetParticipantRequest { ParticipantNumber = number })).Participant;
         var byNik = (await auditor.GetParticipantAsync(new GetParticipantRequest { Nik = request.Nik })).Participant;
         Assert.Equal(byNumber, byNik);

@@ -6,19 +6,26 @@ using Verification.Membership.Domain;
 using Verification.Domain;
 using Verification.Membership.Features.Seed;
 using Verification.Membership.Tests.Support;
+using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 
 namespace Verification.Membership.Tests;
 
-/// <summary>VerifyMembership and VerifyMembershipBatch through the wire on SQLite.</summary>
-public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture<SqliteHostFixture>
+/// <summary>VerifyMembership and VerifyMembershipBatch through the wire, on SQLite and PostgreSQL.</summary>
+public sealed class VerificationTests(MembershipHosts hosts) : IClassFixture<MembershipHosts>
 {
-    private MembershipHost Host => fixture.Host;
+    private MembershipHost _host = null!;
 
-    [Fact]
-    public async Task TheVerificationReplyOnTheWireCarriesOnlyTheFourMinimalFields()
+    private MembershipHost Host => _host;
+
+    /// <summary>The class's host on the theory's provider.</summary>
+    private async Task UseHostAsync(DatabaseProvider provider) => _host = await hosts.OnAsync(provider);
+
+    [Theory, BothProviders]
+    public async Task TheVerificationReplyOnTheWireCarriesOnlyTheFourMinimalFields(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var request = TestData.Pu();
         request.FullName = "Rahasia Pribadi";
         var enrolled = await Host.Client("internal-services").EnrollParticipantAsync(request);
@@ -54,9 +61,10 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], parsed.ActivePrograms);
     }
 
-    [Fact]
-    public async Task StatusIsActiveInactiveOrNotRegisteredOnTheDayAsked()
+    [Theory, BothProviders]
+    public async Task StatusIsActiveInactiveOrNotRegisteredOnTheDayAsked(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var client = Host.Client("bank-bri");
         var unknown = await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik() });
         Assert.Equal(new VerifyMembershipResponse { Covered = false, Status = MembershipStatus.NotRegistered }, unknown);
@@ -80,9 +88,10 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
         Assert.True(lastDay.Covered); // the end date is the last day covered
     }
 
-    [Fact]
-    public async Task AskingAboutOneProgramAnswersAboutThatProgramAndPuWinsTheSegment()
+    [Theory, BothProviders]
+    public async Task AskingAboutOneProgramAnswersAboutThatProgramAndPuWinsTheSegment(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var bpu = TestData.Bpu();
         await Host.Client("internal-services").EnrollParticipantAsync(bpu);
         await Host.Client("internal-services").EnrollParticipantAsync(TestData.Pu(bpu.Nik));
@@ -101,6 +110,7 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     [Fact]
     public async Task AnInvalidNikOrAFutureDayIsInvalidArgument()
     {
+        await UseHostAsync(DatabaseProvider.Sqlite); // refused before any table is read
         var client = Host.Client("bank-bri");
         Assert.Equal([("nik", "NIK_WRONG_LENGTH")], await RpcAssert.ViolationsAsync(async () => await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = "123" })));
         Assert.Equal([("as_of_date", "DATE_IN_FUTURE")], await RpcAssert.ViolationsAsync(async () =>
@@ -109,9 +119,10 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
             await client.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = TestData.Nik(), Program = (Program)9 })));
     }
 
-    [Fact]
-    public async Task BatchVerificationAnswersEveryRowId()
+    [Theory, BothProviders]
+    public async Task BatchVerificationAnswersEveryRowId(DatabaseProvider provider)
     {
+        await UseHostAsync(provider);
         var people = new SyntheticRegistry(new SyntheticRegistryOptions(11)).Generate(300).ToList();
         var client = Host.Client("internal-services");
         // Enrol a few of them through the API so the batch meets real registry rows.
@@ -127,6 +138,7 @@ public sealed class VerificationTests(SqliteHostFixture fixture) : IClassFixture
     [Fact]
     public async Task ABatchRowIdLongerThan64CharactersFailsTheCall()
     {
+        await UseHostAsync(DatabaseProvider.Sqlite); // refused before any table is read
         using var call = Host.Client("prakerja-pmo").VerifyMembershipBatch(RpcCalls.WithTimeout(TimeSpan.FromSeconds(20)));
         await call.RequestStream.WriteAsync(new VerifyMembershipBatchRequest { Items = { new VerifyMembershipBatchItem { RowId = new string('r', 65), Nik = TestData.Nik() } } });
         await call.RequestStream.CompleteAsync();

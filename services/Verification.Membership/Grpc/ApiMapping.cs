@@ -112,6 +112,9 @@ internal static class ApiMapping
         return participant;
     }
 
+    /// <summary>The enrolment's answer on the wire: the message it is also stored as.</summary>
+    public static EnrollParticipantResponse ToApi(this EnrolmentAnswer answer) => StoredAnswer.ToMessage(answer);
+
     public static Timestamp Now(TimeProvider time) => Timestamp.FromDateTimeOffset(time.GetUtcNow());
 
     public static DateOnly Today(TimeProvider time) => time.JakartaToday();

@@ -1,5 +1,4 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
+using System.Runtime.CompilerServices;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Data;
@@ -8,6 +7,7 @@ using Verification.Domain;
 using Verification.Membership.Features;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
+using Verification.Membership.Features.Lookup;
 using Verification.Membership.Features.Verify;
 using Verification.Platform.Access;
 using Grpc.Core;
@@ -19,12 +19,12 @@ namespace Verification.Membership.Grpc;
 public sealed class MembershipGrpcService(
     VerificationCoalescer coalescer,
     BatchVerification batches,
-    IServiceProvider services,
+    ParticipantEnrolment enrolment,
+    CoverageEnding coverageEnding,
+    ParticipantLookup participants,
+    ContributionRateTable rates,
     TimeProvider time) : MembershipService.MembershipServiceBase
 {
-    /// <summary>Chunks of one bulk call answered concurrently: enough to overlap reading, querying and writing.</summary>
-    public const int BatchChunksInFlight = 3;
-
     /// <summary>Longest row id a bulk verification accepts.</summary>
     public const int MaxRowIdLength = 64;
 
@@ -38,73 +38,46 @@ public sealed class MembershipGrpcService(
         var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
         violations.ThrowIfAny();
 
-        var coverages = await coalescer.CoveragesAsync(StoredCodes.Nik(nik!), context.CancellationToken);
-        return (coverages is null ? MembershipStanding.NotRegistered : MembershipStanding.Of(coverages, program, day)).ToResponse();
+        return (await coalescer.StandingAsync(nik!, program, day, context.CancellationToken)).ToResponse();
     }
 
     [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
-    public override async Task VerifyMembershipBatch(
-        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, IServerStreamWriter<VerifyMembershipBatchResponse> responses, ServerCallContext context)
+    public override Task VerifyMembershipBatch(
+        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, IServerStreamWriter<VerifyMembershipBatchResponse> responses, ServerCallContext context) =>
+        batches.AnswerAllAsync(ReadChunksAsync(requests, context.CancellationToken), (chunk, answers, cancellationToken) =>
+        {
+            var response = new VerifyMembershipBatchResponse();
+            for (var i = 0; i < answers.Length; i++)
+            {
+                response.Results.Add(answers[i].Problems is { } problems
+                    ? new VerifyMembershipBatchResult { RowId = chunk.RowIds[i], InvalidNikReason = problems.ToApi() }
+                    : answers[i].Standing.ToBatchResult(chunk.RowIds[i]));
+            }
+
+            return responses.WriteAsync(response, cancellationToken);
+        }, context.CancellationToken);
+
+    /// <summary>The chunks of a bulk verification as they arrive; a malformed chunk ends the stream with INVALID_ARGUMENT.</summary>
+    private async IAsyncEnumerable<VerificationChunk> ReadChunksAsync(
+        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var cancellationToken = context.CancellationToken;
-        using var slots = new SemaphoreSlim(BatchChunksInFlight);
-        using var writeLock = new SemaphoreSlim(1, 1);
-        var inFlight = new List<Task>();
-        try
+        while (await requests.MoveNext(cancellationToken))
         {
-            await ReadAndAnswerAsync();
-            await Task.WhenAll(inFlight);
-        }
-        finally
-        {
-            // On failure or cancellation, let the chunks already taken finish before their semaphores go away.
-            await Task.WhenAll(inFlight).ContinueWith(_ => { }, TaskScheduler.Default);
-        }
-
-        async Task ReadAndAnswerAsync()
-        {
-            while (await requests.MoveNext(cancellationToken))
+            var chunk = requests.Current;
+            var today = time.JakartaToday();
+            var violations = new FieldViolations(today);
+            var program = violations.OptionalProgram("program", chunk.Program);
+            var day = violations.OptionalDate("as_of_date", chunk.AsOfDate, notInFuture: true) ?? today;
+            var rowIds = new string[chunk.Items.Count];
+            var niks = new string[chunk.Items.Count];
+            for (var i = 0; i < chunk.Items.Count; i++)
             {
-                var chunk = requests.Current;
-                var today = time.JakartaToday();
-                var violations = new FieldViolations(today);
-                var program = violations.OptionalProgram("program", chunk.Program);
-                var day = violations.OptionalDate("as_of_date", chunk.AsOfDate, notInFuture: true) ?? today;
-                for (var i = 0; i < chunk.Items.Count; i++)
-                {
-                    if (chunk.Items[i].RowId.Length > MaxRowIdLength) violations.Add($"items[{i}].row_id", "ROW_ID_TOO_LONG", $"A row id has at most {MaxRowIdLength} characters.");
-                }
-
-                // A malformed chunk is the caller's programming error, not a row's answer: the call fails, after what was answered.
-                if (violations.Any) await Task.WhenAll(inFlight);
-                violations.ThrowIfAny();
-
-                await slots.WaitAsync(cancellationToken);
-                inFlight.Add(AnswerAsync(chunk, program, day));
-                inFlight.RemoveAll(task => task.IsCompletedSuccessfully);
-                if (inFlight.FirstOrDefault(task => task.IsFaulted || task.IsCanceled) is { } failed) await failed;
+                (rowIds[i], niks[i]) = (chunk.Items[i].RowId, chunk.Items[i].Nik);
+                if (rowIds[i].Length > MaxRowIdLength) violations.Add($"items[{i}].row_id", "ROW_ID_TOO_LONG", $"A row id has at most {MaxRowIdLength} characters.");
             }
-        }
 
-        async Task AnswerAsync(VerifyMembershipBatchRequest chunk, CoverageProgram? program, DateOnly day)
-        {
-            try
-            {
-                var answer = await batches.AnswerAsync(chunk.Items, program, day, cancellationToken);
-                await writeLock.WaitAsync(cancellationToken);
-                try
-                {
-                    await responses.WriteAsync(answer, cancellationToken);
-                }
-                finally
-                {
-                    writeLock.Release();
-                }
-            }
-            finally
-            {
-                slots.Release();
-            }
+            violations.ThrowIfAny();
+            yield return new VerificationChunk(rowIds, niks, program, day);
         }
     }
 
@@ -115,11 +88,15 @@ public sealed class MembershipGrpcService(
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
-        var result = await services.GetRequiredService<ParticipantEnrolment>().EnrolAsync(command!, context.CancellationToken);
-        if (result.KeyReusedForAnotherRequest)
-            throw RpcErrors.Of(StatusCode.AlreadyExists, "This idempotency key was already used for a different enrolment request.");
-        return result.Response!;
+        return await enrolment.EnrolAsync(command!, context.CancellationToken) switch
+        {
+            EnrolmentResult.Answered answered => answered.Answer.ToApi(),
+            EnrolmentResult.KeyReused => throw RpcErrors.Of(StatusCode.AlreadyExists, KeyReusedMessage),
+            var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
+        };
     }
+
+    private const string KeyReusedMessage = "This idempotency key was already used for a different enrolment request.";
 
     /// <summary>Most items one EnrollParticipants call takes: one transaction's worth.</summary>
     public const int MaxEnrolmentsPerCall = 1000;
@@ -157,12 +134,15 @@ public sealed class MembershipGrpcService(
             positions.Add(i);
         }
 
-        var answers = await services.GetRequiredService<ParticipantEnrolment>().EnrolManyAsync(commands, context.CancellationToken);
+        var answers = await enrolment.EnrolManyAsync(commands, context.CancellationToken);
         for (var j = 0; j < answers.Count; j++)
         {
-            results[positions[j]] = answers[j].KeyReusedForAnotherRequest
-                ? new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = "This idempotency key was already used for a different enrolment request." } }
-                : new EnrollParticipantsResult { Enrolled = answers[j].Response };
+            results[positions[j]] = answers[j] switch
+            {
+                EnrolmentResult.Answered answered => new EnrollParticipantsResult { Enrolled = answered.Answer.ToApi() },
+                EnrolmentResult.KeyReused => new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = KeyReusedMessage } },
+                var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
+            };
         }
 
         var response = new EnrollParticipantsResponse();
@@ -185,7 +165,7 @@ public sealed class MembershipGrpcService(
         if (reason is null) violations.Add("reason", "REASON_MISSING", "Say why the coverage ends (COVERAGE_END_REASON_...).");
         violations.ThrowIfAny();
 
-        var result = await services.GetRequiredService<CoverageEnding>().EndAsync(
+        var result = await coverageEnding.EndAsync(
             new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
                 request.ContractEndChange),
             context.CancellationToken);
@@ -206,8 +186,7 @@ public sealed class MembershipGrpcService(
         var day = violations.OptionalDate("as_of_date", request.AsOfDate, notInFuture: true) ?? today;
         violations.ThrowIfAny();
 
-        var coverages = await coalescer.CoveragesAsync(StoredCodes.Nik(nik!), context.CancellationToken);
-        var unmet = HousingBenefitRule.Unmet(coverages ?? [], coverages is not null, day);
+        var unmet = await coalescer.HousingBenefitShortfallsAsync(nik!, day, context.CancellationToken);
         var response = new CheckHousingBenefitEligibilityResponse { Eligible = unmet.Count == 0 };
         response.UnmetCriteria.Add(unmet.Select(shortfall => shortfall switch
         {
@@ -241,7 +220,7 @@ public sealed class MembershipGrpcService(
         int? riskClass = segment == ParticipantSegment.Pu ? Math.Max(1, (int)request.JkkRiskClass) : null;
         var quote = ContributionQuote.Compute(
             new ContributionQuoteRequest(segment!.Value, programs.ToList(), request.MonthlyIncomeRupiah, riskClass, day),
-            services.GetRequiredService<ContributionRateTable>());
+            rates);
         if (!quote.IsSuccess)
         {
             foreach (var problem in quote.Problems)
@@ -303,20 +282,9 @@ public sealed class MembershipGrpcService(
         }
 
         violations.ThrowIfAny();
-        var db = services.GetRequiredService<MembershipDbContext>();
-        var query = db.Participants.AsNoTracking().Include(p => p.Coverages);
-        ParticipantRecord? participant;
-        if (number is not null)
-        {
-            var id = number.Sequence;
-            participant = await query.SingleOrDefaultAsync(p => p.Id == id, context.CancellationToken);
-        }
-        else
-        {
-            var key = StoredCodes.Nik(nik!);
-            participant = await query.SingleOrDefaultAsync(p => p.Nik == key, context.CancellationToken);
-        }
-
+        var participant = number is not null
+            ? await participants.FindAsync(number, context.CancellationToken)
+            : await participants.FindAsync(nik!, context.CancellationToken);
         if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
         return new GetParticipantResponse { Participant = participant.ToApi(time.JakartaToday()), ReadTime = ApiMapping.Now(time) };
     }

@@ -8,60 +8,111 @@ using Verification.Kur.Features.Enrol;
 using Verification.Kur.Features.Reconcile;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
+using Verification.Testing;
 
 namespace Verification.Kur.Tests.Support;
 
-/// <summary>A migrated KUR database in a temporary SQLite file, and the features over it, for tests without gRPC.</summary>
-public sealed class KurDatabase : IDisposable
+/// <summary>One KUR database per provider for the tests of a class, made on first use; each test works on loans of its own.</summary>
+public sealed class KurDatabases : IAsyncLifetime
 {
-    private readonly string _directory;
-    private readonly ModuleDatabase _database;
+    private readonly Dictionary<DatabaseProvider, Task<KurDatabase>> _databases = [];
 
-    private KurDatabase(string directory, ModuleDatabase database)
+    public Task<KurDatabase> OnAsync(DatabaseProvider provider)
     {
-        _directory = directory;
+        lock (_databases)
+        {
+            if (!_databases.TryGetValue(provider, out var database)) _databases[provider] = database = KurDatabase.CreateAsync(provider);
+            return database;
+        }
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var database in _databases.Values) await (await database).DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A migrated KUR database of its own, a temporary SQLite file or a fresh database on the shared throwaway PostgreSQL,
+/// and the features over the store the module would choose for it, for tests without gRPC.
+/// </summary>
+public sealed class KurDatabase : IAsyncDisposable
+{
+    private readonly ModuleDatabase _database;
+    private readonly string? _directory;
+    private readonly PostgresServer? _server;
+    private readonly OutboxSignal<KurDbContext> _outbox = new();
+
+    private KurDatabase(ModuleDatabase database, string? directory, PostgresServer? server)
+    {
         _database = database;
+        _directory = directory;
+        _server = server;
     }
 
     public static readonly BorrowerFingerprint Fingerprint = new(new byte[32]);
 
-    public static async Task<KurDatabase> CreateAsync()
+    public DatabaseProvider Provider => _database.Provider;
+
+    public static async Task<KurDatabase> CreateAsync(DatabaseProvider provider)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "verification-kur-tests-" + Guid.NewGuid().ToString("N"));
-        var database = new ModuleDatabase("kur", DatabaseProvider.Sqlite, $"Data Source={Path.Combine(directory, "kur.db")}");
-        await new SchemaMigrator().ApplyModuleAsync(database, typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations", CancellationToken.None);
-        return new KurDatabase(directory, database);
+        KurDatabase created;
+        if (provider == DatabaseProvider.Postgres)
+        {
+            var server = await PostgresServer.SharedAsync();
+            created = new KurDatabase(new ModuleDatabase("kur", provider, await server.CreateDatabaseAsync("kur")), null, server);
+        }
+        else
+        {
+            var directory = Path.Combine(Path.GetTempPath(), "verification-kur-tests-" + Guid.NewGuid().ToString("N"));
+            created = new KurDatabase(new ModuleDatabase("kur", provider, $"Data Source={Path.Combine(directory, "kur.db")}"), directory, null);
+        }
+
+        await new SchemaMigrator().ApplyModuleAsync(created._database, typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations", CancellationToken.None);
+        return created;
     }
 
     public KurDbContext NewContext() => new(new DbContextOptionsBuilder<KurDbContext>().UseModuleDatabase(_database).Options);
 
-    /// <summary>A feature on its own DbContext, as one request would get it.</summary>
+    /// <summary>The store KurModule registers for this provider, on a DbContext of its own, as one request would get it.</summary>
+    public KurStore Store() => Provider == DatabaseProvider.Postgres ? new PostgresKurStore(NewContext(), _outbox) : new SqliteKurStore(NewContext());
+
     public BorrowerEnrolment Enrolment(IMembershipRegistry membership, TimeProvider time) =>
-        new(NewContext(), membership, Fingerprint, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance, new OutboxSignal<KurDbContext>());
+        new(Store(), membership, Fingerprint, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance);
 
     public EnrolmentCancellation Cancellation(IMembershipRegistry membership, TimeProvider time) =>
-        new(NewContext(), membership, time, NullLogger<EnrolmentCancellation>.Instance);
+        new(Store(), membership, time, NullLogger<EnrolmentCancellation>.Instance);
 
-    public EnrolmentReader Reader() => new(NewContext());
+    public EnrolmentReader Reader() => new(Store());
 
-    public async Task<List<KurEnrolmentRecord>> RecordsAsync()
+    /// <summary>The rows (claims and records) of one loan reference, of any bank.</summary>
+    public async Task<List<KurEnrolmentRecord>> RecordsAsync(string loanReference)
     {
         await using var db = NewContext();
-        return await db.Enrolments.AsNoTracking().ToListAsync();
+        return await db.Enrolments.AsNoTracking().Where(e => e.LoanReference == loanReference).ToListAsync();
     }
 
-    public async Task<List<OutboxMessage>> OutboxAsync()
+    /// <summary>The outbox rows of the events that name one loan reference, oldest first.</summary>
+    public async Task<List<OutboxMessage>> OutboxAsync(string loanReference)
     {
         await using var db = NewContext();
-        return await db.OutboxMessages.AsNoTracking().OrderBy(m => m.SequenceId).ToListAsync();
+        return await db.OutboxMessages.AsNoTracking().Where(m => m.Payload.Contains(loanReference)).OrderBy(m => m.SequenceId).ToListAsync();
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
+        if (_server is not null)
+        {
+            await _server.DropDatabaseAsync(_database.ConnectionString);
+            return;
+        }
+
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            Directory.Delete(_directory!, recursive: true);
         }
         catch (IOException)
         {

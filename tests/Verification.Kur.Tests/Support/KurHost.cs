@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
@@ -119,20 +120,27 @@ public sealed class KurHost : IAsyncDisposable
         return new KurHost(app, data, credentials, new Uri(app.Urls.First()).Port, owns);
     }
 
+    /// <summary>
+    /// The database settings of a host running <paramref name="modules"/>: none on SQLite (files in its data directory); on
+    /// PostgreSQL fresh databases on the shared throwaway server for each module and the access denials.
+    /// </summary>
+    public static async Task<string[]> DatabaseSettingsAsync(DatabaseProvider provider, params string[] modules)
+    {
+        if (provider == DatabaseProvider.Sqlite) return [];
+        var postgres = await PostgresServer.SharedAsync();
+        var settings = new List<string> { "Verification:Database:Provider=Postgres" };
+        foreach (var module in modules.Append("access"))
+            settings.Add($"Verification:Database:ConnectionStrings:{module}={await postgres.CreateDatabaseAsync(module)}");
+        // The event collector has no database, but every module a PostgreSQL host runs must name one.
+        if (modules.Contains(Events.Name)) settings.Add($"Verification:Database:ConnectionStrings:{Events.Name}=Host=127.0.0.1;Database=unused");
+        return [.. settings];
+    }
+
     /// <summary>Settings for PostgreSQL (fresh databases on the shared throwaway server) and RabbitMQ (the shared throwaway broker).</summary>
     public static async Task<string[]> PostgresAndRabbitMqSettingsAsync(params string[] modules)
     {
-        var postgres = await PostgresServer.SharedAsync();
         var broker = await RabbitMqBroker.SharedAsync();
-        var settings = new List<string>
-        {
-            "Verification:Database:Provider=Postgres",
-            "Verification:Bus:Transport=RabbitMq",
-            $"Verification:Bus:RabbitMqUri={broker.AmqpUri}",
-        };
-        foreach (var module in modules.Append("access"))
-            settings.Add($"Verification:Database:ConnectionStrings:{module}={await postgres.CreateDatabaseAsync(module)}");
-        return [.. settings];
+        return [.. await DatabaseSettingsAsync(DatabaseProvider.Postgres, modules), "Verification:Bus:Transport=RabbitMq", $"Verification:Bus:RabbitMqUri={broker.AmqpUri}"];
     }
 
     public string Token(string member) => File.ReadAllText(Path.Combine(CredentialsDirectory, member + ".token")).Trim();

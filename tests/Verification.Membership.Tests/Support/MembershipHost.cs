@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Membership.Data;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
@@ -131,12 +132,28 @@ public sealed class SqliteHostFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Host.DisposeAsync();
 }
 
-/// <summary>One Membership host on a fresh PostgreSQL database, shared by a test class.</summary>
-public sealed class PostgresHostFixture : IAsyncLifetime
+/// <summary>
+/// One Membership host per provider for the tests of a class, started on first use: SQLite files, or fresh databases on
+/// the shared throwaway PostgreSQL. Each test uses NIKs and keys of its own.
+/// </summary>
+public sealed class MembershipHosts : IAsyncLifetime
 {
-    public MembershipHost Host { get; private set; } = null!;
+    private readonly Dictionary<DatabaseProvider, Task<MembershipHost>> _hosts = [];
 
-    public async Task InitializeAsync() => Host = await MembershipHost.StartPostgresAsync();
+    public Task<MembershipHost> OnAsync(DatabaseProvider provider)
+    {
+        lock (_hosts)
+        {
+            if (!_hosts.TryGetValue(provider, out var host))
+                _hosts[provider] = host = provider == DatabaseProvider.Postgres ? MembershipHost.StartPostgresAsync() : MembershipHost.StartSqliteAsync();
+            return host;
+        }
+    }
 
-    public async Task DisposeAsync() => await Host.DisposeAsync();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts.Values) await (await host).DisposeAsync();
+    }
 }

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Domain;
 using Microsoft.Extensions.Logging;
 using Verification.Api.Membership.V1;
@@ -7,7 +6,6 @@ using Verification.Contracts.Events;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features.Enrol;
-using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
@@ -41,7 +39,7 @@ public abstract record CancellationResult
 /// after Membership has ended the coverage.
 /// </summary>
 public sealed partial class EnrolmentCancellation(
-    KurDbContext db,
+    KurStore store,
     IMembershipRegistry membership,
     TimeProvider time,
     ILogger<EnrolmentCancellation> logger)
@@ -62,24 +60,7 @@ public sealed partial class EnrolmentCancellation(
                 return await FinishAsync(command, record, EnrolmentRecordState.Active, now, today, "", cancellationToken);
 
             // Fix who, why and the end date first: whatever happens next, a retry ends the same coverage on the same day.
-            var gate = await db.EnterWriteGateAsync(cancellationToken);
-            try
-            {
-                await db.Enrolments
-                    .Where(e => e.BankCode == record.BankCode && e.LoanReference == record.LoanReference && e.State == EnrolmentRecordState.Active)
-                    .ExecuteUpdateAsync(set => set
-                        .SetProperty(e => e.State, EnrolmentRecordState.Cancelling)
-                        .SetProperty(e => e.CancelReason, command.Reason)
-                        .SetProperty(e => e.CancelMemberCode, command.MemberCode)
-                        .SetProperty(e => e.CancelTime, now)
-                        .SetProperty(e => e.CancelEndDate, today),
-                        cancellationToken);
-            }
-            finally
-            {
-                gate?.Release();
-            }
-
+            await store.StartCancellationAsync(record, new CancellationTerms(command.Reason, command.MemberCode, now, today), cancellationToken);
             record = await FindAsync(command, cancellationToken) ?? throw new InvalidOperationException("An enrolment record vanished while it was being cancelled.");
             if (record.State == EnrolmentRecordState.Cancelled) return new CancellationResult.Cancelled(record);
         }
@@ -126,40 +107,13 @@ public sealed partial class EnrolmentCancellation(
     {
         // The first request's reason and member are kept when this one resumes a cancellation in progress.
         var reason = record.CancelReason ?? command.Reason;
-        var member = record.CancelMemberCode ?? command.MemberCode;
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
-        {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var finished = await db.Enrolments
-                .Where(e => e.BankCode == record.BankCode && e.LoanReference == record.LoanReference && e.State == from)
-                .ExecuteUpdateAsync(set => set
-                    .SetProperty(e => e.State, EnrolmentRecordState.Cancelled)
-                    .SetProperty(e => e.CancelReason, reason)
-                    .SetProperty(e => e.CancelMemberCode, member)
-                    .SetProperty(e => e.CancelTime, cancelTime)
-                    .SetProperty(e => e.CancelEndDate, endDate)
-                    .SetProperty(e => e.EndedPrograms, endedPrograms),
-                    cancellationToken);
-            if (finished == 1)
-            {
-                var now = time.RecordNow();
-                db.AddOutboxEvent(new KurEnrolmentCancelled(
-                    Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, BorrowerEnrolment.SourceModule,
-                    record.BankCode, record.LoanReference, record.ParticipantNumber, StoredNames.Of(reason)));
-                await db.SaveChangesAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-            else
-            {
-                await transaction.RollbackAsync(cancellationToken);
-            }
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
-            gate?.Release();
-        }
+        var terms = new CancellationTerms(reason, record.CancelMemberCode ?? command.MemberCode, cancelTime, endDate);
+        var now = time.RecordNow();
+        var cancelledEvent = OutboxDbContextExtensions.NewOutboxMessage(new KurEnrolmentCancelled(
+            Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, BorrowerEnrolment.SourceModule,
+            record.BankCode, record.LoanReference, record.ParticipantNumber, StoredNames.Of(reason)));
+        // A concurrent request may have finished first: the record read back decides.
+        await store.TryFinishCancellationAsync(record, from, terms, endedPrograms, cancelledEvent, cancellationToken);
 
         var cancelled = await FindAsync(command, CancellationToken.None);
         return cancelled is { State: EnrolmentRecordState.Cancelled }
@@ -168,7 +122,7 @@ public sealed partial class EnrolmentCancellation(
     }
 
     private Task<KurEnrolmentRecord?> FindAsync(CancellationCommand command, CancellationToken cancellationToken) =>
-        db.Enrolments.AsNoTracking().SingleOrDefaultAsync(e => e.BankCode == command.BankCode && e.LoanReference == command.LoanReference, cancellationToken);
+        store.FindAsync(command.BankCode, command.LoanReference, cancellationToken);
 
     private static partial class Log
     {

@@ -1,14 +1,11 @@
 using System.Globalization;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Verification.Api.Membership.V1;
 using Verification.Api;
 using Verification.Contracts.Events;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Domain;
-using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Grpc.Core;
 using ApiDate = Verification.Api.Common.V1.Date;
@@ -76,13 +73,12 @@ public abstract record EnrolmentResult
 /// one of them record the answer and the event; everyone returns the recorded answer.</para>
 /// </remarks>
 public sealed partial class BorrowerEnrolment(
-    KurDbContext db,
+    KurStore store,
     IMembershipRegistry membership,
     BorrowerFingerprint fingerprint,
     KurReferenceData referenceData,
     TimeProvider time,
-    ILogger<BorrowerEnrolment> logger,
-    OutboxSignal<KurDbContext> outbox)
+    ILogger<BorrowerEnrolment> logger)
 {
     public const string SourceModule = "kur";
 
@@ -96,7 +92,7 @@ public sealed partial class BorrowerEnrolment(
         KurEnrolmentRecord? existing;
         try
         {
-            existing = await FindAsync(command.BankCode, command.LoanReference, cancellationToken);
+            existing = await store.FindAsync(command.BankCode, command.LoanReference, cancellationToken);
         }
         catch
         {
@@ -119,10 +115,9 @@ public sealed partial class BorrowerEnrolment(
         if (verified.Covered)
         {
             // Membership is not changed for a covered borrower, so the record and its answer are written at once.
-            record.Outcome = EnrolmentOutcomeKind.AlreadyCovered;
-            record.Programs = ProgramCodes.Join(verified.ActivePrograms);
-            record.RecordedAt = now;
-            answered = OutboxDbContextExtensions.NewOutboxMessage(EnrolledEvent(record, command, now));
+            var answer = new ClaimAnswer(EnrolmentOutcomeKind.AlreadyCovered, ProgramCodes.Join(verified.ActivePrograms), null, null, null, now);
+            answer.ApplyTo(record);
+            answered = EnrolledEvent(record, answer, command);
         }
         else
         {
@@ -130,10 +125,10 @@ public sealed partial class BorrowerEnrolment(
             record.CoverageStartDate = WibCalendar.DayOf(now);
         }
 
-        if (!await TryInsertAsync(record, answered, cancellationToken))
+        if (!await store.TryInsertAsync(record, answered, cancellationToken))
         {
             // A concurrent request with this key inserted first: its row decides.
-            existing = await FindAsync(command.BankCode, command.LoanReference, cancellationToken)
+            existing = await store.FindAsync(command.BankCode, command.LoanReference, cancellationToken)
                 ?? throw new InvalidOperationException("An enrolment conflicted on a key that no committed row holds.");
             return await ContinueAsync(existing, command, cancellationToken);
         }
@@ -243,7 +238,7 @@ public sealed partial class BorrowerEnrolment(
         if (Failure(enrolling) is { StatusCode: StatusCode.InvalidArgument } refusal)
         {
             // Membership wrote nothing; neither do we, so the bank can correct the data under the same loan reference.
-            await ReleaseClaimAsync(claim);
+            await store.ReleaseClaimAsync(claim, CancellationToken.None);
             return new EnrolmentResult.Refused(MembershipViolations(refusal));
         }
 
@@ -251,30 +246,18 @@ public sealed partial class BorrowerEnrolment(
         var (enrolled, quoted) = (await enrolling, await quoting);
 
         var now = time.RecordNow();
-        var coveredAlready = enrolled.Outcome == EnrollOutcome.AlreadyCovered;
-        var outcome = coveredAlready ? EnrolmentOutcomeKind.AlreadyCovered : EnrolmentOutcomeKind.Enrolled;
         // ALREADY_COVERED discloses no participant number (the verification answer would not have either).
-        var participantNumber = coveredAlready ? null : enrolled.ParticipantNumber;
-        var programs = ProgramCodes.Join(coveredAlready ? enrolled.ActivePrograms : enrolled.StartedPrograms);
-        long? contribution = coveredAlready ? null : quoted.TotalRupiah;
-        DateOnly? firstDue = coveredAlready ? null : referenceData.FirstDueDate("BPU", startDate);
+        var answer = enrolled.Outcome == EnrollOutcome.AlreadyCovered
+            ? new ClaimAnswer(EnrolmentOutcomeKind.AlreadyCovered, ProgramCodes.Join(enrolled.ActivePrograms), null, null, null, now)
+            : new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, ProgramCodes.Join(enrolled.StartedPrograms), enrolled.ParticipantNumber, quoted.TotalRupiah,
+                referenceData.FirstDueDate("BPU", startDate), now);
 
         // Not cancellable: Membership has answered, so the record must catch up even if the bank has gone away.
-        if (await TryAnswerAsync(claim, command, r =>
-            {
-                r.Outcome = outcome;
-                r.Programs = programs;
-                r.ParticipantNumber = participantNumber;
-                r.MonthlyContributionRupiah = contribution;
-                r.FirstDueDate = firstDue;
-                r.RecordedAt = now;
-            }) is { } answered)
-        {
-            return new EnrolmentResult.Answered(answered);
-        }
+        if (await store.TryAnswerAsync(claim, answer, EnrolledEvent(claim, answer, command), CancellationToken.None))
+            return new EnrolmentResult.Answered(claim);
 
         // A concurrent retry recorded the answer first: return that one, unchanged.
-        var recorded = await FindAsync(claim.BankCode, claim.LoanReference, CancellationToken.None);
+        var recorded = await store.FindAsync(claim.BankCode, claim.LoanReference, CancellationToken.None);
         return recorded is { RecordedAt: not null }
             ? new EnrolmentResult.Answered(recorded)
             : throw new InvalidOperationException("An enrolment claim vanished while it was being completed.");
@@ -287,106 +270,6 @@ public sealed partial class BorrowerEnrolment(
 
     /// <summary>The call as a task, also when it fails before its first await, so every failure is examined the same way.</summary>
     private static async Task<T> Started<T>(Func<Task<T>> call) => await call();
-
-    private async Task ReleaseClaimAsync(KurEnrolmentRecord claim)
-    {
-        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
-        try
-        {
-            await db.Enrolments
-                .Where(e => e.BankCode == claim.BankCode && e.LoanReference == claim.LoanReference && e.RecordedAt == null)
-                .ExecuteDeleteAsync(CancellationToken.None);
-        }
-        finally
-        {
-            gate?.Release();
-        }
-    }
-
-    /// <summary>
-    /// The answer and its event in one transaction, on condition that the claim is still unanswered (RecordedAt is the
-    /// concurrency token), so exactly one of concurrent retries records them; null when another retry did first.
-    /// </summary>
-    private async Task<KurEnrolmentRecord?> TryAnswerAsync(KurEnrolmentRecord claim, EnrolmentCommand command, Action<KurEnrolmentRecord> answer)
-    {
-        if (db.Database.IsNpgsql())
-        {
-            answer(claim);
-            var message = OutboxDbContextExtensions.NewOutboxMessage(EnrolledEvent(claim, command, claim.RecordedAt!.Value));
-            if (!await OnConnectionAsync(c => EnrolmentRecordStatements.TryAnswerAsync(c, claim, message, CancellationToken.None), CancellationToken.None))
-                return null;
-            outbox.Notify();
-            return claim;
-        }
-
-        db.ChangeTracker.Clear();
-        var tracked = db.Enrolments.Attach(claim).Entity;
-        answer(tracked);
-        db.AddOutboxEvent(EnrolledEvent(tracked, command, tracked.RecordedAt!.Value));
-        var gate = await db.EnterWriteGateAsync(CancellationToken.None);
-        try
-        {
-            await db.SaveChangesAsync(CancellationToken.None);
-            return tracked;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Nothing of this attempt was written.
-            return null;
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
-            gate?.Release();
-        }
-    }
-
-    /// <summary>Inserts the claim, or the complete record with its event; false when a concurrent request holds the key.</summary>
-    private async Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken)
-    {
-        if (db.Database.IsNpgsql())
-        {
-            var inserted = await OnConnectionAsync(c => EnrolmentRecordStatements.TryInsertAsync(c, record, answered, cancellationToken), cancellationToken);
-            if (inserted && answered is not null) outbox.Notify();
-            return inserted;
-        }
-
-        db.Enrolments.Add(record);
-        if (answered is not null) db.OutboxMessages.Add(answered);
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return true;
-        }
-        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
-        {
-            return false;
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
-            gate?.Release();
-        }
-    }
-
-    private async Task<T> OnConnectionAsync<T>(Func<NpgsqlConnection, Task<T>> statement, CancellationToken cancellationToken)
-    {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            return await statement((NpgsqlConnection)db.Database.GetDbConnection());
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
-    }
-
-    private Task<KurEnrolmentRecord?> FindAsync(string bankCode, string loanReference, CancellationToken cancellationToken) =>
-        db.Database.IsNpgsql()
-            ? OnConnectionAsync(c => EnrolmentRecordStatements.FindAsync(c, bankCode, loanReference, cancellationToken), cancellationToken)
-            : db.Enrolments.AsNoTracking().SingleOrDefaultAsync(e => e.BankCode == bankCode && e.LoanReference == loanReference, cancellationToken);
 
     private KurEnrolmentRecord NewRecord(EnrolmentCommand command, DateTimeOffset now)
     {
@@ -413,10 +296,12 @@ public sealed partial class BorrowerEnrolment(
         };
     }
 
-    private static KurBorrowerEnrolled EnrolledEvent(KurEnrolmentRecord record, EnrolmentCommand command, DateTimeOffset now) => new(
-        Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule,
-        StoredNames.Of(record.Outcome), record.BankCode, StoredNames.Of(record.Scheme), record.LoanReference,
-        record.ParticipantNumber, command.Borrower.Nik.RevealDigits());
+    /// <summary>The outbox row of the event that the loan's answer was recorded.</summary>
+    private static OutboxMessage EnrolledEvent(KurEnrolmentRecord loan, ClaimAnswer answer, EnrolmentCommand command) =>
+        OutboxDbContextExtensions.NewOutboxMessage(new KurBorrowerEnrolled(
+            Guid.CreateVersion7(answer.RecordedAt), answer.RecordedAt, command.CorrelationId, command.MemberCode, SourceModule,
+            StoredNames.Of(answer.Outcome), loan.BankCode, StoredNames.Of(loan.Scheme), loan.LoanReference,
+            answer.ParticipantNumber, command.Borrower.Nik.RevealDigits()));
 
     /// <summary>Membership's field paths in terms of this API's request, so the bank sees its own fields.</summary>
     private static List<(string Field, string Reason, string Description)> MembershipViolations(RpcException exception)

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Domain;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
@@ -12,20 +11,14 @@ public sealed record CoverageReportLine(string BankCode, LoanScheme Scheme, int 
 /// Per bank, scheme and month of creation: borrowers seen, already covered, newly enrolled (cancelled records counted
 /// apart) — the figure the ministries track. Counted in the database, never by loading records.
 /// </summary>
-public sealed class CoverageReport(KurDbContext db)
+public sealed class CoverageReport(KurStore store)
 {
     public async Task<IReadOnlyList<CoverageReportLine>> BuildAsync(
         string bankCode, (int Year, int Month) first, (int Year, int Month) last, LoanScheme? scheme, CancellationToken cancellationToken)
     {
         var firstMonth = WibCalendar.MonthKey(first.Year, first.Month);
         var lastMonth = WibCalendar.MonthKey(last.Year, last.Month);
-        var records = db.Enrolments.AsNoTracking()
-            .Where(e => e.BankCode == bankCode && e.RecordedAt != null && e.CreateMonth >= firstMonth && e.CreateMonth <= lastMonth);
-        if (scheme is { } only) records = records.Where(e => e.Scheme == only);
-        var counts = await records
-            .GroupBy(e => new { e.CreateMonth, e.Scheme, e.Outcome, Cancelled = e.State == EnrolmentRecordState.Cancelled })
-            .Select(g => new { g.Key.CreateMonth, g.Key.Scheme, g.Key.Outcome, g.Key.Cancelled, Count = g.LongCount() })
-            .ToListAsync(cancellationToken);
+        var counts = await store.CountRecordsAsync(bankCode, firstMonth, lastMonth, scheme, cancellationToken);
 
         return counts
             .GroupBy(c => (c.CreateMonth, c.Scheme))

@@ -1,10 +1,8 @@
-using Microsoft.EntityFrameworkCore;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
 using Verification.Domain;
 using Verification.Membership.Features.Enrol;
-using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 
 namespace Verification.Membership.Features.EndCoverage;
@@ -33,107 +31,93 @@ public sealed record CoverageEndResult(bool Found, string? Conflict, ProgramSet 
 /// the same date counts as ended again without a new event; on another date it is a conflict. A coverage row covering
 /// more programs than are ended is split, so each program keeps its own end.
 /// </summary>
-public sealed class CoverageEnding(MembershipDbContext db, TimeProvider time)
+public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 {
     public async Task<CoverageEndResult> EndAsync(CoverageEndCommand command, CancellationToken cancellationToken)
     {
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
+        await using var change = await store.BeginCoverageChangeAsync(command.Number.Sequence, cancellationToken);
+        if (change is null) return CoverageEndResult.NotFound;
+        var coverages = change.Coverages;
+        var newlyEnded = ProgramSet.Empty;
+        var alreadyEnded = ProgramSet.Empty;
+        var toEnd = new Dictionary<CoverageRecord, ProgramSet>();
+        foreach (var program in command.Programs.ToList())
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var id = command.Number.Sequence;
-            var nik = await db.Participants.Where(p => p.Id == id).Select(p => (long?)p.Nik).SingleOrDefaultAsync(cancellationToken);
-            if (nik is null) return CoverageEndResult.NotFound;
-            await db.LockPersonAsync(nik.Value, cancellationToken);
-            var coverages = await db.Coverages.Where(c => c.ParticipantId == id).OrderBy(c => c.StartDate).ThenBy(c => c.Id).ToListAsync(cancellationToken);
-
-            var newlyEnded = ProgramSet.Empty;
-            var alreadyEnded = ProgramSet.Empty;
-            var toEnd = new Dictionary<CoverageRecord, ProgramSet>();
-            foreach (var program in command.Programs.ToList())
+            var fromSource = coverages.Where(c => c.SameSource(command.Source) && c.Programs.Contains(program)).ToList();
+            // The latest coverage not yet ended by a request; an end date without a reason was a contract end known at the start.
+            var open = fromSource.Where(c => c.EndReason is null).MaxBy(c => (c.StartDate, c.Id));
+            if (open is not null)
             {
-                var fromSource = coverages.Where(c => c.SameSource(command.Source) && c.Programs.Contains(program)).ToList();
-                // The latest coverage not yet ended by a request; an end date without a reason was a contract end known at the start.
-                var open = fromSource.Where(c => c.EndReason is null).MaxBy(c => (c.StartDate, c.Id));
-                if (open is not null)
+                if (command.EndDate < open.StartDate) return CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage.");
+                // A contract end moved to the day it already has changes nothing.
+                if (command.ContractEndChange && open.EndDate == command.EndDate)
                 {
-                    if (command.EndDate < open.StartDate) return CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage.");
-                    // A contract end moved to the day it already has changes nothing.
-                    if (command.ContractEndChange && open.EndDate == command.EndDate)
-                    {
-                        alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
-                        continue;
-                    }
-
-                    toEnd[open] = toEnd.GetValueOrDefault(open).Union(ProgramSet.Of(program));
+                    alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
                     continue;
                 }
 
-                if (command.ContractEndChange && fromSource.Count > 0)
-                    return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source was already ended; its contract end can no longer move.");
-
-                var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
-                if (ended is null) continue;
-                if (ended.EndDate != command.EndDate) return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date.");
-                alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
+                toEnd[open] = toEnd.GetValueOrDefault(open).Union(ProgramSet.Of(program));
+                continue;
             }
 
-            var now = time.GetUtcNow();
-            // A contract's coverage keeps ending with its contract (no reason), so it can move again or end later.
-            CoverageEndReason? endReason = command.ContractEndChange ? null : command.Reason;
-            foreach (var (coverage, programs) in toEnd)
-            {
-                newlyEnded = newlyEnded.Union(programs);
-                if (programs == coverage.Programs)
-                {
-                    coverage.EndDate = command.EndDate;
-                    coverage.EndReason = endReason;
-                    continue;
-                }
+            if (command.ContractEndChange && fromSource.Count > 0)
+                return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source was already ended; its contract end can no longer move.");
 
-                // Split: the ended programs keep the start date on a row of their own.
-                coverage.Programs = coverage.Programs.Except(programs);
-                var split = new CoverageRecord
-                {
-                    ParticipantId = coverage.ParticipantId,
-                    Programs = programs,
-                    Segment = coverage.Segment,
-                    EmployerNumber = coverage.EmployerNumber,
-                    Channel = coverage.Channel,
-                    ChannelReference = coverage.ChannelReference,
-                    MonthlyIncome = coverage.MonthlyIncome,
-                    StartDate = coverage.StartDate,
-                    EndDate = command.EndDate,
-                    EndReason = endReason,
-                    CreatedAt = now,
-                };
-                db.Coverages.Add(split);
-                coverages.Add(split);
-            }
-
-            if (!newlyEnded.IsEmpty)
-            {
-                db.AddOutboxEvent(new CoverageEnded(
-                    Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
-                    ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
-                    command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference));
-                await db.SaveChangesAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-
-            var today = time.JakartaToday();
-            var active = ProgramSet.Empty;
-            foreach (var coverage in coverages)
-            {
-                if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
-            }
-
-            return new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active);
+            var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
+            if (ended is null) continue;
+            if (ended.EndDate != command.EndDate) return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date.");
+            alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
         }
-        finally
+
+        var now = time.GetUtcNow();
+        // A contract's coverage keeps ending with its contract (no reason), so it can move again or end later.
+        CoverageEndReason? endReason = command.ContractEndChange ? null : command.Reason;
+        foreach (var (coverage, programs) in toEnd)
         {
-            gate?.Release();
+            newlyEnded = newlyEnded.Union(programs);
+            if (programs == coverage.Programs)
+            {
+                coverage.EndDate = command.EndDate;
+                coverage.EndReason = endReason;
+                continue;
+            }
+
+            // Split: the ended programs keep the start date on a row of their own.
+            coverage.Programs = coverage.Programs.Except(programs);
+            var split = new CoverageRecord
+            {
+                ParticipantId = coverage.ParticipantId,
+                Programs = programs,
+                Segment = coverage.Segment,
+                EmployerNumber = coverage.EmployerNumber,
+                Channel = coverage.Channel,
+                ChannelReference = coverage.ChannelReference,
+                MonthlyIncome = coverage.MonthlyIncome,
+                StartDate = coverage.StartDate,
+                EndDate = command.EndDate,
+                EndReason = endReason,
+                CreatedAt = now,
+            };
+            change.Add(split);
         }
+
+        if (!newlyEnded.IsEmpty)
+        {
+            await change.SaveAsync(OutboxDbContextExtensions.NewOutboxMessage(new CoverageEnded(
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
+                ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
+                command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference)),
+                cancellationToken);
+        }
+
+        var today = time.JakartaToday();
+        var active = ProgramSet.Empty;
+        foreach (var coverage in coverages)
+        {
+            if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
+        }
+
+        return new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active);
     }
 
     /// <summary>The reason CoverageEnded gives when a contract's end moved rather than the coverage being ended.</summary>

@@ -1,15 +1,8 @@
 using System.Security.Cryptography;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
 using Verification.Domain;
-using Verification.Platform.Data;
-using Verification.Platform.Outbox;
-using ApiProgram = Verification.Api.Common.V1.Program;
-using DomainNikWarning = Verification.Domain.NikWarning;
 
 namespace Verification.Membership.Features.Enrol;
 
@@ -34,200 +27,117 @@ public sealed record EnrolmentCommand(
     public static byte[] Fingerprint(ReadOnlySpan<byte> canonicalRequest) => SHA256.HashData(canonicalRequest);
 }
 
-/// <summary>The answer to an enrolment, or a refusal because the key was used for another request.</summary>
-public sealed record EnrolmentResult(EnrollParticipantResponse? Response, bool Replayed, bool KeyReusedForAnotherRequest);
+/// <summary>How an enrolment request ended.</summary>
+public abstract record EnrolmentResult
+{
+    /// <summary>The answer: this request's, or the first one given under its key.</summary>
+    public sealed record Answered(EnrolmentAnswer Answer) : EnrolmentResult;
+
+    /// <summary>The key was used before for another request: nothing was done.</summary>
+    public sealed record KeyReused : EnrolmentResult;
+}
 
 /// <summary>
 /// Registers a participant (or finds them by NIK) and starts the requested coverage, once per idempotency key: the
 /// key's record, the participant, the coverage and the events commit in one transaction, and a repeat of the key
 /// returns the stored first answer.
 /// </summary>
-public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider time, OutboxSignal<MembershipDbContext> outbox)
+public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
 {
     public const string SourceModule = "membership";
 
     public async Task<EnrolmentResult> EnrolAsync(EnrolmentCommand command, CancellationToken cancellationToken)
     {
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
+        // Identical requests carry the same NIK, so the person's lock also queues every repeat of a key behind its first answer.
+        await using (var person = await store.BeginEnrolmentAsync(command.MemberCode, command.IdempotencyKey, StoredCodes.Nik(command.Nik), cancellationToken))
         {
-            try
-            {
-                return db.IsPostgres()
-                    ? await EnrolOnceOnPostgresAsync(command, cancellationToken)
-                    : await EnrolOnceAsync(command, cancellationToken);
-            }
-            catch (Exception ex) when (ex.IsUniqueViolation())
-            {
-                // Another request with this key (so another NIK, or the NIK lock would have queued it) committed first.
-                db.ChangeTracker.Clear();
-                return await ReplayAsync(command, cancellationToken)
-                    ?? throw new InvalidOperationException("An enrolment conflicted on a unique key that no committed row holds.", ex);
-            }
-        }
-        finally
-        {
-            gate?.Release();
-        }
-    }
-
-    private async Task<EnrolmentResult> EnrolOnceAsync(EnrolmentCommand command, CancellationToken cancellationToken)
-    {
-        var nik = StoredCodes.Nik(command.Nik);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // Identical requests carry the same NIK, so this lock also queues every repeat of a key behind its first answer.
-        await db.LockPersonAsync(nik, cancellationToken);
-        if (await ReplayAsync(command, cancellationToken) is { } replay) return replay;
-
-        var participant = await db.Participants.Include(p => p.Coverages).SingleOrDefaultAsync(p => p.Nik == nik, cancellationToken);
-        long? newId = participant is null ? await db.AllocateSequenceAsync(cancellationToken) : null;
-        var writes = new EnrolmentWrites();
-        var (response, _) = Apply(command, participant, () => newId!.Value, time.GetUtcNow(), time.JakartaToday(), writes);
-        writes.AddTo(db);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
-    }
-
-    /// <summary>The same as <see cref="EnrolOnceAsync"/> in three round trips of hand-written SQL: lock and reads, inserts, commit.</summary>
-    private async Task<EnrolmentResult> EnrolOnceOnPostgresAsync(EnrolmentCommand command, CancellationToken cancellationToken)
-    {
-        var nik = StoredCodes.Nik(command.Nik);
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var found = await EnrolmentStatements.LockAndFindAsync(connection, transaction, command.MemberCode, command.IdempotencyKey, nik, cancellationToken);
-            if (found.Answer is { } stored)
-                return Replay(command, stored.Fingerprint, () => EnrollParticipantResponse.Parser.ParseFrom(stored.Response));
-
+            if (person.Stored is { } stored) return Replay(command, stored);
             var writes = new EnrolmentWrites();
-            var newId = found.NewId;
-            var (response, _) = Apply(
-                command, found.Participant, () => newId ?? throw new InvalidOperationException("A new participant was given no number."),
+            var (answer, _) = Apply(
+                command, person.Participant, () => person.NewId ?? throw new InvalidOperationException("A new participant was given no number."),
                 time.GetUtcNow(), time.JakartaToday(), writes);
-            await EnrolmentStatements.InsertAsync(connection, transaction, writes, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            outbox.Notify();
-            return new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+            if (await person.SaveAsync(writes, cancellationToken)) return new EnrolmentResult.Answered(answer);
         }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+
+        // Another request with this key (so another NIK, or the person's lock would have queued it) committed first.
+        return await store.FindAnswerAsync(command.MemberCode, command.IdempotencyKey, cancellationToken) is { } first
+            ? Replay(command, first)
+            : throw new InvalidOperationException("An enrolment conflicted on a unique key that no committed row holds.");
     }
 
     /// <summary>
     /// A chunk of enrolments of one member, each answered exactly as <see cref="EnrolAsync"/> would answer it alone, in
-    /// one transaction: the persons locked (in NIK order, so concurrent chunks never deadlock), stored answers and
-    /// participants read with one query each, participant numbers allocated as one block, every row and event saved
-    /// together. Items are applied in order, so two items for one NIK behave as two requests one after the other.
+    /// one transaction: the persons locked, stored answers and participants read once, participant numbers allocated as
+    /// one block, every row and event saved together. Items are applied in order, so two items for one NIK behave as two
+    /// requests one after the other.
     /// </summary>
     public async Task<IReadOnlyList<EnrolmentResult>> EnrolManyAsync(IReadOnlyList<EnrolmentCommand> commands, CancellationToken cancellationToken)
     {
         if (commands.Count == 0) return [];
         if (commands.Select(c => c.MemberCode).Distinct(StringComparer.Ordinal).Skip(1).Any())
             throw new ArgumentException("A chunk of enrolments comes from one member.", nameof(commands));
-        var gate = await db.EnterWriteGateAsync(cancellationToken);
-        try
-        {
-            return await EnrolChunkAsync(commands, cancellationToken);
-        }
-        catch (Exception ex) when (ex.IsUniqueViolation())
-        {
-            // A concurrent single enrolment used one of these keys for another NIK: settle the chunk item by item.
-            db.ChangeTracker.Clear();
-            gate?.Release();
-            gate = null;
-            var results = new List<EnrolmentResult>(commands.Count);
-            foreach (var command in commands) results.Add(await EnrolAsync(command, cancellationToken));
-            return results;
-        }
-        finally
-        {
-            gate?.Release();
-        }
-    }
-
-    private async Task<IReadOnlyList<EnrolmentResult>> EnrolChunkAsync(IReadOnlyList<EnrolmentCommand> commands, CancellationToken cancellationToken)
-    {
-        var memberCode = commands[0].MemberCode;
         var niks = commands.Select(c => StoredCodes.Nik(c.Nik)).Distinct().Order().ToList();
         var keys = commands.Select(c => c.IdempotencyKey).Distinct(StringComparer.Ordinal).ToList();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.LockPersonsAsync(niks, cancellationToken);
-
-        var stored = await db.IdempotencyRecords.AsNoTracking()
-            .Where(r => r.MemberCode == memberCode && keys.Contains(r.IdempotencyKey))
-            .ToDictionaryAsync(r => r.IdempotencyKey, r => (r.RequestFingerprint, Response: r.Response), StringComparer.Ordinal, cancellationToken);
-        // PostgreSQL copies the chunk's new rows in bulk, so nothing needs tracking; SQLite saves them through the context.
-        var copy = db.IsPostgres();
-        var known = db.Participants.Include(p => p.Coverages).Where(p => niks.Contains(p.Nik));
-        var participants = await (copy ? known.AsNoTracking() : known).ToDictionaryAsync(p => p.Nik, cancellationToken);
-
-        // One block of participant numbers for the NIKs this chunk will register.
-        var unknown = commands.Where(c => !stored.ContainsKey(c.IdempotencyKey))
-            .Select(c => StoredCodes.Nik(c.Nik)).Where(n => !participants.ContainsKey(n)).Distinct().Count();
-        var ids = new Queue<long>(await db.AllocateSequencesAsync(unknown, cancellationToken));
-
-        var now = time.GetUtcNow();
-        var today = time.JakartaToday();
-        var answered = new Dictionary<string, (byte[] Fingerprint, EnrollParticipantResponse Response)>(StringComparer.Ordinal);
-        var results = new EnrolmentResult[commands.Count];
-        var writes = new EnrolmentWrites();
-        for (var i = 0; i < commands.Count; i++)
+        await using (var chunk = await store.BeginEnrolmentsAsync(commands[0].MemberCode, keys, niks, cancellationToken))
         {
-            var command = commands[i];
-            if (stored.TryGetValue(command.IdempotencyKey, out var record))
+            var participants = new Dictionary<long, ParticipantRecord>(chunk.Participants);
+            // One block of participant numbers for the NIKs this chunk will register.
+            var unknown = commands.Where(c => !chunk.Stored.ContainsKey(c.IdempotencyKey))
+                .Select(c => StoredCodes.Nik(c.Nik)).Where(n => !participants.ContainsKey(n)).Distinct().Count();
+            var ids = new Queue<long>(await chunk.NewIdsAsync(unknown, cancellationToken));
+
+            var now = time.GetUtcNow();
+            var today = time.JakartaToday();
+            var answered = new Dictionary<string, (byte[] Fingerprint, EnrolmentAnswer Answer)>(StringComparer.Ordinal);
+            var results = new EnrolmentResult[commands.Count];
+            var writes = new EnrolmentWrites();
+            for (var i = 0; i < commands.Count; i++)
             {
-                results[i] = Replay(command, record.RequestFingerprint, () => EnrollParticipantResponse.Parser.ParseFrom(record.Response));
-                continue;
+                var command = commands[i];
+                if (chunk.Stored.TryGetValue(command.IdempotencyKey, out var stored))
+                {
+                    results[i] = Replay(command, stored);
+                    continue;
+                }
+
+                if (answered.TryGetValue(command.IdempotencyKey, out var earlier))
+                {
+                    results[i] = Replay(command, earlier.Fingerprint, earlier.Answer);
+                    continue;
+                }
+
+                var nik = StoredCodes.Nik(command.Nik);
+                var (answer, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today, writes);
+                participants[nik] = participant;
+                answered[command.IdempotencyKey] = (command.RequestFingerprint, answer);
+                results[i] = new EnrolmentResult.Answered(answer);
             }
 
-            if (answered.TryGetValue(command.IdempotencyKey, out var earlier))
-            {
-                results[i] = Replay(command, earlier.Fingerprint, () => earlier.Response.Clone());
-                continue;
-            }
-
-            var nik = StoredCodes.Nik(command.Nik);
-            var (response, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today, writes);
-            participants[nik] = participant;
-            answered[command.IdempotencyKey] = (command.RequestFingerprint, response);
-            results[i] = new EnrolmentResult(response, Replayed: false, KeyReusedForAnotherRequest: false);
+            if (await chunk.SaveAsync(writes, cancellationToken)) return results;
         }
 
-        if (copy)
-        {
-            await db.CopyAsync(writes, cancellationToken);
-        }
-        else
-        {
-            writes.AddTo(db);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        db.ChangeTracker.Clear();
-        return results;
+        // A concurrent single enrolment used one of these keys for another NIK: settle the chunk item by item.
+        var settled = new List<EnrolmentResult>(commands.Count);
+        foreach (var command in commands) settled.Add(await EnrolAsync(command, cancellationToken));
+        return settled;
     }
 
-    private static EnrolmentResult Replay(EnrolmentCommand command, byte[] fingerprint, Func<EnrollParticipantResponse> response) =>
-        fingerprint.AsSpan().SequenceEqual(command.RequestFingerprint)
-            ? new EnrolmentResult(response(), Replayed: true, KeyReusedForAnotherRequest: false)
-            : new EnrolmentResult(null, Replayed: false, KeyReusedForAnotherRequest: true);
+    private static EnrolmentResult Replay(EnrolmentCommand command, StoredAnswer stored) =>
+        stored.RequestFingerprint.AsSpan().SequenceEqual(command.RequestFingerprint) ? new EnrolmentResult.Answered(stored.Answer) : new EnrolmentResult.KeyReused();
+
+    private static EnrolmentResult Replay(EnrolmentCommand command, byte[] fingerprint, EnrolmentAnswer answer) =>
+        fingerprint.AsSpan().SequenceEqual(command.RequestFingerprint) ? new EnrolmentResult.Answered(answer) : new EnrolmentResult.KeyReused();
 
     /// <summary>
     /// One enrolment against the person as loaded (null: the NIK is new), inside the caller's transaction: adds the
     /// participant, coverage, events and the key's answer to <paramref name="writes"/> and returns the answer with the
     /// participant. The one rule both EnrollParticipant and EnrollParticipants apply.
     /// </summary>
-    private static (EnrollParticipantResponse Response, ParticipantRecord Participant) Apply(
+    private static (EnrolmentAnswer Answer, ParticipantRecord Participant) Apply(
         EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today, EnrolmentWrites writes)
     {
         var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
-        EnrollOutcome outcome;
+        EnrolmentOutcome outcome;
         ProgramSet started;
         if (participant is null)
         {
@@ -242,7 +152,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
                 CreatedAt = now,
             };
             writes.Participants.Add(participant);
-            outcome = EnrollOutcome.Registered;
+            outcome = EnrolmentOutcome.Registered;
             started = command.Programs;
             writes.Event(new ParticipantEnrolled(
                 Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
@@ -258,7 +168,7 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             }
 
             started = command.Programs.Except(covered);
-            outcome = started.IsEmpty ? EnrollOutcome.AlreadyCovered : EnrollOutcome.CoverageAdded;
+            outcome = started.IsEmpty ? EnrolmentOutcome.AlreadyCovered : EnrolmentOutcome.CoverageAdded;
             // The civil registry never corrects a NIK: a new disagreement is kept on the record too.
             var before = participant.NikWarnings;
             participant.NikWarnings |= StoredCodes.Warnings(warnings);
@@ -295,30 +205,17 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
             if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
         }
 
-        var response = new EnrollParticipantResponse { Outcome = outcome, ParticipantNumber = participant.Number.Value };
-        response.StartedPrograms.Add(started.ToList().Select(ToApi));
-        response.ActivePrograms.Add(active.ToList().Select(ToApi));
-        response.NikWarnings.Add(warnings.Select(ToApi));
+        var answer = new EnrolmentAnswer(outcome, participant.Number, started, active, warnings);
 
         writes.Answers.Add(new IdempotencyRecord
         {
             MemberCode = command.MemberCode,
             IdempotencyKey = command.IdempotencyKey,
             RequestFingerprint = command.RequestFingerprint,
-            Response = Google.Protobuf.MessageExtensions.ToByteArray(response),
+            Response = StoredAnswer.Serialize(answer),
             CreatedAt = now,
         });
-        return (response, participant);
-    }
-
-    private async Task<EnrolmentResult?> ReplayAsync(EnrolmentCommand command, CancellationToken cancellationToken)
-    {
-        var record = await db.IdempotencyRecords.AsNoTracking()
-            .SingleOrDefaultAsync(r => r.MemberCode == command.MemberCode && r.IdempotencyKey == command.IdempotencyKey, cancellationToken);
-        if (record is null) return null;
-        return record.RequestFingerprint.AsSpan().SequenceEqual(command.RequestFingerprint)
-            ? new EnrolmentResult(EnrollParticipantResponse.Parser.ParseFrom(record.Response), Replayed: true, KeyReusedForAnotherRequest: false)
-            : new EnrolmentResult(null, Replayed: false, KeyReusedForAnotherRequest: true);
+        return (answer, participant);
     }
 
     private static bool Overlaps(CoverageRecord coverage, DateOnly start, DateOnly? end) =>
@@ -327,12 +224,4 @@ public sealed class ParticipantEnrolment(MembershipDbContext db, TimeProvider ti
     internal static string SegmentName(ParticipantSegment segment) => segment.ToString().ToUpperInvariant();
 
     internal static string[] ProgramNames(ProgramSet programs) => [.. programs.ToList().Select(p => p.ToString().ToUpperInvariant())];
-
-    internal static ApiProgram ToApi(CoverageProgram program) => (ApiProgram)((int)program + 1);
-
-    private static Api.Membership.V1.NikWarning ToApi(DomainNikWarning warning) => warning.Kind switch
-    {
-        NikWarningKind.BirthDateMismatch => Api.Membership.V1.NikWarning.BirthDateMismatch,
-        _ => Api.Membership.V1.NikWarning.SexMismatch,
-    };
 }

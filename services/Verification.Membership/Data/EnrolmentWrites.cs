@@ -1,14 +1,13 @@
 using Verification.Contracts.Events;
-using Verification.Membership.Data;
 using Verification.Platform.Outbox;
 
-namespace Verification.Membership.Features.Enrol;
+namespace Verification.Membership.Data;
 
 /// <summary>
 /// The rows a set of enrolments adds to the registry, with their events, and the persons already registered whose NIK
-/// warnings grew: saved through the context (<see cref="AddTo"/>) or copied in bulk on PostgreSQL (RegistryWrites.CopyAsync).
+/// warnings grew: what an enrolment decided, for its store to save in its transaction.
 /// </summary>
-internal sealed class EnrolmentWrites
+public sealed class EnrolmentWrites
 {
     public List<ParticipantRecord> Participants { get; } = [];
 
