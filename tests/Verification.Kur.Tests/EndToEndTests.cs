@@ -147,9 +147,10 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         var ex = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => Host.Kur("bank-bri").EnrolBorrowerAsync(request).ResponseAsync);
 
         Assert.Equal("BANK_CODE_NOT_OWN", ex.GetDetail<ErrorInfo>()!.Reason);
-        await EventCollector.WaitForAsync(() => EventCollector.Denied.Any(d => d.Resource.Contains(request.LoanReference, StringComparison.Ordinal)), "AccessDenied");
-        var denied = Assert.Single(EventCollector.Denied, d => d.Resource.Contains(request.LoanReference, StringComparison.Ordinal));
+        await EventCollector.WaitForAsync(() => EventCollector.Denied.Any(d => d.LoanReference == request.LoanReference), "AccessDenied");
+        var denied = Assert.Single(EventCollector.Denied, d => d.LoanReference == request.LoanReference);
         Assert.Equal(("bank-bri", "Bank", "/verification.kur.v1.KurService/EnrolBorrower"), (denied.MemberCode, denied.Role, denied.RpcMethod));
+        Assert.Equal(("BANK_CODE_NOT_OWN", "009"), (denied.ReasonCode, denied.BankCode));
         Assert.DoesNotContain(request.Borrower.Nik, denied.Resource, StringComparison.Ordinal);
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => Host.Kur("bank-bni").GetEnrolmentAsync(new GetEnrolmentRequest { LoanReference = request.LoanReference }).ResponseAsync);
         var verified = await Host.Membership("bank-bri").VerifyMembershipAsync(new VerifyMembershipRequest { Nik = request.Borrower.Nik });

@@ -74,7 +74,7 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
             + $"enrolled {fixture.NonAsn.Events.Enrolled.Where(e => numbers.Contains(e.ParticipantNumber)).Select(e => e.EventId).Distinct().Count()}, "
             + $"coverage started {fixture.NonAsn.Events.CoverageStarted.Where(e => numbers.Contains(e.ParticipantNumber)).Select(e => e.EventId).Distinct().Count()}, "
             + $"ended {fixture.NonAsn.Events.Ended.Count(e => e.EmploymentId == first[3].EmploymentId)}, coverage ended {fixture.NonAsn.Events.CoverageEnded.Count(e => e.ParticipantNumber == first[3].ParticipantNumber)}, "
-            + $"denied {fixture.NonAsn.Events.Denied.Count(d => d.Resource == $"nonasn employer {TestData.ParepareEmployer}" && d.RpcMethod.EndsWith("RegisterEmployees", StringComparison.Ordinal))}";
+            + $"denied {fixture.NonAsn.Events.Denied.Count(d => d.EmployerNumber == TestData.ParepareEmployer && d.ReasonCode == "EMPLOYER_NUMBER_NOT_OWN" && d.RpcMethod.EndsWith("RegisterEmployees", StringComparison.Ordinal))}";
         const string all = "registered 800, enrolled 800, coverage started 800, ended 1, coverage ended 1, denied ";
         try
         {

@@ -73,7 +73,7 @@ public sealed class RegistrationTests(MonolithicHostsFixture fixture) : IClassFi
 
         Assert.Equal("EMPLOYER_NUMBER_NOT_OWN", ex.GetDetail<ErrorInfo>()!.Reason);
         Assert.DoesNotContain(employee.Nik, ex.Status.Detail, StringComparison.Ordinal);
-        await EventLog.WaitForAsync(() => host.Events.Denied.Any(d => d.MemberCode == TestData.Parepare && d.Resource == $"nonasn employer {TestData.KemnakerSecondEmployer}"
+        await EventLog.WaitForAsync(() => host.Events.Denied.Any(d => d.MemberCode == TestData.Parepare && d.EmployerNumber == TestData.KemnakerSecondEmployer && d.ReasonCode == "EMPLOYER_NUMBER_NOT_OWN"
             && d.RpcMethod.EndsWith("RegisterEmployee", StringComparison.Ordinal)), "AccessDenied");
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, async () =>
         {

@@ -80,7 +80,7 @@ public sealed class UploadTests(MonolithicHostsFixture fixture, Xunit.Abstractio
         }
 
         // The other employer's row was audited, once for the upload.
-        await EventLog.WaitForAsync(() => host.Events.Denied.Any(d => d.Resource == $"nonasn employer {TestData.ParepareEmployer}" && d.MemberCode == TestData.Kemnaker), "AccessDenied");
+        await EventLog.WaitForAsync(() => host.Events.Denied.Any(d => d.EmployerNumber == TestData.ParepareEmployer && d.ReasonCode == "EMPLOYER_NUMBER_NOT_OWN" && d.MemberCode == TestData.Kemnaker), "AccessDenied");
         var ids = byId.Values.Where(r => r.Outcome == RegistrationOutcome.Registered).Select(r => r.EmploymentId).ToHashSet();
         await EventLog.WaitForAsync(() => ids.All(id => host.Events.Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
         var registered = host.Events.Registered.Single(e => e.EmploymentId == byId["good-5"].EmploymentId);

@@ -73,9 +73,9 @@ public static class AuditCommands
             }
             else
             {
-                var table = new Table().AddColumns("index", "occurred (UTC)", "event", "member", "NIK", "participant", "loan", "batch", "trace");
+                var table = new Table().AddColumns("index", "occurred (UTC)", "event", "member", "NIK", "participant", "loan", "batch", "detail", "trace");
                 foreach (var e in entries)
-                    table.AddRow(e.Index.ToString(), e.OccurTime?.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss") ?? "", Markup.Escape(e.EventType), Markup.Escape(e.ActingMemberCode), e.Keys?.MaskedNik ?? "", e.Keys?.ParticipantNumber ?? "", Markup.Escape(e.Keys?.LoanReference ?? ""), e.Keys?.BatchId ?? "", e.TraceId);
+                    table.AddRow(e.Index.ToString(), e.OccurTime?.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss") ?? "", Markup.Escape(e.EventType), Markup.Escape(e.ActingMemberCode), e.Keys?.MaskedNik ?? "", e.Keys?.ParticipantNumber ?? "", Markup.Escape(e.Keys?.LoanReference ?? ""), e.Keys?.BatchId ?? "", Markup.Escape(Detail(e)), e.TraceId);
                 printer.Console.Write(table);
                 printer.Line($"{entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}");
             }
@@ -249,6 +249,33 @@ public static class AuditCommands
             }
             if (page < request.Limit) return entries;
             request.AfterIndex = entries[^1].Index;
+        }
+    }
+
+    /// <summary>
+    /// What the entry's own bytes say beyond its keys: for a denial the method, the reason code and what was asked for; for
+    /// a change a module made for a partner, the module that relayed it. Read from the canonical bytes, not the stated fields.
+    /// </summary>
+    internal static string Detail(AuditEntry entry)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(entry.CanonicalBytes.Memory);
+            if (!document.RootElement.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object) return "";
+            string Text(string name) => payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
+            var parts = new List<string>();
+            if (entry.EventType == "AccessDenied")
+            {
+                parts.Add($"denied {Text("rpcMethod")}");
+                parts.Add(Text("reasonCode") is { Length: > 0 } code ? code : Text("reason"));
+                if (Text("resource") is { Length: > 0 } resource) parts.Add(resource);
+            }
+            if (Text("relayedBy") is { Length: > 0 } module) parts.Add($"relayed by {module}");
+            return string.Join("; ", parts);
+        }
+        catch (JsonException)
+        {
+            return "";
         }
     }
 

@@ -11,4 +11,11 @@ public sealed record AccessDenied(
     string Role,
     string RpcMethod,
     string Reason,
-    string Resource) : IIntegrationEvent;
+    string Resource,
+    string ReasonCode = "",
+    string? BankCode = null,
+    string? LoanReference = null,
+    string? EmployerNumber = null,
+    string? BatchId = null,
+    string? ParticipantNumber = null,
+    string? RelayedBy = null) : IIntegrationEvent;

@@ -1,5 +1,8 @@
 namespace Verification.Contracts.Events;
 
+// ActingMember is the partner whose call caused the change, also when a module relayed it; RelayedBy names that module
+// (e.g. "kur") and is null for a module's own calls.
+
 // NIK carried: this is the moment a NIK is bound to a participant number, and Audit (which keyed-hashes it) must find the enrolment by NIK.
 public sealed record ParticipantEnrolled(
     Guid EventId,
@@ -11,7 +14,8 @@ public sealed record ParticipantEnrolled(
     string Nik,
     string MaskedNik,
     string Segment,
-    string Channel) : IIntegrationEvent;
+    string Channel,
+    string? RelayedBy = null) : IIntegrationEvent;
 
 // No NIK: the participant number already leads Audit back to the NIK through ParticipantEnrolled.
 // Channel (EMPLOYER, KUR, LOCAL_GOVERNMENT) and ChannelReference (bank or region code) were added later, so Audit can
@@ -30,7 +34,8 @@ public sealed record CoverageStarted(
     DateTimeOffset CoveredFrom,
     string? Channel = null,
     string? ChannelReference = null,
-    DateTimeOffset? CoveredUntil = null) : IIntegrationEvent;
+    DateTimeOffset? CoveredUntil = null,
+    string? RelayedBy = null) : IIntegrationEvent;
 
 // No NIK: the participant number already leads Audit back to the NIK through ParticipantEnrolled.
 // CoveredUntil is 24:00 WIB of the last day covered, in UTC; Channel and ChannelReference as in CoverageStarted.
@@ -46,4 +51,5 @@ public sealed record CoverageEnded(
     DateTimeOffset CoveredUntil,
     string Reason,
     string? Channel = null,
-    string? ChannelReference = null) : IIntegrationEvent;
+    string? ChannelReference = null,
+    string? RelayedBy = null) : IIntegrationEvent;

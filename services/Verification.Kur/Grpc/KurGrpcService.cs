@@ -92,7 +92,7 @@ public sealed class KurGrpcService(
     [RpcRoles(MemberRole.Bank)]
     public override async Task<GetCoverageReportResponse> GetCoverageReport(GetCoverageReportRequest request, ServerCallContext context)
     {
-        var bankCode = context.Member().BankCode ?? throw await DenyAsync(context, "a bank member without a bank code", "kur report");
+        var bankCode = context.Member().BankCode ?? throw await DenyAsync(context, "a bank member without a bank code", DeniedResource.None);
         var requests = new KurRequests(time.JakartaToday());
         var (first, last) = requests.MonthRange(request.StartMonth, request.EndMonth);
         var scheme = requests.Scheme("scheme", request.Scheme, required: false);
@@ -115,16 +115,16 @@ public sealed class KurGrpcService(
     {
         var own = context.Member().BankCode;
         if (own is not null && (requested.Length == 0 || requested == own)) return own;
-        // The resource names what was refused; a loan reference that is not well-formed is left out rather than echoed.
-        var resource = KurRequests.IsBankCode(requested)
-            ? KurRequests.IsLoanReference(loanReference) ? $"kur bank {requested} loan {loanReference}" : $"kur bank {requested}"
-            : "kur bank (malformed code)";
+        // The resource names what was refused; a code or loan reference that is not well-formed is left out rather than echoed.
+        var resource = new DeniedResource(
+            BankCode: KurRequests.IsBankCode(requested) ? requested : null,
+            LoanReference: KurRequests.IsLoanReference(loanReference) ? loanReference : null);
         throw await DenyAsync(context, own is null ? "a bank member without a bank code" : "bank code of another bank", resource);
     }
 
-    private async Task<RpcException> DenyAsync(ServerCallContext context, string reason, string resource)
+    private async Task<RpcException> DenyAsync(ServerCallContext context, string reason, DeniedResource resource)
     {
-        await denials.RecordAsync(context, reason, resource, context.CancellationToken);
+        await denials.RecordAsync(context, "BANK_CODE_NOT_OWN", reason, resource, context.CancellationToken);
         return AccessDenials.Denied("A bank acts only for its own bank code.", "BANK_CODE_NOT_OWN");
     }
 

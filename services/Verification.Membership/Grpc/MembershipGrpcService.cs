@@ -88,13 +88,17 @@ public sealed class MembershipGrpcService(
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
-        return await enrolment.EnrolAsync(command!, context.CancellationToken) switch
+        return await enrolment.EnrolAsync(Relayed(command!, context), context.CancellationToken) switch
         {
             EnrolmentResult.Answered answered => answered.Answer.ToApi(),
             EnrolmentResult.KeyReused => throw RpcErrors.Of(StatusCode.AlreadyExists, KeyReusedMessage),
             var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
         };
     }
+
+    /// <summary>A command made for the partner a module relayed, so the events name the partner and the module.</summary>
+    private static EnrolmentCommand Relayed(EnrolmentCommand command, ServerCallContext context) =>
+        context.RelayedBy() is { } module ? command with { OnBehalfOf = context.ActingMemberCode(), RelayedBy = module } : command;
 
     private const string KeyReusedMessage = "This idempotency key was already used for a different enrolment request.";
 
@@ -130,7 +134,7 @@ public sealed class MembershipGrpcService(
                 continue;
             }
 
-            commands.Add(command);
+            commands.Add(Relayed(command, context));
             positions.Add(i);
         }
 
@@ -167,7 +171,7 @@ public sealed class MembershipGrpcService(
 
         var result = await coverageEnding.EndAsync(
             new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
-                request.ContractEndChange),
+                request.ContractEndChange, context.RelayedBy() is null ? null : context.ActingMemberCode(), context.RelayedBy()),
             context.CancellationToken);
         if (!result.Found) throw RpcErrors.Of(StatusCode.NotFound, "No participant has this participant number.");
         if (result.Conflict is { } conflict) throw RpcErrors.Of(StatusCode.FailedPrecondition, conflict);

@@ -122,7 +122,7 @@ public sealed class NonAsnGrpcService(
             if (NonAsnRequests.IsEmployerNumber(request.EmployerNumber) && !member.ActsForEmployer(request.EmployerNumber))
             {
                 if (deniedEmployers.Add(request.EmployerNumber))
-                    await denials.RecordAsync(context, "employer number of another member in a bulk upload", $"nonasn employer {request.EmployerNumber}", cancellationToken);
+                    await denials.RecordAsync(context, "EMPLOYER_NUMBER_NOT_OWN", "employer number of another member in a bulk upload", new DeniedResource(EmployerNumber: request.EmployerNumber), cancellationToken);
                 yield return new UploadRow.NotOwnEmployer(NonAsnRequests.AnsweredRowId(request.RowId));
                 continue;
             }
@@ -160,7 +160,7 @@ public sealed class NonAsnGrpcService(
         requests.EmployerNumber("employer_number", employerNumber);
         requests.ThrowIfAny();
         if (context.Member().ActsForEmployer(employerNumber)) return;
-        await denials.RecordAsync(context, "employer number of another member", $"nonasn employer {employerNumber}", context.CancellationToken);
+        await denials.RecordAsync(context, "EMPLOYER_NUMBER_NOT_OWN", "employer number of another member", new DeniedResource(EmployerNumber: employerNumber), context.CancellationToken);
         throw AccessDenials.Denied(NonAsnMapping.NotOwnEmployerMessage, "EMPLOYER_NUMBER_NOT_OWN");
     }
 

@@ -1,25 +1,47 @@
 using Google.Rpc;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Verification.Contracts.Events;
-using Grpc.Core;
 using Verification.Api;
+using Verification.Contracts.Events;
 using Verification.Platform.Outbox;
 
 namespace Verification.Platform.Access;
 
+/// <summary>What a refused call asked for, as the keys an auditor traces by; never personal data.</summary>
+public sealed record DeniedResource(string? BankCode = null, string? LoanReference = null, string? EmployerNumber = null, string? BatchId = null, string? ParticipantNumber = null)
+{
+    public static readonly DeniedResource None = new();
+
+    /// <summary>E.g. "bank 002, loan SIKP-1": the same keys in words, for logs and older readers.</summary>
+    public override string ToString() => string.Join(", ", new[]
+    {
+        BankCode is null ? null : $"bank {BankCode}",
+        LoanReference is null ? null : $"loan {LoanReference}",
+        EmployerNumber is null ? null : $"employer {EmployerNumber}",
+        BatchId is null ? null : $"batch {BatchId}",
+        ParticipantNumber is null ? null : $"participant {ParticipantNumber}",
+    }.OfType<string>());
+}
+
 /// <summary>Records a refused call as an <see cref="AccessDenied"/> event through the access store's outbox, so Audit logs every denial.</summary>
 public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<AccessDenials> logger)
 {
-    /// <summary>Records the denial; call before throwing <see cref="Denied"/>. A scope check in a feature passes the resource it refused (never personal data).</summary>
-    public async Task RecordAsync(ServerCallContext context, string reason, string resource, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the denial: who (the member, and the module that relayed the call when it came through one), which method,
+    /// why (a stable reason code and words) and what it asked for. Call before throwing <see cref="Denied"/>.
+    /// </summary>
+    public async Task RecordAsync(ServerCallContext context, string reasonCode, string reason, DeniedResource resource, CancellationToken cancellationToken)
     {
         var member = context.MemberOrNull();
         var now = DateTimeOffset.UtcNow;
+        var acting = member is null ? "" : context.ActingMemberCode();
         var denied = new AccessDenied(
-            Guid.CreateVersion7(now), now, context.CorrelationId(), member?.Code ?? "", "access",
-            member?.Code ?? "", member?.Role.ToString() ?? "", context.Method, reason, resource);
-        Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reason);
+            Guid.CreateVersion7(now), now, context.CorrelationId(), acting, "access",
+            member?.Code ?? "", member?.Role.ToString() ?? "", context.Method, reason, resource.ToString(),
+            reasonCode, resource.BankCode, resource.LoanReference, resource.EmployerNumber, resource.BatchId, resource.ParticipantNumber,
+            member is null ? null : context.RelayedBy());
+        Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reasonCode, reason);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AccessDbContext>();
         db.AddOutboxEvent(denied);
@@ -33,7 +55,7 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<A
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4030, Level = LogLevel.Warning, Message = "Access denied to {MemberCode} calling {Method}: {Reason}")]
-        public static partial void Denied(ILogger logger, string memberCode, string method, string reason);
+        [LoggerMessage(EventId = 4030, Level = LogLevel.Warning, Message = "Access denied to {MemberCode} calling {Method}: {ReasonCode} ({Reason})")]
+        public static partial void Denied(ILogger logger, string memberCode, string method, string reasonCode, string reason);
     }
 }

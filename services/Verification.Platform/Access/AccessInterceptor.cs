@@ -50,9 +50,21 @@ public sealed class AccessInterceptor : ServerCallInterceptor, IDisposable
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
         context.UserState[typeof(Member)] = member;
 
+        if (context.GetHttpContext().Request.Headers[CallerContext.OnBehalfOfHeader].ToString() is { Length: > 0 } partner)
+        {
+            // Only the suite's own modules relay a partner's call; a partner naming another member would act as it.
+            if (member.Role != MemberRole.InternalService || _directory.FindByCode(partner) is null)
+            {
+                await _denials.RecordAsync(context, "ON_BEHALF_OF_NOT_ALLOWED", $"role {member.Role} may not act on behalf of another member", DeniedResource.None, context.CancellationToken);
+                throw AccessDenials.Denied("Only the suite's own modules may act on behalf of another member.", "ON_BEHALF_OF_NOT_ALLOWED");
+            }
+
+            context.ActOnBehalfOf(partner);
+        }
+
         if (!access.AnyMember && !access.Roles.Contains(member.Role))
         {
-            await _denials.RecordAsync(context, $"role {member.Role} may not call this method", "", context.CancellationToken);
+            await _denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not call this method", DeniedResource.None, context.CancellationToken);
             throw AccessDenials.Denied("Your member role may not call this method.", "ROLE_NOT_ALLOWED");
         }
 

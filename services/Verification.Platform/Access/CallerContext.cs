@@ -8,6 +8,14 @@ public static class CallerContext
 {
     private const string CorrelationHeader = "x-correlation-id";
 
+    /// <summary>Set by a module calling another while serving a partner: the partner's member code. Only the internal-service member may send it.</summary>
+    public const string OnBehalfOfHeader = "x-verification-on-behalf-of";
+
+    /// <summary>Beside <see cref="OnBehalfOfHeader"/>: the module that relayed the partner's call, e.g. "kur".</summary>
+    public const string RelayedByHeader = "x-verification-relayed-by";
+
+    private static readonly object OnBehalfOfKey = new();
+
     /// <summary>The authenticated member; only anonymous RPCs (health) have none.</summary>
     public static Member Member(this ServerCallContext context) =>
         context.MemberOrNull() ?? throw new InvalidOperationException($"{context.Method} has no authenticated member.");
@@ -15,6 +23,21 @@ public static class CallerContext
     /// <summary>The authenticated member, or null before authentication (or on health).</summary>
     public static Member? MemberOrNull(this ServerCallContext context) =>
         context.UserState.TryGetValue(typeof(Member), out var member) ? member as Member : null;
+
+    /// <summary>The member an event of this call is recorded as acting for: the partner a module relayed, else the caller.</summary>
+    public static string ActingMemberCode(this ServerCallContext context) =>
+        context.UserState.TryGetValue(OnBehalfOfKey, out var partner) && partner is string code ? code : context.Member().Code;
+
+    /// <summary>The module that relayed a partner's call to this one, or null for a direct call.</summary>
+    public static string? RelayedBy(this ServerCallContext context)
+    {
+        if (!context.UserState.ContainsKey(OnBehalfOfKey)) return null;
+        var module = context.GetHttpContext().Request.Headers[RelayedByHeader].ToString();
+        return module.Length is > 0 and <= 32 && module.All(char.IsAsciiLetterLower) ? module : "unnamed module";
+    }
+
+    /// <summary>Marks this call as relayed on behalf of <paramref name="memberCode"/> (access control has checked the caller may).</summary>
+    internal static void ActOnBehalfOf(this ServerCallContext context, string memberCode) => context.UserState[OnBehalfOfKey] = memberCode;
 
     /// <summary>The caller's correlation id (<c>x-correlation-id</c>), else this call's trace id.</summary>
     public static string CorrelationId(this ServerCallContext context)

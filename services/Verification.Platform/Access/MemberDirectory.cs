@@ -40,6 +40,8 @@ public sealed class MemberDirectory
         return new MemberDirectory(entries);
     }
 
+    public Member? FindByCode(string code) => Members.FirstOrDefault(m => string.Equals(m.Code, code, StringComparison.Ordinal));
+
     public Member? FindByToken(string token)
     {
         // Hashing every call's token costs more than the rest of authentication; remember recent answers (bounded).

@@ -41,6 +41,7 @@ public static class ModuleClients
             // First the default, then propagation, which keeps whichever deadline is sooner.
             .AddInterceptor(sp => new DefaultDeadlineInterceptor(sp.GetRequiredService<VerificationHostContext>().Options.Internal.DefaultDeadline))
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true)
+            .AddInterceptor(sp => new OnBehalfOfInterceptor(sp.GetRequiredService<Microsoft.AspNetCore.Http.IHttpContextAccessor>()))
             .AddCallCredentials((_, metadata, sp) =>
             {
                 if (sp.GetRequiredService<ModuleEndpoints>().BearerToken is { } token) metadata.Add("authorization", "Bearer " + token);

@@ -52,13 +52,15 @@ public sealed class AuditSettingsTests : IDisposable
     public void MicroservicesModeNeedsBothKeysConfigured(string missing)
     {
         Directory.CreateDirectory(_data);
-        var signing = Path.Combine(_data, "sign.pem");
+        // Mounted secrets live outside the data directory (a key inside it is refused).
+        var secrets = Directory.CreateTempSubdirectory("verification-secrets-").FullName;
+        var signing = Path.Combine(secrets, "sign.pem");
         using (var signer = TreeHeadSigner.Generate())
         {
             File.WriteAllText(signing, signer.ExportPrivateKeyPem());
         }
 
-        var nik = Path.Combine(_data, "nik.key");
+        var nik = Path.Combine(secrets, "nik.key");
         File.WriteAllText(nik, NikHasher.NewKeyFileContent());
         var settings = new List<(string, string)>();
         if (missing != "SigningKeyPath")

@@ -79,7 +79,12 @@ public sealed class CanonicalFormTests
 
         var kur = Receive(typeof(KurBorrowerEnrolled));
         Assert.Equal(("002", true, true, null), (kur.MemberCode, kur.LoanReference!.StartsWith("SIKP-", StringComparison.Ordinal), kur.NikHmac is { Length: 32 }, kur.BatchId));
-        Assert.Equal("bank-bri", Receive(typeof(AccessDenied)).MemberCode);
+        // A denial concerns the owner of what was refused: the employer, else the bank, else the caller itself.
+        PendingEvent Denial(params string[] cleared) => intake.Receive(
+            SampleEvents.Create(typeof(AccessDenied), adjust: (name, values, i) => values[i] = cleared.Contains(name) ? null : values[i]), "", DateTimeOffset.UtcNow);
+        Assert.Equal("11000001", Denial().MemberCode);
+        Assert.Equal("002", Denial("EmployerNumber").MemberCode);
+        Assert.Equal("bank-bri", Denial("EmployerNumber", "BankCode").MemberCode);
         Assert.Equal("11000001", Receive(typeof(NonAsnEmployeeRegistered)).MemberCode);
         Assert.StartsWith("batch-", Receive(typeof(PrakerjaBatchCompleted)).BatchId, StringComparison.Ordinal);
         Assert.NotNull(Receive(typeof(ParticipantEnrolled)).ParticipantNumber);

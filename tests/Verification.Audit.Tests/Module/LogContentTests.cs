@@ -167,6 +167,8 @@ public sealed class LogContentTests
                 {
                     "OccurredAt" => at,
                     "CorrelationId" => index < 6 ? "corr-a" : "corr-b",
+                    // These denials concern no loan, batch or participant: they match only by member, correlation and time.
+                    "LoanReference" or "ParticipantNumber" or "BatchId" or "BankCode" or "EmployerNumber" or "RelayedBy" when type == typeof(AccessDenied) => null,
                     "LoanReference" => "SIKP-LOAN-1",
                     "ParticipantNumber" => "11122233344",
                     "BatchId" => "batch-7",

@@ -21,7 +21,7 @@ namespace Verification.Audit.Features.Append;
 /// the event is passed through the NIK redaction, so a NIK put where it does not belong is masked, never stored.
 /// Search keys come from properties by name: <c>ParticipantNumber</c>, <c>LoanReference</c>, <c>BatchId</c>, and for the
 /// member concerned <c>MemberCode</c>, else <c>BankCode</c>, else <c>EmployerNumber</c>, else <c>ChannelReference</c>
-/// (the bank or region code that brought a coverage).
+/// (the bank or region code that brought a coverage); for an <see cref="AccessDenied"/>, the owner of what was asked for.
 /// </remarks>
 public sealed class EventIntake(NikHasher nikHasher)
 {
@@ -76,7 +76,10 @@ public sealed class EventIntake(NikHasher nikHasher)
             NikHmac = nik is null ? null : nikHasher.Hash(nik),
             MaskedNik = nik is null ? null : Nik.MaskInput(nik),
             ParticipantNumber = Key(integrationEvent, "ParticipantNumber"),
-            MemberCode = Key(integrationEvent, "MemberCode") ?? Key(integrationEvent, "BankCode") ?? Key(integrationEvent, "EmployerNumber") ?? Key(integrationEvent, "ChannelReference"),
+            MemberCode = integrationEvent is AccessDenied
+                // A denial concerns the owner of what was asked for; the denied member is its acting member.
+                ? Key(integrationEvent, "EmployerNumber") ?? Key(integrationEvent, "BankCode") ?? Key(integrationEvent, "MemberCode")
+                : Key(integrationEvent, "MemberCode") ?? Key(integrationEvent, "BankCode") ?? Key(integrationEvent, "EmployerNumber") ?? Key(integrationEvent, "ChannelReference"),
             LoanReference = Key(integrationEvent, "LoanReference"),
             BatchId = Key(integrationEvent, "BatchId"),
             Payload = CanonicalJson.Serialize(payload),

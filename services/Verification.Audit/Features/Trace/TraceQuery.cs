@@ -43,7 +43,7 @@ public sealed class TraceQuery(AuditDbContext db, NikHasher nikHasher)
     public async IAsyncEnumerable<LogEntry> RunAsync(TraceCriteria criteria, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(criteria);
-        var filtered = Filter(criteria);
+        var filtered = criteria.Key == TraceKey.Nik ? await PersonAsync(criteria, cancellationToken) : Filter(criteria);
         var remaining = criteria.Limit;
         var cursor = criteria.AfterIndex;
         while (remaining > 0)
@@ -70,6 +70,31 @@ public sealed class TraceQuery(AuditDbContext db, NikHasher nikHasher)
 
             cursor = chunk[^1].Index;
         }
+    }
+
+    /// <summary>
+    /// Everything about the person behind a NIK: entries carrying its keyed hash, entries of every participant number the
+    /// log bound to it (ParticipantEnrolled carries both), and entries of every loan any of those concern (a cancellation,
+    /// a denial). The mapping is read from the log itself; no NIK is stored.
+    /// </summary>
+    private async Task<IQueryable<LogEntry>> PersonAsync(TraceCriteria criteria, CancellationToken cancellationToken)
+    {
+        var nikHmac = nikHasher.Hash(criteria.Value);
+        var participants = await db.Entries.AsNoTracking()
+            .Where(e => e.NikHmac == nikHmac && e.ParticipantNumber != null)
+            .Select(e => e.ParticipantNumber!).Distinct().ToListAsync(cancellationToken);
+        var loans = await db.Entries.AsNoTracking()
+            .Where(e => (e.NikHmac == nikHmac || participants.Contains(e.ParticipantNumber!)) && e.LoanReference != null)
+            .Select(e => e.LoanReference!).Distinct().ToListAsync(cancellationToken);
+        var entries = db.Entries.AsNoTracking().Where(e => e.NikHmac == nikHmac || participants.Contains(e.ParticipantNumber!) || loans.Contains(e.LoanReference!));
+        return Within(entries, criteria);
+    }
+
+    private static IQueryable<LogEntry> Within(IQueryable<LogEntry> entries, TraceCriteria criteria)
+    {
+        if (criteria.Start is { } start) entries = entries.Where(e => e.OccurredAt >= start);
+        if (criteria.End is { } end) entries = entries.Where(e => e.OccurredAt < end);
+        return entries;
     }
 
     private IQueryable<LogEntry> Filter(TraceCriteria criteria)

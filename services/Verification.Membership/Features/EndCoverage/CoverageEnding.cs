@@ -16,7 +16,13 @@ public sealed record CoverageEndCommand(
     CoverageSource Source,
     DateOnly EndDate,
     CoverageEndReason Reason,
-    bool ContractEndChange = false);
+    bool ContractEndChange = false,
+    string? OnBehalfOf = null,
+    string? RelayedBy = null)
+{
+    /// <summary>Who the event names as acting: the partner a module relayed, else the caller.</summary>
+    public string ActingMember => OnBehalfOf ?? MemberCode;
+}
 
 /// <summary>What ending did: the programs that now end on the date (newly or already), and what is still in force today.</summary>
 public sealed record CoverageEndResult(bool Found, string? Conflict, ProgramSet Ended, ProgramSet ActiveToday)
@@ -104,9 +110,9 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
         if (!newlyEnded.IsEmpty)
         {
             await change.SaveAsync(OutboxDbContextExtensions.NewOutboxMessage(new CoverageEnded(
-                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, ParticipantEnrolment.SourceModule, command.Number.Value,
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, ParticipantEnrolment.SourceModule, command.Number.Value,
                 ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
-                command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference)),
+                command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference, command.RelayedBy)),
                 cancellationToken);
         }
 

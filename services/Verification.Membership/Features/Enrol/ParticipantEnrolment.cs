@@ -21,8 +21,13 @@ public sealed record EnrolmentCommand(
     CoverageSource Source,
     long MonthlyIncome,
     DateOnly StartDate,
-    DateOnly? EndDate)
+    DateOnly? EndDate,
+    string? OnBehalfOf = null,
+    string? RelayedBy = null)
 {
+    /// <summary>Who the events name as acting: the partner a module relayed, else the caller (whose key space idempotency uses).</summary>
+    public string ActingMember => OnBehalfOf ?? MemberCode;
+
     /// <summary>SHA-256 of a request's bytes: what makes "the same request" under one idempotency key.</summary>
     public static byte[] Fingerprint(ReadOnlySpan<byte> canonicalRequest) => SHA256.HashData(canonicalRequest);
 }
@@ -155,8 +160,8 @@ public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
             outcome = EnrolmentOutcome.Registered;
             started = command.Programs;
             writes.Event(new ParticipantEnrolled(
-                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
-                command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName));
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, SourceModule, participant.Number.Value,
+                command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName, command.RelayedBy));
         }
         else
         {
@@ -193,10 +198,10 @@ public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
             participant.Coverages.Add(coverage);
             writes.Coverages.Add(coverage);
             writes.Event(new CoverageStarted(
-                Guid.CreateVersion7(now), now, command.CorrelationId, command.MemberCode, SourceModule, participant.Number.Value,
+                Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, SourceModule, participant.Number.Value,
                 ProgramNames(started), SegmentName(command.Segment), command.Source.EmployerNumber, WibCalendar.StartOf(command.StartDate),
                 command.Source.ChannelName, command.Source.ChannelReference,
-                command.EndDate is { } end ? WibCalendar.EndOf(end) : null));
+                command.EndDate is { } end ? WibCalendar.EndOf(end) : null, command.RelayedBy));
         }
 
         var active = ProgramSet.Empty;
