@@ -10,6 +10,8 @@ need=()
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import grpc_tools' 2>/dev/null || need+=(python3-grpc-tools)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+# The portal's browser tests drive Debian's chromium (no browser download); without it they fail.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "Installing test dependencies: ${need[*]}"

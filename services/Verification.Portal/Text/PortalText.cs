@@ -5,23 +5,20 @@ using Microsoft.AspNetCore.Http;
 using Verification.Api.Common.V1;
 using Verification.Domain;
 
-[assembly: NeutralResourcesLanguage("id")]
-
 namespace Verification.Portal.Text;
 
 /// <summary>
-/// The portal's words in the member's language (Bahasa Indonesia unless they chose English), from Resources/Strings*.resx,
+/// The portal's words in the member's language (Bahasa Indonesia unless they chose English), from Resources/Indonesian.resx and English.resx,
 /// and dates, months and rupiah as that language writes them: <c>5 Desember 2026</c>, <c>Rp41.800</c>.
 /// </summary>
 public sealed class PortalText
 {
     public const string LanguageCookie = "verification-portal-lang";
 
-    private static readonly ResourceManager Strings = new("Verification.Portal.Resources.Strings", typeof(PortalText).Assembly);
-
-    // The host runs with invariant globalization: a named culture is only the key to the resources, the formats are ours.
-    private static readonly CultureInfo English = CultureInfo.GetCultureInfo("en", predefinedOnly: false);
-    private static readonly CultureInfo Indonesian = CultureInfo.GetCultureInfo("id", predefinedOnly: false);
+    // The host runs with invariant globalization (no culture but the invariant one can exist): one neutral resource file per
+    // language instead of satellite assemblies, and the date and number formats are ours.
+    private static readonly ResourceManager IndonesianWords = new("Verification.Portal.Resources.Indonesian", typeof(PortalText).Assembly);
+    private static readonly ResourceManager EnglishWords = new("Verification.Portal.Resources.English", typeof(PortalText).Assembly);
 
     private static readonly NumberFormatInfo EnglishNumbers = new() { NumberGroupSeparator = ",", NumberDecimalSeparator = ".", NumberGroupSizes = [3] };
 
@@ -33,7 +30,7 @@ public sealed class PortalText
     internal PortalText(bool english)
     {
         IsEnglish = english;
-        Culture = english ? English : Indonesian;
+        Words = english ? EnglishWords : IndonesianWords;
     }
 
     public bool IsEnglish { get; }
@@ -41,17 +38,17 @@ public sealed class PortalText
     /// <summary>For the html lang attribute.</summary>
     public string LanguageTag => IsEnglish ? "en" : "id";
 
-    private CultureInfo Culture { get; }
+    private ResourceManager Words { get; }
 
     /// <summary>The text for a key; the key itself when a resource is missing (a test checks none is).</summary>
-    public string this[string key] => Strings.GetString(key, Culture) ?? key;
+    public string this[string key] => Words.GetString(key, CultureInfo.InvariantCulture) ?? key;
 
     public string Format(string key, params object?[] values) => string.Format(CultureInfo.InvariantCulture, this[key], values);
 
     /// <summary>A key's text when it exists, else the fallback (server descriptions of fields we have no words for).</summary>
-    public string Or(string key, string fallback) => Strings.GetString(key, Culture) ?? fallback;
+    public string Or(string key, string fallback) => Words.GetString(key, CultureInfo.InvariantCulture) ?? fallback;
 
-    public static bool HasKey(string key) => Strings.GetString(key, Indonesian) is not null && Strings.GetString(key, English) is not null;
+    public static bool HasKey(string key) => IndonesianWords.GetString(key, CultureInfo.InvariantCulture) is not null && EnglishWords.GetString(key, CultureInfo.InvariantCulture) is not null;
 
     public string Month(int month) => this["Month" + month.ToString(CultureInfo.InvariantCulture)];
 
