@@ -245,7 +245,9 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         await page.WaitForFunctionAsync("() => document.querySelector('#entries li.entry').dataset.proof !== 'running'");
         Assert.Equal("proved", await entry.GetAttributeAsync("data-proof"));
         Assert.Equal(0, await entry.Locator(".proof-steps li.fail").CountAsync());
-        Assert.Equal(5, await entry.Locator(".proof-steps li.pass").CountAsync());
+        // Five steps (leaf hash, stated fields, proof fetched, root, signature) and the verdict.
+        Assert.Equal(5, await entry.Locator(".proof-steps li.pass:not(.verdict)").CountAsync());
+        Assert.Equal(1, await entry.Locator(".proof-steps li.verdict.pass").CountAsync());
         await entry.Locator("details summary").ClickAsync();
         await PortalScene.AssertAccessibleAsync(page);
         await PortalScene.ScreenshotAsync(page, "audit-jejak");

@@ -49,7 +49,7 @@ async function prove(entry, pem) {
 
     const bytes = base64Bytes(entry.dataset.canonical);
     const leaf = await sha256(concat(new Uint8Array([0]), bytes));
-    say(`${words().leaf} ${hex(leaf)}`);
+    say(`${words().leaf} ${hex(leaf)}`, true);
 
     const mismatches = fieldMismatches(entry, bytes);
     say(mismatches.length === 0 ? words().fields : `${words().fieldsBad} ${mismatches.join(", ")}`, mismatches.length === 0);
@@ -57,7 +57,7 @@ async function prove(entry, pem) {
     const response = await fetch(`/audit/bukti/${entry.dataset.index}`, { credentials: "same-origin", headers: { accept: "application/json" } });
     if (!response.ok) { say(`${words().server} (${response.status})`, false); verdict(false); return; }
     const proof = await response.json();
-    say(`${words().fetch} ${proof.head.treeSize} / ${proof.path.length}`);
+    say(`${words().fetch} ${proof.head.treeSize} / ${proof.path.length}`, true);
 
     const index = Number(entry.dataset.index);
     const root = await rootFromInclusionProof(leaf, index, proof.head.treeSize, proof.path.map(fromHex));
