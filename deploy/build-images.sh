@@ -55,7 +55,10 @@ ensure_base() {
 build() { # image, context, dockerfile
   log "building $1"
   # The network of the machine, not a bridge: a daemon started without NAT gives containers no way out.
-  DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$1" -f "$3" "$2" >/dev/null
+  local out
+  if ! out=$(DOCKER_BUILDKIT=0 docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$1" -f "$3" "$2" 2>&1); then
+    tail -30 <<<"$out" >&2; exit 1
+  fi
   log "built $1"
 }
 
