@@ -42,13 +42,14 @@ docker_start() {
         --data-root "$VERIFICATION_DOCKER_DATA" --exec-root "$VERIFICATION_DOCKER_RUN/exec" \
         --pidfile "$VERIFICATION_DOCKER_RUN/dockerd.pid" -H "$DOCKER_HOST" \
         </dev/null >>"$VERIFICATION_DOCKER_RUN/dockerd.log" 2>&1 &
+      # Ours to stop from here on, even if it never answers.
+      VERIFICATION_DOCKER_STARTED=1
       for _ in $(seq 1 120); do docker_answers && break; sleep 0.5; done
       if ! docker_answers; then
         echo "dockerd did not answer within 60 s; its log:" >&2
         tail -20 "$VERIFICATION_DOCKER_RUN/dockerd.log" >&2
         return 1
       fi
-      VERIFICATION_DOCKER_STARTED=1
       echo "Docker: started dockerd (pid $(cat "$VERIFICATION_DOCKER_RUN/dockerd.pid"), data $VERIFICATION_DOCKER_DATA, socket $DOCKER_HOST)" >&2
     fi
   fi
@@ -81,6 +82,8 @@ docker_remove_run() {
   fi
   docker network ls -q --filter "label=com.docker.compose.project=verification-e2e-${VERIFICATION_TEST_RUN:-none}" | xargs -r docker network rm >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=com.docker.compose.project=verification-e2e-${VERIFICATION_TEST_RUN:-none}" | xargs -r docker volume rm >/dev/null 2>&1 || true
+  # On a daemon of its own, the anonymous volumes of the images' data folders too; its images stay, as the cache.
+  if [[ ${VERIFICATION_DOCKER_STARTED:-0} == 1 ]]; then docker volume prune -f >/dev/null 2>&1 || true; fi
 }
 
 docker_stop_daemon() {
