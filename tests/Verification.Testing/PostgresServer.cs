@@ -138,8 +138,7 @@ public sealed class PostgresServer
             ? builder.WithCommand("-c", "fsync=on", "-c", "full_page_writes=on", "-c", "synchronous_commit=on",
                 "-c", "shared_buffers=512MB", "-c", "max_connections=500")
             : builder.WithCommand("-c", "max_connections=300");
-        var container = builder.Build();
-        await TestContainers.StartAsync(container, "PostgreSQL", image, cancellationToken);
+        var container = await TestContainers.StartAsync(builder.Build, "PostgreSQL", image, cancellationToken);
 
         var admin = new NpgsqlConnectionStringBuilder
         {

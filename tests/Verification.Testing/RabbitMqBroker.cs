@@ -109,14 +109,13 @@ public sealed class RabbitMqBroker
 
         var image = TestContainers.RabbitMqImage;
         var port = ExternalProcess.FreeLoopbackPort();
-        var container = new RabbitMqBuilder(image)
+        var builder = new RabbitMqBuilder(image)
             .WithLabel(TestContainers.RunLabel, TestContainers.RunId)
             .WithPortBinding(port, ContainerPort)
             .WithCreateParameterModifier(TestContainers.OnLoopback)
             .WithUsername(User)
-            .WithPassword(Password)
-            .Build();
-        await TestContainers.StartAsync(container, "RabbitMQ", image, cancellationToken);
+            .WithPassword(Password);
+        var container = await TestContainers.StartAsync(builder.Build, "RabbitMQ", image, cancellationToken);
         var uri = new Uri($"amqp://{User}:{Password}@127.0.0.1:{port}/");
         await WaitUntilAcceptingAsync(uri, cancellationToken);
         return new RabbitMqBroker(uri, container);

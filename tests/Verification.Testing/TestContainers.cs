@@ -33,11 +33,15 @@ internal static class TestContainers
         }
     }
 
-    /// <summary>Starts the container; any failure names the image and, when no daemon answered, how to start one.</summary>
-    public static async Task StartAsync(IContainer container, string what, string image, CancellationToken cancellationToken)
+    /// <summary>Builds and starts the container; any failure names the image and, when no daemon answered, how to start one.</summary>
+    public static async Task<TContainer> StartAsync<TContainer>(Func<TContainer> build, string what, string image, CancellationToken cancellationToken)
+        where TContainer : IContainer
     {
+        TContainer container;
         try
         {
+            // Build() already asks the daemon: without one it throws before anything starts.
+            container = build();
             await container.StartAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -46,6 +50,7 @@ internal static class TestContainers
         }
 
         if (container.Id is { Length: > 0 } id) await WatchAsync(id, cancellationToken);
+        return container;
     }
 
     private static string Explain(string what, string image, Exception ex)
