@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Verification.Platform.Bus;
 
@@ -35,6 +36,9 @@ public static class BusServiceCollectionExtensions
                     break;
                 case BusTransport.RabbitMq:
                     var rabbit = options.RabbitMq;
+                    // Consumers back as soon as the broker is, not on MassTransit's reconnect schedule (up to 30 s).
+                    bus.AddReceiveEndpointObserver(sp => new ReceiveEndpointReconnector(
+                        rabbit, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ReceiveEndpointReconnector>()));
                     bus.UsingRabbitMq((context, cfg) =>
                     {
                         cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>
