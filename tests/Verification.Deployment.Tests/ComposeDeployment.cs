@@ -127,6 +127,12 @@ public sealed class ComposeDeployment : IAsyncDisposable
             File.WriteAllText(AuditPublicKeyFile, signing.ExportSubjectPublicKeyInfoPem() + "\n");
         }
 
+        using (var sealing = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(Path.Combine(secrets, "audit-nik-sealing.key"), sealing.ExportPkcs8PrivateKeyPem() + "\n");
+            File.WriteAllText(Path.Combine(secrets, "audit-nik-sealing.pub.pem"), sealing.ExportSubjectPublicKeyInfoPem() + "\n");
+        }
+
         foreach (var file in Directory.GetFiles(members).Concat(Directory.GetFiles(secrets))) File.SetUnixFileMode(file, readable);
 
         PostgresPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
