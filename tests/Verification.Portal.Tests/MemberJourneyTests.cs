@@ -319,6 +319,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
 
         await page.ClickAsync("header form button[type=submit]");
         await page.WaitForURLAsync(new Regex("/masuk\\?keluar=1$"));
+        Assert.Equal("Anda telah keluar.", (await page.TextContentAsync("main p.notice[role=status]"))?.Trim());
         // The old cookie, replayed, finds no session: sign-out ended it on the server, not only in the browser.
         var replay = await Browser().NewContextAsync(new BrowserNewContextOptions { BaseURL = scene.PortalAddress });
         await replay.AddCookiesAsync([new Cookie { Name = cookie.Name, Value = cookie.Value, Domain = cookie.Domain, Path = "/" }]);

@@ -17,7 +17,7 @@ namespace Verification.Portal.Tests;
 /// The monolithic host with every module (the portal included) in process on free ports, and one headless Debian chromium
 /// driven by Playwright: what a member's browser sees. One scene per test class.
 /// </summary>
-public sealed class PortalScene : IAsyncLifetime
+public class PortalScene : IAsyncLifetime
 {
     /// <summary>Where Debian's chromium package puts the browser itself (the /usr/bin/chromium wrapper adds flags of its own).</summary>
     public static readonly string ChromiumPath = File.Exists("/usr/lib/chromium/chromium") ? "/usr/lib/chromium/chromium" : "/usr/bin/chromium";
@@ -51,6 +51,9 @@ public sealed class PortalScene : IAsyncLifetime
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
     }
 
+    /// <summary>Settings a test class needs beyond the scene's own (command-line form).</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
+
     public async Task StartHostAsync()
     {
         var builder = WebApplication.CreateSlimBuilder(
@@ -62,6 +65,7 @@ public sealed class PortalScene : IAsyncLifetime
             "--Verification:Audit:PollInterval=00:00:00.050",
             // Every test signs in from 127.0.0.1: the per-address limit is for people, not a test run.
             "--Verification:Portal:SignInAttemptsPerMinute=1000",
+            .. ExtraArguments,
         ]);
         builder.AddVerificationHost(ModuleCatalog.All);
         _app = builder.Build();

@@ -16,11 +16,16 @@ public sealed class SignInModel(MemberDirectory members, MemberSessions sessions
     [BindProperty(SupportsGet = true)]
     public string? Kembali { get; set; }
 
+    // "1" in the query (a bool would bind only "true"): the session ended, or the member signed out.
     [BindProperty(SupportsGet = true, Name = "berakhir")]
-    public bool Ended { get; set; }
+    public string? EndedFlag { get; set; }
 
     [BindProperty(SupportsGet = true, Name = "keluar")]
-    public bool SignedOut { get; set; }
+    public string? SignedOutFlag { get; set; }
+
+    public bool Ended => EndedFlag == "1";
+
+    public bool SignedOut => SignedOutFlag == "1";
 
     public string? ErrorKey { get; private set; }
 

@@ -55,7 +55,7 @@ public sealed class MemberSessions(PortalSettings settings, TimeProvider time)
     public int Count => _sessions.Count;
 
     private bool Expired(MemberSession session, DateTimeOffset now) =>
-        now - session.LastSeen > settings.SessionIdleTimeout || now - session.Started > settings.SessionLifetime;
+        now - session.LastSeen >= settings.SessionIdleTimeout || now - session.Started >= settings.SessionLifetime;
 
     private void Sweep(DateTimeOffset now)
     {

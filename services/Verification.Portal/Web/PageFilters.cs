@@ -29,8 +29,17 @@ public sealed class SignedInFilter : IAsyncPageFilter
             return;
         }
 
-        var request = context.HttpContext.Request;
-        context.Result = new RedirectResult("/masuk?kembali=" + Uri.EscapeDataString(request.Path.Value ?? "/"));
+        var http = context.HttpContext;
+        var back = "kembali=" + Uri.EscapeDataString(http.Request.Path.Value ?? "/");
+        // A cookie whose session is gone (idle too long, past its lifetime, or the portal restarted): say so, and drop it.
+        if (http.Request.Cookies.ContainsKey(PortalSessionMiddleware.CookieNameFor(http.Request)))
+        {
+            PortalSessionMiddleware.ClearCookie(http);
+            context.Result = new RedirectResult("/masuk?berakhir=1&" + back);
+            return;
+        }
+
+        context.Result = new RedirectResult("/masuk?" + back);
     }
 }
 
