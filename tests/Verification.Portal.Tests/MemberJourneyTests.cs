@@ -90,6 +90,15 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         Assert.StartsWith("Rp", await page.TextContentAsync("#statement-total"), StringComparison.Ordinal);
         await PortalScene.AssertAccessibleAsync(page);
         await PortalScene.ScreenshotAsync(page, "pegawai-iuran");
+        // On paper: the statement and its totals, without the menu, the header, the filters or the print button.
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { Media = Media.Print });
+        Assert.True(await page.IsVisibleAsync("#statement-total"));
+        Assert.True(await page.IsVisibleAsync("h1"));
+        Assert.False(await page.IsVisibleAsync("nav.menu"));
+        Assert.False(await page.IsVisibleAsync("header.top"));
+        Assert.False(await page.IsVisibleAsync("button[data-print]"));
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { Media = Media.Screen });
+        Assert.True(await page.IsVisibleAsync("button[data-print]"));
 
         lock (urls) Assert.DoesNotContain(urls, u => u.Contains(siti, StringComparison.Ordinal) || u.Contains(budi, StringComparison.Ordinal) || u.Contains(ani, StringComparison.Ordinal));
     }
@@ -264,6 +273,13 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
     {
         var (context, page) = await scene.SignInAsync("bank-bri");
         await using var _ = context;
+        // The bank's menu offers its own pages only.
+        var menu = await page.Locator("nav.menu a").EvaluateAllAsync<string[]>("links => links.map(a => a.getAttribute('href'))");
+        Assert.Equal(["/", "/kur/verifikasi", "/kur/daftar", "/kur/pendaftaran", "/kur/laporan"], menu);
+        await PortalScene.AssertAccessibleAsync(page);
+        await PortalScene.ScreenshotAsync(page, "beranda");
+
+        // Typed in by hand, another role's page is refused by the module the page calls, as the bank's own call would be.
         var response = await page.GotoAsync("/audit");
         Assert.Equal(403, response!.Status);
         Assert.Equal("Akses ditolak", await page.TextContentAsync("h1"));
