@@ -19,6 +19,9 @@ public class MembersFileTests
     [InlineData("[{\"code\": \"\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"]}]", "entry 1 has no code")]
     [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"]}, {\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"OTHER\"]}]", "entry 2 repeats the code of entry 1")]
     [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"]}, {\"code\": \"b\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"]}]", "entry 2 has a token hash that entry 1 also has")]
+    [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": null}]", "entry 1 has an empty tokenHashes value")]
+    [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"], \"employerNumbers\": [null]}]", "entry 1 has an empty employerNumbers value")]
+    [InlineData("[null]", "entry 1 is null")]
     [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"], \"expiresAt\": \"2027-01-01T00:00:00\"}]", "not a JSON array of members")]
     [InlineData("[{\"code\": \"a\", \"role\": \"Bank\", \"tokenHashes\": [\"HASH\"], \"expiresAt\": \"HASH\"}]", "not a JSON array of members")]
     public void AnInvalidFileIsRefusedWithAReasonThatQuotesNothingFromIt(string content, string reason)

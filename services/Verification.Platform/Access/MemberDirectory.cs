@@ -33,6 +33,9 @@ public sealed class MemberDirectory
         _current = Snapshot.Build(entries, previous: null);
     }
 
+    /// <summary>Members in the file in force, expired or not.</summary>
+    public int Count => _current.Credentials.Count;
+
     /// <summary>Members whose access has not expired.</summary>
     public IReadOnlyList<Member> Members
     {
@@ -140,7 +143,7 @@ public sealed class MemberDirectory
         {
             return credential.ExpiredAt(_clock.GetUtcNow())
                 ? new MemberCredential.Refused(credential.Member, "MEMBER_EXPIRED", $"the member's access expired at {credential.ExpiresAt:yyyy-MM-dd'T'HH:mm:ss'Z'}")
-                : new MemberCredential.Valid(credential.Member);
+                : credential.Admitted;
         }
         if (found.Revoked is not { } revoked) return MemberCredential.Unknown.Instance;
         return snapshot.ByCode.ContainsKey(revoked.Code)
@@ -161,6 +164,9 @@ public sealed class MemberDirectory
     /// <summary>A member as the file states it, with its expiry.</summary>
     private sealed record Credential(Member Member, DateTimeOffset? ExpiresAt)
     {
+        /// <summary>Built once: every admitted call answers with it, so authentication allocates nothing per call.</summary>
+        public MemberCredential.Valid Admitted { get; } = new(Member);
+
         public bool ExpiredAt(DateTimeOffset now) => ExpiresAt <= now;
     }
 
@@ -194,6 +200,11 @@ public sealed class MemberDirectory
                 if (entry is null) throw new InvalidMembersFileException($"entry {position} is null");
                 if (string.IsNullOrWhiteSpace(entry.Code)) throw new InvalidMembersFileException($"entry {position} has no code");
                 if (!Enum.IsDefined(entry.Role)) throw new InvalidMembersFileException($"entry {position} has an unknown role");
+                // JSON null for a list, or in one, would otherwise surface as a NullReferenceException far from the file.
+                if (entry.TokenHashes is null || entry.TokenHashes.Any(string.IsNullOrWhiteSpace)) throw new InvalidMembersFileException($"entry {position} has an empty tokenHashes value");
+                if (entry.CertificateThumbprints is null || entry.CertificateThumbprints.Any(string.IsNullOrWhiteSpace))
+                    throw new InvalidMembersFileException($"entry {position} has an empty certificateThumbprints value");
+                if (entry.EmployerNumbers is null || entry.EmployerNumbers.Any(n => n is null)) throw new InvalidMembersFileException($"entry {position} has an empty employerNumbers value");
                 if (codeOwners.TryGetValue(entry.Code, out var first)) throw new InvalidMembersFileException($"entry {position} repeats the code of entry {first}");
                 codeOwners[entry.Code] = position;
                 var credential = new Credential(entry.ToMember(), entry.ExpiresAt);

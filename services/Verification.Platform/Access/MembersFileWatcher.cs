@@ -38,7 +38,7 @@ public sealed partial class MembersFileWatcher : BackgroundService
         _clock = clock;
         _logger = logger;
         _lastSeen = directory.SourceHash;
-        _standing = new MembersFileStanding(clock.GetUtcNow(), directory.Members.Count);
+        _standing = new MembersFileStanding(clock.GetUtcNow(), directory.Count);
     }
 
     public MembersFileStanding Standing => _standing;
@@ -57,8 +57,12 @@ public sealed partial class MembersFileWatcher : BackgroundService
                     if (await _changed.Reader.WaitToReadAsync(wait.Token))
                     {
                         while (_changed.Reader.TryRead(out _)) { }
-                        do await Task.Delay(Debounce, stoppingToken);
-                        while (_changed.Reader.TryRead(out _));
+                        // Bounded, so a file rewritten without pause is still read now and then.
+                        for (var round = 0; round < 20; round++)
+                        {
+                            await Task.Delay(Debounce, stoppingToken);
+                            if (!_changed.Reader.TryRead(out _)) break;
+                        }
                     }
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
@@ -82,32 +86,40 @@ public sealed partial class MembersFileWatcher : BackgroundService
 
     private void CheckOnce()
     {
-        MembersFileContent content;
+        byte[] content;
         try
         {
-            content = MemberDirectory.Read(_path);
+            content = File.ReadAllBytes(_path);
         }
-        catch (InvalidMembersFileException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Unreadable or not JSON: remembered by the reason, so a file that stays broken is reported once, not at every check.
-            var seen = "invalid: " + ex.Message;
-            if (seen == _lastSeen) return;
-            _lastSeen = seen;
-            Refuse(ex.Message);
+            // Remembered by the reason, so a file that stays missing is reported once, not at every check.
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "the file is missing" : "the file cannot be read";
+            if (_lastSeen == reason) return;
+            _lastSeen = reason;
+            Refuse(reason);
             return;
         }
 
-        if (content.Hash == _lastSeen) return;
-        _lastSeen = content.Hash;
+        // Parsed only when its bytes changed: the periodic check of an unchanged file costs one read and one hash.
+        var hash = MemberDirectory.HashContent(content);
+        if (hash == _lastSeen) return;
+        _lastSeen = hash;
         try
         {
-            var replaced = _directory.Replace(content.Entries, content.Hash);
+            var replaced = _directory.Replace(MemberDirectory.Parse(content), hash);
             _standing = new MembersFileStanding(_clock.GetUtcNow(), replaced.Members);
             Log.Reloaded(_logger, _path, replaced.Members, replaced.Removed);
         }
         catch (InvalidMembersFileException ex)
         {
             Refuse(ex.Message);
+        }
+        catch (Exception ex)
+        {
+            // A file no rule foresaw must not stop the host (a background service's exception would): keep the last good file.
+            Log.Unexpected(_logger, _path, ex.GetType().Name);
+            Refuse("the file could not be read as members (" + ex.GetType().Name + ")");
         }
     }
 
@@ -149,6 +161,9 @@ public sealed partial class MembersFileWatcher : BackgroundService
 
         [LoggerMessage(EventId = 4032, Level = LogLevel.Warning, Message = "Members file {Path} is invalid ({Reason}); the last good file ({Members} members) stays in force until it is fixed")]
         public static partial void Invalid(ILogger logger, string path, string reason, int members);
+
+        [LoggerMessage(EventId = 4034, Level = LogLevel.Error, Message = "Members file {Path} failed to load with {Exception}; the last good file stays in force")]
+        public static partial void Unexpected(ILogger logger, string path, string exception);
 
         [LoggerMessage(EventId = 4033, Level = LogLevel.Warning, Message = "Members file {Path} cannot be watched; changes are found by checking it every {Interval}")]
         public static partial void NotWatched(ILogger logger, string path, TimeSpan interval);
