@@ -3,6 +3,7 @@ using Verification.Kur;
 using Verification.Membership;
 using Verification.NonAsn;
 using Verification.Platform.Hosting;
+using Verification.Portal;
 using Verification.Prakerja;
 
 namespace Verification.Host;
@@ -17,5 +18,6 @@ public static class ModuleCatalog
         PrakerjaModule.Module,
         NonAsnModule.Module,
         AuditModule.Module,
+        PortalModule.Module,
     ];
 }
