@@ -68,16 +68,17 @@ public sealed class AbuseHost : IAsyncDisposable
     public VerificationChannel Channel(string? member) =>
         new(Address, new ChannelSettings { BearerToken = member is null ? null : Token(member), RetryUnavailable = false });
 
-    /// <summary>AccessDenied events the audit log holds (appended or waiting to be) whose acting member is <paramref name="member"/>.</summary>
+    /// <summary>AccessDenied events the audit log holds (appended or waiting to be, each once) whose acting member is <paramref name="member"/>.</summary>
     public async Task<IReadOnlyList<string>> AuditedDenialsAsync(string member)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "audit.db")};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT CAST(payload AS TEXT) FROM audit_pending_events WHERE event_type = 'AccessDenied' AND acting_member = $m
-            UNION
             SELECT CAST(canonical_bytes AS TEXT) FROM audit_entries WHERE event_type = 'AccessDenied' AND acting_member = $m
+            UNION ALL
+            SELECT CAST(payload AS TEXT) FROM audit_pending_events
+            WHERE event_type = 'AccessDenied' AND acting_member = $m AND event_id NOT IN (SELECT event_id FROM audit_entries)
             """;
         command.Parameters.AddWithValue("$m", member);
         var rows = new List<string>();

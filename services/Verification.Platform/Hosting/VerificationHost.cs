@@ -92,6 +92,12 @@ public static class VerificationHost
             MembersFile = string.IsNullOrWhiteSpace(section["MembersFile"]) ? "" : section["MembersFile"]!,
             RatePerSecond = int.TryParse(section["RatePerSecond"], out var rate) ? rate : new AccessOptions().RatePerSecond,
             Burst = int.TryParse(section["Burst"], out var burst) ? burst : new AccessOptions().Burst,
+            UnauthenticatedRatePerSecond = int.TryParse(section["UnauthenticatedRatePerSecond"], out var strangers) ? strangers : new AccessOptions().UnauthenticatedRatePerSecond,
+            UnauthenticatedBurst = int.TryParse(section["UnauthenticatedBurst"], out var strangerBurst) ? strangerBurst : new AccessOptions().UnauthenticatedBurst,
+            DenialWindow = TimeSpan.TryParse(section["DenialWindow"], System.Globalization.CultureInfo.InvariantCulture, out var window) && window > TimeSpan.Zero ? window : new AccessOptions().DenialWindow,
+            ItemsPerSecond = int.TryParse(section["ItemsPerSecond"], out var items) ? items : new AccessOptions().ItemsPerSecond,
+            ItemBurst = int.TryParse(section["ItemBurst"], out var itemBurst) ? itemBurst : new AccessOptions().ItemBurst,
+            MaxItemWait = TimeSpan.TryParse(section["MaxItemWait"], System.Globalization.CultureInfo.InvariantCulture, out var itemWait) && itemWait >= TimeSpan.Zero ? itemWait : new AccessOptions().MaxItemWait,
         };
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
@@ -122,6 +128,9 @@ public static class VerificationHost
 
         builder.Services.AddSingleton(members);
         builder.Services.AddSingleton<AccessDenials>();
+        builder.Services.AddHostedService<DenialWindowFlush>();
+        builder.Services.AddSingleton(sp => new AdmissionBuckets(sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton<ItemBudget>();
         builder.Services.AddSingleton<AccessInterceptor>();
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));
         builder.Services.AddOutboxRelay<AccessDbContext>();
