@@ -40,7 +40,9 @@ public static class VerificationHost
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton(options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-        ConfigureKestrel(builder, options.Listen);
+        var limits = ConnectionLimits.Read(builder.Configuration);
+        builder.Services.AddSingleton(limits);
+        ConfigureKestrel(builder, options.Listen, limits);
         builder.AddVerificationTelemetry(selected.Count == names.Count ? "verification" : "verification-" + string.Join("-", selected));
 
         builder.Services.AddGrpc(grpc =>
@@ -49,6 +51,7 @@ public static class VerificationHost
             grpc.Interceptors.Add<UnhandledErrorInterceptor>();
             grpc.Interceptors.Add<DatabaseOutageInterceptor>();
             grpc.Interceptors.Add<AccessInterceptor>();
+            grpc.Interceptors.Add<StreamIdleInterceptor>();
             grpc.EnableDetailedErrors = false;
         }).AddJsonTranscoding(json =>
         {
@@ -58,6 +61,7 @@ public static class VerificationHost
         PartnerRest.AddOpenApi(builder.Services);
         builder.Services.AddSingleton<UnhandledErrorInterceptor>();
         builder.Services.AddSingleton<DatabaseOutageInterceptor>();
+        builder.Services.AddSingleton<StreamIdleInterceptor>();
         builder.Services.AddGrpcReflection();
         var health = new HealthServiceImpl();
         health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
@@ -136,7 +140,7 @@ public static class VerificationHost
         builder.Services.AddOutboxRelay<AccessDbContext>();
     }
 
-    private static void ConfigureKestrel(WebApplicationBuilder builder, ListenOptions listen)
+    private static void ConfigureKestrel(WebApplicationBuilder builder, ListenOptions listen, ConnectionLimits limits)
     {
         X509Certificate2? certificate = null;
         if (listen.CertificatePath is { } path)
@@ -146,9 +150,11 @@ public static class VerificationHost
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
         }
         X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
+        var perAddress = new ConnectionsPerAddress(limits.MaxConnectionsPerAddress);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            limits.Apply(kestrel);
             void Secure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions endpoint)
             {
                 if (certificate is null) return;
@@ -163,6 +169,7 @@ public static class VerificationHost
             }
             kestrel.Listen(IPAddress.Parse(listen.Address), listen.Port, endpoint =>
             {
+                endpoint.Use(perAddress.Middleware);
                 // Plain h2c needs an endpoint that speaks nothing else (prior knowledge); under TLS, ALPN also offers HTTP/1.1 for REST.
                 endpoint.Protocols = certificate is null ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
                 Secure(endpoint);
