@@ -120,11 +120,18 @@ public sealed class ComposeDeployment : IAsyncDisposable
         File.Copy(membersFile, Path.Combine(members, "members.json"));
         File.Copy(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token"), Path.Combine(members, "internal.token"));
         File.WriteAllText(Path.Combine(secrets, "kur-borrower-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+        File.WriteAllText(Path.Combine(secrets, "nonasn-staff-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
         File.WriteAllText(Path.Combine(secrets, "audit-nik-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
         using (var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
             File.WriteAllText(Path.Combine(secrets, "audit-signing.key"), signing.ExportPkcs8PrivateKeyPem() + "\n");
             File.WriteAllText(AuditPublicKeyFile, signing.ExportSubjectPublicKeyInfoPem() + "\n");
+        }
+
+        using (var sealing = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(Path.Combine(secrets, "audit-nik-sealing.key"), sealing.ExportPkcs8PrivateKeyPem() + "\n");
+            File.WriteAllText(Path.Combine(secrets, "audit-nik-sealing.pub.pem"), sealing.ExportSubjectPublicKeyInfoPem() + "\n");
         }
 
         foreach (var file in Directory.GetFiles(members).Concat(Directory.GetFiles(secrets))) File.SetUnixFileMode(file, readable);

@@ -7,6 +7,9 @@ namespace Verification.Platform.Bus;
 
 public static class BusServiceCollectionExtensions
 {
+    /// <summary>MassTransit's environment switch for its usage telemetry, read when the bus is built.</summary>
+    public const string UsageTelemetrySwitch = "MASSTRANSIT_USAGE_TELEMETRY";
+
     /// <summary>
     /// Configures MassTransit on the chosen transport: kebab-case endpoint names, a short exponential retry in every
     /// consumer (validation errors are not retried), then the endpoint's <c>_error</c> queue and a published
@@ -21,8 +24,12 @@ public static class BusServiceCollectionExtensions
         Action<IBusRegistrationContext, IBusFactoryConfigurator>? configureBus = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // MassTransit reports usage to its vendor over the internet unless told not to, and the environment variable
+        // overrides the option: both are set, because this host makes no outbound call its operator did not configure.
+        Environment.SetEnvironmentVariable(UsageTelemetrySwitch, "false");
         services.AddMassTransit(bus =>
         {
+            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
             bus.SetKebabCaseEndpointNameFormatter();
             configureConsumers?.Invoke(bus);
             switch (options.Transport)
@@ -74,6 +81,8 @@ public static class BusServiceCollectionExtensions
                 options.RetryMaxInterval,
                 TimeSpan.FromTicks(Math.Max(1, (options.RetryMaxInterval - options.RetryMinInterval).Ticks / Math.Max(1, options.RetryLimit))));
             retry.Ignore<ValidationException>();
+            // A sealed NIK that does not open will not open on a retry either: straight to the error queue.
+            retry.Ignore<Privacy.SealedNikException>();
         });
         configureBus?.Invoke(context, cfg);
     }

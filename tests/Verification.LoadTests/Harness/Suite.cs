@@ -148,11 +148,21 @@ public sealed class Suite : IAsyncDisposable
         var (membersFile, credentials, _) = DevelopmentMembers.EnsureCreated(WorkDirectory);
         var keys = Directory.CreateDirectory(Path.Combine(WorkDirectory, "keys")).FullName;
         var kurKey = WriteSecret(Path.Combine(keys, "kur-borrower-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var nonAsnKey = WriteSecret(Path.Combine(keys, "nonasn-staff-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         var nikKey = WriteSecret(Path.Combine(keys, "audit-nik-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         using (var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
             WriteSecret(Path.Combine(keys, "audit-signing.pem"), signing.ExportPkcs8PrivateKeyPem());
             AuditPublicKeyPem = signing.ExportSubjectPublicKeyInfoPem();
+        }
+
+        // The pair NIKs in events are sealed with: every module gets the public key, only the audit module the private one.
+        var sealingPrivateKey = Path.Combine(keys, "audit-nik-sealing.pem");
+        var sealingPublicKey = Path.Combine(keys, "audit-nik-sealing.pub.pem");
+        using (var sealing = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256))
+        {
+            WriteSecret(sealingPrivateKey, sealing.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(sealingPublicKey, sealing.ExportSubjectPublicKeyInfoPem());
         }
 
         var ports = modules.ToDictionary(m => m, _ => FreePort());
@@ -180,14 +190,19 @@ public sealed class Suite : IAsyncDisposable
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
             arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
+            arguments.Add($"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}");
             switch (module)
             {
                 case "kur":
                     arguments.Add($"--Verification:Kur:BorrowerHmacKeyPath={kurKey}");
                     break;
+                case "nonasn":
+                    arguments.Add($"--Verification:NonAsn:NikKeyPath={nonAsnKey}");
+                    break;
                 case "audit":
                     arguments.Add($"--Verification:Audit:SigningKeyPath={Path.Combine(keys, "audit-signing.pem")}");
                     arguments.Add($"--Verification:Audit:NikHmacKeyPath={nikKey}");
+                    arguments.Add($"--Verification:Audit:NikSealingKeyPaths:0={sealingPrivateKey}");
                     arguments.Add($"--Verification:Audit:TreeHeadInterval={options.TreeHeadInterval:c}");
                     break;
             }
