@@ -9,7 +9,7 @@ namespace Verification.Platform.Access;
 
 /// <summary>
 /// Every call but health passes one admission step before any work: who is calling (client certificate, else bearer
-/// token), then a rate token (the member's, or the client address's when the credentials are missing or wrong), then
+/// token), then a rate token (the member's, or the client address's when the credentials are missing or refused), then
 /// may their role call this method. Denials count against the rate, and are audited through <see cref="AccessDenials"/>.
 /// </summary>
 public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials denials, AdmissionBuckets buckets, IOptions<AccessOptions> options) : ServerCallInterceptor
@@ -26,13 +26,15 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
             return;
         }
 
-        var member = Authenticate(context);
-        if (member is null)
+        var credential = Authenticate(context);
+        if (credential is not MemberCredential.Valid { Member: var member })
         {
-            // A stranger is throttled by address, so a flood of bad credentials costs a token per call like anyone's.
+            // A stranger is throttled by address, so a flood of bad or refused credentials costs a token per call like anyone's.
             var limits = options.Value;
             if (buckets.TryTake(AdmissionBuckets.AddressKey(context), 1, Math.Max(1, limits.UnauthenticatedRatePerSecond), Math.Max(1, limits.UnauthenticatedBurst)) is { } wait)
                 throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Too many calls without valid credentials from this address; retry after the given delay.", wait);
+            // An expired or revoked member's credential is refused like an unknown one, but audited under the member it belonged to.
+            if (credential is MemberCredential.Refused refused) await denials.RecordRefusedCredentialAsync(context, refused.Member, refused.ReasonCode, refused.Reason);
             throw RpcErrors.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
         }
@@ -71,14 +73,16 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
         return buckets.TryTake("member:" + member.Code, calls, Math.Max(1, rate), Math.Max(1, burst));
     }
 
-    private Member? Authenticate(ServerCallContext context)
+    /// <summary>The member of the call's certificate, else of its bearer token, in the directory in force now.</summary>
+    private MemberCredential Authenticate(ServerCallContext context)
     {
         var http = context.GetHttpContext();
-        if (http.Connection.ClientCertificate is { } certificate && directory.FindByCertificate(certificate) is { } byCertificate)
-            return byCertificate;
+        var byCertificate = http.Connection.ClientCertificate is { } certificate ? directory.IdentifyCertificate(certificate) : MemberCredential.Unknown.Instance;
+        if (byCertificate is MemberCredential.Valid) return byCertificate;
         string? authorization = http.Request.Headers.Authorization;
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
-        return directory.FindByToken(authorization["Bearer ".Length..].Trim());
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return byCertificate;
+        var byToken = directory.IdentifyToken(authorization["Bearer ".Length..].Trim());
+        return byToken is MemberCredential.Unknown ? byCertificate : byToken;
     }
 }
 
