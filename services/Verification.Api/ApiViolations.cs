@@ -54,15 +54,25 @@ public static class ApiViolations
         return (month.Year, month.Month);
     }
 
+    /// <summary>
+    /// A repeated field's documented maximum, checked before its elements: over it, one violation for the field and false,
+    /// so a long list costs one line of answer, not one per element.
+    /// </summary>
+    public static bool WithinCount(this FieldViolations violations, string field, int count, int max)
+    {
+        if (count <= max) return true;
+        violations.Add(field, "TOO_MANY_ITEMS", $"At most {max} items are accepted here.");
+        return false;
+    }
+
+    /// <summary>Lists of programs name each of the five programs at most once.</summary>
+    public const int MaxPrograms = 5;
+
     public static bool IsUnset(Date date) => date.Year == 0 && date.Month == 0 && date.Day == 0;
 
-    public static BadRequest ToBadRequest(this IEnumerable<FieldViolation> violations)
-    {
-        var badRequest = new BadRequest();
-        foreach (var v in violations)
-            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description });
-        return badRequest;
-    }
+    /// <summary>Bounded (<see cref="ErrorBounds"/>): identical violations once, at most 50, then one counting the rest.</summary>
+    public static BadRequest ToBadRequest(this IEnumerable<FieldViolation> violations) =>
+        ErrorBounds.Bound(violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Reason = v.Reason, Description = v.Description }));
 
     /// <summary>INVALID_ARGUMENT carrying every violation, as <c>google.rpc.BadRequest</c>.</summary>
     public static RpcException ToException(this IEnumerable<FieldViolation> violations) =>

@@ -19,15 +19,13 @@ public static class RpcErrors
     {
         var rich = new Google.Rpc.Status { Code = (int)code, Message = message };
         foreach (var detail in details) rich.Details.Add(Any.Pack(detail));
-        return rich.ToRpcException();
+        return ErrorBounds.Bound(rich).ToRpcException();
     }
 
     /// <summary><c>INVALID_ARGUMENT</c> with a <c>google.rpc.BadRequest</c> naming each offending field.</summary>
     public static RpcException InvalidArgument(IEnumerable<(string Field, string Description)> violations, string message = "The request has invalid fields.")
     {
-        var badRequest = new BadRequest();
-        foreach (var (field, description) in violations)
-            badRequest.FieldViolations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = description });
+        var badRequest = ErrorBounds.Bound(violations.Select(v => new BadRequest.Types.FieldViolation { Field = v.Field, Description = v.Description }));
         return WithDetails(StatusCode.InvalidArgument, message, badRequest);
     }
 

@@ -1,6 +1,7 @@
 namespace Verification.Contracts.Events;
 
-// No NIK: Resource names what was refused (a loan reference, employer number, batch id) and must never be a raw NIK.
+// SuppressedRepeats: identical denials (member, method, reason, resource) not recorded one by one inside the denial window;
+// an event with it above 0 closes such a window and stands for that many more. No NIK: Resource names what was refused (a loan reference, employer number, batch id) and must never be a raw NIK.
 public sealed record AccessDenied(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -18,4 +19,5 @@ public sealed record AccessDenied(
     string? EmployerNumber = null,
     string? BatchId = null,
     string? ParticipantNumber = null,
-    string? RelayedBy = null) : IIntegrationEvent;
+    string? RelayedBy = null,
+    int SuppressedRepeats = 0) : IIntegrationEvent;

@@ -23,6 +23,7 @@ public sealed class MembershipGrpcService(
     CoverageEnding coverageEnding,
     ParticipantLookup participants,
     ContributionRateTable rates,
+    ItemBudget budget,
     TimeProvider time) : MembershipService.MembershipServiceBase
 {
     /// <summary>Longest row id a bulk verification accepts.</summary>
@@ -44,7 +45,7 @@ public sealed class MembershipGrpcService(
     [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
     public override Task VerifyMembershipBatch(
         IAsyncStreamReader<VerifyMembershipBatchRequest> requests, IServerStreamWriter<VerifyMembershipBatchResponse> responses, ServerCallContext context) =>
-        batches.AnswerAllAsync(ReadChunksAsync(requests, context.CancellationToken), (chunk, answers, cancellationToken) =>
+        batches.AnswerAllAsync(ReadChunksAsync(requests, context, context.CancellationToken), (chunk, answers, cancellationToken) =>
         {
             var response = new VerifyMembershipBatchResponse();
             for (var i = 0; i < answers.Length; i++)
@@ -57,9 +58,12 @@ public sealed class MembershipGrpcService(
             return responses.WriteAsync(response, cancellationToken);
         }, context.CancellationToken);
 
-    /// <summary>The chunks of a bulk verification as they arrive; a malformed chunk ends the stream with INVALID_ARGUMENT.</summary>
+    /// <summary>
+    /// The chunks of a bulk verification as they arrive; a malformed chunk ends the stream with INVALID_ARGUMENT. Each NIK is
+    /// charged to the member's item budget before its chunk is checked: over it the stream slows, then ends RESOURCE_EXHAUSTED.
+    /// </summary>
     private async IAsyncEnumerable<VerificationChunk> ReadChunksAsync(
-        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, ServerCallContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (await requests.MoveNext(cancellationToken))
         {
@@ -77,6 +81,7 @@ public sealed class MembershipGrpcService(
             }
 
             violations.ThrowIfAny();
+            await budget.ChargeAsync(context, niks.Length, cancellationToken);
             yield return new VerificationChunk(rowIds, niks, program, day);
         }
     }

@@ -1,6 +1,7 @@
 using Verification.Api.Common.V1;
 using Verification.Domain;
 using Verification.Membership.Domain;
+using Verification.Api;
 
 namespace Verification.Membership.Grpc;
 
@@ -24,9 +25,10 @@ internal static class MembershipRules
         return null;
     }
 
-    /// <summary>At least one program, each known, none twice.</summary>
+    /// <summary>At least one program, at most <see cref="ApiViolations.MaxPrograms"/> (checked first), each known, none twice.</summary>
     public static ProgramSet Programs(this FieldViolations violations, string field, IReadOnlyList<Program> programs)
     {
+        if (!violations.WithinCount(field, programs.Count, ApiViolations.MaxPrograms)) return ProgramSet.Empty;
         if (programs.Count == 0)
         {
             violations.Add(field, "PROGRAMS_EMPTY", "Name at least one program.");

@@ -155,6 +155,7 @@ internal sealed class NonAsnRequests(DateOnly today)
     /// <summary>JKK and JKM always (PP 49/2023), optionally JHT and JP; none twice.</summary>
     private List<Program>? Programs(string field, IReadOnlyList<Program> programs)
     {
+        if (!_violations.WithinCount(field, programs.Count, ApiViolations.MaxPrograms)) return null;
         var seen = new List<Program>();
         var valid = true;
         for (var i = 0; i < programs.Count; i++)

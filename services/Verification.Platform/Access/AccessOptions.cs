@@ -10,9 +10,27 @@ public sealed class AccessOptions
     /// <summary>How often the members file's content is checked for changes a file system watcher missed.</summary>
     public TimeSpan MembersFileCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Calls per second a member may sustain.</summary>
+    /// <summary>Calls per second a member may sustain (denied calls count too); a member's entry can set its own.</summary>
     public int RatePerSecond { get; set; } = 2000;
 
     /// <summary>Burst a member may make above the sustained rate.</summary>
     public int Burst { get; set; } = 4000;
+
+    /// <summary>Calls per second one client address may make without valid credentials (each answered UNAUTHENTICATED).</summary>
+    public int UnauthenticatedRatePerSecond { get; set; } = 20;
+
+    /// <summary>Burst of unauthenticated calls one client address may make.</summary>
+    public int UnauthenticatedBurst { get; set; } = 40;
+
+    /// <summary>Items per second (NIKs, rows, recipients) a member's batch and streaming calls may take; a member's entry can set its own.</summary>
+    public int ItemsPerSecond { get; set; } = 20_000;
+
+    /// <summary>Items a member may take at once above the sustained item rate.</summary>
+    public int ItemBurst { get; set; } = 40_000;
+
+    /// <summary>Longest a batch or stream waits for item tokens before it is answered RESOURCE_EXHAUSTED.</summary>
+    public TimeSpan MaxItemWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Identical denials (member, method, reason, resource) within this window are audited once, then once more with their count.</summary>
+    public TimeSpan DenialWindow { get; set; } = TimeSpan.FromSeconds(10);
 }

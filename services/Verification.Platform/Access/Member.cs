@@ -25,7 +25,8 @@ public sealed record Member(
     MemberRole Role,
     string? BankCode = null,
     IReadOnlyList<string>? EmployerNumbers = null,
-    string? RegionCode = null)
+    string? RegionCode = null,
+    MemberLimits? Limits = null)
 {
     public bool ActsForBank(string bankCode) => Role == MemberRole.Bank && string.Equals(BankCode, bankCode, StringComparison.Ordinal);
 
@@ -57,7 +58,10 @@ public sealed class MemberEntry
     /// <summary>SHA-256 thumbprints of the member's client certificates (mutual TLS), hex.</summary>
     public List<string> CertificateThumbprints { get; set; } = [];
 
-    public Member ToMember() => new(Code, Name, Role, BankCode, EmployerNumbers.ToArray(), RegionCode);
+    /// <summary>This member's own rate limits; null (or a field unset) takes the host's defaults.</summary>
+    public MemberLimits? Limits { get; set; }
+
+    public Member ToMember() => new(Code, Name, Role, BankCode, EmployerNumbers.ToArray(), RegionCode, Limits);
 }
 
 /// <summary>An instant written with its offset ("2027-01-31T17:00:00Z"): a time without one would be read in the server's zone.</summary>

@@ -41,7 +41,9 @@ public static class VerificationHost
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton(options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-        ConfigureKestrel(builder, options.Listen);
+        var limits = ConnectionLimits.Read(builder.Configuration);
+        builder.Services.AddSingleton(limits);
+        ConfigureKestrel(builder, options.Listen, limits);
         builder.AddVerificationTelemetry(selected.Count == names.Count ? "verification" : "verification-" + string.Join("-", selected));
 
         builder.Services.AddGrpc(grpc =>
@@ -50,6 +52,7 @@ public static class VerificationHost
             grpc.Interceptors.Add<UnhandledErrorInterceptor>();
             grpc.Interceptors.Add<DatabaseOutageInterceptor>();
             grpc.Interceptors.Add<AccessInterceptor>();
+            grpc.Interceptors.Add<StreamIdleInterceptor>();
             grpc.EnableDetailedErrors = false;
         }).AddJsonTranscoding(json =>
         {
@@ -59,6 +62,7 @@ public static class VerificationHost
         PartnerRest.AddOpenApi(builder.Services);
         builder.Services.AddSingleton<UnhandledErrorInterceptor>();
         builder.Services.AddSingleton<DatabaseOutageInterceptor>();
+        builder.Services.AddSingleton<StreamIdleInterceptor>();
         builder.Services.AddGrpcReflection();
         var health = new HealthServiceImpl();
         health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
@@ -94,6 +98,12 @@ public static class VerificationHost
             MembersFile = string.IsNullOrWhiteSpace(section["MembersFile"]) ? "" : section["MembersFile"]!,
             RatePerSecond = int.TryParse(section["RatePerSecond"], out var rate) ? rate : new AccessOptions().RatePerSecond,
             Burst = int.TryParse(section["Burst"], out var burst) ? burst : new AccessOptions().Burst,
+            UnauthenticatedRatePerSecond = int.TryParse(section["UnauthenticatedRatePerSecond"], out var strangers) ? strangers : new AccessOptions().UnauthenticatedRatePerSecond,
+            UnauthenticatedBurst = int.TryParse(section["UnauthenticatedBurst"], out var strangerBurst) ? strangerBurst : new AccessOptions().UnauthenticatedBurst,
+            DenialWindow = TimeSpan.TryParse(section["DenialWindow"], System.Globalization.CultureInfo.InvariantCulture, out var window) && window > TimeSpan.Zero ? window : new AccessOptions().DenialWindow,
+            ItemsPerSecond = int.TryParse(section["ItemsPerSecond"], out var items) ? items : new AccessOptions().ItemsPerSecond,
+            ItemBurst = int.TryParse(section["ItemBurst"], out var itemBurst) ? itemBurst : new AccessOptions().ItemBurst,
+            MaxItemWait = TimeSpan.TryParse(section["MaxItemWait"], System.Globalization.CultureInfo.InvariantCulture, out var itemWait) && itemWait >= TimeSpan.Zero ? itemWait : new AccessOptions().MaxItemWait,
         };
         if (section["MembersFileCheckInterval"] is { Length: > 0 } interval)
         {
@@ -135,12 +145,15 @@ public static class VerificationHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MembersFileWatcher>());
         builder.Services.AddHealthChecks().AddCheck<MembersFileHealthCheck>(MembersFileHealthCheck.Name);
         builder.Services.AddSingleton<AccessDenials>();
+        builder.Services.AddHostedService<DenialWindowFlush>();
+        builder.Services.AddSingleton(sp => new AdmissionBuckets(sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton<ItemBudget>();
         builder.Services.AddSingleton<AccessInterceptor>();
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));
         builder.Services.AddOutboxRelay<AccessDbContext>();
     }
 
-    private static void ConfigureKestrel(WebApplicationBuilder builder, ListenOptions listen)
+    private static void ConfigureKestrel(WebApplicationBuilder builder, ListenOptions listen, ConnectionLimits limits)
     {
         X509Certificate2? certificate = null;
         if (listen.CertificatePath is { } path)
@@ -150,9 +163,11 @@ public static class VerificationHost
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
         }
         X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
+        var perAddress = new ConnectionsPerAddress(limits.MaxConnectionsPerAddress);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            limits.Apply(kestrel);
             void Secure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions endpoint)
             {
                 if (certificate is null) return;
@@ -167,6 +182,7 @@ public static class VerificationHost
             }
             kestrel.Listen(IPAddress.Parse(listen.Address), listen.Port, endpoint =>
             {
+                endpoint.Use(perAddress.Middleware);
                 // Plain h2c needs an endpoint that speaks nothing else (prior knowledge); under TLS, ALPN also offers HTTP/1.1 for REST.
                 endpoint.Protocols = certificate is null ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
                 Secure(endpoint);

@@ -19,6 +19,11 @@ public sealed partial class UnhandledErrorInterceptor(ILogger<UnhandledErrorInte
         {
             await next();
         }
+        catch (RpcException ex) when (ErrorBounds.Bound(ex) is var bounded && !ReferenceEquals(bounded, ex))
+        {
+            // An error built without RpcErrors (or over its bounds) still leaves with bounded details.
+            throw bounded;
+        }
         catch (Exception ex) when (ex is not RpcException && !(ex is OperationCanceledException or IOException && context.CancellationToken.IsCancellationRequested))
         {
             LogUnhandled(logger, ex, context.Method, Activity.Current?.TraceId.ToString() ?? "");

@@ -12,12 +12,14 @@ namespace Verification.Prakerja.Grpc;
 
 /// <summary>
 /// <c>verification.prakerja.v1.PrakerjaService</c>: validate, call the feature, map the answer. Every RPC is for the
-/// Prakerja PMO only; the access interceptor refuses (and audits) every other role before a handler runs.
+/// Prakerja PMO (reading a batch also for auditors); the access interceptor refuses (and audits) every other role before a
+/// handler runs, and a batch is read only by the member that submitted it (and auditors).
 /// </summary>
 public sealed class PrakerjaGrpcService(
     InteractiveCrossCheck crossCheck,
     BatchSubmission submission,
     BatchResults results,
+    AccessDenials denials,
     PrakerjaSettings settings) : PrakerjaService.PrakerjaServiceBase
 {
     public const string BatchResourceType = "verification.prakerja.v1.Batch";
@@ -61,7 +63,7 @@ public sealed class PrakerjaGrpcService(
         };
     }
 
-    [RpcRoles(MemberRole.PrakerjaPmo)]
+    [RpcRoles(MemberRole.PrakerjaPmo, MemberRole.Auditor)]
     public override async Task<GetBatchResponse> GetBatch(GetBatchRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations(TimeProvider.System.JakartaToday());
@@ -69,10 +71,21 @@ public sealed class PrakerjaGrpcService(
         violations.ThrowIfAny();
         var report = await results.GetAsync(request.BatchId, context.CancellationToken)
             ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
+        await RequireOwnerAsync(report.Batch.SubmitMemberCode, request.BatchId, context);
         return new GetBatchResponse { Batch = PrakerjaMapping.ToApi(report) };
     }
 
-    [RpcRoles(MemberRole.PrakerjaPmo)]
+    /// <summary>A batch is read by the member that submitted it and by auditors; anyone else is refused, and audited.</summary>
+    private async Task RequireOwnerAsync(string submitter, string batchId, ServerCallContext context)
+    {
+        var member = context.Member();
+        if (member.Role == MemberRole.Auditor || string.Equals(member.Code, submitter, StringComparison.Ordinal)) return;
+        await denials.RecordAsync(context, "BATCH_NOT_OWN", "a batch is read only by the member that submitted it and by auditors",
+            new DeniedResource(BatchId: batchId), context.CancellationToken);
+        throw AccessDenials.Denied("This batch was submitted by another member.", "BATCH_NOT_OWN");
+    }
+
+    [RpcRoles(MemberRole.PrakerjaPmo, MemberRole.Auditor)]
     public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
     {
         var violations = new FieldViolations(TimeProvider.System.JakartaToday());
@@ -85,6 +98,9 @@ public sealed class PrakerjaGrpcService(
         }
 
         violations.ThrowIfAny();
+        var report = await results.GetAsync(request.BatchId, context.CancellationToken)
+            ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
+        await RequireOwnerAsync(report.Batch.SubmitMemberCode, request.BatchId, context);
         var end = await results.StreamAsync(request.BatchId, request.FromOffset, [.. request.StatusFilter.Distinct()],
             page => responses.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);

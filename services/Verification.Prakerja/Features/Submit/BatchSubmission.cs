@@ -106,6 +106,13 @@ public sealed partial class BatchSubmission(
         try
         {
             var upload = await ReceiveAsync(reader, header, batch.BatchKey, keepRows: true, cancellationToken);
+            if (upload.Count == 0)
+            {
+                // No recipient: no batch (an empty one would only be a row to read, retain and audit).
+                await store.DiscardUploadAsync(batch.BatchKey, CancellationToken.None);
+                return new SubmitOutcome.Malformed(upload.Violations.Count > 0 ? upload.Violations
+                    : [new("chunk.recipients", "RECIPIENTS_EMPTY", "An upload names at least one recipient; nothing was kept.")], null);
+            }
             return await CommitAsync(batch, header, upload, cancellationToken);
         }
         catch
