@@ -4,6 +4,7 @@ using Verification.Membership;
 using Verification.NonAsn;
 using Verification.Platform.Hosting;
 using Verification.Prakerja;
+using Verification.Rentan;
 
 namespace Verification.Host;
 
@@ -16,6 +17,7 @@ public static class ModuleCatalog
         KurModule.Module,
         PrakerjaModule.Module,
         NonAsnModule.Module,
+        RentanModule.Module,
         AuditModule.Module,
     ];
 }

@@ -105,7 +105,7 @@ public sealed record RentanSponsorshipRenewed(
 
 // No NIK: the participant number leads Audit back to the NIK. The December update did not renew the worker: the
 // coverage ends with the agreement (CoveredUntil). Reason: NOT_IN_EXTRACT, DECILE_NOT_ELIGIBLE, OUTSIDE_REGION,
-// COVERED_AS_WAGE_EARNER, SPONSORED_ELSEWHERE, BUDGET_EXHAUSTED or NO_NEXT_AGREEMENT.
+// COVERED_AS_WAGE_EARNER, SPONSORED_ELSEWHERE, BUDGET_EXHAUSTED, NO_NEXT_AGREEMENT or COVERAGE_ENDED.
 public sealed record RentanSponsorshipEnded(
     Guid EventId,
     DateTimeOffset OccurredAt,
