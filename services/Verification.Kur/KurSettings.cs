@@ -63,22 +63,5 @@ public sealed class KurSettings
             : throw new ConfigurationError($"{SectionName}:BorrowerHmacKeyPath", $"a file holding a base64 key of at least {BorrowerFingerprint.MinimumKeyBytes} bytes", BorrowerHmacKeyPath);
     }
 
-    private static void EnsureDevelopmentKey(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (File.Exists(path)) return;
-        // Created with owner-only permissions before any secret byte is written; CreateNew loses a race to a concurrent start safely.
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            writer.Write(BorrowerFingerprint.NewKeyFileContent() + "\n");
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another host on the same data directory wrote it first.
-        }
-    }
+    private static void EnsureDevelopmentKey(string path) => SecretFiles.CreateIfMissing(path, () => BorrowerFingerprint.NewKeyFileContent() + "\n");
 }

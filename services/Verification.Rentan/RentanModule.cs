@@ -4,6 +4,7 @@ using Verification.Api;
 using Verification.Api.Membership.V1;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 using Verification.Rentan.Data;
 using Verification.Rentan.Features;
 using Verification.Rentan.Features.Enrol;
@@ -34,6 +35,8 @@ public static class RentanModule
         // The store rents its own contexts (chunks in flight share it), so it is a singleton over the module's options.
         if (database.Provider == DatabaseProvider.Postgres) services.AddSingleton<RentanStore, PostgresRentanStore>();
         else services.AddSingleton<RentanStore, SqliteRentanStore>();
+        // Enrolments and budget refusals carry the NIK sealed to the audit log's key.
+        services.AddNikSealer(builder.Configuration, host);
         services.AddModuleClient<MembershipService.MembershipServiceClient>(MembershipRegistry.ModuleName);
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();
         services.AddSingleton(MinimumDeclaredIncome.Embedded);

@@ -1,5 +1,7 @@
 using Verification.Api.Rentan.V1;
 using Verification.Platform.Data;
+using Verification.Platform.Privacy;
+using Verification.Testing;
 using Verification.Rentan.Tests.Support;
 
 namespace Verification.Rentan.Tests;
@@ -35,6 +37,8 @@ public sealed class BudgetTests(RentanHostsFixture fixture) : IClassFixture<Rent
         var refusals = host.Events.Refused.Where(e => e.AgreementId == agreement.AgreementId).ToList();
         Assert.Equal([3L, 4L], refusals.Select(e => e.Decile).Order());
         Assert.All(refusals, e => Assert.Equal(("BUDGET_EXHAUSTED", Cost, Cost / 2, sponsor), (e.Reason, e.RequiredRupiah, e.RemainingRupiah, e.MemberCode)));
+        using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+        Assert.Equal(niks[0], opener.Open(refusals.Single(e => e.Decile == 4).SealedNik, refusals.Single(e => e.Decile == 4).EventId));
 
         // A raised budget lets the refused ones in on the next list.
         await TestData.AgreementAsync(host, sponsor, 4 * Cost, TestData.Year);

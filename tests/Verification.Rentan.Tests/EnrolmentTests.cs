@@ -3,6 +3,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.Rentan.V1;
 using Verification.Platform.Data;
+using Verification.Platform.Privacy;
+using Verification.Testing;
 using Verification.Rentan.Tests.Support;
 
 namespace Verification.Rentan.Tests;
@@ -104,7 +106,14 @@ public sealed class EnrolmentTests(RentanHostsFixture fixture) : IClassFixture<R
             Assert.Equal(cost, e.CommittedRupiah);
             Assert.Equal(sponsor, e.ActingMember);
         });
-        Assert.Equal(1, events.Single(e => e.SponsorshipId == byId["r-poorest"].SponsorshipId).Decile);
+        var poorestEvent = events.Single(e => e.SponsorshipId == byId["r-poorest"].SponsorshipId);
+        Assert.Equal(1, poorestEvent.Decile);
+        // The NIK travels sealed to the audit log's key and masked, never in clear.
+        using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+        Assert.Equal(poorest, opener.Open(poorestEvent.SealedNik, poorestEvent.EventId));
+        Assert.Throws<SealedNikException>(() => opener.Open(poorestEvent.SealedNik, Guid.NewGuid()));
+        Assert.DoesNotContain(poorest, poorestEvent.MaskedNik, StringComparison.Ordinal);
+        Assert.DoesNotContain(poorest, poorestEvent.ToString(), StringComparison.Ordinal);
     }
 
     [Theory, BothProviders]

@@ -48,7 +48,7 @@ public sealed record RentanExtractUploaded(
     long Rejected,
     long ExtractRows) : IIntegrationEvent;
 
-// NIK carried: the sponsor enrols by NIK and Audit must trace the enrolment by NIK (it keyed-hashes it).
+// NIK sealed to the audit log's key (and masked): Audit must trace the enrolment by NIK (it opens the seal only to keyed-hash it).
 public sealed record RentanWorkerEnrolled(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -59,7 +59,7 @@ public sealed record RentanWorkerEnrolled(
     string AgreementId,
     string SponsorshipId,
     string ParticipantNumber,
-    string Nik,
+    SealedNik SealedNik,
     string MaskedNik,
     long Decile,
     string RegencyCode,
@@ -68,7 +68,7 @@ public sealed record RentanWorkerEnrolled(
     DateTimeOffset CoveredFrom,
     DateTimeOffset CoveredUntil) : IIntegrationEvent;
 
-// NIK carried: a worker refused for the budget has no participant number here, so only the NIK traces the refusal.
+// NIK sealed to the audit log's key (and masked): a worker refused for the budget has no participant number here, so only the NIK traces the refusal.
 // Reason is BUDGET_EXHAUSTED; RequiredRupiah what the enrolment would have committed, RemainingRupiah what was left for it.
 public sealed record RentanEnrolmentRefused(
     Guid EventId,
@@ -78,7 +78,7 @@ public sealed record RentanEnrolmentRefused(
     string SourceModule,
     string MemberCode,
     string AgreementId,
-    string Nik,
+    SealedNik SealedNik,
     string MaskedNik,
     long Decile,
     string Reason,

@@ -138,6 +138,7 @@ public sealed class RentanHost : IAsyncDisposable
             // Small chunks, so a list of a dozen rows already spans several Membership calls.
             "--Verification:Rentan:ChunkSize=4",
         };
+        args.AddRange(TestNikKeys.Settings.Select(s => "--" + s));
         if (provider == DatabaseProvider.Postgres)
         {
             var postgres = await PostgresServer.SharedAsync();

@@ -7,6 +7,7 @@ using Verification.Api;
 using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Domain;
+using Verification.Platform.Privacy;
 using Verification.Rentan.Data;
 using Verification.Rentan.Features.Money;
 using ApiDate = Verification.Api.Common.V1.Date;
@@ -91,7 +92,8 @@ public abstract record EnrolmentResult
 /// (crash, lost connection) re-asks with the same keys and the same data (the claim's) and gets the same participants.
 /// </remarks>
 public sealed partial class WorkerEnrolment(
-    RentanStore store, IMembershipRegistry membership, MinimumDeclaredIncome minimumIncome, RentanSettings settings, TimeProvider time, ILogger<WorkerEnrolment> logger)
+    RentanStore store, IMembershipRegistry membership, MinimumDeclaredIncome minimumIncome, NikSealer nikSealer, RentanSettings settings, TimeProvider time,
+    ILogger<WorkerEnrolment> logger)
 {
     public const string SourceModule = "rentan";
 
@@ -289,9 +291,12 @@ public sealed partial class WorkerEnrolment(
         for (var i = 0; i < priced.Count; i++) indexOf[priced[i].SponsorshipId] = candidates[i].Index;
         var ordered = priced.Select((claim, i) => (claim, candidates[i].Index)).OrderBy(p => p.claim.Decile).ThenBy(p => p.Index).Select(p => p.claim).ToList();
         var now = time.RecordNow();
-        var result = await store.ClaimAsync(agreement.AgreementId, ordered, now, (claim, remaining) => new RentanEnrolmentRefused(
-            Guid.CreateVersion7(now), now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId, claim.NikDigits,
-            Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining), cancellationToken);
+        var result = await store.ClaimAsync(agreement.AgreementId, ordered, now, (claim, remaining) =>
+        {
+            var eventId = Guid.CreateVersion7(now);
+            return new RentanEnrolmentRefused(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
+                nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining);
+        }, cancellationToken);
 
         claims.AddRange(result.Claimed.Select(c => (indexOf[c.SponsorshipId], c)));
         foreach (var (claim, _) in result.Exhausted) outcomes[indexOf[claim.SponsorshipId]] = new WorkerOutcome.Refused(WorkerReasonKind.BudgetExhausted);
@@ -381,8 +386,9 @@ public sealed partial class WorkerEnrolment(
         var confirmed = confirmations.Count == 0 ? new HashSet<string>() : await store.ConfirmAsync(confirmations, now, id =>
         {
             var claim = byId[id].Claim;
-            return new RentanWorkerEnrolled(Guid.CreateVersion7(now), now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
-                claim.SponsorshipId, claim.ParticipantNumber!, claim.NikDigits, Nik.MaskInput(claim.NikDigits), claim.Decile, claim.RegencyCode,
+            var eventId = Guid.CreateVersion7(now);
+            return new RentanWorkerEnrolled(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
+                claim.SponsorshipId, claim.ParticipantNumber!, nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, claim.RegencyCode,
                 [.. claim.Programs.Split(',')], claim.Committed, WibCalendar.StartOf(claim.StartDate), WibCalendar.EndOf(claim.EndDate));
         }, CancellationToken.None);
         await store.ReleaseAsync(agreement.AgreementId, released, CancellationToken.None);
