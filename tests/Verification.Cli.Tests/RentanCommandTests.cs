@@ -1,4 +1,5 @@
 using Verification.Api.Common.V1;
+using ApiProgram = Verification.Api.Common.V1.Program;
 using Verification.Api.Rentan.V1;
 using Verification.Cli.Files;
 
@@ -19,7 +20,7 @@ public sealed class RentanCommandTests(SuiteHost suite) : IClassFixture<SuiteHos
             await client.RegisterSponsorAsync(new RegisterSponsorRequest { SponsorCode = Sponsor, Name = "Pemerintah Kota Parepare", RegionCodes = { "7372" } });
             await client.SaveAgreementAsync(new SaveAgreementRequest
             {
-                SponsorCode = Sponsor, Year = today.Year, BudgetRupiah = 200_000_000, Programs = { Program.Jkk, Program.Jkm },
+                SponsorCode = Sponsor, Year = today.Year, BudgetRupiah = 200_000_000, Programs = { ApiProgram.Jkk, ApiProgram.Jkm },
                 StartDate = new Date { Year = today.Year, Month = 1, Day = 1 }, EndDate = new Date { Year = today.Year, Month = 12, Day = 31 },
             });
         }
