@@ -12,6 +12,8 @@ need=()
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import grpc_tools' 2>/dev/null || need+=(python3-grpc-tools)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+# The portal's browser tests drive Debian's chromium (no browser download); without it they fail.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then

@@ -3,6 +3,7 @@ using Verification.Kur;
 using Verification.Membership;
 using Verification.NonAsn;
 using Verification.Platform.Hosting;
+using Verification.Portal;
 using Verification.Prakerja;
 using Verification.Rentan;
 
@@ -19,5 +20,6 @@ public static class ModuleCatalog
         NonAsnModule.Module,
         RentanModule.Module,
         AuditModule.Module,
+        PortalModule.Module,
     ];
 }

@@ -1,0 +1,84 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Verification.Platform.Hosting;
+
+namespace Verification.Portal;
+
+/// <summary>The portal's settings, from <c>Verification:Portal</c>; a malformed one stops the host naming its key.</summary>
+public sealed record PortalSettings
+{
+    public const string SectionName = "Verification:Portal";
+
+    public const int DefaultPort = 50080;
+
+    /// <summary>The browser port (HTTP/1.1; HTTP/1.1 and HTTP/2 under TLS). 0 picks a free one.</summary>
+    public int Port { get; init; } = DefaultPort;
+
+    /// <summary>A session unused this long ends.</summary>
+    public TimeSpan SessionIdleTimeout { get; init; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>A session ends this long after sign-in however busy it is.</summary>
+    public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromHours(8);
+
+    /// <summary>The largest file a staff or recipients upload may be.</summary>
+    public long MaxUploadBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Deadline of a page's call to a module.</summary>
+    public TimeSpan CallDeadline { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deadline of an upload's streaming call (a large staff list takes minutes).</summary>
+    public TimeSpan UploadDeadline { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Sign-in attempts one address may make per minute.</summary>
+    public int SignInAttemptsPerMinute { get; init; } = 10;
+
+    /// <summary>
+    /// A certificate the portal presents to modules that require mutual TLS. It must belong to no member: the portal calls as the
+    /// signed-in member's token, never as an identity of its own.
+    /// </summary>
+    public string? ClientCertificatePath { get; init; }
+
+    public string? ClientCertificateKeyPath { get; init; }
+
+    public static PortalSettings Read(IConfiguration configuration, VerificationOptions host)
+    {
+        var section = configuration.GetSection(SectionName);
+        // Port 0 for the gRPC port means "any free port" (tests, several hosts on one machine): the portal follows it.
+        var defaultPort = host.Listen.Port == 0 ? 0 : DefaultPort;
+        var settings = new PortalSettings
+        {
+            Port = Int(section, "Port", defaultPort, 0, 65535),
+            SessionIdleTimeout = Duration(section, "SessionIdleTimeout", TimeSpan.FromMinutes(20)),
+            SessionLifetime = Duration(section, "SessionLifetime", TimeSpan.FromHours(8)),
+            MaxUploadBytes = Int(section, "MaxUploadMegabytes", 16, 1, 1024) * 1024L * 1024L,
+            CallDeadline = Duration(section, "CallDeadline", TimeSpan.FromSeconds(30)),
+            UploadDeadline = Duration(section, "UploadDeadline", TimeSpan.FromMinutes(30)),
+            SignInAttemptsPerMinute = Int(section, "SignInAttemptsPerMinute", 10, 1, 10_000),
+            ClientCertificatePath = Text(section, "ClientCertificatePath"),
+            ClientCertificateKeyPath = Text(section, "ClientCertificateKeyPath"),
+        };
+        if (settings.Port != 0 && (settings.Port == host.Listen.Port || settings.Port == host.Listen.RestPort))
+            throw new ConfigurationError($"{SectionName}:Port", "a port other than the gRPC and REST ports", settings.Port.ToString(CultureInfo.InvariantCulture));
+        if (settings.ClientCertificatePath is { } certificate && !File.Exists(certificate))
+            throw new ConfigurationError($"{SectionName}:ClientCertificatePath", "an existing PEM certificate", certificate);
+        return settings;
+    }
+
+    private static string? Text(IConfigurationSection section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];
+
+    private static int Int(IConfigurationSection section, string key, int fallback, int min, int max)
+    {
+        if (Text(section, key) is not { } text) return fallback;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", text);
+    }
+
+    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
+    {
+        if (Text(section, key) is not { } text) return fallback;
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
+            ? value
+            : throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:20:00", text);
+    }
+}
