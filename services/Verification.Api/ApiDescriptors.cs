@@ -4,6 +4,7 @@ using Verification.Api.Kur.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Api.Prakerja.V1;
+using Verification.Api.Rentan.V1;
 
 namespace Verification.Api;
 
@@ -20,6 +21,8 @@ public static class ApiDescriptors
 
     public static ServiceDescriptor Audit => AuditService.Descriptor;
 
+    public static ServiceDescriptor Rentan => RentanService.Descriptor;
+
     /// <summary>Every service of the API.</summary>
-    public static IReadOnlyList<ServiceDescriptor> Services { get; } = [Membership, Kur, Prakerja, NonAsn, Audit];
+    public static IReadOnlyList<ServiceDescriptor> Services { get; } = [Membership, Kur, Prakerja, NonAsn, Audit, Rentan];
 }

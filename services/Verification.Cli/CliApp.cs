@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(KurCommands.Create(context));
         root.Subcommands.Add(NonAsnCommands.Create(context));
         root.Subcommands.Add(PrakerjaCommands.Create(context));
+        root.Subcommands.Add(RentanCommands.Create(context));
         root.Subcommands.Add(AuditCommands.Create(context));
         return root;
     }

@@ -5,6 +5,7 @@ using Verification.NonAsn;
 using Verification.Platform.Hosting;
 using Verification.Portal;
 using Verification.Prakerja;
+using Verification.Rentan;
 
 namespace Verification.Host;
 
@@ -17,6 +18,7 @@ public static class ModuleCatalog
         KurModule.Module,
         PrakerjaModule.Module,
         NonAsnModule.Module,
+        RentanModule.Module,
         AuditModule.Module,
         PortalModule.Module,
     ];

@@ -17,6 +17,7 @@ public sealed partial class KubernetesManifestTests
         ["kur"] = "verification.kur.v1.KurService",
         ["prakerja"] = "verification.prakerja.v1.PrakerjaService",
         ["nonasn"] = "verification.nonasn.v1.NonAsnService",
+        ["rentan"] = "verification.rentan.v1.RentanService",
         ["audit"] = "verification.audit.v1.AuditService",
     };
 

@@ -52,7 +52,7 @@ public sealed class ModuleWallTests
     [Fact]
     public void TheModulesThatCallMembershipSaySo()
     {
-        Assert.Equal(["kur", "nonasn", "portal", "prakerja"], ModuleCatalog.All.Where(m => m.Needs.Contains("membership")).Select(m => m.Name).Order());
+        Assert.Equal(["kur", "nonasn", "portal", "prakerja", "rentan"], ModuleCatalog.All.Where(m => m.Needs.Contains("membership")).Select(m => m.Name).Order());
         Assert.All(ModuleCatalog.All, m => Assert.All(m.Needs, needed => Assert.Contains(needed, ModuleCatalog.All.Select(c => c.Name))));
     }
 }

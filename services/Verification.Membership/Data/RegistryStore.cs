@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Verification.Api.Membership.V1;
+using Verification.Contracts.Events;
 using Verification.Domain;
 using Verification.Membership.Domain;
 using Verification.Platform.Data;
@@ -157,6 +158,31 @@ public abstract class RegistryStore(DbContextOptions<MembershipDbContext> option
         }
     }
 
+    /// <summary>
+    /// The coverages of many participants (each ordered by start, then id) under their persons' locks (ascending NIK), in
+    /// one transaction, for changes of their ends; participants no sequence matches are absent.
+    /// </summary>
+    public async Task<CoverageChanges> BeginCoverageChangesAsync(IReadOnlyList<long> participantIds, CancellationToken cancellationToken)
+    {
+        var work = await BeginWorkAsync(cancellationToken);
+        try
+        {
+            var db = work.Db;
+            var persons = await db.Participants.Where(p => participantIds.Contains(p.Id)).Select(p => new { p.Id, p.Nik }).ToListAsync(cancellationToken);
+            await LockPersonsAsync(db, [.. persons.Select(p => p.Nik).Distinct().Order()], cancellationToken);
+            var found = persons.Select(p => p.Id).ToList();
+            var byParticipant = found.ToDictionary(id => id, _ => new List<CoverageRecord>());
+            var coverages = await db.Coverages.Where(c => found.Contains(c.ParticipantId)).OrderBy(c => c.StartDate).ThenBy(c => c.Id).ToListAsync(cancellationToken);
+            foreach (var coverage in coverages) byParticipant[coverage.ParticipantId].Add(coverage);
+            return new CoverageChanges(this, work, byParticipant);
+        }
+        catch
+        {
+            await work.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>The participant with their coverages, by participant-number sequence, or null.</summary>
     public async Task<ParticipantRecord?> FindParticipantAsync(long participantId, CancellationToken cancellationToken)
     {
@@ -203,6 +229,13 @@ public abstract class RegistryStore(DbContextOptions<MembershipDbContext> option
 
     /// <summary><paramref name="count"/> new participant-number sequences inside the transaction, in one statement.</summary>
     protected internal abstract Task<IReadOnlyList<long>> AllocateSequencesAsync(MembershipDbContext db, int count, CancellationToken cancellationToken);
+
+    /// <summary>Adds events to the outbox inside the transaction: tracked rows where the context saves them, copied where rows are copied.</summary>
+    protected internal virtual Task AddEventsAsync(MembershipDbContext db, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        db.OutboxMessages.AddRange(messages);
+        return Task.CompletedTask;
+    }
 
     /// <summary>Writes a chunk's rows and events inside the transaction; a key or NIK committed concurrently throws a unique violation.</summary>
     protected internal abstract Task WriteChunkAsync(MembershipDbContext db, EnrolmentWrites writes, CancellationToken cancellationToken);
@@ -307,4 +340,33 @@ internal static class CoverageLookups
         foreach (var (nik, spans) in found) result[nik] = [.. spans];
         return result;
     }
+}
+
+/// <summary>Many participants' coverages under their persons' locks, tracked: ends set on them, split rows and events are saved together.</summary>
+public sealed class CoverageChanges(RegistryStore store, RegistryWork work, Dictionary<long, List<CoverageRecord>> coverages) : IAsyncDisposable
+{
+    private bool _added;
+
+    /// <summary>Whether a split row was added.</summary>
+    public bool Any => _added;
+
+    /// <summary>A participant's coverages (ordered by start date then id), or null when no participant has the sequence.</summary>
+    public IReadOnlyList<CoverageRecord>? CoveragesOf(long participantId) => coverages.GetValueOrDefault(participantId);
+
+    /// <summary>Adds a row split off an existing coverage of the participant.</summary>
+    public void Add(long participantId, CoverageRecord split)
+    {
+        work.Db.Coverages.Add(split);
+        coverages[participantId].Add(split);
+        _added = true;
+    }
+
+    /// <summary>Saves the changed and added coverages with the events, and commits.</summary>
+    public async Task SaveAsync(IReadOnlyList<CoverageEnded> ended, CancellationToken cancellationToken)
+    {
+        await store.AddEventsAsync(work.Db, [.. ended.Select(e => OutboxDbContextExtensions.NewOutboxMessage(e))], cancellationToken);
+        await work.CommitAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => work.DisposeAsync();
 }

@@ -163,6 +163,70 @@ public sealed class MembershipGrpcService(
     public override async Task<EndCoverageResponse> EndCoverage(EndCoverageRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations(time.JakartaToday());
+        var command = EndCommand(request, violations, context);
+        violations.ThrowIfAny();
+
+        var result = await coverageEnding.EndAsync(command!, context.CancellationToken);
+        if (!result.Found) throw RpcErrors.Of(StatusCode.NotFound, ParticipantNotFoundMessage);
+        if (result.Conflict is { } conflict) throw RpcErrors.Of(StatusCode.FailedPrecondition, conflict);
+        return EndedResponse(result);
+    }
+
+    /// <summary>Most items one EndCoverages call takes: one transaction's worth.</summary>
+    public const int MaxEndsPerCall = 1000;
+
+    [RpcRoles(MemberRole.InternalService)]
+    public override async Task<EndCoveragesResponse> EndCoverages(EndCoveragesRequest request, ServerCallContext context)
+    {
+        var today = time.JakartaToday();
+        if (request.Items.Count is 0 or > MaxEndsPerCall)
+        {
+            var call = new FieldViolations(today);
+            call.Add("items", "ITEMS_COUNT_INVALID", $"Send 1 to {MaxEndsPerCall} coverage ends per call.");
+            call.ThrowIfAny();
+        }
+
+        var results = new EndCoveragesResult[request.Items.Count];
+        var commands = new List<CoverageEndCommand>(request.Items.Count);
+        var positions = new List<int>(request.Items.Count);
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            // Each item is read exactly as EndCoverage reads its request; its problems are its own answer.
+            var violations = new FieldViolations(today);
+            var command = EndCommand(request.Items[i], violations, context);
+            if (command is null)
+            {
+                var error = new RowError { Code = Google.Rpc.Code.InvalidArgument, Message = "The coverage end has invalid fields; see the field violations." };
+                error.FieldViolations.Add(violations.All.ToBadRequest().FieldViolations);
+                results[i] = new EndCoveragesResult { Error = error };
+                continue;
+            }
+
+            commands.Add(command);
+            positions.Add(i);
+        }
+
+        var answers = await coverageEnding.EndManyAsync(commands, context.CancellationToken);
+        for (var j = 0; j < answers.Count; j++)
+        {
+            var answer = answers[j];
+            results[positions[j]] = !answer.Found
+                ? new EndCoveragesResult { Error = new RowError { Code = Google.Rpc.Code.NotFound, Message = ParticipantNotFoundMessage } }
+                : answer.Conflict is { } conflict
+                    ? new EndCoveragesResult { Error = new RowError { Code = Google.Rpc.Code.FailedPrecondition, Message = conflict } }
+                    : new EndCoveragesResult { Ended = EndedResponse(answer) };
+        }
+
+        var response = new EndCoveragesResponse();
+        response.Results.Add(results);
+        return response;
+    }
+
+    private const string ParticipantNotFoundMessage = "No participant has this participant number.";
+
+    /// <summary>Checks every rule of a coverage end and reads it into a command, or null with every problem in <paramref name="violations"/>.</summary>
+    private static CoverageEndCommand? EndCommand(EndCoverageRequest request, FieldViolations violations, ServerCallContext context)
+    {
         if (!ParticipantNumber.TryParse(request.ParticipantNumber, out var number))
             violations.Add("participant_number", "PARTICIPANT_NUMBER_INVALID", "A participant number is 11 digits ending in a valid Damm check digit.");
         var programs = violations.Programs("programs", request.Programs);
@@ -172,14 +236,13 @@ public sealed class MembershipGrpcService(
         // A contract's new end needs no reason: the coverage keeps ending with its contract.
         var reason = request.ContractEndChange ? Domain.CoverageEndReason.EmploymentEnded : request.Reason.ToDomain();
         if (reason is null) violations.Add("reason", "REASON_MISSING", "Say why the coverage ends (COVERAGE_END_REASON_...).");
-        violations.ThrowIfAny();
+        if (violations.Any) return null;
+        return new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
+            request.ContractEndChange, context.RelayedBy() is null ? null : context.ActingMemberCode(), context.RelayedBy());
+    }
 
-        var result = await coverageEnding.EndAsync(
-            new CoverageEndCommand(context.Member().Code, context.CorrelationId(), number!, programs, source!, endDate!.Value, reason!.Value,
-                request.ContractEndChange, context.RelayedBy() is null ? null : context.ActingMemberCode(), context.RelayedBy()),
-            context.CancellationToken);
-        if (!result.Found) throw RpcErrors.Of(StatusCode.NotFound, "No participant has this participant number.");
-        if (result.Conflict is { } conflict) throw RpcErrors.Of(StatusCode.FailedPrecondition, conflict);
+    private static EndCoverageResponse EndedResponse(CoverageEndResult result)
+    {
         var response = new EndCoverageResponse();
         response.EndedPrograms.Add(result.Ended.ToApi());
         response.ActivePrograms.Add(result.ActiveToday.ToApi());

@@ -13,6 +13,12 @@ public enum MemberRole
     PrakerjaPmo,
     Auditor,
     InternalService,
+
+    /// <summary>A local government or agency paying for vulnerable workers of its regions (Inpres 8/2025); scope: its region codes.</summary>
+    Sponsor,
+
+    /// <summary>A BPJS Ketenagakerjaan administrator: registers sponsors and their agreements.</summary>
+    Administrator,
 }
 
 /// <summary>
@@ -26,12 +32,20 @@ public sealed record Member(
     string? BankCode = null,
     IReadOnlyList<string>? EmployerNumbers = null,
     string? RegionCode = null,
+    IReadOnlyList<string>? RegionCodes = null,
     MemberLimits? Limits = null)
 {
     public bool ActsForBank(string bankCode) => Role == MemberRole.Bank && string.Equals(BankCode, bankCode, StringComparison.Ordinal);
 
     public bool ActsForEmployer(string employerNumber) =>
         Role is MemberRole.Agency or MemberRole.LocalGovernment && (EmployerNumbers?.Contains(employerNumber, StringComparer.Ordinal) ?? false);
+
+    /// <summary>Every region code of the member's scope: 2-digit provinces and 4-digit regencies.</summary>
+    public IReadOnlyList<string> Regions => [.. (RegionCodes ?? []).Append(RegionCode).OfType<string>().Where(r => r.Length > 0).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>A sponsor serves a region (a province or regency code) that one of its own codes contains.</summary>
+    public bool ServesRegion(string regionCode) =>
+        Role == MemberRole.Sponsor && regionCode.Length > 0 && Regions.Any(r => regionCode.StartsWith(r, StringComparison.Ordinal));
 
     public override string ToString() => $"{Code} ({Role})";
 }
@@ -52,6 +66,9 @@ public sealed class MemberEntry
     public List<string> EmployerNumbers { get; set; } = [];
     public string? RegionCode { get; set; }
 
+    /// <summary>More region codes (a sponsor covering several regencies, or a province).</summary>
+    public List<string> RegionCodes { get; set; } = [];
+
     /// <summary>SHA-256 of the bearer token, lower-case hex.</summary>
     public List<string> TokenHashes { get; set; } = [];
 
@@ -61,7 +78,7 @@ public sealed class MemberEntry
     /// <summary>This member's own rate limits; null (or a field unset) takes the host's defaults.</summary>
     public MemberLimits? Limits { get; set; }
 
-    public Member ToMember() => new(Code, Name, Role, BankCode, EmployerNumbers.ToArray(), RegionCode, Limits);
+    public Member ToMember() => new(Code, Name, Role, BankCode, EmployerNumbers.ToArray(), RegionCode, RegionCodes.ToArray(), Limits);
 }
 
 /// <summary>An instant written with its offset ("2027-01-31T17:00:00Z"): a time without one would be read in the server's zone.</summary>

@@ -20,6 +20,8 @@ public static class DevelopmentMembers
         new() { Code = "prakerja-pmo", Name = "Manajemen Pelaksana Prakerja (development)", Role = MemberRole.PrakerjaPmo },
         new() { Code = "auditor-bpk", Name = "Badan Pemeriksa Keuangan (development)", Role = MemberRole.Auditor },
         new() { Code = InternalMember, Name = "The suite's own modules", Role = MemberRole.InternalService },
+        new() { Code = "sponsor-parepare", Name = "Pemerintah Kota Parepare, pekerja rentan (development)", Role = MemberRole.Sponsor, RegionCodes = ["7372"] },
+        new() { Code = "bpjs-admin", Name = "BPJS Ketenagakerjaan, administrator (development)", Role = MemberRole.Administrator },
     ];
 
     /// <summary>Creates the members file and tokens unless they exist; returns the members file path and the credentials folder.</summary>
@@ -39,7 +41,7 @@ public static class DevelopmentMembers
             entries.Add(new MemberEntry
             {
                 Code = template.Code, Name = template.Name, Role = template.Role, BankCode = template.BankCode,
-                EmployerNumbers = template.EmployerNumbers, RegionCode = template.RegionCode,
+                EmployerNumbers = template.EmployerNumbers, RegionCode = template.RegionCode, RegionCodes = template.RegionCodes,
                 TokenHashes = [MemberDirectory.HashToken(token)],
             });
         }

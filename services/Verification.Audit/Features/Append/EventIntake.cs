@@ -21,7 +21,7 @@ namespace Verification.Audit.Features.Append;
 /// <c>nik</c>, <c>"hmac-sha256:&lt;hex&gt;"</c>, search column nik_hmac) plus its masked form; an envelope that does not open
 /// throws <see cref="SealedNikException"/> (the message goes to the error queue, never logged); every other string anywhere in
 /// the event is passed through the NIK redaction, so a NIK put where it does not belong is masked, never stored.
-/// Search keys come from properties by name: <c>ParticipantNumber</c>, <c>LoanReference</c>, <c>BatchId</c>, and for the
+/// Search keys come from properties by name: <c>ParticipantNumber</c>, <c>LoanReference</c>, <c>BatchId</c> (else <c>AgreementId</c>), and for the
 /// member concerned <c>MemberCode</c>, else <c>BankCode</c>, else <c>EmployerNumber</c>, else <c>ChannelReference</c>
 /// (the bank or region code that brought a coverage); for an <see cref="AccessDenied"/>, the owner of what was asked for.
 /// </remarks>
@@ -87,7 +87,8 @@ public sealed class EventIntake(NikHasher nikHasher, NikOpener nikOpener)
                 ? Key(integrationEvent, "EmployerNumber") ?? Key(integrationEvent, "BankCode") ?? Key(integrationEvent, "MemberCode")
                 : Key(integrationEvent, "MemberCode") ?? Key(integrationEvent, "BankCode") ?? Key(integrationEvent, "EmployerNumber") ?? Key(integrationEvent, "ChannelReference"),
             LoanReference = Key(integrationEvent, "LoanReference"),
-            BatchId = Key(integrationEvent, "BatchId"),
+            // Rentan's agreement id shares the batch key: an auditor traces an agreement's enrolments, renewals and ends by it.
+            BatchId = Key(integrationEvent, "BatchId") ?? Key(integrationEvent, "AgreementId"),
             Payload = CanonicalJson.Serialize(payload),
             ReceivedAt = CanonicalJson.TruncateToMilliseconds(receivedAt),
         };

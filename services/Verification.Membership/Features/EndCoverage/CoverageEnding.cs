@@ -43,7 +43,49 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
     {
         await using var change = await store.BeginCoverageChangeAsync(command.Number.Sequence, cancellationToken);
         if (change is null) return CoverageEndResult.NotFound;
-        var coverages = change.Coverages;
+        var (result, ended) = Apply(command, change.Coverages, change.Add, time.GetUtcNow(), time.JakartaToday());
+        if (ended is not null) await change.SaveAsync(OutboxDbContextExtensions.NewOutboxMessage(ended), cancellationToken);
+        return result;
+    }
+
+    /// <summary>
+    /// Many ends, each answered exactly as <see cref="EndAsync"/> would answer it alone, in one transaction: the persons
+    /// locked and their coverages read once, every change and event saved together. Items for one participant apply in order.
+    /// </summary>
+    public async Task<IReadOnlyList<CoverageEndResult>> EndManyAsync(IReadOnlyList<CoverageEndCommand> commands, CancellationToken cancellationToken)
+    {
+        if (commands.Count == 0) return [];
+        await using var changes = await store.BeginCoverageChangesAsync([.. commands.Select(c => c.Number.Sequence).Distinct()], cancellationToken);
+        var now = time.GetUtcNow();
+        var today = time.JakartaToday();
+        var results = new CoverageEndResult[commands.Count];
+        var events = new List<CoverageEnded>();
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var participant = commands[i].Number.Sequence;
+            if (changes.CoveragesOf(participant) is not { } coverages)
+            {
+                results[i] = CoverageEndResult.NotFound;
+                continue;
+            }
+
+            var (result, ended) = Apply(commands[i], coverages, split => changes.Add(participant, split), now, today);
+            results[i] = result;
+            if (ended is not null) events.Add(ended);
+        }
+
+        if (changes.Any || events.Count > 0) await changes.SaveAsync(events, cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// One end against a participant's coverages (tracked, under their person's lock): changes them, adds split rows through
+    /// <paramref name="addSplit"/>, and returns the answer with the event to publish (null when nothing new ended). A refusal
+    /// changes nothing. The one rule both EndCoverage and EndCoverages apply.
+    /// </summary>
+    private static (CoverageEndResult Result, CoverageEnded? Ended) Apply(
+        CoverageEndCommand command, IReadOnlyList<CoverageRecord> coverages, Action<CoverageRecord> addSplit, DateTimeOffset now, DateOnly today)
+    {
         var newlyEnded = ProgramSet.Empty;
         var alreadyEnded = ProgramSet.Empty;
         var toEnd = new Dictionary<CoverageRecord, ProgramSet>();
@@ -54,7 +96,7 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
             var open = fromSource.Where(c => c.EndReason is null).MaxBy(c => (c.StartDate, c.Id));
             if (open is not null)
             {
-                if (command.EndDate < open.StartDate) return CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage.");
+                if (command.EndDate < open.StartDate) return (CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage."), null);
                 // A contract end moved to the day it already has changes nothing.
                 if (command.ContractEndChange && open.EndDate == command.EndDate)
                 {
@@ -67,15 +109,14 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
             }
 
             if (command.ContractEndChange && fromSource.Count > 0)
-                return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source was already ended; its contract end can no longer move.");
+                return (CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source was already ended; its contract end can no longer move."), null);
 
             var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
             if (ended is null) continue;
-            if (ended.EndDate != command.EndDate) return CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date.");
+            if (ended.EndDate != command.EndDate) return (CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date."), null);
             alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
         }
 
-        var now = time.GetUtcNow();
         // A contract's coverage keeps ending with its contract (no reason), so it can move again or end later.
         CoverageEndReason? endReason = command.ContractEndChange ? null : command.Reason;
         foreach (var (coverage, programs) in toEnd)
@@ -90,7 +131,7 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 
             // Split: the ended programs keep the start date on a row of their own.
             coverage.Programs = coverage.Programs.Except(programs);
-            var split = new CoverageRecord
+            addSplit(new CoverageRecord
             {
                 ParticipantId = coverage.ParticipantId,
                 Programs = programs,
@@ -103,27 +144,21 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
                 EndDate = command.EndDate,
                 EndReason = endReason,
                 CreatedAt = now,
-            };
-            change.Add(split);
+            });
         }
 
-        if (!newlyEnded.IsEmpty)
-        {
-            await change.SaveAsync(OutboxDbContextExtensions.NewOutboxMessage(new CoverageEnded(
-                Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, ParticipantEnrolment.SourceModule, command.Number.Value,
-                ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
-                command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference, command.RelayedBy)),
-                cancellationToken);
-        }
+        CoverageEnded? endedEvent = newlyEnded.IsEmpty ? null : new CoverageEnded(
+            Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, ParticipantEnrolment.SourceModule, command.Number.Value,
+            ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
+            command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference, command.RelayedBy);
 
-        var today = time.JakartaToday();
         var active = ProgramSet.Empty;
         foreach (var coverage in coverages)
         {
             if (coverage.ToSpan().InForceOn(today)) active = active.Union(coverage.Programs);
         }
 
-        return new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active);
+        return (new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active), endedEvent);
     }
 
     /// <summary>The reason CoverageEnded gives when a contract's end moved rather than the coverage being ended.</summary>

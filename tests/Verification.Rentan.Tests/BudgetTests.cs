@@ -1,0 +1,83 @@
+using Verification.Api.Rentan.V1;
+using Verification.Platform.Data;
+using Verification.Platform.Privacy;
+using Verification.Testing;
+using Verification.Rentan.Tests.Support;
+
+namespace Verification.Rentan.Tests;
+
+/// <summary>Enrolment within the agreement's budget: poorest deciles first, the rest BUDGET_EXHAUSTED, never above the budget under concurrency.</summary>
+public sealed class BudgetTests(RentanHostsFixture fixture) : IClassFixture<RentanHostsFixture>
+{
+    private static long Cost => TestData.MonthsLeft * TestData.MonthlyJkkJkm;
+
+    [Theory, BothProviders]
+    public async Task WhenTheListExceedsTheBudgetThePoorestDecilesAreEnrolledFirst(DatabaseProvider provider)
+    {
+        var host = fixture.On(provider);
+        var sponsor = host.NextSponsorCode();
+        var agreement = await TestData.SponsorWithAgreementAsync(host, sponsor, 2 * Cost + Cost / 2);
+        var deciles = new[] { 4, 3, 1, 2 };
+        var niks = deciles.Select(_ => TestData.NewNik()).ToArray();
+        await TestData.UploadAsync(host.Rentan(sponsor), sponsor, niks.Select((nik, i) => TestData.Person(nik, deciles[i])));
+
+        var (results, summary) = await TestData.EnrolAsync(host.Rentan(sponsor), sponsor, agreement.AgreementId, niks.Select((nik, i) => TestData.Worker(nik, $"d{deciles[i]}")));
+
+        var byId = results.ToDictionary(r => r.RowId);
+        Assert.Equal(EnrolmentOutcome.Enrolled, byId["d1"].Outcome);
+        Assert.Equal(EnrolmentOutcome.Enrolled, byId["d2"].Outcome);
+        Assert.Equal((EnrolmentOutcome.Refused, WorkerReason.BudgetExhausted), (byId["d3"].Outcome, byId["d3"].Reason));
+        Assert.Equal((EnrolmentOutcome.Refused, WorkerReason.BudgetExhausted), (byId["d4"].Outcome, byId["d4"].Reason));
+        Assert.Equal((2L, 2L, Cost / 2), (summary.Enrolled, summary.Refused, summary.RemainingRupiah));
+        var after = await TestData.AgreementOfAsync(host, sponsor);
+        Assert.Equal((2 * Cost, Cost / 2, 2L), (after.CommittedRupiah, after.RemainingRupiah, after.WorkerCount));
+
+        // Each refusal for the budget is an event, traceable by the agreement, with what it needed and what was left.
+        await EventLog.WaitForAsync(() => host.Events.Refused.Count(e => e.AgreementId == agreement.AgreementId) >= 2, "two refusals for the budget");
+        var refusals = host.Events.Refused.Where(e => e.AgreementId == agreement.AgreementId).ToList();
+        Assert.Equal([3L, 4L], refusals.Select(e => e.Decile).Order());
+        Assert.All(refusals, e => Assert.Equal(("BUDGET_EXHAUSTED", Cost, Cost / 2, sponsor), (e.Reason, e.RequiredRupiah, e.RemainingRupiah, e.MemberCode)));
+        using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+        Assert.Equal(niks[0], opener.Open(refusals.Single(e => e.Decile == 4).SealedNik, refusals.Single(e => e.Decile == 4).EventId));
+
+        // A raised budget lets the refused ones in on the next list.
+        await TestData.AgreementAsync(host, sponsor, 4 * Cost, TestData.Year);
+        var (second, _) = await TestData.EnrolAsync(host.Rentan(sponsor), sponsor, agreement.AgreementId, niks.Select((nik, i) => TestData.Worker(nik, $"d{deciles[i]}")));
+        Assert.Equal(2, second.Count(r => r.Outcome == EnrolmentOutcome.Enrolled));
+        Assert.Equal(2, second.Count(r => r.Outcome == EnrolmentOutcome.Unchanged));
+        Assert.Equal(0L, (await TestData.AgreementOfAsync(host, sponsor)).RemainingRupiah);
+    }
+
+    [Theory, BothProviders]
+    public async Task TwoListsAtOnceNeverCommitMoreThanTheBudget(DatabaseProvider provider)
+    {
+        var host = fixture.On(provider);
+        var sponsor = host.NextSponsorCode();
+        var agreement = await TestData.SponsorWithAgreementAsync(host, sponsor, 5 * Cost);
+        var niks = Enumerable.Range(0, 8).Select(_ => TestData.NewNik()).ToArray();
+        await TestData.UploadAsync(host.Rentan(sponsor), sponsor, niks.Select(nik => TestData.Person(nik, 2)));
+
+        var lists = await Task.WhenAll(
+            TestData.EnrolAsync(host.Rentan(sponsor), sponsor, agreement.AgreementId, niks[..4].Select(n => TestData.Worker(n))),
+            TestData.EnrolAsync(host.Rentan(sponsor), sponsor, agreement.AgreementId, niks[4..].Select(n => TestData.Worker(n))));
+
+        var rows = lists.SelectMany(l => l.Rows).ToList();
+        Assert.Equal(5, rows.Count(r => r.Outcome == EnrolmentOutcome.Enrolled));
+        Assert.Equal(3, rows.Count(r => r.Reason == WorkerReason.BudgetExhausted));
+        var after = await TestData.AgreementOfAsync(host, sponsor);
+        Assert.Equal((5 * Cost, 0L, 5L), (after.CommittedRupiah, after.RemainingRupiah, after.WorkerCount));
+
+        // The same people sent by two lists at once are enrolled once.
+        var sponsor2 = host.NextSponsorCode();
+        var agreement2 = await TestData.SponsorWithAgreementAsync(host, sponsor2, 10 * Cost);
+        var shared = Enumerable.Range(0, 4).Select(_ => TestData.NewNik()).ToArray();
+        await TestData.UploadAsync(host.Rentan(sponsor2), sponsor2, shared.Select(nik => TestData.Person(nik, 1)));
+        var twice = await Task.WhenAll(
+            TestData.EnrolAsync(host.Rentan(sponsor2), sponsor2, agreement2.AgreementId, shared.Select(n => TestData.Worker(n))),
+            TestData.EnrolAsync(host.Rentan(sponsor2), sponsor2, agreement2.AgreementId, shared.Select(n => TestData.Worker(n))));
+        Assert.All(twice.SelectMany(l => l.Rows), r => Assert.Contains(r.Outcome, new[] { EnrolmentOutcome.Enrolled, EnrolmentOutcome.Unchanged }));
+        Assert.Equal(4, twice.SelectMany(l => l.Rows).Count(r => r.Outcome == EnrolmentOutcome.Enrolled));
+        var after2 = await TestData.AgreementOfAsync(host, sponsor2);
+        Assert.Equal((4 * Cost, 4L), (after2.CommittedRupiah, after2.WorkerCount));
+    }
+}

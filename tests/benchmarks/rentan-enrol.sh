@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Rentan: a throwaway PostgreSQL 15 with fsync on (the default), a throwaway RabbitMQ (tests/Verification.Testing), and
+# Membership and Rentan as two hosts in the load test's process, each on its own databases, publishing through their
+# outboxes to RabbitMQ; the development sponsor uploads an N-row DTSEN extract, enrols the same N workers in one
+# EnrolWorkers call (then again: all UNCHANGED), uploads a December extract and runs the December update; prints rows/s
+# for each step, then waits until every enrolment, renewal and end event has been consumed.
+# Usage: tests/benchmarks/rentan-enrol.sh [rows (default 100000)]
+# Needs postgresql-15 and rabbitmq-server (Debian).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROWS=${1:-100000}
+shift $(( $# < 1 ? $# : 1 ))
+PG=/usr/lib/postgresql/15/bin
+[[ -x $PG/initdb ]] || { echo "PostgreSQL 15 missing: apt-get install -y postgresql-15" >&2; exit 1; }
+dotnet build -c Release tests/Verification.Rentan.LoadTest -v q -nologo >/dev/null
+
+work=$(mktemp -d /tmp/rentan-bench.XXXXXX)
+chmod 755 "$work"
+as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  as_pg $PG/pg_ctl -D "$work/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/pg"; [[ $(id -u) -eq 0 ]] && chown postgres "$work/pg"
+as_pg $PG/initdb -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+as_pg $PG/pg_ctl -D "$work/pg" -l "$work/pg/log" -w -o "-p $PGPORT -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_connections=500" start >/dev/null
+echo "== PostgreSQL 15 on port $PGPORT: fsync $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW fsync'), synchronous_commit $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW synchronous_commit')"
+dotnet tests/Verification.Rentan.LoadTest/bin/Release/net10.0/Verification.Rentan.LoadTest.dll \
+  --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres" --rows "$ROWS" "$@"
