@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Verification.Audit.Verifier;
+using Verification.Platform.Hosting;
 
 namespace Verification.Audit.Features.Keys;
 
@@ -13,31 +14,27 @@ public static class AuditKeys
 
     public const string DevelopmentNikKeyFile = "nik-hmac.key";
 
-    /// <summary>Creates the signing key unless it exists, and (re)writes its public key beside it.</summary>
-    public static void EnsureDevelopmentSigningKey(string privateKeyPath)
+    /// <summary>The signing key unless it exists, and its public key beside it, handed to <paramref name="files"/> to write.</summary>
+    public static void EnsureDevelopmentSigningKey(string privateKeyPath, FirstStartFiles files)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(privateKeyPath))!);
-        if (!File.Exists(privateKeyPath))
+        ArgumentNullException.ThrowIfNull(files);
+        var privatePem = files.ReadOrCreate(privateKeyPath, () =>
         {
             using var generated = TreeHeadSigner.Generate();
-            WriteSecret(privateKeyPath, generated.ExportPrivateKeyPem());
-        }
-
+            return generated.ExportPrivateKeyPem();
+        });
         var publicKeyPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(privateKeyPath))!, DevelopmentPublicKeyFile);
-        if (!File.Exists(publicKeyPath))
+        files.ReadOrCreate(publicKeyPath, () =>
         {
-            using var signer = TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(privateKeyPath));
-            File.WriteAllText(publicKeyPath, signer.ExportPublicKeyPem() + "\n");
-        }
+            using var signer = TreeHeadSigner.FromPrivateKeyPem(privatePem);
+            return signer.ExportPublicKeyPem() + "\n";
+        }, secret: false);
     }
 
-    public static void EnsureDevelopmentNikKey(string path)
+    public static void EnsureDevelopmentNikKey(string path, FirstStartFiles files)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (!File.Exists(path))
-        {
-            WriteSecret(path, NikHasher.NewKeyFileContent() + "\n");
-        }
+        ArgumentNullException.ThrowIfNull(files);
+        files.ReadOrCreate(path, () => NikHasher.NewKeyFileContent() + "\n");
     }
 
     /// <summary>The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.</summary>
@@ -50,19 +47,5 @@ public static class AuditKeys
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Convert.FromBase64String(publicKeyPem[fields.Base64Data])));
-    }
-
-    private static void WriteSecret(string path, string content)
-    {
-        // Created with owner-only permissions before any secret byte is written.
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
-        using var writer = new StreamWriter(stream);
-        writer.Write(content);
     }
 }

@@ -33,6 +33,9 @@ public sealed record AuditSettings
     /// <summary>Where the newest published head is kept outside the database (default: beside the signing key).</summary>
     public required string PublishedHeadPath { get; init; }
 
+    /// <summary>Where a first start's development keys wait to be written (read from there until they are).</summary>
+    private FirstStartFiles? Files { get; init; }
+
     /// <summary>Reads and checks the settings; in monolithic mode creates the development keys on first start.</summary>
     /// <exception cref="ConfigurationError">A missing or malformed setting, named by its key.</exception>
     public static AuditSettings Read(IConfiguration configuration, VerificationHostContext host)
@@ -52,7 +55,7 @@ public sealed record AuditSettings
             }
 
             signingKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentSigningKeyFile);
-            AuditKeys.EnsureDevelopmentSigningKey(signingKeyPath);
+            AuditKeys.EnsureDevelopmentSigningKey(signingKeyPath, host.FirstStart);
         }
         else if (!File.Exists(signingKeyPath))
         {
@@ -73,7 +76,7 @@ public sealed record AuditSettings
             }
 
             nikKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentNikKeyFile);
-            AuditKeys.EnsureDevelopmentNikKey(nikKeyPath);
+            AuditKeys.EnsureDevelopmentNikKey(nikKeyPath, host.FirstStart);
         }
         else if (!File.Exists(nikKeyPath))
         {
@@ -89,6 +92,7 @@ public sealed record AuditSettings
             AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
             PollInterval = Duration(section, "PollInterval", TimeSpan.FromMilliseconds(250)),
             IntegrityCheckInterval = Duration(section, "IntegrityCheckInterval", TimeSpan.FromHours(1)),
+            Files = host.FirstStart,
             PublishedHeadPath = Value(section, "PublishedHeadPath") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(signingKeyPath))!, "published-head.json"),
         };
     }
@@ -99,7 +103,7 @@ public sealed record AuditSettings
     {
         try
         {
-            return TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(SigningKeyPath));
+            return TreeHeadSigner.FromPrivateKeyPem(Files?.ReadAllText(SigningKeyPath) ?? File.ReadAllText(SigningKeyPath));
         }
         catch (ArgumentException)
         {
@@ -115,7 +119,7 @@ public sealed record AuditSettings
         byte[] key;
         try
         {
-            key = Convert.FromBase64String(File.ReadAllText(NikHmacKeyPath).Trim());
+            key = Convert.FromBase64String((Files?.ReadAllText(NikHmacKeyPath) ?? File.ReadAllText(NikHmacKeyPath)).Trim());
         }
         catch (FormatException)
         {
