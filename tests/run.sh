@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of the suite: builds the solution (warnings are errors) and runs each test project.
-# Installs the Debian packages the tests need when run as root; otherwise says what to install and fails.
+# PostgreSQL and RabbitMQ run in containers (Testcontainers), and the compose deployment is brought up for real, so the
+# tests need Docker: a daemon that answers is used as it is; otherwise, as root on Debian, docker.io is installed and a
+# loopback-only daemon of this run's own is started (tests/docker.sh). The images are built once and cached
+# (deploy/build-images.sh). Whatever happens — tests failing, Ctrl-C — the containers this run started are removed and
+# the daemon it started is stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-[[ -x /usr/lib/postgresql/15/bin/initdb ]] || need+=(postgresql)
-[[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || need+=(rabbitmq-server)
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import grpc_tools' 2>/dev/null || need+=(python3-grpc-tools)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "Installing test dependencies: ${need[*]}"
@@ -22,9 +25,29 @@ if ((${#need[@]})); then
   fi
 fi
 
-dotnet build Verification.sln -c Release -nologo -v q
+# shellcheck source=tests/docker.sh
+source tests/docker.sh
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+summary=""
+finish() {
+  local code=$?
+  trap - EXIT INT TERM
+  docker_stop || true
+  rm -f "$log"
+  # The closing line comes last, after the clean-up's messages.
+  [[ -z $summary ]] || echo "$summary"
+  exit "$code"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+started=$(date +%s)
+docker_start
+deploy/build-images.sh
+echo "images ready after $(($(date +%s) - started)) s"
+
+dotnet build Verification.sln -c Release -nologo -v q
 status=0
 for project in tests/*.Tests/*.csproj; do
   echo "== $(basename "$project" .csproj)"
@@ -35,8 +58,9 @@ for project in tests/*.Tests/*.csproj; do
   if grep -q '^Failed!' "$out" || ! grep -q '^Passed!' "$out"; then cat "$out"; else grep -E '^Passed!' "$out"; fi
   rm -f "$out"
 done
+echo "tests/run.sh took $(($(date +%s) - started)) s"
 # One closing line for the whole run: totals over every test project.
-awk '/^(Passed!|Failed!)/ {
+summary=$(awk '/^(Passed!|Failed!)/ {
   for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
-} END { printf "%d passed, %d failed, %d skipped\n", p, f, s; if (s > 0) exit 1 }' "$log" || status=1
+} END { printf "%d passed, %d failed, %d skipped\n", p, f, s; if (s > 0) exit 1 }' "$log") || status=1
 exit $status

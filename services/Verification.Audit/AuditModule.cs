@@ -1,3 +1,4 @@
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -7,15 +8,14 @@ using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
 using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
-using Verification.Audit.Features.Witness;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Features.Read;
 using Verification.Audit.Features.Trace;
+using Verification.Audit.Features.Witness;
 using Verification.Audit.Grpc;
 using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
-using Grpc.HealthCheck;
 
 namespace Verification.Audit;
 
@@ -39,6 +39,7 @@ public static class AuditModule
         services.AddSingleton(settings);
         services.AddSingleton(signingKey);
         services.AddSingleton(nikHasher);
+        services.AddSingleton(settings.LoadNikOpener());
         services.AddSingleton<EventIntake>();
         services.AddSingleton<AppendSignal>();
         services.AddSingleton<SignedTreeSize>();

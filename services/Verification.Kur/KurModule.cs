@@ -1,8 +1,9 @@
-using Verification.Api.Membership.V1;
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
+using Verification.Api.Membership.V1;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Features;
@@ -15,7 +16,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Grpc.HealthCheck;
+using Verification.Platform.Privacy;
 
 namespace Verification.Kur;
 
@@ -32,6 +33,7 @@ public static class KurModule
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddSingleton(settings.LoadFingerprint());
+        services.AddNikSealer(builder.Configuration, host);
         services.AddSingleton(KurReferenceData.Embedded);
         var database = services.AddModule<KurDbContext>(host, Name, ApiDescriptors.Kur.FullName);
         if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<KurStore, PostgresKurStore>();

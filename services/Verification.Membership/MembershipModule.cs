@@ -1,11 +1,12 @@
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
+using Verification.Domain;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
-using Verification.Domain;
 using Verification.Membership.Features.EndCoverage;
 using Verification.Membership.Features.Enrol;
 using Verification.Membership.Features.Lookup;
@@ -15,7 +16,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Grpc.HealthCheck;
+using Verification.Platform.Privacy;
 
 namespace Verification.Membership;
 
@@ -32,6 +33,7 @@ public static class MembershipModule
     {
         var services = builder.Services;
         var database = services.AddModule<MembershipDbContext>(host, Name, ServiceName);
+        services.AddNikSealer(builder.Configuration, host);
         services.TryAddSingleton(ContributionRateTable.Embedded);
         // Singletons: a store rents a context per unit of work, so a call that reads no table (a quote, a coalesced verification) leases none.
         services.AddSingleton<RegistryStore>(sp => database.Provider == DatabaseProvider.Postgres

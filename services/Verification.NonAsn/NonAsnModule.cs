@@ -1,8 +1,9 @@
-using Verification.Api.Membership.V1;
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Verification.Api;
+using Verification.Api.Membership.V1;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Features;
 using Verification.NonAsn.Features.Change;
@@ -13,7 +14,7 @@ using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Outbox;
-using Grpc.HealthCheck;
+using Verification.Platform.Privacy;
 
 namespace Verification.NonAsn;
 
@@ -31,6 +32,7 @@ public static class NonAsnModule
         var settings = NonAsnSettings.Read(builder.Configuration);
         var services = builder.Services;
         services.AddSingleton(settings);
+        services.AddNikSealer(builder.Configuration, host);
         // A bulk upload commits hundreds of events at once: larger rounds let the relay keep up.
         var database = services.AddModule<NonAsnDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
         if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<EmploymentStore, PostgresEmploymentStore>();

@@ -12,6 +12,7 @@ using Verification.Audit.Verifier;
 using Verification.Contracts.Events;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 using Grpc.Core;
 using Verification.Testing;
 using Verification.Api.Channels;
@@ -33,9 +34,13 @@ Console.WriteLine($"PostgreSQL: {(server.IsExternal ? "external (" + PostgresSer
 var connectionString = await server.CreateDatabaseAsync("audit_bench");
 var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
 await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations", CancellationToken.None);
-var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"audit-bench-published-head-{Guid.NewGuid():N}.json"), AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
+var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", NikSealingKeyPaths = [], PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"audit-bench-published-head-{Guid.NewGuid():N}.json"), AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
 using var key = new LogSigningKey(TreeHeadSigner.Generate());
-var intake = new EventIntake(new NikHasher(new byte[32]));
+// Events carry the NIK sealed, as the modules publish them: the intake's cost includes opening it.
+using var sealingKey = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+using var sealer = new NikSealer(System.Security.Cryptography.ECDiffieHellman.Create(sealingKey.ExportParameters(false)));
+using var opener = new NikOpener([System.Security.Cryptography.ECDiffieHellman.Create(sealingKey.ExportParameters(true))]);
+var intake = new EventIntake(new NikHasher(new byte[32]), opener);
 var sequence = 0L;
 
 // 1. Append rate on a young log: consumers' inserts alone, the appender's drain alone, then both at once (after a warm-up).
@@ -141,10 +146,11 @@ List<PendingEvent> Events(int count)
     for (var i = 0; i < count; i++)
     {
         var n = Interlocked.Increment(ref sequence);
+        var id = Guid.NewGuid();
         IIntegrationEvent integrationEvent = (n % 4) switch
         {
-            0 => new KurBorrowerEnrolled(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "bank-bri", "kur", "Enrolled", "002", "Mikro", $"SIKP-{n:D10}", $"{10_000_000_000 + n}", $"3374{n % 100_000_000:D8}0001"),
-            1 => new ParticipantEnrolled(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "internal-services", "membership", $"{10_000_000_000 + n}", $"3374{n % 100_000_000:D8}0001", "3374••••••••0001", "BPU", "kur"),
+            0 => new KurBorrowerEnrolled(id, DateTimeOffset.UtcNow, $"corr-{n / 3}", "bank-bri", "kur", "Enrolled", "002", "Mikro", $"SIKP-{n:D10}", $"{10_000_000_000 + n}", sealer.Seal($"3374{n % 100_000_000:D8}0001", id), "3374••••••••0001"),
+            1 => new ParticipantEnrolled(id, DateTimeOffset.UtcNow, $"corr-{n / 3}", "internal-services", "membership", $"{10_000_000_000 + n}", sealer.Seal($"3374{n % 100_000_000:D8}0001", id), "3374••••••••0001", "BPU", "kur"),
             2 => new CoverageStarted(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n / 3}", "internal-services", "membership", $"{10_000_000_000 + n}", ["JKK", "JKM"], "BPU", null, DateTimeOffset.UtcNow),
             _ => new AccessDenied(Guid.NewGuid(), DateTimeOffset.UtcNow, $"corr-{n}", "bank-bni", "access", "bank-bni", "Bank", "/verification.kur.v1.KurService/EnrolBorrower", "scope", "002"),
         };

@@ -34,7 +34,7 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     {
         var (exit, _, error) = await suite.RunAsync(null, "health", "--address", "http://127.0.0.1:1");
         Assert.Equal(5, exit);
-        Assert.Contains("unavailable", error);
+        Assert.Contains("unavailable", error, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class SuiteHost : IAsyncLifetime
     /// <summary>Starts (or restarts, over the same data and port-free) the host.</summary>
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(["--Verification:Listen:Port=0", $"--Verification:Database:DataDirectory={DataDirectory}", .. FastAudit]);
+        var builder = WebApplication.CreateSlimBuilder(["--Verification:Listen:Port=0", "--Verification:Listen:RestPort=", $"--Verification:Database:DataDirectory={DataDirectory}", .. FastAudit]);
         builder.AddVerificationHost(ModuleCatalog.All);
         _app = builder.Build();
         _app.MapVerificationHost(ModuleCatalog.All);

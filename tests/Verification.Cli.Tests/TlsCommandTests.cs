@@ -61,6 +61,8 @@ public sealed class TlsCommandTests : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder(
         [
             "--Verification:Listen:Port=0",
+            // No REST door: the default port 50052 is not ours to take on a shared machine.
+            "--Verification:Listen:RestPort=",
             $"--Verification:Database:DataDirectory={Path.Combine(work.FullName, "data")}",
             $"--Verification:Listen:CertificatePath={serverPem}",
             $"--Verification:Listen:CertificateKeyPath={serverKeyPem}",

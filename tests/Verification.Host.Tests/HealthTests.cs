@@ -31,6 +31,7 @@ public class HealthTests
         var builder = WebApplication.CreateSlimBuilder(
         [
             "--Verification:Listen:Port=0",
+            "--Verification:Listen:RestPort=",
             $"--Verification:Database:DataDirectory={data.FullName}",
             "--Verification:Database:Provider=Postgres",
             $"--Verification:Database:ConnectionStrings:access={access}",

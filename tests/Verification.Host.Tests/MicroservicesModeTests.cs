@@ -44,6 +44,7 @@ public class MicroservicesModeTests
                 "--Verification:Mode=Microservices",
                 "--Verification:Services=probe",
                 "--Verification:Listen:Port=0",
+                "--Verification:Listen:RestPort=",
                 $"--Verification:Listen:CertificatePath={certPath}",
                 $"--Verification:Listen:CertificateKeyPath={keyPath}",
                 "--Verification:Listen:RequireClientCertificate=true",

@@ -85,7 +85,7 @@ public sealed class ProbeHost : IAsyncDisposable
     public static async Task<ProbeHost> StartAsync(params string[] settings)
     {
         var data = Path.Combine(Path.GetTempPath(), "verification-host-tests-" + Guid.NewGuid().ToString("N"));
-        var args = new List<string> { "--Verification:Listen:Port=0", $"--Verification:Database:DataDirectory={data}" };
+        var args = new List<string> { "--Verification:Listen:Port=0", "--Verification:Listen:RestPort=", $"--Verification:Database:DataDirectory={data}" };
         args.AddRange(settings.Select(s => "--" + s));
         var builder = WebApplication.CreateSlimBuilder(args.ToArray());
         builder.AddVerificationHost([ProbeModule]);

@@ -25,6 +25,7 @@ public sealed class TelemetryTests
         var builder = WebApplication.CreateSlimBuilder(
         [
             "--Verification:Listen:Port=0",
+            "--Verification:Listen:RestPort=",
             $"--Verification:Database:DataDirectory={data.FullName}",
             "--Verification:Audit:TreeHeadInterval=00:00:00.100",
             "--Verification:Audit:PollInterval=00:00:00.050",

@@ -5,6 +5,7 @@ using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Contracts.Events;
 
 namespace Verification.Membership.Tests;
 
@@ -150,10 +151,10 @@ public sealed class BulkEnrolmentTests(MembershipHosts hosts) : IClassFixture<Me
         Assert.Equal(0, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == invalidNik)));
         // Events as EnrollParticipant writes them: one ParticipantEnrolled for the new person, one CoverageStarted per coverage started.
         var numbers = new[] { results[0].Enrolled.ParticipantNumber, knownAnswer.ParticipantNumber };
-        var events = await host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
-        Assert.Single(events, e => e.MessageType.EndsWith("ParticipantEnrolled", StringComparison.Ordinal) && e.Payload.Contains(numbers[0], StringComparison.Ordinal));
-        Assert.Equal(2, events.Count(e => e.MessageType.EndsWith("CoverageStarted", StringComparison.Ordinal) && e.Payload.Contains(numbers[0], StringComparison.Ordinal)));
-        Assert.Equal(2, events.Count(e => e.MessageType.EndsWith("CoverageStarted", StringComparison.Ordinal) && e.Payload.Contains(numbers[1], StringComparison.Ordinal)));
+        var published = await host.PublishedAsync();
+        Assert.Single(published.About(numbers[0]).OfType<ParticipantEnrolled>());
+        Assert.Equal(2, published.About(numbers[0]).OfType<CoverageStarted>().Count());
+        Assert.Equal(2, published.About(numbers[1]).OfType<CoverageStarted>().Count());
     }
 
     private static EnrollParticipantsRequest Chunk(IEnumerable<EnrollParticipantRequest> items)

@@ -13,6 +13,8 @@ using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Platform.Privacy;
+using Verification.Testing;
 
 namespace Verification.Membership.Tests;
 
@@ -152,27 +154,33 @@ public sealed class EnrolmentTests(MembershipHosts hosts) : IClassFixture<Member
         await UseHostAsync(provider);
         var request = TestData.Bpu();
         var response = await Internal.EnrollParticipantAsync(request);
-        var messages = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
-        var enrolled = messages.Where(m => m.MessageType == typeof(ParticipantEnrolled).FullName)
-            .Select(m => JsonSerializer.Deserialize<ParticipantEnrolled>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
-            .Single(e => e.ParticipantNumber == response.ParticipantNumber);
-        Assert.Equal(request.Nik, enrolled.Nik);
+        // Committed with the enrolment: the rows are there when the call returns, published or not.
+        var rows = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        var published = await Host.PublishedAsync();
+        var enrolled = published.About(response.ParticipantNumber).OfType<ParticipantEnrolled>().Single();
+        Assert.Contains(rows, r => r.EventId == enrolled.EventId);
         Assert.Equal("3374••••••••" + request.Nik[^4..], enrolled.MaskedNik);
         Assert.Equal("BPU", enrolled.Segment);
         Assert.Equal("KUR", enrolled.Channel);
         Assert.Equal("internal-services", enrolled.ActingMember);
         Assert.Equal("membership", enrolled.SourceModule);
+        // The NIK crossed the bus sealed to the audit key, bound to this event.
+        using (var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]))
+        {
+            Assert.Equal(request.Nik, opener.Open(enrolled.SealedNik, enrolled.EventId));
+        }
 
-        var started = messages.Where(m => m.MessageType == typeof(CoverageStarted).FullName)
-            .Select(m => JsonSerializer.Deserialize<CoverageStarted>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
-            .Single(e => e.ParticipantNumber == response.ParticipantNumber);
+        var started = published.About(response.ParticipantNumber).OfType<CoverageStarted>().Single();
+        Assert.Contains(rows, r => r.EventId == started.EventId);
         Assert.Equal(["JKK", "JKM"], started.Programs);
         Assert.Equal("002", started.ChannelReference);
         Assert.Null(started.EmployerNumber);
-        Assert.DoesNotContain(request.Nik, messages.Single(m => m.EventId == started.EventId).Payload);
+        // No row ever held the NIK in clear, and a published row keeps no payload at all.
+        Assert.All(rows, r => Assert.DoesNotContain(request.Nik, r.Payload, StringComparison.Ordinal));
+        Assert.All(await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync()), r => Assert.Equal("", r.Payload));
 
         // A replay publishes nothing new.
-        var count = messages.Count;
+        var count = rows.Count;
         await Internal.EnrollParticipantAsync(request);
         Assert.Equal(count, await Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
     }
@@ -199,7 +207,7 @@ public static class ConcurrencyChecks
         var nik = long.Parse(request.Nik, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => p.Nik == nik)));
         Assert.Equal(1, await host.QueryAsync(db => db.Coverages.CountAsync(c => db.Participants.Any(p => p.Id == c.ParticipantId && p.Nik == nik))));
-        Assert.Equal(2, await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Payload.Contains(responses[0].ParticipantNumber))));
+        Assert.Equal(2, (await host.PublishedAsync()).About(responses[0].ParticipantNumber).Count);
     }
 
     /// <summary>One key sent at once for different persons (a caller's bug): one enrolment commits, every other call is refused.</summary>
@@ -229,7 +237,7 @@ public static class ConcurrencyChecks
         Assert.All(results.Where(r => r.Status != StatusCode.OK), r => Assert.Equal(StatusCode.AlreadyExists, r.Status));
         var niks = requests.Select(r => long.Parse(r.Nik, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(1, await host.QueryAsync(db => db.Participants.CountAsync(p => niks.Contains(p.Nik))));
-        Assert.Equal(2, await host.QueryAsync(db => db.OutboxMessages.CountAsync(m => m.Payload.Contains(enrolled.ParticipantNumber))));
+        Assert.Equal(2, (await host.PublishedAsync()).About(enrolled.ParticipantNumber).Count);
     }
 
     public static async Task DifferentEnrolmentsAsync(MembershipHost host)

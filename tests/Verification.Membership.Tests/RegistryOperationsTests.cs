@@ -43,9 +43,7 @@ public sealed class RegistryOperationsTests(MembershipHosts hosts) : IClassFixtu
 
         var again = await Internal.EndCoverageAsync(EndKur(number, end, Program.Jht));
         Assert.Equal(ended, again);
-        var events = await Host.QueryAsync(db => db.OutboxMessages.Where(m => m.MessageType == typeof(CoverageEnded).FullName).ToListAsync());
-        var published = events.Select(m => JsonSerializer.Deserialize<CoverageEnded>(m.Payload, Platform.Outbox.OutboxEventTypes.PayloadJson)!)
-            .Where(e => e.ParticipantNumber == number).ToList();
+        var published = (await Host.PublishedAsync()).About(number).OfType<CoverageEnded>().ToList();
         var only = Assert.Single(published);
         Assert.Equal(["JHT"], only.Programs);
         Assert.Equal("LOAN_CANCELLED", only.Reason);

@@ -1,3 +1,6 @@
+using Verification.Testing;
+using Verification.Platform.Privacy;
+using Verification.Domain;
 using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.NonAsn.V1;
@@ -84,8 +87,12 @@ public sealed class UploadTests(MonolithicHostsFixture fixture, Xunit.Abstractio
         var ids = byId.Values.Where(r => r.Outcome == RegistrationOutcome.Registered).Select(r => r.EmploymentId).ToHashSet();
         await EventLog.WaitForAsync(() => ids.All(id => host.Events.Registered.Any(e => e.EmploymentId == id)), "NonAsnEmployeeRegistered");
         var registered = host.Events.Registered.Single(e => e.EmploymentId == byId["good-5"].EmploymentId);
-        Assert.Equal((TestData.KemnakerEmployer, byId["good-5"].ParticipantNumber, good[5].Nik, "CONTRACT", 4_000_000L, "kemnaker", "nonasn"),
-            (registered.EmployerNumber, registered.ParticipantNumber, registered.Nik, registered.EmploymentKind, registered.MonthlyWage, registered.ActingMember, registered.SourceModule));
+        Assert.Equal((TestData.KemnakerEmployer, byId["good-5"].ParticipantNumber, Nik.MaskInput(good[5].Nik), "CONTRACT", 4_000_000L, "kemnaker", "nonasn"),
+            (registered.EmployerNumber, registered.ParticipantNumber, registered.MaskedNik, registered.EmploymentKind, registered.MonthlyWage, registered.ActingMember, registered.SourceModule));
+        // The NIK crossed the bus sealed to the audit key: only its holder reads it, and only for this event.
+        using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+        Assert.Equal(good[5].Nik, opener.Open(registered.SealedNik, registered.EventId));
+        Assert.Throws<SealedNikException>(() => opener.Open(registered.SealedNik, Guid.NewGuid()));
     }
 
     [Theory, BothProviders]

@@ -109,7 +109,7 @@ static ParticipantEnrolled Enrolled(int number) => new(
     ActingMember: "BANK-002",
     SourceModule: "kur",
     ParticipantNumber: (10_000_000_000L + number).ToString(CultureInfo.InvariantCulture),
-    Nik: "3374014101900001",
+    SealedNik: new SealedNik("test", ""),
     MaskedNik: "3374••••••••0001",
     Segment: "BPU",
     Channel: "kur");

@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Verification.Testing;
 
-/// <summary>Runs the command-line tools that start and stop throwaway servers.</summary>
+/// <summary>Runs the command-line tools the throwaway servers' watchdogs need.</summary>
 internal static class ExternalProcess
 {
     public static async Task<string> RunAsync(
@@ -84,25 +84,5 @@ internal static class ExternalProcess
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    public static bool IsRoot => Environment.UserName == "root";
-
-    public static async Task WaitForPortAsync(int port, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < until)
-            {
-                await Task.Delay(100, cancellationToken);
-            }
-        }
     }
 }

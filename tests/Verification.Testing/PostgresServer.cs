@@ -1,27 +1,31 @@
+using Docker.DotNet.Models;
 using Npgsql;
+using Testcontainers.PostgreSql;
 
 namespace Verification.Testing;
 
 /// <summary>
-/// A throwaway PostgreSQL 15 for integration tests: started once per test run on a free loopback port (trust auth,
-/// fsync off, socket in its temporary directory) and stopped when the test process exits.
-/// <c>VERIFICATION_TEST_POSTGRES</c> (a connection string with rights to create databases) replaces it.
+/// A throwaway PostgreSQL 15 for integration tests: a container (Testcontainers) started once per test process and
+/// shared by its collections, published on a loopback port of its own that survives a stop and start, fsync off,
+/// removed when the test process exits. <c>VERIFICATION_TEST_POSTGRES</c> (a connection string with rights to create
+/// databases) replaces it; <c>VERIFICATION_TEST_POSTGRES_IMAGE</c> names another image (default
+/// <c>verification-postgres:15</c> from deploy/build-images.sh; the official <c>postgres:15</c> works the same).
 /// </summary>
 public sealed class PostgresServer
 {
     public const string OverrideVariable = "VERIFICATION_TEST_POSTGRES";
-    private const string BinDirectory = "/usr/lib/postgresql/15/bin";
+    private const int ContainerPort = 5432;
 
     private static readonly Lazy<Task<PostgresServer>> Shared = new(() => StartSharedAsync(CancellationToken.None));
 
-    private readonly ThrowawayDirectory? directory;
+    private readonly PostgreSqlContainer? container;
     private readonly SemaphoreSlim control = new(1, 1);
     private readonly bool durable;
 
-    private PostgresServer(string adminConnectionString, ThrowawayDirectory? directory, int port, bool durable = false)
+    private PostgresServer(string adminConnectionString, PostgreSqlContainer? container, int port, bool durable = false)
     {
         AdminConnectionString = adminConnectionString;
-        this.directory = directory;
+        this.container = container;
         Port = port;
         this.durable = durable;
     }
@@ -32,13 +36,16 @@ public sealed class PostgresServer
     public int Port { get; }
 
     /// <summary>True when <c>VERIFICATION_TEST_POSTGRES</c> named a server this fixture does not own.</summary>
-    public bool IsExternal => directory is null;
+    public bool IsExternal => container is null;
 
-    /// <summary>The instance shared by every test of this run.</summary>
+    /// <summary>The container's id, for tests that act on it with Docker.</summary>
+    public string? ContainerId => container?.Id;
+
+    /// <summary>The instance shared by every test of this process.</summary>
     public static Task<PostgresServer> SharedAsync() => Shared.Value;
 
     /// <summary>
-    /// A throwaway server of its own (not shared, not replaced by the override variable), stopped when this process
+    /// A throwaway server of its own (not shared, not replaced by the override variable), removed when this process
     /// exits. <paramref name="durable"/> keeps fsync and synchronous commit on, for figures worth publishing.
     /// </summary>
     public static Task<PostgresServer> StartDedicatedAsync(bool durable, CancellationToken cancellationToken = default) =>
@@ -73,14 +80,14 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Stops the server (fast shutdown), keeping its data and port, for fault tests.</summary>
+    /// <summary>Stops the container (fast shutdown: sessions cut), keeping its data and port, for fault tests.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         var owned = RequireOwned();
         await control.WaitAsync(cancellationToken);
         try
         {
-            await PgCtlAsync(owned, ["-D", DataDirectory(owned), "-m", "fast", "-w", "stop"], cancellationToken);
+            await owned.StopAsync(cancellationToken);
         }
         finally
         {
@@ -88,14 +95,15 @@ public sealed class PostgresServer
         }
     }
 
-    /// <summary>Starts the server again on the same port after <see cref="StopAsync"/>.</summary>
+    /// <summary>Starts the container again, on the same port and with the same data, after <see cref="StopAsync"/>.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         var owned = RequireOwned();
         await control.WaitAsync(cancellationToken);
         try
         {
-            await StartServerAsync(owned, Port, durable, cancellationToken);
+            await owned.StartAsync(cancellationToken);
+            await WaitUntilAcceptingAsync(AdminConnectionString, cancellationToken);
         }
         finally
         {
@@ -117,62 +125,55 @@ public sealed class PostgresServer
 
     private static async Task<PostgresServer> StartOwnedAsync(bool durable, CancellationToken cancellationToken)
     {
-        ThrowawayDirectory.RequireExecutable($"{BinDirectory}/initdb", "postgresql-15", OverrideVariable);
-        ThrowawayDirectory.RequireExecutable($"{BinDirectory}/pg_ctl", "postgresql-15", OverrideVariable);
-        if (ExternalProcess.IsRoot && !File.Exists("/usr/sbin/runuser") && !File.Exists("/sbin/runuser"))
-        {
-            throw new InvalidOperationException("runuser is missing: install the Debian package 'util-linux'.");
-        }
-
-        var directory = ThrowawayDirectory.Create("postgres");
-        await directory.ChownAsync("postgres", cancellationToken);
-        var data = DataDirectory(directory);
-        await PgCtlToolAsync("initdb", [
-            "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
-        ], cancellationToken);
-        await directory.StartWatchdogAsync(
-            $"{RunAs()} {BinDirectory}/pg_ctl -D {ExternalProcess.Quote(data)} -m immediate -w stop >/dev/null 2>&1",
-            cancellationToken);
-
+        var image = TestContainers.PostgresImage;
         var port = ExternalProcess.FreeLoopbackPort();
-        await StartServerAsync(directory, port, durable, cancellationToken);
+        var builder = new PostgreSqlBuilder(image)
+            .WithLabel(TestContainers.RunLabel, TestContainers.RunId)
+            .WithPortBinding(port, ContainerPort)
+            .WithCreateParameterModifier(TestContainers.OnLoopback)
+            // Parallel hash joins of the large-batch tests need more than Docker's 64 MB of /dev/shm.
+            .WithCreateParameterModifier(parameters => (parameters.HostConfig ??= new HostConfig()).ShmSize = 1L << 30);
+        // The builder already turns fsync, full-page writes and synchronous commit off: throwaway test data.
+        builder = durable
+            ? builder.WithCommand("-c", "fsync=on", "-c", "full_page_writes=on", "-c", "synchronous_commit=on",
+                "-c", "shared_buffers=512MB", "-c", "max_connections=500")
+            : builder.WithCommand("-c", "max_connections=300");
+        var container = await TestContainers.StartAsync(builder.Build, "PostgreSQL", image, cancellationToken);
+
         var admin = new NpgsqlConnectionStringBuilder
         {
             Host = "127.0.0.1",
             Port = port,
-            Username = "postgres",
+            Username = PostgreSqlBuilder.DefaultUsername,
+            Password = PostgreSqlBuilder.DefaultPassword,
             Database = "postgres",
             IncludeErrorDetail = true,
             MaxPoolSize = 20,
         }.ConnectionString;
-        return new PostgresServer(admin, directory, port, durable);
+        await WaitUntilAcceptingAsync(admin, cancellationToken);
+        return new PostgresServer(admin, container, port, durable);
     }
 
-    private static Task StartServerAsync(ThrowawayDirectory directory, int port, bool durable, CancellationToken cancellationToken)
+    // pg_isready inside the container can answer before the published port forwards: wait for a real session.
+    private static async Task WaitUntilAcceptingAsync(string connectionString, CancellationToken cancellationToken)
     {
-        // fsync and synchronous commit off: throwaway test data, never for published benchmarks (durable keeps them on).
-        var serverOptions = durable
-            ? $"-p {port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_connections=500"
-            : $"-p {port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c fsync=off " +
-              "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-        return PgCtlAsync(directory, [
-            "-D", DataDirectory(directory), "-l", Path.Combine(directory.Path, "postgres.log"), "-w", "-t", "60",
-            "-o", serverOptions, "start",
-        ], cancellationToken);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var probe = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
+        while (true)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(probe);
+                await connection.OpenAsync(cancellationToken);
+                return;
+            }
+            catch (NpgsqlException) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+        }
     }
 
-    private static Task PgCtlAsync(ThrowawayDirectory directory, string[] arguments, CancellationToken cancellationToken) =>
-        PgCtlToolAsync("pg_ctl", arguments, cancellationToken);
-
-    private static Task PgCtlToolAsync(string tool, string[] arguments, CancellationToken cancellationToken) =>
-        ExternalProcess.IsRoot
-            ? ExternalProcess.RunAsync("runuser", ["-u", "postgres", "--", $"{BinDirectory}/{tool}", .. arguments], cancellationToken: cancellationToken)
-            : ExternalProcess.RunAsync($"{BinDirectory}/{tool}", arguments, cancellationToken: cancellationToken);
-
-    private static string RunAs() => ExternalProcess.IsRoot ? "runuser -u postgres --" : "";
-
-    private static string DataDirectory(ThrowawayDirectory directory) => Path.Combine(directory.Path, "data");
-
-    private ThrowawayDirectory RequireOwned() => directory ?? throw new InvalidOperationException(
+    private PostgreSqlContainer RequireOwned() => container ?? throw new InvalidOperationException(
         $"This PostgreSQL comes from {OverrideVariable} and is not owned by the tests: it cannot be stopped or started.");
 }

@@ -1,64 +1,54 @@
+using RabbitMQ.Client;
+using Testcontainers.RabbitMq;
+
 namespace Verification.Testing;
 
 /// <summary>
-/// A throwaway RabbitMQ for integration tests: Debian's rabbitmq-server with its node, logs, database, cookie and a
-/// private epmd all under a temporary directory, on free loopback ports; started once per test run and stopped when
-/// the test process exits. <c>VERIFICATION_TEST_RABBITMQ</c> (an amqp:// URI) replaces it.
+/// A throwaway RabbitMQ for integration tests: a container (Testcontainers) started once per test process and shared
+/// by its collections, published on a loopback port of its own that survives a stop and start, removed when the test
+/// process exits. <c>VERIFICATION_TEST_RABBITMQ</c> (an amqp:// URI) replaces it; <c>VERIFICATION_TEST_RABBITMQ_IMAGE</c>
+/// names another image (default <c>verification-rabbitmq:3.10</c> from deploy/build-images.sh; the official
+/// <c>rabbitmq:3.13</c> works the same).
 /// </summary>
 public sealed class RabbitMqBroker
 {
     public const string OverrideVariable = "VERIFICATION_TEST_RABBITMQ";
-    private const string BinDirectory = "/usr/lib/rabbitmq/bin";
+    private const int ContainerPort = 5672;
+    private const string User = "verification";
+    private const string Password = "verification";
 
     private static readonly Lazy<Task<RabbitMqBroker>> Shared = new(() => StartSharedAsync(CancellationToken.None));
 
-    private readonly ThrowawayDirectory? directory;
-    private readonly Dictionary<string, string> environment;
+    private readonly RabbitMqContainer? container;
     private readonly SemaphoreSlim control = new(1, 1);
 
-    private RabbitMqBroker(Uri amqpUri, ThrowawayDirectory? directory, Dictionary<string, string> environment)
+    private RabbitMqBroker(Uri amqpUri, RabbitMqContainer? container)
     {
         AmqpUri = amqpUri;
-        this.directory = directory;
-        this.environment = environment;
+        this.container = container;
     }
 
-    /// <summary><c>amqp://guest:guest@127.0.0.1:PORT/</c>, or the override.</summary>
+    /// <summary><c>amqp://verification:verification@127.0.0.1:PORT/</c>, or the override.</summary>
     public Uri AmqpUri { get; }
 
     public int Port => AmqpUri.Port;
 
-    public bool IsExternal => directory is null;
+    public bool IsExternal => container is null;
 
-    private string PidFile => environment["RABBITMQ_PID_FILE"];
+    /// <summary>The container's id, for tests that act on it with Docker.</summary>
+    public string? ContainerId => container?.Id;
 
-    private string EpmdPort => environment["ERL_EPMD_PORT"];
-
-    /// <summary>The broker shared by every test of this run.</summary>
+    /// <summary>The broker shared by every test of this process.</summary>
     public static Task<RabbitMqBroker> SharedAsync() => Shared.Value;
 
-    /// <summary>Stops the broker (durable queues and persistent messages survive) and its epmd, for fault tests.</summary>
+    /// <summary>Stops the container (the broker shuts down gracefully: durable queues and persistent messages survive), for fault tests.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        RequireOwned();
+        var owned = RequireOwned();
         await control.WaitAsync(cancellationToken);
         try
         {
-            // SIGTERM makes the Erlang VM stop RabbitMQ gracefully, without booting the rabbitmqctl CLI (seconds).
-            var pid = int.Parse((await File.ReadAllTextAsync(PidFile, cancellationToken)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            await ExternalProcess.RunAsync("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], cancellationToken: cancellationToken);
-            var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (Directory.Exists($"/proc/{pid}"))
-            {
-                if (DateTime.UtcNow > until)
-                {
-                    throw new TimeoutException($"RabbitMQ (pid {pid}) did not stop within 30 s.");
-                }
-
-                await Task.Delay(50, cancellationToken);
-            }
-
-            await KillEpmdAsync(cancellationToken);
+            await owned.StopAsync(cancellationToken);
         }
         finally
         {
@@ -66,14 +56,15 @@ public sealed class RabbitMqBroker
         }
     }
 
-    /// <summary>Starts the broker again on the same port, with the same data, after <see cref="StopAsync"/>.</summary>
+    /// <summary>Starts the container again on the same port, with the same data, after <see cref="StopAsync"/>.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         var owned = RequireOwned();
         await control.WaitAsync(cancellationToken);
         try
         {
-            await StartServerAsync(owned, environment, cancellationToken);
+            await owned.StartAsync(cancellationToken);
+            await WaitUntilAcceptingAsync(AmqpUri, cancellationToken);
         }
         finally
         {
@@ -84,11 +75,17 @@ public sealed class RabbitMqBroker
     /// <summary>Every queue of a virtual host with its ready and unacknowledged message counts (rabbitmqctl list_queues).</summary>
     public async Task<IReadOnlyList<(string Name, long Ready, long Unacknowledged)>> ListQueuesAsync(string virtualHost = "/", CancellationToken cancellationToken = default)
     {
-        RequireOwned();
-        var output = await RabbitMqCtlAsync(
-            ["list_queues", "-p", virtualHost, "--quiet", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged"], cancellationToken);
+        var owned = RequireOwned();
+        var result = await owned.ExecAsync(
+            ["rabbitmqctl", "list_queues", "-p", virtualHost, "--quiet", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged"],
+            cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl list_queues exited with {result.ExitCode}: {result.Stderr}");
+        }
+
         var queues = new List<(string, long, long)>();
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var fields = line.Split('\t');
             if (fields.Length == 3
@@ -102,106 +99,47 @@ public sealed class RabbitMqBroker
         return queues;
     }
 
-    private Task<string> RabbitMqCtlAsync(string[] arguments, CancellationToken cancellationToken) =>
-        ExternalProcess.RunAsync(
-            $"{BinDirectory}/rabbitmqctl", ["-n", environment["RABBITMQ_NODENAME"], .. arguments], environment, TimeSpan.FromSeconds(180), cancellationToken);
-
     private static async Task<RabbitMqBroker> StartSharedAsync(CancellationToken cancellationToken)
     {
         var external = Environment.GetEnvironmentVariable(OverrideVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
-            return new RabbitMqBroker(new Uri(external), null, []);
+            return new RabbitMqBroker(new Uri(external), null);
         }
 
-        ThrowawayDirectory.RequireExecutable($"{BinDirectory}/rabbitmq-server", "rabbitmq-server", OverrideVariable);
-        ThrowawayDirectory.RequireExecutable($"{BinDirectory}/rabbitmqctl", "rabbitmq-server", OverrideVariable);
-        ThrowawayDirectory.RequireExecutable("/usr/bin/epmd", "erlang-base", OverrideVariable);
-
-        var directory = ThrowawayDirectory.Create("rabbitmq");
-        var home = directory.Path;
-        var nodePort = ExternalProcess.FreeLoopbackPort();
-        var distPort = ExternalProcess.FreeLoopbackPort();
-        var epmdPort = ExternalProcess.FreeLoopbackPort();
-        var config = Path.Combine(home, "rabbitmq.conf");
-        await File.WriteAllTextAsync(config, "loopback_users.guest = true\nlog.console = false\n", cancellationToken);
-        var plugins = Path.Combine(home, "enabled_plugins");
-        await File.WriteAllTextAsync(plugins, "[].\n", cancellationToken);
-        var envFile = Path.Combine(home, "rabbitmq-env.conf");
-        await File.WriteAllTextAsync(envFile, "", cancellationToken);
-
-        var environment = new Dictionary<string, string>
-        {
-            ["HOME"] = home, // the Erlang cookie lives here
-            ["RABBITMQ_NODENAME"] = $"verification{nodePort}@localhost",
-            ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
-            ["RABBITMQ_NODE_PORT"] = nodePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RABBITMQ_DIST_PORT"] = distPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["ERL_EPMD_PORT"] = epmdPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
-            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = "-kernel inet_dist_use_interface {127,0,0,1}",
-            ["RABBITMQ_MNESIA_BASE"] = Path.Combine(home, "mnesia"),
-            ["RABBITMQ_LOG_BASE"] = Path.Combine(home, "log"),
-            ["RABBITMQ_LOGS"] = Path.Combine(home, "log", "rabbit.log"),
-            ["RABBITMQ_PID_FILE"] = Path.Combine(home, "rabbit.pid"),
-            ["RABBITMQ_CONF_ENV_FILE"] = envFile,
-            ["RABBITMQ_CONFIG_FILE"] = config,
-            ["RABBITMQ_ENABLED_PLUGINS_FILE"] = plugins,
-            ["RABBITMQ_ENABLED_PLUGINS"] = "",
-        };
-
-        var pidFile = ExternalProcess.Quote(environment["RABBITMQ_PID_FILE"]);
-        await directory.StartWatchdogAsync($"""
-            if [ -f {pidFile} ]; then
-              pid=$(cat {pidFile})
-              kill -TERM "$pid" 2>/dev/null
-              for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-              kill -KILL "$pid" 2>/dev/null
-            fi
-            /usr/bin/epmd -port {epmdPort} -kill >/dev/null 2>&1
-            """, cancellationToken);
-
-        await StartServerAsync(directory, environment, cancellationToken);
-        var uri = new Uri($"amqp://guest:guest@127.0.0.1:{nodePort}/");
-        return new RabbitMqBroker(uri, directory, environment);
+        var image = TestContainers.RabbitMqImage;
+        var port = ExternalProcess.FreeLoopbackPort();
+        var builder = new RabbitMqBuilder(image)
+            .WithLabel(TestContainers.RunLabel, TestContainers.RunId)
+            .WithPortBinding(port, ContainerPort)
+            .WithCreateParameterModifier(TestContainers.OnLoopback)
+            .WithUsername(User)
+            .WithPassword(Password);
+        var container = await TestContainers.StartAsync(builder.Build, "RabbitMQ", image, cancellationToken);
+        var uri = new Uri($"amqp://{User}:{Password}@127.0.0.1:{port}/");
+        await WaitUntilAcceptingAsync(uri, cancellationToken);
+        return new RabbitMqBroker(uri, container);
     }
 
-    private static async Task StartServerAsync(
-        ThrowawayDirectory directory, Dictionary<string, string> environment, CancellationToken cancellationToken)
+    // The wait strategy reads the container's log, which still holds the previous start's line after a restart.
+    private static async Task WaitUntilAcceptingAsync(Uri uri, CancellationToken cancellationToken)
     {
-        await ExternalProcess.StartDetachedAsync(
-            $"{BinDirectory}/rabbitmq-server", Path.Combine(directory.Path, "server.out"), environment, cancellationToken);
-        // The port opens shortly before the broker accepts connections: await_startup is the real signal,
-        // but it fails at once while the node is not yet registered with epmd, hence the retries.
+        var factory = new ConnectionFactory { Uri = uri, RequestedConnectionTimeout = TimeSpan.FromSeconds(5), AutomaticRecoveryEnabled = false };
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
         {
             try
             {
-                await ExternalProcess.RunAsync(
-                    $"{BinDirectory}/rabbitmqctl",
-                    ["-n", environment["RABBITMQ_NODENAME"], "await_startup", "--timeout", "90"],
-                    environment,
-                    TimeSpan.FromSeconds(100),
-                    cancellationToken);
+                await using var connection = await factory.CreateConnectionAsync(cancellationToken);
                 return;
             }
-            catch (InvalidOperationException) when (DateTime.UtcNow < until)
+            catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException) when (DateTime.UtcNow < until)
             {
-                await Task.Delay(250, cancellationToken);
-            }
-            catch (InvalidOperationException ex)
-            {
-                var log = Path.Combine(directory.Path, "server.out");
-                var tail = File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(20)) : "(no output)";
-                throw new InvalidOperationException($"RabbitMQ did not start: {ex.Message}\n{tail}", ex);
+                await Task.Delay(200, cancellationToken);
             }
         }
     }
 
-    private Task KillEpmdAsync(CancellationToken cancellationToken) =>
-        ExternalProcess.RunAsync("/usr/bin/epmd", ["-port", EpmdPort, "-kill"], environment, TimeSpan.FromSeconds(10), cancellationToken);
-
-    private ThrowawayDirectory RequireOwned() => directory ?? throw new InvalidOperationException(
+    private RabbitMqContainer RequireOwned() => container ?? throw new InvalidOperationException(
         $"This RabbitMQ comes from {OverrideVariable} and is not owned by the tests: it cannot be stopped or started.");
 }

@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace Verification.Testing;
 
 /// <summary>
-/// A temporary directory for one throwaway server, with a detached watchdog that stops the server and deletes the
-/// directory once the test process is gone, however it ended: the test runner may kill its host before
+/// A temporary directory for one throwaway server, with a detached watchdog that removes the server's container and
+/// deletes the directory once the test process is gone, however it ended: the test runner may kill its host before
 /// ProcessExit handlers finish.
 /// </summary>
 internal sealed class ThrowawayDirectory
@@ -35,25 +35,7 @@ internal sealed class ThrowawayDirectory
         await ExternalProcess.StartDetachedAsync($"/bin/sh {ExternalProcess.Quote(script)}", "/dev/null", new Dictionary<string, string>(), cancellationToken);
     }
 
-    public async Task ChownAsync(string user, CancellationToken cancellationToken)
-    {
-        if (ExternalProcess.IsRoot)
-        {
-            await ExternalProcess.RunAsync("chown", ["-R", $"{user}:{user}", Path], cancellationToken: cancellationToken);
-        }
-    }
-
     public override string ToString() => Path;
-
-    internal static void RequireExecutable(string path, string debianPackage, string overrideVariable)
-    {
-        if (!File.Exists(path))
-        {
-            throw new InvalidOperationException(
-                $"{path} is missing: install the Debian package '{debianPackage}' (apt-get install -y {debianPackage}) " +
-                $"or point {overrideVariable} at a running server.");
-        }
-    }
 
     internal static void Debug(string message) => Trace.WriteLine($"[verification-testing] {message}");
 }

@@ -1,6 +1,7 @@
 namespace Verification.Contracts.Events;
 
-// NIK carried: Audit must find a bank's enrolment by NIK even when the outcome allocated no participant number; Audit hashes it.
+// NIK sealed to the audit log's key: Audit must find a bank's enrolment by NIK even when the outcome allocated no participant
+// number; only Audit can open it, and it keeps a keyed hash. Everyone else sees the masked form.
 public sealed record KurBorrowerEnrolled(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -12,7 +13,8 @@ public sealed record KurBorrowerEnrolled(
     string Scheme,
     string LoanReference,
     string? ParticipantNumber,
-    string Nik) : IIntegrationEvent;
+    SealedNik SealedNik,
+    string MaskedNik) : IIntegrationEvent;
 
 // No NIK: the loan reference and participant number identify the enrolment being cancelled.
 public sealed record KurEnrolmentCancelled(

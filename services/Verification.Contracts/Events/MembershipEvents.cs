@@ -3,7 +3,8 @@ namespace Verification.Contracts.Events;
 // ActingMember is the partner whose call caused the change, also when a module relayed it; RelayedBy names that module
 // (e.g. "kur") and is null for a module's own calls.
 
-// NIK carried: this is the moment a NIK is bound to a participant number, and Audit (which keyed-hashes it) must find the enrolment by NIK.
+// NIK sealed to the audit log's key: this is the moment a NIK is bound to a participant number, and Audit (which keeps a keyed
+// hash) must find the enrolment by NIK; only Audit can open it.
 public sealed record ParticipantEnrolled(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -11,7 +12,7 @@ public sealed record ParticipantEnrolled(
     string ActingMember,
     string SourceModule,
     string ParticipantNumber,
-    string Nik,
+    SealedNik SealedNik,
     string MaskedNik,
     string Segment,
     string Channel,

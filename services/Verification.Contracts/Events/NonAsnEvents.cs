@@ -1,6 +1,7 @@
 namespace Verification.Contracts.Events;
 
-// NIK carried: an agency registers staff by NIK and Audit must trace the registration by NIK; Audit hashes it.
+// NIK sealed to the audit log's key: an agency registers staff by NIK and Audit must trace the registration by NIK; only
+// Audit can open it, and it keeps a keyed hash. Everyone else sees the participant number and the masked form.
 public sealed record NonAsnEmployeeRegistered(
     Guid EventId,
     DateTimeOffset OccurredAt,
@@ -10,7 +11,8 @@ public sealed record NonAsnEmployeeRegistered(
     string EmploymentId,
     string EmployerNumber,
     string ParticipantNumber,
-    string Nik,
+    SealedNik SealedNik,
+    string MaskedNik,
     string EmploymentKind,
     long MonthlyWage,
     DateTimeOffset EmployedFrom) : IIntegrationEvent;

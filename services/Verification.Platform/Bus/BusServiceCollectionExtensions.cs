@@ -1,11 +1,15 @@
 using System.ComponentModel.DataAnnotations;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Verification.Platform.Bus;
 
 public static class BusServiceCollectionExtensions
 {
+    /// <summary>MassTransit's environment switch for its usage telemetry, read when the bus is built.</summary>
+    public const string UsageTelemetrySwitch = "MASSTRANSIT_USAGE_TELEMETRY";
+
     /// <summary>
     /// Configures MassTransit on the chosen transport: kebab-case endpoint names, a short exponential retry in every
     /// consumer (validation errors are not retried), then the endpoint's <c>_error</c> queue and a published
@@ -20,8 +24,12 @@ public static class BusServiceCollectionExtensions
         Action<IBusRegistrationContext, IBusFactoryConfigurator>? configureBus = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // MassTransit reports usage to its vendor over the internet unless told not to, and the environment variable
+        // overrides the option: both are set, because this host makes no outbound call its operator did not configure.
+        Environment.SetEnvironmentVariable(UsageTelemetrySwitch, "false");
         services.AddMassTransit(bus =>
         {
+            bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
             bus.SetKebabCaseEndpointNameFormatter();
             configureConsumers?.Invoke(bus);
             switch (options.Transport)
@@ -35,6 +43,9 @@ public static class BusServiceCollectionExtensions
                     break;
                 case BusTransport.RabbitMq:
                     var rabbit = options.RabbitMq;
+                    // Consumers back as soon as the broker is, not on MassTransit's reconnect schedule (up to 30 s).
+                    bus.AddReceiveEndpointObserver(sp => new ReceiveEndpointReconnector(
+                        rabbit, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ReceiveEndpointReconnector>()));
                     bus.UsingRabbitMq((context, cfg) =>
                     {
                         cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>
@@ -70,6 +81,8 @@ public static class BusServiceCollectionExtensions
                 options.RetryMaxInterval,
                 TimeSpan.FromTicks(Math.Max(1, (options.RetryMaxInterval - options.RetryMinInterval).Ticks / Math.Max(1, options.RetryLimit))));
             retry.Ignore<ValidationException>();
+            // A sealed NIK that does not open will not open on a retry either: straight to the error queue.
+            retry.Ignore<Privacy.SealedNikException>();
         });
         configureBus?.Invoke(context, cfg);
     }

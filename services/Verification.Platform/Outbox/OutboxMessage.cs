@@ -11,6 +11,7 @@ public sealed class OutboxMessage
     /// <summary>Full name of the event record, e.g. <c>Verification.Contracts.Events.KurBorrowerEnrolled</c>.</summary>
     public string MessageType { get; set; } = "";
 
+    /// <summary>The event as JSON while pending; emptied when the publish is confirmed, so a kept row holds no personal data.</summary>
     public string Payload { get; set; } = "";
 
     /// <summary>JSON object of string headers: traceparent, tracestate, correlation-id.</summary>

@@ -221,7 +221,7 @@ public sealed partial class OutboxRelay<TContext>(
         return (published, notPublished, failed);
     }
 
-    /// <summary>Marks the confirmed rows published with one statement; the others get an attempt and their error.</summary>
+    /// <summary>Marks the confirmed rows published and clears their payloads with one statement; the others get an attempt and their error.</summary>
     private static async Task MarkAsync(TContext db, List<long> published, List<OutboxMessage> notPublished)
     {
         if (published.Count > 0)
@@ -229,7 +229,8 @@ public sealed partial class OutboxRelay<TContext>(
             var now = DateTimeOffset.UtcNow;
             await db.Set<OutboxMessage>()
                 .Where(m => published.Contains(m.SequenceId))
-                .ExecuteUpdateAsync(set => set.SetProperty(m => m.PublishedAt, now).SetProperty(m => m.LastError, (string?)null), CancellationToken.None);
+                // The payload goes in the same statement: a published row keeps only what a diagnosis needs (type, id, times), never personal data.
+                .ExecuteUpdateAsync(set => set.SetProperty(m => m.PublishedAt, now).SetProperty(m => m.Payload, "").SetProperty(m => m.LastError, (string?)null), CancellationToken.None);
         }
 
         foreach (var row in notPublished)

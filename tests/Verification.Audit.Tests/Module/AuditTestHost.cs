@@ -1,3 +1,4 @@
+using Verification.Testing;
 using System.Diagnostics;
 using Verification.Api.Kur.V1;
 using MassTransit;
@@ -38,6 +39,8 @@ public sealed class AuditTestHost : IAsyncDisposable
         "Verification:Audit:TreeHeadEntries=1",
         "Verification:Audit:TreeHeadInterval=00:00:00.100",
         "Verification:Audit:PollInterval=00:00:00.050",
+        // The process's NIK-sealing pair, so events made by the tests (SampleEvents) open here.
+        .. TestNikKeys.Settings,
     ];
 
     private readonly IReadOnlyList<VerificationModule> _modules;

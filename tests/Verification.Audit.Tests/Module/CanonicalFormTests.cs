@@ -74,7 +74,7 @@ public sealed class CanonicalFormTests
     [Fact]
     public void TheIntakeMapsEachEventTypesSearchKeysByPropertyName()
     {
-        var intake = new EventIntake(new NikHasher(new byte[32]));
+        var intake = new EventIntake(new NikHasher(new byte[32]), SampleEvents.Opener());
         PendingEvent Receive(Type type) => intake.Receive(SampleEvents.Create(type), "", DateTimeOffset.UtcNow);
 
         var kur = Receive(typeof(KurBorrowerEnrolled));

@@ -24,10 +24,10 @@ public sealed class PostgresLogTests
         {
             var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
             await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, Migrations, CancellationToken.None);
-            var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"published-head-{Guid.NewGuid():N}.json"), TreeHeadEntries = 100, TreeHeadInterval = TimeSpan.FromHours(1), AppendBatchSize = 64 };
+            var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", NikSealingKeyPaths = [], PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"published-head-{Guid.NewGuid():N}.json"), TreeHeadEntries = 100, TreeHeadInterval = TimeSpan.FromHours(1), AppendBatchSize = 64 };
             using var key = new LogSigningKey(TreeHeadSigner.Generate());
             using var verifier = TreeHeadVerifier.FromPublicKeyPem(key.PublicKeyPem);
-            var intake = new EventIntake(new NikHasher(new byte[32]));
+            var intake = new EventIntake(new NikHasher(new byte[32]), SampleEvents.Opener());
 
             // 300 events, each delivered twice by concurrent consumers, grouped into a few commits by the writer.
             var events = Enumerable.Range(0, 300).Select(i => intake.Receive(SampleEvents.Denial($"pg-{i}"), "", DateTimeOffset.UtcNow)).ToList();

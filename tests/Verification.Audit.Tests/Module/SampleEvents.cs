@@ -1,6 +1,8 @@
 using System.Reflection;
 using Verification.Audit.Consumers;
 using Verification.Contracts.Events;
+using Verification.Platform.Privacy;
+using Verification.Testing;
 
 namespace Verification.Audit.Tests.Module;
 
@@ -14,6 +16,14 @@ public static class SampleEvents
 
     private static int _sequence;
 
+    private static readonly SealedNik Unsealed = new("", "");
+
+    /// <summary>Seals to the test process's key pair, which <see cref="AuditTestHost"/> opens with.</summary>
+    public static readonly NikSealer Sealer = new(NikSealing.ReadPublicKey(TestNikKeys.PublicKeyPath));
+
+    /// <summary>Opens what <see cref="Sealer"/> sealed, for intakes built by hand.</summary>
+    public static NikOpener Opener() => new([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+
     /// <summary>One event of <paramref name="type"/>; NIK properties get <paramref name="nik"/>, other values are unique per call.</summary>
     public static IIntegrationEvent Create(Type type, string nik = Nik, Action<string, object?[], int>? adjust = null)
     {
@@ -24,6 +34,13 @@ public static class SampleEvents
         for (var i = 0; i < parameters.Length; i++)
         {
             adjust?.Invoke(parameters[i].Name!, values, i);
+        }
+
+        // Sealed last, to the event id it ends up with, unless the adjustment set it.
+        var eventId = (Guid)values[Array.FindIndex(parameters, p => p.Name == nameof(IIntegrationEvent.EventId))]!;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            if (ReferenceEquals(values[i], Unsealed)) values[i] = Sealer.Seal(nik, eventId);
         }
 
         return (IIntegrationEvent)constructor.Invoke(values);
@@ -53,6 +70,11 @@ public static class SampleEvents
         if (type == typeof(long) || type == typeof(int))
         {
             return Convert.ChangeType(1000 + n, type, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (type == typeof(SealedNik))
+        {
+            return Unsealed;
         }
 
         if (type == typeof(bool))

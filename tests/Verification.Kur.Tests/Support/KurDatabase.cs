@@ -1,3 +1,4 @@
+using Verification.Platform.Privacy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Verification.Kur.Data;
@@ -80,7 +81,10 @@ public sealed class KurDatabase : IAsyncDisposable
     public KurStore Store() => Provider == DatabaseProvider.Postgres ? new PostgresKurStore(NewContext(), _outbox) : new SqliteKurStore(NewContext());
 
     public BorrowerEnrolment Enrolment(IMembershipRegistry membership, TimeProvider time) =>
-        new(Store(), membership, Fingerprint, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance);
+        new(Store(), membership, Fingerprint, Sealer, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance);
+
+    /// <summary>Seals borrowers' NIKs in events to the test process's pair.</summary>
+    public static NikSealer Sealer { get; } = new(NikSealing.ReadPublicKey(TestNikKeys.PublicKeyPath));
 
     public EnrolmentCancellation Cancellation(IMembershipRegistry membership, TimeProvider time) =>
         new(Store(), membership, time, NullLogger<EnrolmentCancellation>.Instance);

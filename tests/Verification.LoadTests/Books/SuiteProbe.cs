@@ -15,7 +15,7 @@ public sealed class SuiteProbe(Suite suite)
 
         public long OutboxTotal => Outboxes.Sum(o => o.Total);
 
-        /// <summary>Events written by the modules that are not in the audit log yet.</summary>
+        /// <summary>Events written by the modules that are not in the audit log yet (signed-head announcements are never logged).</summary>
         public long AuditBehind => Math.Max(0, OutboxTotal - AuditEntries);
 
         public TimeSpan OldestPendingAge => Outboxes.Where(o => o.OldestPending is not null).Select(o => DateTimeOffset.UtcNow - o.OldestPending!.Value).DefaultIfEmpty(TimeSpan.Zero).Max();
@@ -27,7 +27,7 @@ public sealed class SuiteProbe(Suite suite)
         foreach (var (key, connectionString) in suite.Databases.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
             var row = await QuerySingleAsync(connectionString, """
-                SELECT count(*) FILTER (WHERE published_at IS NULL), count(*), min(created_at) FILTER (WHERE published_at IS NULL),
+                SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE message_type NOT LIKE '%.AuditTreeHeadSigned'), min(created_at) FILTER (WHERE published_at IS NULL),
                        count(*) FILTER (WHERE published_at IS NULL AND last_error IS NOT NULL)
                 FROM outbox_messages
                 """, cancellationToken);

@@ -155,6 +155,15 @@ public sealed class Suite : IAsyncDisposable
             AuditPublicKeyPem = signing.ExportSubjectPublicKeyInfoPem();
         }
 
+        // The pair NIKs in events are sealed with: every module gets the public key, only the audit module the private one.
+        var sealingPrivateKey = Path.Combine(keys, "audit-nik-sealing.pem");
+        var sealingPublicKey = Path.Combine(keys, "audit-nik-sealing.pub.pem");
+        using (var sealing = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256))
+        {
+            WriteSecret(sealingPrivateKey, sealing.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(sealingPublicKey, sealing.ExportSubjectPublicKeyInfoPem());
+        }
+
         var ports = modules.ToDictionary(m => m, _ => FreePort());
         foreach (var module in modules)
         {
@@ -180,6 +189,7 @@ public sealed class Suite : IAsyncDisposable
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
             arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
+            arguments.Add($"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}");
             switch (module)
             {
                 case "kur":
@@ -188,6 +198,7 @@ public sealed class Suite : IAsyncDisposable
                 case "audit":
                     arguments.Add($"--Verification:Audit:SigningKeyPath={Path.Combine(keys, "audit-signing.pem")}");
                     arguments.Add($"--Verification:Audit:NikHmacKeyPath={nikKey}");
+                    arguments.Add($"--Verification:Audit:NikSealingKeyPaths:0={sealingPrivateKey}");
                     arguments.Add($"--Verification:Audit:TreeHeadInterval={options.TreeHeadInterval:c}");
                     break;
             }

@@ -92,61 +92,88 @@ public static class Faults
         timeline.Add($"Membership back, SERVING {serving.TotalSeconds:0.0} s after its start");
     }
 
-    /// <summary>fault-duplicate, mid-load: every published outbox row marked unpublished, so every relay publishes it again (same event id).</summary>
+    // fault-duplicate's copies: pending outbox rows read while the load runs (a published row keeps no payload).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Suite, List<(Guid EventId, string Type, string Payload)>> Copies = [];
+
+    /// <summary>
+    /// fault-duplicate, mid-load: reads pending outbox rows as a second publisher would and publishes each at once, so the
+    /// same event id reaches the bus before or after the relay's own publish, as after a relay that died between publishing and marking.
+    /// </summary>
     public static async Task RepublishOutboxesAsync(Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken)
     {
         await timeline.UntilAsync(options.FaultStart, cancellationToken);
-        long total = 0;
-        foreach (var connectionString in suite.Databases.Values)
-        {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = new NpgsqlCommand("UPDATE outbox_messages SET published_at = NULL WHERE published_at IS NOT NULL", connection);
-            try
-            {
-                total += await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
-            {
-            }
-        }
-
-        timeline.Add($"{total} published outbox rows marked unpublished: the relays publish them a second time");
-    }
-
-    /// <summary>fault-duplicate, after the load: copies of outbox messages published straight to the exchanges, as a second publisher would.</summary>
-    public static async Task<int> PublishCopiesAsync(Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken)
-    {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddVerificationBus(new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(suite.RabbitMqUri) });
-        await using var provider = services.BuildServiceProvider();
-        var bus = provider.GetRequiredService<IBusControl>();
-        await bus.StartAsync(cancellationToken);
-        var eventTypes = new OutboxEventTypes();
+        var copies = Copies.GetValue(suite, _ => []);
+        var seen = new HashSet<Guid>();
+        await using var publisher = await CopyPublisher.StartAsync(suite, cancellationToken);
         var published = 0;
-        try
+        var taken = suite.Databases.Keys.ToDictionary(module => module, _ => 0);
+        // Round after round until the load ends: the relays are quick, so each module's rows are caught pending a few at a time.
+        while (timeline.Now < options.Duration && taken.Values.Any(n => n < options.Duplicates))
         {
-            foreach (var connectionString in suite.Databases.Values)
+            var found = 0;
+            foreach (var (module, connectionString) in suite.Databases.Where(d => taken[d.Key] < options.Duplicates))
             {
-                var rows = await SuiteProbe.QueryAsync(connectionString, "SELECT event_id, message_type, payload FROM outbox_messages ORDER BY random() LIMIT @n",
-                    c => c.Parameters.AddWithValue("n", options.Duplicates), cancellationToken) ?? [];
-                foreach (var row in rows)
+                var rows = await SuiteProbe.QueryAsync(connectionString,
+                    "SELECT event_id, message_type, payload FROM outbox_messages WHERE published_at IS NULL AND payload <> '' ORDER BY sequence_id DESC LIMIT @n",
+                    c => c.Parameters.AddWithValue("n", options.Duplicates - taken[module]), cancellationToken) ?? [];
+                foreach (var row in rows.Where(r => seen.Add((Guid)r[0]!)))
                 {
-                    if (!eventTypes.TryResolve((string)row[1]!, out var type)) continue;
-                    var message = JsonSerializer.Deserialize((string)row[2]!, type, OutboxEventTypes.PayloadJson)!;
-                    var eventId = (Guid)row[0]!;
-                    await bus.Publish(message, type, Pipe.Execute<PublishContext>(context => context.MessageId = eventId), cancellationToken);
-                    published++;
+                    var copy = ((Guid)row[0]!, (string)row[1]!, (string)row[2]!);
+                    copies.Add(copy);
+                    published += await publisher.PublishAsync(copy, cancellationToken) ? 1 : 0;
+                    taken[module]++;
+                    found++;
                 }
             }
+
+            if (found == 0) await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
         }
-        finally
+
+        timeline.Add($"{published} pending outbox rows published a second time beside their relays");
+    }
+
+    /// <summary>fault-duplicate, after the load: the copies taken mid-load published once more, now surely after the originals.</summary>
+    public static async Task<int> PublishCopiesAsync(Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken)
+    {
+        await using var publisher = await CopyPublisher.StartAsync(suite, cancellationToken);
+        var published = 0;
+        foreach (var copy in Copies.GetValue(suite, _ => []))
         {
-            await bus.StopAsync(cancellationToken);
+            published += await publisher.PublishAsync(copy, cancellationToken) ? 1 : 0;
         }
 
         timeline.Add($"{published} copies of outbox messages published directly to the exchanges");
         return published;
+    }
+
+    /// <summary>A second publisher on the suite's broker, publishing stored outbox payloads under their own event ids.</summary>
+    private sealed class CopyPublisher(ServiceProvider provider, IBusControl bus) : IAsyncDisposable
+    {
+        private readonly OutboxEventTypes eventTypes = new();
+
+        public static async Task<CopyPublisher> StartAsync(Suite suite, CancellationToken cancellationToken)
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddVerificationBus(new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(suite.RabbitMqUri) });
+            var provider = services.BuildServiceProvider();
+            var bus = provider.GetRequiredService<IBusControl>();
+            await bus.StartAsync(cancellationToken);
+            return new CopyPublisher(provider, bus);
+        }
+
+        public async Task<bool> PublishAsync((Guid EventId, string Type, string Payload) copy, CancellationToken cancellationToken)
+        {
+            if (!eventTypes.TryResolve(copy.Type, out var type)) return false;
+            var message = JsonSerializer.Deserialize(copy.Payload, type, OutboxEventTypes.PayloadJson)!;
+            await bus.Publish(message, type, Pipe.Execute<PublishContext>(context => context.MessageId = copy.EventId), cancellationToken);
+            return true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await bus.StopAsync(CancellationToken.None);
+            await provider.DisposeAsync();
+        }
     }
 }

@@ -1,3 +1,4 @@
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Verification.Api.Membership.V1;
 using Microsoft.EntityFrameworkCore;
@@ -34,6 +35,24 @@ public sealed class MembershipHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    public PublishedEvents Published { get; private init; } = null!;
+
+    /// <summary>
+    /// What was published once the outbox holds no unpublished row: then every event committed before this call is in it
+    /// (the relay marks a row only after the bus took it).
+    /// </summary>
+    public async Task<PublishedEvents> PublishedAsync()
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (await QueryAsync(db => db.OutboxMessages.CountAsync(m => m.PublishedAt == null)) > 0)
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException("The outbox still holds unpublished rows after 60 s.");
+            await Task.Delay(20);
+        }
+
+        return Published;
+    }
+
     public static Task<MembershipHost> StartSqliteAsync(params string[] settings) => StartAsync(null, settings);
 
     /// <summary>On a fresh database of the shared throwaway PostgreSQL; fails (never skips) when PostgreSQL cannot start.</summary>
@@ -66,15 +85,19 @@ public sealed class MembershipHost : IAsyncDisposable
             "--Verification:Access:RatePerSecond=100000",
             "--Verification:Access:Burst=100000",
         };
+        // Events seal NIKs to the process's test pair, so a test can open what was published.
+        args.AddRange(TestNikKeys.Settings.Select(s => "--" + s));
         args.AddRange(settings.Select(s => "--" + s));
         var builder = WebApplication.CreateSlimBuilder(args.ToArray());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddVerificationHost([MembershipModule.Module]);
         var app = builder.Build();
         app.MapVerificationHost([MembershipModule.Module]);
+        var published = new PublishedEvents();
+        app.Services.GetRequiredService<IBus>().ConnectPublishObserver(published);
         await app.StartAsync();
         var port = new Uri(app.Urls.First()).Port;
-        return new MembershipHost(app, data, $"http://127.0.0.1:{port}", postgres);
+        return new MembershipHost(app, data, $"http://127.0.0.1:{port}", postgres) { Published = published };
     }
 
     public string Token(string member) => File.ReadAllText(Path.Combine(DataDirectory, "dev-credentials", member + ".token")).Trim();

@@ -132,6 +132,8 @@ public sealed class NonAsnHost : IAsyncDisposable
             // A chunk of 500 enrolments on a 2-core machine shared with other builds can take seconds: no spurious deadline.
             "--Verification:Internal:DefaultDeadline=00:01:00",
         };
+        // Events seal NIKs to the process's test pair, so a test can open what was published.
+        args.AddRange(TestNikKeys.Settings.Select(s => "--" + s));
         var credentials = Path.Combine(data, "dev-credentials");
         if (shareMembersWith is not null)
         {

@@ -7,6 +7,7 @@ using Verification.Audit.Data;
 using Verification.Audit.Features.Keys;
 using Verification.Contracts.Events;
 using Verification.Domain;
+using Verification.Platform.Privacy;
 using Verification.Platform.Telemetry;
 
 namespace Verification.Audit.Features.Append;
@@ -16,17 +17,21 @@ namespace Verification.Audit.Features.Append;
 /// Works by reflection over the event record, so a new event type is logged without a change here.
 /// </summary>
 /// <remarks>
-/// Personal data: a property named <c>Nik</c> is stored only as HMAC-SHA-256 (payload value
-/// <c>"hmac-sha256:&lt;hex&gt;"</c>, search column nik_hmac) plus its masked form; every other string anywhere in
+/// Personal data: a <see cref="SealedNik"/> is opened with the audit key and stored only as HMAC-SHA-256 (payload field
+/// <c>nik</c>, <c>"hmac-sha256:&lt;hex&gt;"</c>, search column nik_hmac) plus its masked form; an envelope that does not open
+/// throws <see cref="SealedNikException"/> (the message goes to the error queue, never logged); every other string anywhere in
 /// the event is passed through the NIK redaction, so a NIK put where it does not belong is masked, never stored.
 /// Search keys come from properties by name: <c>ParticipantNumber</c>, <c>LoanReference</c>, <c>BatchId</c>, and for the
 /// member concerned <c>MemberCode</c>, else <c>BankCode</c>, else <c>EmployerNumber</c>, else <c>ChannelReference</c>
 /// (the bank or region code that brought a coverage); for an <see cref="AccessDenied"/>, the owner of what was asked for.
 /// </remarks>
-public sealed class EventIntake(NikHasher nikHasher)
+public sealed class EventIntake(NikHasher nikHasher, NikOpener nikOpener)
 {
     /// <summary>Prefix of a keyed NIK hash in the payload, so it is never mistaken for digits.</summary>
     public const string NikHashPrefix = "hmac-sha256:";
+
+    /// <summary>The payload field that holds the keyed hash of the event's NIK.</summary>
+    public const string NikPayloadField = "nik";
 
     // The envelope is stored (and encoded) at the top level of the entry, not again in the payload.
     private static readonly HashSet<string> EnvelopeProperties = new(StringComparer.Ordinal)
@@ -55,10 +60,11 @@ public sealed class EventIntake(NikHasher nikHasher)
         {
             var value = property.GetValue(integrationEvent);
             var name = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
-            if (property.Name == "Nik" && value is string raw)
+            if (property.PropertyType == typeof(SealedNik))
             {
-                nik = raw.Length == 0 ? null : raw;
-                payload[name] = nik is null ? "" : NikHashPrefix + Convert.ToHexStringLower(nikHasher.Hash(nik));
+                // Opened only to be hashed: the log keeps the keyed hash under "nik", never the NIK or its envelope.
+                nik = value is SealedNik sealedNik ? nikOpener.Open(sealedNik, integrationEvent.EventId) : null;
+                payload[NikPayloadField] = nik is null ? "" : NikHashPrefix + Convert.ToHexStringLower(nikHasher.Hash(nik));
                 continue;
             }
 

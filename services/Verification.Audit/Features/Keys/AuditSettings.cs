@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Verification.Audit.Verifier;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 
 namespace Verification.Audit.Features.Keys;
 
@@ -14,6 +15,12 @@ public sealed record AuditSettings
 
     /// <summary>File holding the base64 HMAC key for NIKs (at least 32 bytes). Monolithic mode creates one.</summary>
     public required string NikHmacKeyPath { get; init; }
+
+    /// <summary>
+    /// PEM private keys (P-256) that open the NIKs events carry sealed; the first is the current one, whose public key the
+    /// publishers are given; the others are kept after a rotation to open events sealed before it. Monolithic mode creates one.
+    /// </summary>
+    public required IReadOnlyList<string> NikSealingKeyPaths { get; init; }
 
     /// <summary>A new tree head is signed once this long has passed since the last one and entries are unsigned.</summary>
     public TimeSpan TreeHeadInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -61,7 +68,7 @@ public sealed record AuditSettings
         {
             throw new ConfigurationError($"{SectionName}:SigningKeyPath", "an existing PEM file", signingKeyPath);
         }
-        else if (!development && IsInside(signingKeyPath, host.DataDirectory))
+        else if (!development && SecretFiles.IsInside(signingKeyPath, host.DataDirectory))
         {
             // Whoever can copy or roll back the data could then also re-sign it: the key is a secret mounted from elsewhere.
             throw new ConfigurationError($"{SectionName}:SigningKeyPath", $"a key file outside the data directory {host.DataDirectory} (a mounted secret)", signingKeyPath);
@@ -83,10 +90,36 @@ public sealed record AuditSettings
             throw new ConfigurationError($"{SectionName}:NikHmacKeyPath", "an existing key file", nikKeyPath);
         }
 
+        var sealingKeyPaths = section.GetSection("NikSealingKeyPaths").GetChildren().Select(c => c.Value).OfType<string>()
+            .Where(v => !string.IsNullOrWhiteSpace(v)).ToList();
+        if (sealingKeyPaths.Count == 0)
+        {
+            if (!development)
+            {
+                throw new ConfigurationError($"{SectionName}:NikSealingKeyPaths:0", "a PEM file holding the P-256 private key that opens the NIKs sealed in events");
+            }
+
+            sealingKeyPaths.Add(NikSealing.EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PrivateKeyPath);
+        }
+
+        foreach (var (path, i) in sealingKeyPaths.Select((p, i) => (p, i)))
+        {
+            if (!host.FirstStart.Exists(path))
+            {
+                throw new ConfigurationError($"{SectionName}:NikSealingKeyPaths:{i}", "an existing PEM file", path);
+            }
+
+            if (!development && SecretFiles.IsInside(path, host.DataDirectory))
+            {
+                throw new ConfigurationError($"{SectionName}:NikSealingKeyPaths:{i}", $"a key file outside the data directory {host.DataDirectory} (a mounted secret)", path);
+            }
+        }
+
         return new AuditSettings
         {
             SigningKeyPath = signingKeyPath,
             NikHmacKeyPath = nikKeyPath,
+            NikSealingKeyPaths = sealingKeyPaths,
             TreeHeadInterval = Duration(section, "TreeHeadInterval", TimeSpan.FromSeconds(5)),
             TreeHeadEntries = Integer(section, "TreeHeadEntries", 1000, 1, 10_000_000),
             AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
@@ -134,11 +167,28 @@ public sealed record AuditSettings
         return new NikHasher(key);
     }
 
-    private static bool IsInside(string path, string directory)
+    /// <summary>The opener for <see cref="NikSealingKeyPaths"/>.</summary>
+    /// <exception cref="ConfigurationError">A file that holds no P-256 private key, named by its setting.</exception>
+    public NikOpener LoadNikOpener()
     {
-        var full = Path.GetFullPath(path);
-        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
-        return full.StartsWith(root, StringComparison.Ordinal);
+        var keys = new List<System.Security.Cryptography.ECDiffieHellman>();
+        try
+        {
+            for (var i = 0; i < NikSealingKeyPaths.Count; i++)
+            {
+                var setting = $"{SectionName}:NikSealingKeyPaths:{i}";
+                keys.Add(Files is { } files && files.Exists(NikSealingKeyPaths[i])
+                    ? NikSealing.PrivateKeyFromPem(files.ReadAllText(NikSealingKeyPaths[i]), NikSealingKeyPaths[i], setting)
+                    : NikSealing.ReadPrivateKey(NikSealingKeyPaths[i], setting));
+            }
+        }
+        catch
+        {
+            foreach (var key in keys) key.Dispose();
+            throw;
+        }
+
+        return new NikOpener(keys);
     }
 
     private static string? Value(IConfigurationSection section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];

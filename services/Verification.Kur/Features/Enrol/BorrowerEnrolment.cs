@@ -1,13 +1,14 @@
 using System.Globalization;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Membership.V1;
 using Verification.Api;
+using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
+using Verification.Domain;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
-using Verification.Domain;
 using Verification.Platform.Outbox;
-using Grpc.Core;
+using Verification.Platform.Privacy;
 using ApiDate = Verification.Api.Common.V1.Date;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using ApiSegment = Verification.Api.Common.V1.Segment;
@@ -76,6 +77,7 @@ public sealed partial class BorrowerEnrolment(
     KurStore store,
     IMembershipRegistry membership,
     BorrowerFingerprint fingerprint,
+    NikSealer nikSealer,
     KurReferenceData referenceData,
     TimeProvider time,
     ILogger<BorrowerEnrolment> logger)
@@ -297,11 +299,14 @@ public sealed partial class BorrowerEnrolment(
     }
 
     /// <summary>The outbox row of the event that the loan's answer was recorded.</summary>
-    private static OutboxMessage EnrolledEvent(KurEnrolmentRecord loan, ClaimAnswer answer, EnrolmentCommand command) =>
-        OutboxDbContextExtensions.NewOutboxMessage(new KurBorrowerEnrolled(
-            Guid.CreateVersion7(answer.RecordedAt), answer.RecordedAt, command.CorrelationId, command.MemberCode, SourceModule,
+    private OutboxMessage EnrolledEvent(KurEnrolmentRecord loan, ClaimAnswer answer, EnrolmentCommand command)
+    {
+        var eventId = Guid.CreateVersion7(answer.RecordedAt);
+        return OutboxDbContextExtensions.NewOutboxMessage(new KurBorrowerEnrolled(
+            eventId, answer.RecordedAt, command.CorrelationId, command.MemberCode, SourceModule,
             StoredNames.Of(answer.Outcome), loan.BankCode, StoredNames.Of(loan.Scheme), loan.LoanReference,
-            answer.ParticipantNumber, command.Borrower.Nik.RevealDigits()));
+            answer.ParticipantNumber, nikSealer.Seal(command.Borrower.Nik.RevealDigits(), eventId), command.Borrower.Nik.Mask()));
+    }
 
     /// <summary>Membership's field paths in terms of this API's request, so the bank sees its own fields.</summary>
     private static List<(string Field, string Reason, string Description)> MembershipViolations(RpcException exception)

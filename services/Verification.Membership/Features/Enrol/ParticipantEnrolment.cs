@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using Verification.Contracts.Events;
+using Verification.Domain;
 using Verification.Membership.Data;
 using Verification.Membership.Domain;
-using Verification.Domain;
+using Verification.Platform.Privacy;
 
 namespace Verification.Membership.Features.Enrol;
 
@@ -47,7 +48,7 @@ public abstract record EnrolmentResult
 /// key's record, the participant, the coverage and the events commit in one transaction, and a repeat of the key
 /// returns the stored first answer.
 /// </summary>
-public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
+public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSealer, TimeProvider time)
 {
     public const string SourceModule = "membership";
 
@@ -138,7 +139,7 @@ public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
     /// participant, coverage, events and the key's answer to <paramref name="writes"/> and returns the answer with the
     /// participant. The one rule both EnrollParticipant and EnrollParticipants apply.
     /// </summary>
-    private static (EnrolmentAnswer Answer, ParticipantRecord Participant) Apply(
+    private (EnrolmentAnswer Answer, ParticipantRecord Participant) Apply(
         EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today, EnrolmentWrites writes)
     {
         var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
@@ -159,9 +160,10 @@ public sealed class ParticipantEnrolment(RegistryStore store, TimeProvider time)
             writes.Participants.Add(participant);
             outcome = EnrolmentOutcome.Registered;
             started = command.Programs;
+            var eventId = Guid.CreateVersion7(now);
             writes.Event(new ParticipantEnrolled(
-                Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, SourceModule, participant.Number.Value,
-                command.Nik.RevealDigits(), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName, command.RelayedBy));
+                eventId, now, command.CorrelationId, command.ActingMember, SourceModule, participant.Number.Value,
+                nikSealer.Seal(command.Nik.RevealDigits(), eventId), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName, command.RelayedBy));
         }
         else
         {

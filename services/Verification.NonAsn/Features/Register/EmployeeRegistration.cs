@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using Verification.Api.Membership.V1;
 using Verification.Api;
+using Verification.Api.Membership.V1;
 using Verification.Contracts.Events;
 using Verification.Domain;
 using Verification.NonAsn.Data;
-using Grpc.Core;
+using Verification.Platform.Privacy;
 using ApiDate = Verification.Api.Common.V1.Date;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using ApiSegment = Verification.Api.Common.V1.Segment;
@@ -68,7 +69,7 @@ public abstract record RowOutcome
 /// programs; only then are the employments and their events committed, together. So no employment exists without its
 /// coverage, and re-sending an upload never starts coverage twice.
 /// </remarks>
-public sealed partial class EmployeeRegistration(EmploymentStore employments, IMembershipRegistry membership, TimeProvider time, ILogger<EmployeeRegistration> logger)
+public sealed partial class EmployeeRegistration(EmploymentStore employments, IMembershipRegistry membership, NikSealer nikSealer, TimeProvider time, ILogger<EmployeeRegistration> logger)
 {
     public const string SourceModule = "nonasn";
 
@@ -248,9 +249,14 @@ public sealed partial class EmployeeRegistration(EmploymentStore employments, IM
         };
     }
 
-    private static NonAsnEmployeeRegistered RegisteredEvent(EmploymentRecord record, string correlationId, DateTimeOffset now) => new(
-        Guid.CreateVersion7(now), now, correlationId, record.CreateMemberCode, SourceModule, record.EmploymentId, record.EmployerNumber,
-        record.ParticipantNumber, record.Nik, StoredNames.Of(record.Kind), record.MonthlyWage, WibCalendar.StartOf(record.ContractStartDate));
+    private NonAsnEmployeeRegistered RegisteredEvent(EmploymentRecord record, string correlationId, DateTimeOffset now)
+    {
+        var eventId = Guid.CreateVersion7(now);
+        return new(
+            eventId, now, correlationId, record.CreateMemberCode, SourceModule, record.EmploymentId, record.EmployerNumber,
+            record.ParticipantNumber, nikSealer.Seal(record.Nik, eventId), Nik.MaskInput(record.Nik), StoredNames.Of(record.Kind), record.MonthlyWage,
+            WibCalendar.StartOf(record.ContractStartDate));
+    }
 
     /// <summary>Membership's field paths in terms of this API's row, so the agency sees its own fields.</summary>
     private static List<FieldViolation> MembershipViolations(Api.Common.V1.RowError error)

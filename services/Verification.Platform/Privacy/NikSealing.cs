@@ -1,0 +1,159 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Contracts.Events;
+using Verification.Platform.Hosting;
+
+namespace Verification.Platform.Privacy;
+
+/// <summary>Seals NIKs in events to the audit log's public key: the only reader of a NIK on the bus.</summary>
+public sealed class NikSealer(ECDiffieHellman recipient) : IDisposable
+{
+    public string KeyId { get; } = NikSeal.KeyId(recipient);
+
+    public SealedNik Seal(string nik, Guid eventId) => NikSeal.Seal(nik, eventId, recipient, KeyId);
+
+    public void Dispose() => recipient.Dispose();
+}
+
+/// <summary>The audit log's private keys by key id: the current one and those kept to open events sealed before a rotation.</summary>
+public sealed class NikOpener(IReadOnlyList<ECDiffieHellman> keys) : IDisposable
+{
+    private readonly Dictionary<string, ECDiffieHellman> byId = keys.ToDictionary(NikSeal.KeyId, StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> KeyIds => byId.Keys;
+
+    /// <exception cref="SealedNikException">No key with the envelope's id, or an envelope that does not open.</exception>
+    public string Open(SealedNik sealedNik, Guid eventId)
+    {
+        ArgumentNullException.ThrowIfNull(sealedNik);
+        return byId.TryGetValue(sealedNik.KeyId, out var key)
+            ? NikSeal.Open(sealedNik, eventId, key)
+            : throw new SealedNikException($"no private key with id {Abbreviated(sealedNik.KeyId)}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var key in byId.Values) key.Dispose();
+    }
+
+    private static string Abbreviated(string keyId) => keyId.Length > 16 ? keyId[..16] + "…" : keyId;
+}
+
+/// <summary>
+/// Where the NIK-sealing keys come from. Publishers read the public key from <c>Verification:Privacy:NikSealingKeyPath</c>;
+/// the audit module its private keys from <c>Verification:Audit:NikSealingKeyPaths</c>. Monolithic mode creates a pair
+/// under the data directory on first start; microservices mode needs them configured (a public key is not a secret, the private key is).
+/// </summary>
+public static class NikSealing
+{
+    public const string PublicKeySetting = "Verification:Privacy:NikSealingKeyPath";
+
+    public const string DevelopmentPrivateKeyFile = "nik-sealing-key.pem";
+
+    public const string DevelopmentPublicKeyFile = "nik-sealing-key.pub.pem";
+
+    /// <summary>Registers the <see cref="NikSealer"/> a module that publishes NIK-bearing events needs.</summary>
+    /// <exception cref="ConfigurationError">Microservices mode without the setting, or a file that holds no P-256 public key.</exception>
+    public static IServiceCollection AddNikSealer(this IServiceCollection services, IConfiguration configuration, VerificationHostContext host)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(host);
+        var path = configuration[PublicKeySetting];
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            if (host.Options.Mode != HostingMode.Monolithic)
+            {
+                throw new ConfigurationError(PublicKeySetting, "the audit log's NIK-sealing public key (a P-256 PUBLIC KEY PEM file)");
+            }
+
+            // Written with the other first-start files once every setting is checked: read from there until then.
+            path = EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PublicKeyPath;
+            services.AddSingleton(new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path)));
+            return services;
+        }
+
+        var key = ReadPublicKey(path);
+        services.AddSingleton(new NikSealer(key));
+        return services;
+    }
+
+    /// <summary>The development pair under <c>&lt;data&gt;/audit</c>, created on first use.</summary>
+    public static (string PrivateKeyPath, string PublicKeyPath) EnsureDevelopmentKeys(string dataDirectory)
+    {
+        var files = new FirstStartFiles();
+        var paths = EnsureDevelopmentKeys(dataDirectory, files);
+        files.WriteAll();
+        return paths;
+    }
+
+    /// <summary>The development pair under <c>&lt;data&gt;/audit</c>, handed to <paramref name="files"/> to write unless it exists.</summary>
+    public static (string PrivateKeyPath, string PublicKeyPath) EnsureDevelopmentKeys(string dataDirectory, FirstStartFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var directory = Path.Combine(dataDirectory, "audit");
+        var privateKeyPath = Path.Combine(directory, DevelopmentPrivateKeyFile);
+        var publicKeyPath = Path.Combine(directory, DevelopmentPublicKeyFile);
+        var privatePem = files.ReadOrCreate(privateKeyPath, () =>
+        {
+            using var generated = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            return generated.ExportPkcs8PrivateKeyPem() + "\n";
+        });
+        files.ReadOrCreate(publicKeyPath, () =>
+        {
+            using var key = PrivateKeyFromPem(privatePem, privateKeyPath, "the development NIK-sealing key");
+            return key.ExportSubjectPublicKeyInfoPem() + "\n";
+        }, secret: false);
+        return (privateKeyPath, publicKeyPath);
+    }
+
+    /// <exception cref="ConfigurationError">The file is missing or holds no P-256 public key.</exception>
+    public static ECDiffieHellman ReadPublicKey(string path) => PublicKeyFromPem(ReadPem(path, PublicKeySetting), path);
+
+    /// <exception cref="ConfigurationError">The text is no P-256 public key.</exception>
+    public static ECDiffieHellman PublicKeyFromPem(string pem, string path)
+    {
+        var key = ECDiffieHellman.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            if (pem.Contains("PRIVATE KEY", StringComparison.Ordinal) || !IsP256(key)) throw new CryptographicException();
+            return key;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new ConfigurationError(PublicKeySetting, "a PEM file holding a P-256 PUBLIC KEY (the private key stays with the audit module)", path);
+        }
+    }
+
+    /// <exception cref="ConfigurationError">The file is missing or holds no P-256 private key; named by <paramref name="setting"/>, its content never echoed.</exception>
+    public static ECDiffieHellman ReadPrivateKey(string path, string setting) => PrivateKeyFromPem(ReadPem(path, setting), path, setting);
+
+    /// <exception cref="ConfigurationError">The text is no P-256 private key; named by <paramref name="setting"/>, never echoed.</exception>
+    public static ECDiffieHellman PrivateKeyFromPem(string pem, string path, string setting)
+    {
+        var key = ECDiffieHellman.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            if (!pem.Contains("PRIVATE KEY", StringComparison.Ordinal) || !IsP256(key)) throw new CryptographicException();
+            return key;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new ConfigurationError(setting, "a PEM file holding a P-256 private key (PRIVATE KEY or EC PRIVATE KEY)", path);
+        }
+    }
+
+    private static string ReadPem(string path, string setting) =>
+        File.Exists(path) ? File.ReadAllText(path) : throw new ConfigurationError(setting, "an existing PEM file", path);
+
+    // OpenSSL reports an imported curve by OID value or by one of its names, depending on the key's encoding.
+    private static bool IsP256(ECDiffieHellman key)
+    {
+        var oid = key.ExportParameters(false).Curve.Oid;
+        return key.KeySize == 256 && (oid.Value == "1.2.840.10045.3.1.7" || oid.FriendlyName is "nistP256" or "ECDSA_P256" or "prime256v1" or "secp256r1");
+    }
+}

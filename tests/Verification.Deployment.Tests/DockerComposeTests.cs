@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Grpc.Core;
+using Npgsql;
+using Verification.Api;
+using Verification.Api.Kur.V1;
+using Verification.Api.Prakerja.V1;
+using Verification.LoadTests.Harness;
+using Verification.LoadTests.Scenarios;
+using Xunit.Abstractions;
+
+namespace Verification.Deployment.Tests;
+
+/// <summary>
+/// The microservices deployment run for real: docker-compose.yml up (images from deploy/build-images.sh), every module
+/// SERVING, then partners through the published ports only — two banks enrolling KUR borrowers while KUR's container is
+/// killed and started again, a ministry's non-ASN upload and the Prakerja PMO's batch with the command-line client, an
+/// auditor's <c>audit verify</c> — and the books: every loan answered and recorded, every enrolment with its events in
+/// the audit log, every event any module wrote in the log exactly once. Small on purpose: it runs in every test run.
+/// </summary>
+public sealed class DockerComposeTests(ITestOutputHelper output)
+{
+    private const int LoansPerBank = 24;
+    private static readonly (string Member, string BankCode)[] Banks = [("bank-bri", "002"), ("bank-bni", "009")];
+
+    [Fact]
+    public async Task TheComposeDeploymentServesPartnersThroughAModuleKilledMidLoadAndKeepsItsBooks()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        var ct = timeout.Token;
+        var clock = Stopwatch.StartNew();
+        void Say(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
+
+        await using var deployment = await ComposeDeployment.UpAsync(output, ct);
+        try
+        {
+            var ledger = await EnrolWhileKurIsKilledAsync(deployment, Say, ct);
+            await UploadNonAsnStaffAsync(deployment, Say, ct);
+            await CrossCheckPrakerjaBatchAsync(deployment, Say, ct);
+            await CheckBooksAsync(deployment, ledger, Say, ct);
+            await VerifyTheAuditLogAsAnAuditorAsync(deployment, ledger, Say, ct);
+        }
+        catch
+        {
+            foreach (var service in ComposeDeployment.Modules.Keys.Append("postgres").Append("rabbitmq"))
+            {
+                output.WriteLine($"--- {service}:\n{await deployment.LogsAsync(service, CancellationToken.None)}");
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<KurLedger> EnrolWhileKurIsKilledAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    {
+        var stats = new RpcStats();
+        var calls = new BankCalls(stats);
+        var ledger = new KurLedger();
+        var borrowers = new BorrowerSource(deployment.Project[^8..]);
+        var failures = new ConcurrentQueue<string>();
+        var answered = 0;
+
+        async Task SendAsync(KurService.KurServiceClient client, Loan loan)
+        {
+            try
+            {
+                var answer = await calls.CallAsync("kur.EnrolBorrower", c => client.EnrolBorrowerAsync(loan.Request, RpcCalls.WithTimeout(BankCalls.AttemptTimeout, c)).ResponseAsync, ct);
+                ledger.Record(loan, answer);
+                Interlocked.Increment(ref answered);
+            }
+            catch (RpcException ex)
+            {
+                failures.Enqueue($"{loan.Member} loan {loan.Request.LoanReference}: {ex.StatusCode} {ex.Status.Detail}");
+            }
+        }
+
+        // Two callers per bank, each with its own new borrowers.
+        var banks = Banks.SelectMany(bank => Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            var client = new KurService.KurServiceClient(deployment.Channel("kur", bank.Member));
+            for (var i = 0; i < LoansPerBank / 2; i++)
+            {
+                var loan = new Loan(bank.Member, borrowers.NewLoan(bank.BankCode), BorrowerKind.Fresh);
+                ledger.Add(loan);
+                await SendAsync(client, loan);
+            }
+        }, ct))).ToList();
+
+        var fault = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref answered) < LoansPerBank / 2 && !banks.All(b => b.IsCompleted)) await Task.Delay(50, ct);
+            say($"SIGKILL kur's container after {Volatile.Read(ref answered)} loans answered");
+            var serving = await deployment.KillAndStartAsync("kur", TimeSpan.FromSeconds(2), ct);
+            say($"kur started again, SERVING after {serving.TotalSeconds:0.0} s; {Volatile.Read(ref answered)} loans answered so far");
+        }, ct);
+        await Task.WhenAll([.. banks, fault]);
+
+        // Each bank asks again about loans already answered: the same answer, whatever happened in between.
+        foreach (var loan in ledger.Loans.Where(l => l.First is not null).Take(6).ToList())
+        {
+            await SendAsync(new KurService.KurServiceClient(deployment.Channel("kur", loan.Member)), loan);
+        }
+
+        var retried = calls.Retries;
+        say($"KUR: {ledger.Loans.Count} loans from {Banks.Length} banks answered ({retried} attempts retried after UNAVAILABLE or a deadline)");
+        Assert.Empty(failures);
+        Assert.Empty(ledger.WrongAnswers);
+        Assert.All(ledger.Loans, l => Assert.Equal(EnrolmentOutcome.Enrolled, l.First?.Outcome));
+        Assert.True(retried > 0, "no call was refused while kur was down: the kill happened after the load");
+        return ledger;
+    }
+
+    private async Task UploadNonAsnStaffAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    {
+        var staff = Path.Combine(deployment.WorkDirectory, "staff.csv");
+        var results = Path.Combine(deployment.WorkDirectory, "staff.results.csv");
+        var rows = Enumerable.Range(1, 12).Select(i => string.Create(CultureInfo.InvariantCulture,
+            $"737201150890{i:0000},Pegawai {i},1990-08-15,M,Staf Administrasi,Dinas Kominfo,PPNPN,2026-01-01,{3_000_000 + (i * 10_000)}"));
+        await File.WriteAllTextAsync(staff,
+            "nik,full_name,birth_date,sex,position,work_unit,employment_type,contract_start_date,monthly_wage_rupiah\n" + string.Join('\n', rows) + "\n", ct);
+        var (exitCode, text) = await deployment.CliAsync("nonasn", "kemnaker", ["nonasn", "register", staff, "--employer", "11000001", "--results", results], ct);
+        Assert.True(exitCode == 0, $"verification nonasn register exited {exitCode}:\n{text}");
+        var outcomes = (await File.ReadAllLinesAsync(results, ct)).Skip(1).Select(l => l.Split(',')[2]).ToList();
+        Assert.Equal(12, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal("REGISTERED", o));
+        say("non-ASN: kemnaker's upload of 12 staff, every row REGISTERED (verification nonasn register)");
+    }
+
+    private async Task CrossCheckPrakerjaBatchAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    {
+        const int Recipients = 150;
+        var list = Path.Combine(deployment.WorkDirectory, "recipients.csv");
+        var niks = Enumerable.Range(1, Recipients).Select(i => string.Create(CultureInfo.InvariantCulture, $"737101{(i % 28) + 1:00}0385{i:0000},r{i}"));
+        await File.WriteAllTextAsync(list, "nik,row_id\n" + string.Join('\n', niks) + "\n", ct);
+        var (exitCode, text) = await deployment.CliAsync("prakerja", "prakerja-pmo", ["prakerja", "submit", list, "--label", "Gelombang uji compose", "--output", "json"], ct);
+        Assert.True(exitCode == 0, $"verification prakerja submit exited {exitCode}:\n{text}");
+        var batchId = JsonDocument.Parse(text.Trim().Split('\n')[^1]).RootElement.GetProperty("batchId").GetString()!;
+
+        var client = new PrakerjaService.PrakerjaServiceClient(deployment.Channel("prakerja", "prakerja-pmo"));
+        var until = Stopwatch.StartNew();
+        Batch batch;
+        while (true)
+        {
+            batch = (await client.GetBatchAsync(new GetBatchRequest { BatchId = batchId }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(10), ct))).Batch;
+            if (batch.State is BatchState.Completed or BatchState.Failed or BatchState.Expired) break;
+            Assert.True(until.Elapsed < TimeSpan.FromMinutes(3), $"batch {batchId} not completed within 3 minutes ({batch.ProcessedCount}/{batch.RecipientCount})");
+            await Task.Delay(250, ct);
+        }
+
+        Assert.Equal(BatchState.Completed, batch.State);
+        var results = Path.Combine(deployment.WorkDirectory, "prakerja-results.csv");
+        (exitCode, text) = await deployment.CliAsync("prakerja", "prakerja-pmo", ["prakerja", "results", batchId, "--out", results], ct);
+        Assert.True(exitCode == 0, $"verification prakerja results exited {exitCode}:\n{text}");
+        Assert.Equal(Recipients, (await File.ReadAllLinesAsync(results, ct)).Skip(1).Count(l => l.Length > 0));
+        say($"Prakerja: a batch of {Recipients} recipients COMPLETED and its results downloaded (verification prakerja submit / results)");
+    }
+
+    private async Task CheckBooksAsync(ComposeDeployment deployment, KurLedger ledger, Action<string> say, CancellationToken ct)
+    {
+        string[] databases = [.. ComposeDeployment.Modules.Keys.SelectMany(m => new[] { m, "access_" + m })];
+
+        // Drained: no outbox row pending and the audit log holding as many entries as the modules wrote events.
+        var clock = Stopwatch.StartNew();
+        Dictionary<Guid, string> written;
+        long entries;
+        while (true)
+        {
+            written = [];
+            long pending = 0;
+            foreach (var database in databases)
+            {
+                foreach (var row in await QueryAsync(deployment, database, "SELECT event_id, message_type, published_at IS NULL FROM outbox_messages WHERE message_type NOT LIKE '%.AuditTreeHeadSigned'", ct))
+                {
+                    written[(Guid)row[0]!] = $"{database}:{((string)row[1]!).Split('.')[^1]}";
+                    if ((bool)row[2]!) pending++;
+                }
+            }
+
+            entries = (long)(await QueryAsync(deployment, "audit", "SELECT count(*) FROM audit_entries", ct))[0][0]!;
+            if (pending == 0 && entries >= written.Count) break;
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), $"not drained within 3 minutes: {pending} outbox rows pending, {entries} audit entries for {written.Count} events");
+            await Task.Delay(500, ct);
+        }
+
+        say($"drained in {clock.Elapsed.TotalSeconds:0.0} s: {written.Count} events written by the modules, {entries} audit entries");
+
+        // Every event any module wrote is in the log exactly once, and nothing else is.
+        var inLog = (await QueryAsync(deployment, "audit", "SELECT event_id, count(*) FROM audit_entries GROUP BY event_id", ct)).ToDictionary(r => (Guid)r[0]!, r => (long)r[1]!);
+        Assert.Empty(inLog.Where(e => e.Value != 1).Select(e => $"event {e.Key} in the log {e.Value} times"));
+        Assert.Empty(written.Keys.Where(id => !inLog.ContainsKey(id)).Select(id => $"{written[id]} {id} not in the log"));
+        Assert.Empty(inLog.Keys.Where(id => !written.ContainsKey(id)).Select(id => $"log entry for event {id} that no module wrote"));
+
+        // Every loan a bank was answered is recorded as answered, and its enrolment has its events in the log, once each.
+        var records = (await QueryAsync(deployment, "kur", "SELECT bank_code, loan_reference, outcome, participant_number, recorded_at IS NOT NULL FROM kur_enrolments", ct))
+            .ToDictionary(r => ((string)r[0]!, (string)r[1]!), r => (Outcome: (string)r[2]!, Participant: (string?)r[3], Recorded: (bool)r[4]!));
+        Assert.Equal(ledger.Loans.Count, records.Count);
+        var kurEntries = (await QueryAsync(deployment, "audit", "SELECT member_code, loan_reference, count(*) FROM audit_entries WHERE event_type = 'KurBorrowerEnrolled' GROUP BY 1, 2", ct))
+            .ToDictionary(r => ((string)r[0]!, (string)r[1]!), r => (long)r[2]!);
+        var participantEntries = (await QueryAsync(deployment, "audit",
+                "SELECT participant_number, event_type, count(*) FROM audit_entries WHERE event_type IN ('ParticipantEnrolled', 'CoverageStarted') AND participant_number IS NOT NULL GROUP BY 1, 2", ct))
+            .ToDictionary(r => ((string)r[0]!, (string)r[1]!), r => (long)r[2]!);
+        foreach (var loan in ledger.Loans)
+        {
+            var key = (loan.Request.BankCode, loan.Request.LoanReference);
+            Assert.True(records.TryGetValue(key, out var record) && record.Recorded, $"loan {loan.Request.LoanReference} was answered but has no completed record");
+            Assert.Equal(("ENROLLED", loan.First!.ParticipantNumber), (record.Outcome, record.Participant));
+            Assert.True(kurEntries.GetValueOrDefault(key) == 1, $"loan {loan.Request.LoanReference}: {kurEntries.GetValueOrDefault(key)} KurBorrowerEnrolled entries, not 1");
+            foreach (var type in new[] { "ParticipantEnrolled", "CoverageStarted" })
+            {
+                var n = participantEntries.GetValueOrDefault((record.Participant!, type));
+                Assert.True(n == 1, $"participant {record.Participant} (loan {loan.Request.LoanReference}): {n} {type} entries, not 1");
+            }
+        }
+
+        say($"books: {records.Count} KUR records = the loans answered, each with one KurBorrowerEnrolled, ParticipantEnrolled and CoverageStarted entry; all {written.Count} events in the log exactly once");
+    }
+
+    private async Task VerifyTheAuditLogAsAnAuditorAsync(ComposeDeployment deployment, KurLedger ledger, Action<string> say, CancellationToken ct)
+    {
+        var state = Path.Combine(deployment.WorkDirectory, "audit-head.json");
+        // The first verify pins a signed head; the second checks the log grew consistently from it and proves a loan's entries.
+        var (exitCode, text) = await deployment.CliAsync("audit", "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state], ct);
+        Assert.True(exitCode == 0, $"verification audit verify exited {exitCode}:\n{text}");
+        var loan = ledger.Loans.First().Request.LoanReference;
+        (exitCode, text) = await deployment.CliAsync("audit", "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state, "--loan", loan], ct);
+        Assert.True(exitCode == 0, $"verification audit verify --loan exited {exitCode}:\n{text}");
+        Assert.DoesNotContain("NOT INTACT", text, StringComparison.Ordinal);
+        say($"auditor: verification audit verify (signed head, consistency, inclusion of loan {loan}'s entries) exited 0");
+    }
+
+    private static async Task<List<object?[]>> QueryAsync(ComposeDeployment deployment, string database, string sql, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(deployment.Database(database));
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<object?[]>();
+            while (await reader.ReadAsync(ct))
+            {
+                var values = new object?[reader.FieldCount];
+                for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                rows.Add(values);
+            }
+
+            return rows;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return [];
+        }
+    }
+}
