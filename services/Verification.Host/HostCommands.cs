@@ -176,8 +176,8 @@ public static class HostCommands
         yield return "Try it with the command-line client, from this directory" + (fromClone ? ":" : " (install it from a clone: see the README):");
         if (fromClone)
         {
-            yield return "  alias verification='dotnet run --project services/Verification.Cli --'";
-            yield return "  # or install it: dotnet pack services/Verification.Cli -o nupkg && dotnet tool install --tool-path tools --add-source nupkg Verification.Cli && export PATH=\"$PWD/tools:$PATH\"";
+            yield return "  dotnet publish services/Verification.Cli -c Release -o .tools/verification && export PATH=\"$PWD/.tools/verification:$PATH\"";
+            yield return "  # or as a .NET tool: dotnet pack services/Verification.Cli -o .tools/nupkg && dotnet tool install --tool-path .tools --add-source .tools/nupkg Verification.Cli";
         }
 
         if (port != VerificationOptions.DefaultPort) yield return $"  export VERIFICATION_ADDRESS=http://127.0.0.1:{port}";
