@@ -35,6 +35,9 @@ public static class NonAsnModule
         services.AddNikSealer(builder.Configuration, host);
         // A bulk upload commits hundreds of events at once: larger rounds let the relay keep up.
         var database = services.AddModule<NonAsnDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
+        services.AddSingleton(StaffNikCipher.Load(builder.Configuration[NonAsnSettings.NikKeySetting], host));
+        // After the module's migrations (registered by AddModule), before anything serves.
+        services.AddHostedService<StaffNikConversion>();
         if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<EmploymentStore, PostgresEmploymentStore>();
         else services.AddScoped<EmploymentStore, SqliteEmploymentStore>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");

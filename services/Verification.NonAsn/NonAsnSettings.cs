@@ -9,6 +9,8 @@ public sealed class NonAsnSettings
 {
     public const string SectionName = "Verification:NonAsn";
 
+    public const string NikKeySetting = SectionName + ":NikKeyPath";
+
     /// <summary>Most rows of a bulk upload registered together (one Membership call, one transaction); Membership takes at most 1,000.</summary>
     public int UploadChunkSize { get; init; } = 500;
 

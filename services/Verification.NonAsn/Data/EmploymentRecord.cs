@@ -28,7 +28,7 @@ public enum EmploymentEndReasonKind
 }
 
 /// <summary>
-/// One non-ASN employment of one employer number, keyed by (employer number, NIK, contract start). The registered
+/// One non-ASN employment of one employer number, keyed by (employer number, NIK, contract start); the NIK is stored only as its keyed hash and sealed. The registered
 /// wage and contract end are kept beside the current ones: a re-sent upload is compared with what was registered,
 /// not with later updates.
 /// </summary>
@@ -38,8 +38,14 @@ public sealed class EmploymentRecord
 
     public string EmployerNumber { get; set; } = "";
 
-    /// <summary>The 16 NIK digits: the employer's own staff, whom the employer lists and bills by NIK. Personal data: never log it.</summary>
+    /// <summary>The 16 NIK digits, in memory only: the employer lists and bills its own staff by NIK. Personal data: never log it.</summary>
     public string Nik { get; set; } = "";
+
+    /// <summary>What is stored for lookups: the NIK's keyed hash (<see cref="StaffNikCipher.Hash"/>).</summary>
+    public string NikHash { get; set; } = "";
+
+    /// <summary>What is stored to give the NIK back: sealed with the module key (<see cref="StaffNikCipher.Seal"/>).</summary>
+    public string NikSealed { get; set; } = "";
 
     public string FullName { get; set; } = "";
 

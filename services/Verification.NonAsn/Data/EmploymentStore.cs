@@ -20,31 +20,44 @@ public sealed record EmployerEmployments(IReadOnlyList<EmploymentRecord> Employm
 /// same query on both providers; writes are the provider's own (<see cref="PostgresEmploymentStore"/>,
 /// <see cref="SqliteEmploymentStore"/>). A write commits its events with it, or nothing.
 /// </summary>
-public abstract class EmploymentStore(NonAsnDbContext db)
+public abstract class EmploymentStore(NonAsnDbContext db, StaffNikCipher cipher)
 {
     protected NonAsnDbContext Db => db;
+
+    protected StaffNikCipher Cipher => cipher;
 
     /// <summary>The stored employments among <paramref name="keys"/>, by key (one query on the registration key's index).</summary>
     public async Task<IReadOnlyDictionary<EmploymentKey, EmploymentRecord>> FindAsync(IReadOnlyCollection<EmploymentKey> keys, CancellationToken cancellationToken)
     {
         var employers = keys.Select(k => k.EmployerNumber).Distinct(StringComparer.Ordinal).ToList();
-        var niks = keys.Select(k => k.Nik).Distinct(StringComparer.Ordinal).ToList();
-        var found = await db.Employments.AsNoTracking()
-            .Where(e => employers.Contains(e.EmployerNumber) && niks.Contains(e.Nik))
-            .ToListAsync(cancellationToken);
+        var hashes = keys.Select(k => cipher.Hash(k.Nik)).Distinct(StringComparer.Ordinal).ToList();
+        var found = (await db.Employments.AsNoTracking()
+            .Where(e => employers.Contains(e.EmployerNumber) && hashes.Contains(e.NikHash))
+            .ToListAsync(cancellationToken)).ConvertAll(cipher.Reveal);
         var wanted = keys.ToHashSet();
         return found.Where(e => wanted.Contains(EmploymentKey.Of(e))).ToDictionary(EmploymentKey.Of);
     }
 
-    public async Task<EmploymentRecord?> GetAsync(EmploymentKey key, CancellationToken cancellationToken) =>
-        await db.Employments.AsNoTracking().SingleOrDefaultAsync(
-            e => e.EmployerNumber == key.EmployerNumber && e.Nik == key.Nik && e.ContractStartDate == key.ContractStartDate, cancellationToken);
+    public async Task<EmploymentRecord?> GetAsync(EmploymentKey key, CancellationToken cancellationToken)
+    {
+        var hash = cipher.Hash(key.Nik);
+        var record = await db.Employments.AsNoTracking().SingleOrDefaultAsync(
+            e => e.EmployerNumber == key.EmployerNumber && e.NikHash == hash && e.ContractStartDate == key.ContractStartDate, cancellationToken);
+        return record is null ? null : cipher.Reveal(record);
+    }
 
     /// <summary>Every contract of one NIK with one employer number, whatever its state.</summary>
-    public async Task<IReadOnlyList<EmploymentRecord>> ContractsAsync(string employerNumber, string nik, CancellationToken cancellationToken) =>
-        await db.Employments.AsNoTracking().Where(e => e.EmployerNumber == employerNumber && e.Nik == nik).ToListAsync(cancellationToken);
+    public async Task<IReadOnlyList<EmploymentRecord>> ContractsAsync(string employerNumber, string nik, CancellationToken cancellationToken)
+    {
+        var hash = cipher.Hash(nik);
+        return (await db.Employments.AsNoTracking().Where(e => e.EmployerNumber == employerNumber && e.NikHash == hash).ToListAsync(cancellationToken))
+            .ConvertAll(cipher.Reveal);
+    }
 
-    /// <summary>One employer number's employments ordered by NIK (then contract start); with <paramref name="inForceOn"/>, only those in force that day.</summary>
+    /// <summary>
+    /// One employer number's employments ordered by NIK (then contract start); with <paramref name="inForceOn"/>, only those
+    /// in force that day. Sorted here: the database holds no order of NIKs, only their hashes.
+    /// </summary>
     public async IAsyncEnumerable<EmploymentRecord> ListAsync(string employerNumber, DateOnly? inForceOn, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var query = db.Employments.AsNoTracking().Where(e => e.EmployerNumber == employerNumber);
@@ -56,17 +69,20 @@ public abstract class EmploymentStore(NonAsnDbContext db)
                     : e.ContractEndDate == null || e.ContractEndDate >= day));
         }
 
-        await foreach (var record in query.OrderBy(e => e.Nik).ThenBy(e => e.ContractStartDate).AsAsyncEnumerable().WithCancellation(cancellationToken))
+        var records = (await query.ToListAsync(cancellationToken)).ConvertAll(cipher.Reveal);
+        foreach (var record in records.OrderBy(e => e.Nik, StringComparer.Ordinal).ThenBy(e => e.ContractStartDate))
             yield return record;
     }
 
     /// <summary>What a monthly statement reads: the employer's employments started by <paramref name="lastDay"/> and their wage changes effective by then.</summary>
     public async Task<EmployerEmployments> StartedByAsync(string employerNumber, DateOnly lastDay, CancellationToken cancellationToken)
     {
-        var employments = await db.Employments.AsNoTracking()
+        var employments = (await db.Employments.AsNoTracking()
             .Where(e => e.EmployerNumber == employerNumber && e.ContractStartDate <= lastDay)
-            .OrderBy(e => e.Nik).ThenBy(e => e.ContractStartDate)
-            .ToListAsync(cancellationToken);
+            .ToListAsync(cancellationToken))
+            .ConvertAll(cipher.Reveal)
+            .OrderBy(e => e.Nik, StringComparer.Ordinal).ThenBy(e => e.ContractStartDate)
+            .ToList();
         var changes = await (from change in db.WageChanges.AsNoTracking()
                              join employment in db.Employments on change.EmploymentId equals employment.EmploymentId
                              where employment.EmployerNumber == employerNumber && change.EffectiveDate <= lastDay

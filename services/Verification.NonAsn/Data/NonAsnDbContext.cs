@@ -22,7 +22,9 @@ public sealed class NonAsnDbContext(DbContextOptions<NonAsnDbContext> options) :
             e.HasKey(r => r.EmploymentId);
             e.Property(r => r.EmploymentId).HasColumnName("employment_id");
             e.Property(r => r.EmployerNumber).HasColumnName("employer_number");
-            e.Property(r => r.Nik).HasColumnName("nik");
+            e.Ignore(r => r.Nik);
+            e.Property(r => r.NikHash).HasColumnName("nik_hash");
+            e.Property(r => r.NikSealed).HasColumnName("nik_sealed");
             e.Property(r => r.FullName).HasColumnName("full_name");
             e.Property(r => r.BirthDate).HasColumnName("birth_date");
             e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNameConverter.For<Verification.Domain.Sex>());
@@ -47,7 +49,7 @@ public sealed class NonAsnDbContext(DbContextOptions<NonAsnDbContext> options) :
             // The concurrency token: of two concurrent changes to one employment, the second finds it changed and re-reads.
             e.Property(r => r.UpdateTime).HasColumnName("update_time").IsConcurrencyToken();
             e.Ignore(r => r.LastDay);
-            e.HasIndex(r => new { r.EmployerNumber, r.Nik, r.ContractStartDate }).IsUnique();
+            e.HasIndex(r => new { r.EmployerNumber, r.NikHash, r.ContractStartDate }).IsUnique();
         });
         modelBuilder.Entity<WageChangeRecord>(e =>
         {

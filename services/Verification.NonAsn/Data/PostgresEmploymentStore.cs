@@ -13,7 +13,7 @@ namespace Verification.NonAsn.Data;
 /// transaction (a chunk's worth of INSERTs and tracked entities cost more than the rows: docs/benchmarks.md, "## Non-ASN");
 /// row locks queue the writers.
 /// </summary>
-public sealed class PostgresEmploymentStore(NonAsnDbContext db) : EmploymentStore(db)
+public sealed class PostgresEmploymentStore(NonAsnDbContext db, StaffNikCipher cipher) : EmploymentStore(db, cipher)
 {
     /// <summary>One column of the employments table as COPY writes it: its name beside its value, so a new field is one line here.</summary>
     private sealed record Column(string Name, Func<NpgsqlBinaryImporter, EmploymentRecord, CancellationToken, Task> Write);
@@ -22,7 +22,8 @@ public sealed class PostgresEmploymentStore(NonAsnDbContext db) : EmploymentStor
     [
         new("employment_id", (c, e, t) => c.WriteAsync(e.EmploymentId, NpgsqlDbType.Text, t)),
         new("employer_number", (c, e, t) => c.WriteAsync(e.EmployerNumber, NpgsqlDbType.Text, t)),
-        new("nik", (c, e, t) => c.WriteAsync(e.Nik, NpgsqlDbType.Text, t)),
+        new("nik_hash", (c, e, t) => c.WriteAsync(e.NikHash, NpgsqlDbType.Text, t)),
+        new("nik_sealed", (c, e, t) => c.WriteAsync(e.NikSealed, NpgsqlDbType.Text, t)),
         new("full_name", (c, e, t) => c.WriteAsync(e.FullName, NpgsqlDbType.Text, t)),
         new("birth_date", (c, e, t) => c.WriteAsync(e.BirthDate, NpgsqlDbType.Date, t)),
         new("sex", (c, e, t) => c.WriteAsync(StoredNames.Of(e.Sex), NpgsqlDbType.Text, t)),
@@ -52,6 +53,7 @@ public sealed class PostgresEmploymentStore(NonAsnDbContext db) : EmploymentStor
 
     public override async Task<bool> TryAddAsync(IReadOnlyList<EmploymentRecord> employments, IReadOnlyList<NonAsnEmployeeRegistered> events, CancellationToken cancellationToken)
     {
+        foreach (var employment in employments) Cipher.Protect(employment);
         var messages = events.Select(e => OutboxDbContextExtensions.NewOutboxMessage(e)).ToList();
         try
         {

@@ -6,13 +6,14 @@ using Verification.Platform.Outbox;
 namespace Verification.NonAsn.Data;
 
 /// <summary>SQLite (monolithic mode): EF Core, with this process's writers of the file queued at its write gate.</summary>
-public sealed class SqliteEmploymentStore(NonAsnDbContext db) : EmploymentStore(db)
+public sealed class SqliteEmploymentStore(NonAsnDbContext db, StaffNikCipher cipher) : EmploymentStore(db, cipher)
 {
     public override Task<bool> TryAddAsync(IReadOnlyList<EmploymentRecord> employments, IReadOnlyList<NonAsnEmployeeRegistered> events, CancellationToken cancellationToken) =>
         WriteAsync(async () =>
         {
             try
             {
+                foreach (var employment in employments) Cipher.Protect(employment);
                 Db.Employments.AddRange(employments);
                 foreach (var registered in events) Db.AddOutboxEvent(registered);
                 await Db.SaveChangesAsync(cancellationToken);

@@ -34,13 +34,24 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, ILogger<A
     public async Task RecordAsync(ServerCallContext context, string reasonCode, string reason, DeniedResource resource, CancellationToken cancellationToken)
     {
         var member = context.MemberOrNull();
+        await RecordAsync(context, member, member is null ? "" : context.ActingMemberCode(), member is null ? null : context.RelayedBy(), reasonCode, reason, resource);
+    }
+
+    /// <summary>
+    /// Records a credential refused because its member expired or was revoked (<see cref="MemberCredential.Refused"/>): the caller
+    /// is not authenticated, but the event names the member the credential belonged to, so an auditor sees who kept calling.
+    /// </summary>
+    public Task RecordRefusedCredentialAsync(ServerCallContext context, Member formerMember, string reasonCode, string reason) =>
+        RecordAsync(context, formerMember, formerMember.Code, relayedBy: null, reasonCode, reason, DeniedResource.None);
+
+    private async Task RecordAsync(ServerCallContext context, Member? member, string acting, string? relayedBy, string reasonCode, string reason, DeniedResource resource)
+    {
         var now = DateTimeOffset.UtcNow;
-        var acting = member is null ? "" : context.ActingMemberCode();
         var denied = new AccessDenied(
             Guid.CreateVersion7(now), now, context.CorrelationId(), acting, "access",
             member?.Code ?? "", member?.Role.ToString() ?? "", context.Method, reason, resource.ToString(),
             reasonCode, resource.BankCode, resource.LoanReference, resource.EmployerNumber, resource.BatchId, resource.ParticipantNumber,
-            member is null ? null : context.RelayedBy());
+            relayedBy);
         Log.Denied(logger, denied.MemberCode, denied.RpcMethod, reasonCode, reason);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AccessDbContext>();

@@ -45,7 +45,10 @@ public sealed class AccessInterceptor : ServerCallInterceptor, IDisposable
             return;
         }
 
-        var member = Authenticate(context)
+        var credential = Authenticate(context);
+        // An expired or revoked member's credential is refused like an unknown one, but audited under the member it belonged to.
+        if (credential is MemberCredential.Refused refused) await _denials.RecordRefusedCredentialAsync(context, refused.Member, refused.ReasonCode, refused.Reason);
+        var member = (credential as MemberCredential.Valid)?.Member
             ?? throw RpcErrors.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
         context.UserState[typeof(Member)] = member;
@@ -77,14 +80,16 @@ public sealed class AccessInterceptor : ServerCallInterceptor, IDisposable
         await next();
     }
 
-    private Member? Authenticate(ServerCallContext context)
+    /// <summary>The member of the call's certificate, else of its bearer token, in the directory in force now.</summary>
+    private MemberCredential Authenticate(ServerCallContext context)
     {
         var http = context.GetHttpContext();
-        if (http.Connection.ClientCertificate is { } certificate && _directory.FindByCertificate(certificate) is { } byCertificate)
-            return byCertificate;
+        var byCertificate = http.Connection.ClientCertificate is { } certificate ? _directory.IdentifyCertificate(certificate) : MemberCredential.Unknown.Instance;
+        if (byCertificate is MemberCredential.Valid) return byCertificate;
         string? authorization = http.Request.Headers.Authorization;
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
-        return _directory.FindByToken(authorization["Bearer ".Length..].Trim());
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return byCertificate;
+        var byToken = _directory.IdentifyToken(authorization["Bearer ".Length..].Trim());
+        return byToken is MemberCredential.Unknown ? byCertificate : byToken;
     }
 
     public void Dispose() => _limiter.Dispose();

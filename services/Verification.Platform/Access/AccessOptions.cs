@@ -7,6 +7,9 @@ public sealed class AccessOptions
     /// <summary>The members file (JSON list of members with token hashes and certificate thumbprints).</summary>
     public string MembersFile { get; set; } = "";
 
+    /// <summary>How often the members file's content is checked for changes a file system watcher missed.</summary>
+    public TimeSpan MembersFileCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Calls per second a member may sustain.</summary>
     public int RatePerSecond { get; set; } = 2000;
 

@@ -36,7 +36,7 @@ public static class DevelopmentMembers
     /// <paramref name="files"/> to write once the host's settings are all checked. Members is null when the file exists
     /// (the caller loads it).
     /// </summary>
-    public static (string MembersFile, string CredentialsDirectory, bool Created, MemberDirectory? Members) Prepare(string dataDirectory, FirstStartFiles files)
+    public static (string MembersFile, string CredentialsDirectory, bool Created, MembersFileContent? Members) Prepare(string dataDirectory, FirstStartFiles files)
     {
         ArgumentNullException.ThrowIfNull(files);
         var membersFile = Path.Combine(dataDirectory, "members.json");
@@ -54,7 +54,9 @@ public static class DevelopmentMembers
             });
         }
 
-        files.ReadOrCreate(membersFile, () => JsonSerializer.Serialize(entries, MemberDirectory.FileJson), secret: false);
-        return (membersFile, credentials, true, new MemberDirectory(entries));
+        var json = files.ReadOrCreate(membersFile, () => JsonSerializer.Serialize(entries, MemberDirectory.FileJson), secret: false);
+        // Parsed from the very bytes about to be written, so the file watcher's hash of the file matches and it does not reload.
+        var bytes = new System.Text.UTF8Encoding(false).GetBytes(json);
+        return (membersFile, credentials, true, new MembersFileContent(MemberDirectory.Parse(bytes), MemberDirectory.HashContent(bytes)));
     }
 }

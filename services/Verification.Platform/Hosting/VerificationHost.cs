@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Verification.Platform.Access;
@@ -85,6 +86,7 @@ public static class VerificationHost
         var host = app.Services.GetRequiredService<VerificationHostContext>();
         PartnerRest.MapOpenApi(app);
         app.MapGrpcService<HealthServiceImpl>();
+        HostHealthReport.Map(app);
         app.MapGrpcReflectionService();
         app.MapGrpcService<AccessGrpcService>();
         foreach (var module in catalog.Where(m => host.Hosts(m.Name))) module.Map(app);
@@ -101,9 +103,15 @@ public static class VerificationHost
             RatePerSecond = int.TryParse(section["RatePerSecond"], out var rate) ? rate : new AccessOptions().RatePerSecond,
             Burst = int.TryParse(section["Burst"], out var burst) ? burst : new AccessOptions().Burst,
         };
+        if (section["MembersFileCheckInterval"] is { Length: > 0 } interval)
+        {
+            access.MembersFileCheckInterval = TimeSpan.TryParse(interval, System.Globalization.CultureInfo.InvariantCulture, out var every) && every > TimeSpan.Zero
+                ? every
+                : throw new ConfigurationError("Verification:Access:MembersFileCheckInterval", "a positive interval such as 00:00:10", interval);
+        }
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
-        MemberDirectory? prepared = null;
+        MembersFileContent? prepared = null;
         if (string.IsNullOrWhiteSpace(access.MembersFile))
         {
             if (host.Options.Mode != HostingMode.Monolithic)
@@ -119,18 +127,23 @@ public static class VerificationHost
         }
 
         builder.Services.AddSingleton(Options.Create(access));
-        MemberDirectory members;
+        MembersFileContent members;
         try
         {
-            members = prepared ?? MemberDirectory.Load(access.MembersFile);
+            members = prepared ?? MemberDirectory.Read(access.MembersFile);
+            _ = new MemberDirectory(members); // checks the file whole at start-up: a host never starts on a file a reload would refuse
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or IOException)
+        catch (InvalidMembersFileException ex)
         {
-            // The file's content may hold token hashes: name the file, never echo what is in it.
-            throw new ConfigurationError("Verification:Access:MembersFile", "a readable JSON array of members (see deploy/members/README.md)", access.MembersFile);
+            // The reason names where, never a value: the file's content may hold token hashes.
+            throw new ConfigurationError("Verification:Access:MembersFile", "a readable JSON array of members (see deploy/members/README.md)", $"{access.MembersFile} ({ex.Message})");
         }
 
-        builder.Services.AddSingleton(members);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new MemberDirectory(members, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<MembersFileWatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MembersFileWatcher>());
+        builder.Services.AddHealthChecks().AddCheck<MembersFileHealthCheck>(MembersFileHealthCheck.Name);
         builder.Services.AddSingleton<AccessDenials>();
         builder.Services.AddSingleton<AccessInterceptor>();
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));

@@ -53,6 +53,12 @@ public sealed record LoadOptions
     /// <summary>Audit signs a tree head at least this often; short, so the books can prove the whole log soon after the load.</summary>
     public TimeSpan TreeHeadInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The modules' default log level; the privacy scan reads their Information lines too.</summary>
+    public string LogLevel { get; init; } = "Warning";
+
+    /// <summary>Where the modules export traces, metrics and logs over OTLP/HTTP (protobuf); none when null.</summary>
+    public string? OtlpEndpoint { get; init; }
+
     public TimeSpan FaultStart => FaultAt ?? TimeSpan.FromSeconds(Math.Max(1, Duration.TotalSeconds / 3));
 
     /// <exception cref="ArgumentException">An unknown option or a malformed value.</exception>

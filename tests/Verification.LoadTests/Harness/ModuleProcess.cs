@@ -10,7 +10,7 @@ namespace Verification.LoadTests.Harness;
 /// One verification-host process running one module: started with the arguments the suite gives it, killed and
 /// restarted by fault scenarios, its output in a log file under the work directory.
 /// </summary>
-public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyList<string> arguments, int port, string serviceName, string logFile) : IAsyncDisposable
+public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyList<string> arguments, int port, string serviceName, string logFile, IReadOnlyDictionary<string, string>? environment = null) : IAsyncDisposable
 {
     private readonly object gate = new();
     private readonly Queue<string> tail = new();
@@ -50,6 +50,7 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
             if (dll) start.ArgumentList.Add(hostBinary);
             foreach (var argument in arguments) start.ArgumentList.Add(argument);
             start.Environment["DOTNET_NOLOGO"] = "1";
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
             var started = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {hostBinary}.");
             started.StandardInput.Close();
             started.OutputDataReceived += (_, e) => Write(e.Data);

@@ -148,6 +148,7 @@ public sealed class Suite : IAsyncDisposable
         var (membersFile, credentials, _) = DevelopmentMembers.EnsureCreated(WorkDirectory);
         var keys = Directory.CreateDirectory(Path.Combine(WorkDirectory, "keys")).FullName;
         var kurKey = WriteSecret(Path.Combine(keys, "kur-borrower-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var nonAsnKey = WriteSecret(Path.Combine(keys, "nonasn-staff-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         var nikKey = WriteSecret(Path.Combine(keys, "audit-nik-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         using (var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
@@ -185,7 +186,7 @@ public sealed class Suite : IAsyncDisposable
                 "--Verification:Access:RatePerSecond=1000000",
                 "--Verification:Access:Burst=1000000",
                 $"--Verification:Internal:TokenFile={Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token")}",
-                "--Logging:LogLevel:Default=Warning",
+                $"--Logging:LogLevel:Default={options.LogLevel}",
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
             arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
@@ -194,6 +195,9 @@ public sealed class Suite : IAsyncDisposable
             {
                 case "kur":
                     arguments.Add($"--Verification:Kur:BorrowerHmacKeyPath={kurKey}");
+                    break;
+                case "nonasn":
+                    arguments.Add($"--Verification:NonAsn:NikKeyPath={nonAsnKey}");
                     break;
                 case "audit":
                     arguments.Add($"--Verification:Audit:SigningKeyPath={Path.Combine(keys, "audit-signing.pem")}");
@@ -204,7 +208,10 @@ public sealed class Suite : IAsyncDisposable
             }
 
             arguments.AddRange(ModuleSettings.Extra(module, keys));
-            hosts[module] = new ModuleProcess(module, binary, arguments, ports[module], ServiceName(module), Path.Combine(WorkDirectory, module + ".log"));
+            var environment = options.OtlpEndpoint is null
+                ? null
+                : new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.OtlpEndpoint, ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf", ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000", ["OTEL_BSP_SCHEDULE_DELAY"] = "500" };
+            hosts[module] = new ModuleProcess(module, binary, arguments, ports[module], ServiceName(module), Path.Combine(WorkDirectory, module + ".log"), environment);
         }
 
         output.WriteLine($"   host binary: {binary}");

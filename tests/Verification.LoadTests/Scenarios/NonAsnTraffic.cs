@@ -35,6 +35,12 @@ public sealed class NonAsnTraffic(Suite suite, LoadOptions options, RpcStats sta
 
     public IEnumerable<string> Findings => findings;
 
+    /// <summary>The (employer number, NIK) of every employment registered, for the privacy scan's follow-up calls.</summary>
+    public IEnumerable<(string Employer, string Nik)> Registered => registered.Keys;
+
+    /// <summary>The agency member that registers staff for <paramref name="employer"/>.</summary>
+    public static string MemberOf(string employer) => Agencies.First(a => a.Employers.Contains(employer)).Member;
+
     public Task SetupAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task RunAsync(CancellationToken stopStarting, CancellationToken cancellationToken) =>

@@ -17,14 +17,14 @@ public sealed record RunResult(BooksReport Books, RpcStats Stats, TimeSpan LoadE
 public static class ScenarioRunner
 {
     public static readonly IReadOnlyList<string> Scenarios =
-        ["kur", "mixed", "nonasn", "prakerja", "fault-kill", "fault-broker", "fault-postgres", "fault-membership-down", "fault-duplicate"];
+        ["kur", "mixed", "privacy", "nonasn", "prakerja", "fault-kill", "fault-broker", "fault-postgres", "fault-membership-down", "fault-duplicate"];
 
     /// <summary>Modules each scenario runs (one host process each).</summary>
     public static IReadOnlyList<string> ModulesOf(string scenario) => scenario switch
     {
         "nonasn" => ["membership", "nonasn", "audit"],
         "prakerja" => ["membership", "prakerja", "audit"],
-        "mixed" => ["membership", "kur", "audit", .. ModuleAvailability.Extra],
+        "mixed" or "privacy" => ["membership", "kur", "audit", .. ModuleAvailability.Extra],
         _ => ["membership", "kur", "audit"],
     };
 
@@ -39,6 +39,9 @@ public static class ScenarioRunner
         output.WriteLine($"   {options.Concurrency} bank callers for {options.Duration.TotalSeconds:0} s{faultAt}");
         var modules = ModulesOf(options.Scenario);
         var run = Stopwatch.StartNew();
+        // The privacy scan reads what the modules export over OTLP and their Information log lines.
+        await using var telemetry = options.Scenario == "privacy" ? new TelemetryCapture() : null;
+        if (telemetry is not null) options = options with { OtlpEndpoint = telemetry.Endpoint, LogLevel = "Information" };
         await using var suite = await Suite.StartAsync(options, modules, output, cancellationToken);
         output.WriteLine($"   suite started in {run.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine($"   PostgreSQL: {suite.Durability}; RabbitMQ: {(suite.Broker is null ? "attached" : "throwaway")}; work directory {suite.WorkDirectory}");
@@ -53,13 +56,14 @@ public static class ScenarioRunner
             workloads.Add(kur);
         }
 
-        if (options.Scenario == "mixed")
+        if (options.Scenario is "mixed" or "privacy")
         {
             workloads.Add(new AuditorTraffic(suite, stats, kur, callers: 2));
             workloads.Add(new HealthTraffic(suite, stats));
         }
 
         workloads.AddRange(ModuleAvailability.Workloads(options.Scenario, suite, options, stats, calls));
+        if (options.Scenario == "privacy") workloads.Add(new PrivacyTraffic(suite, kur!, workloads.OfType<NonAsnTraffic>().Single(), telemetry!));
 
         var setup = Stopwatch.StartNew();
         foreach (var workload in workloads) await workload.SetupAsync(cancellationToken);
@@ -142,7 +146,7 @@ public static class ModuleAvailability
     {
         "prakerja" => [new PrakerjaTraffic(suite, options, stats, calls)],
         "nonasn" => [new NonAsnTraffic(suite, options, stats, calls, uploaders: options.Concurrency)],
-        "mixed" => [new PrakerjaTraffic(suite, options, stats, calls), new NonAsnTraffic(suite, options, stats, calls, uploaders: 2)],
+        "mixed" or "privacy" => [new PrakerjaTraffic(suite, options, stats, calls), new NonAsnTraffic(suite, options, stats, calls, uploaders: 2)],
         _ => [],
     };
 }
