@@ -48,6 +48,7 @@ public sealed class FirstHourTests : IDisposable
     [Theory]
     [InlineData("--Verification:Listen:Port=abc")]
     [InlineData("--Verification:Kur:RetryDelay=soon")]
+    [InlineData("--Verification:Audit:TreeHeadInterval=soon")]
     public async Task AStartRefusedForABadSettingWritesNothing(string setting)
     {
         var (exitCode, _, stderr) = await RunHostAsync(setting);
