@@ -1,9 +1,8 @@
 using System.CommandLine;
-using Spectre.Console;
-using Verification.Cli.Commands;
 using Grpc.Core;
-using Verification.Api;
+using Spectre.Console;
 using Verification.Api.Channels;
+using Verification.Cli.Commands;
 
 namespace Verification.Cli;
 
@@ -12,10 +11,12 @@ public static class CliApp
 {
     public static RootCommand Build(IAnsiConsole console, TextWriter error, Func<string, string?>? environment = null)
     {
-        var root = new RootCommand("verification: verify and enrol workers in BPJS Ketenagakerjaan social security, and audit the trail.\n" + ExitCodes.Help);
+        var root = new RootCommand("verification: verify and enrol workers in BPJS Ketenagakerjaan social security, and audit the trail.\n"
+            + "Dates: " + Values.DateHelp + ". " + ExitCodes.Help);
         Connection.AddTo(root);
         var context = new CommandContext(console, error, environment ?? Environment.GetEnvironmentVariable);
         root.Subcommands.Add(HealthCommand.Create(context));
+        root.Subcommands.Add(WhoAmICommand.Create(context));
         root.Subcommands.Add(VerifyCommand.Create(context));
         root.Subcommands.Add(KurCommands.Create(context));
         root.Subcommands.Add(NonAsnCommands.Create(context));
@@ -25,20 +26,38 @@ public static class CliApp
         return root;
     }
 
-    /// <summary>Parses and runs; a command line that does not parse is exit code 2 (usage), as documented, not the library's 1.</summary>
+    /// <summary>
+    /// Parses and runs. A command line that does not parse is exit code 2 (usage), as documented, not the library's 1.
+    /// <paramref name="cancellationToken"/> is Ctrl+C: the program owns the signal (not System.CommandLine, which would end
+    /// the process after a timeout, possibly mid-write), so a command always finishes writing whole lines and says what it kept.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter error, Func<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
         var parsed = Build(console, error, environment).Parse(args);
-        var configuration = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error };
+        var configuration = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error, ProcessTerminationTimeout = null };
         if (parsed.Errors.Count > 0)
         {
             var secrets = SecretsTyped(args);
-            foreach (var problem in parsed.Errors) error.WriteLine("error: " + secrets.Aggregate(problem.Message, (text, secret) => text.Replace(secret, "(hidden)", StringComparison.Ordinal)));
-            if (secrets.Count > 0) error.WriteLine("Credentials are read from --token-file, VERIFICATION_TOKEN_FILE or VERIFICATION_TOKEN, never from the command line (it stays in shell history).");
-            error.WriteLine("Run with --help for usage.");
-            return ExitCodes.Usage;
+            string Hidden(string text) => secrets.Aggregate(text, (hidden, secret) => hidden.Replace(secret, "(hidden)", StringComparison.Ordinal));
+            var details = new List<string>();
+            if (secrets.Count > 0) details.Add("Credentials are read from --token-file, VERIFICATION_TOKEN_FILE or VERIFICATION_TOKEN, never from the command line (it stays in shell history).");
+            details.Add("Run with --help for usage.");
+            var printer = new Printer(JsonRequested(args) ? OutputFormat.Json : OutputFormat.Human, console, error);
+            return printer.Fail(ExitCodes.Usage, string.Join(" ", parsed.Errors.Select(e => Hidden(e.Message))), details);
         }
         return await parsed.InvokeAsync(configuration, cancellationToken);
+    }
+
+    /// <summary>--output json (or -o json) among arguments that did not parse: errors are still JSON for the script that asked.</summary>
+    private static bool JsonRequested(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--output=json" or "-o=json" or "-o:json" or "--output:json") return true;
+            if (args[i] is "--output" or "-o" && i + 1 < args.Length && args[i + 1].Equals("json", StringComparison.OrdinalIgnoreCase)) return true;
+        }
+
+        return false;
     }
 
     /// <summary>Values someone typed after an option that looks like a credential, so an error message does not echo them.</summary>
@@ -56,7 +75,12 @@ public static class CliApp
     }
 }
 
-/// <summary>What every command action needs: where to print, the environment, and one wrapper that turns failures into words and exit codes.</summary>
+/// <summary>
+/// What every command action needs: where to print, the environment, and one wrapper that turns failures into words
+/// and exit codes (<see cref="ExitCodes"/>). A new command file uses it as the others do:
+/// <c>command.SetAction(context.Run(async (result, channel, printer, cancellationToken) => { …; return ExitCodes.Ok; }))</c>,
+/// printing through <paramref name="console"/>'s <see cref="Printer"/> and throwing <see cref="CommandFailure"/>s.
+/// </summary>
 public sealed class CommandContext(IAnsiConsole console, TextWriter error, Func<string, string?> environment)
 {
     public Func<string, string?> Environment => environment;
@@ -72,38 +96,25 @@ public sealed class CommandContext(IAnsiConsole console, TextWriter error, Func<
                 using var channel = Connection.Open(result, environment);
                 return await body(result, channel, printer, cancellationToken);
             }
-            catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
-                _ = ex;
-                printer.Error("interrupted; what was done so far is kept (run the same command again to continue).");
-                return ExitCodes.Interrupted;
+                return printer.Interrupted();
+            }
+            catch (CommandFailure failure)
+            {
+                return printer.Fail(failure);
             }
             catch (RpcException ex)
             {
                 return printer.Failure(ex);
             }
-            catch (UsageException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                printer.Error(ex.Message);
-                return ExitCodes.Usage;
+                return printer.Fail(ExitCodes.Usage, ex.Message);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex)
             {
-                printer.Error("interrupted; what was done so far is kept (run the same command again to continue).");
-                return ExitCodes.Interrupted;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
-            {
-                printer.Error(ex.Message);
-                return ExitCodes.Usage;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                printer.Error($"unexpected failure ({ex.GetType().Name}): {ex.Message}");
-                return ExitCodes.Error;
+                return printer.Fail(ExitCodes.Error, $"unexpected failure ({ex.GetType().Name}): {ex.Message}");
             }
         };
 }
-
-/// <summary>A command-line value that cannot be used; printed as one line, exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);

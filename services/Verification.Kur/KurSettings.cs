@@ -14,6 +14,9 @@ public sealed class KurSettings
     /// <summary>File holding the base64 HMAC key for borrowers' personal fields (at least 32 bytes). Monolithic mode creates one.</summary>
     public required string BorrowerHmacKeyPath { get; init; }
 
+    /// <summary>Where a first start's development key waits to be written (read from there until it is).</summary>
+    private FirstStartFiles? Files { get; init; }
+
     /// <summary>How long a bank is told to wait before retrying when Membership is unavailable.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -28,7 +31,7 @@ public sealed class KurSettings
             if (host.Options.Mode != HostingMode.Monolithic)
                 throw new ConfigurationError($"{SectionName}:BorrowerHmacKeyPath", "a file holding the base64 HMAC key for borrowers' personal data (at least 32 bytes)");
             keyPath = Path.Combine(host.DataDirectory, "kur", DevelopmentKeyFile);
-            EnsureDevelopmentKey(keyPath);
+            host.FirstStart.ReadOrCreate(keyPath, () => BorrowerFingerprint.NewKeyFileContent() + "\n");
         }
         else if (!File.Exists(keyPath))
         {
@@ -40,7 +43,7 @@ public sealed class KurSettings
             && (!TimeSpan.TryParse(section["RetryDelay"], System.Globalization.CultureInfo.InvariantCulture, out retryDelay) || retryDelay <= TimeSpan.Zero))
             throw new ConfigurationError($"{SectionName}:RetryDelay", "a positive duration such as 00:00:01", section["RetryDelay"]);
 
-        return new KurSettings { BorrowerHmacKeyPath = keyPath, RetryDelay = retryDelay };
+        return new KurSettings { BorrowerHmacKeyPath = keyPath, RetryDelay = retryDelay, Files = host.FirstStart };
     }
 
     /// <summary>The hasher for <see cref="BorrowerHmacKeyPath"/>.</summary>
@@ -50,7 +53,7 @@ public sealed class KurSettings
         byte[] key;
         try
         {
-            key = Convert.FromBase64String(File.ReadAllText(BorrowerHmacKeyPath).Trim());
+            key = Convert.FromBase64String((Files?.ReadAllText(BorrowerHmacKeyPath) ?? File.ReadAllText(BorrowerHmacKeyPath)).Trim());
         }
         catch (FormatException)
         {
@@ -62,6 +65,4 @@ public sealed class KurSettings
             ? new BorrowerFingerprint(key)
             : throw new ConfigurationError($"{SectionName}:BorrowerHmacKeyPath", $"a file holding a base64 key of at least {BorrowerFingerprint.MinimumKeyBytes} bytes", BorrowerHmacKeyPath);
     }
-
-    private static void EnsureDevelopmentKey(string path) => SecretFiles.CreateIfMissing(path, () => BorrowerFingerprint.NewKeyFileContent() + "\n");
 }

@@ -40,9 +40,13 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     [Fact]
     public async Task AMistypedDateIsAUsageErrorNamingTheOption()
     {
-        var (exit, _, error) = await suite.RunAsync("bank-bri", "kur", "list", "--from", "01/02/2026", "--to", "2026-02-28");
+        var (exit, _, error) = await suite.RunAsync("bank-bri", "kur", "list", "--from", "1 Feb 2026", "--to", "2026-02-28");
         Assert.Equal(2, exit);
-        Assert.Contains("--from: expected a date as YYYY-MM-DD", error);
+        Assert.Contains("--from: expected a date as YYYY-MM-DD or DD/MM/YYYY, got '1 Feb 2026'", error);
+
+        // The form the CSV files accept is accepted on the command line too.
+        var spreadsheetForm = await suite.RunAsync("bank-bri", "kur", "list", "--from", "01/02/2026", "--to", "28/02/2026");
+        Assert.True(spreadsheetForm.ExitCode == 0, spreadsheetForm.ToString());
     }
 
     [Fact]
@@ -58,7 +62,8 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     {
         var env = new Dictionary<string, string> { ["VERIFICATION_TOKEN_FILE"] = suite.TokenFile("bank-bri") };
         var run = await suite.RunAsync([], env, ["verify", TestData.NewNik()], CancellationToken.None);
-        Assert.True(run.ExitCode == 0, run.ToString());
+        // Exit 1 is the registry's "no": the call itself worked.
+        Assert.True(run.ExitCode == ExitCodes.No, run.ToString());
         Assert.Contains("NOT COVERED", run.Output);
     }
 
@@ -67,7 +72,8 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     {
         var env = new Dictionary<string, string> { ["VERIFICATION_TOKEN"] = suite.Token("bank-bri") + "\n", ["VERIFICATION_ADDRESS"] = suite.Address };
         var run = await suite.RunAsync([], env, ["verify", TestData.NewNik()], CancellationToken.None);
-        Assert.True(run.ExitCode == 0, run.ToString());
+        // Signed in and answered: NOT COVERED (exit 1), not refused (3).
+        Assert.True(run.ExitCode == ExitCodes.No, run.ToString());
     }
 
     [Fact]
@@ -75,7 +81,8 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     {
         var env = new Dictionary<string, string> { ["VERIFICATION_TOKEN"] = "not-a-token" };
         var run = await suite.RunAsync(["--token-file", suite.TokenFile("bank-bri")], env, ["verify", TestData.NewNik()], CancellationToken.None);
-        Assert.True(run.ExitCode == 0, run.ToString());
+        // Signed in and answered: NOT COVERED (exit 1), not refused (3).
+        Assert.True(run.ExitCode == ExitCodes.No, run.ToString());
 
         var wrong = await suite.RunAsync([], env, ["verify", TestData.NewNik()], CancellationToken.None);
         Assert.Equal(3, wrong.ExitCode);
@@ -107,7 +114,7 @@ public class BasicCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
 
         var help = await suite.RunAsync(null, "--help");
         Assert.Equal(0, help.ExitCode);
-        foreach (var command in new[] { "health", "verify", "kur", "nonasn", "prakerja", "audit", "Exit codes: 0 ok" }) Assert.Contains(command, help.Output);
+        foreach (var command in new[] { "health", "verify", "kur", "nonasn", "prakerja", "audit", "Exit codes: 0 yes/done, 1 no (NOT COVERED" }) Assert.Contains(command, help.Output);
 
         var subHelp = await suite.RunAsync(null, "nonasn", "register", "--help");
         Assert.Equal(0, subHelp.ExitCode);

@@ -54,7 +54,7 @@ public sealed class BulkCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
         var resultsPath = Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv");
         var results = CsvFile.Read(resultsPath);
         Assert.Equal((';', true), (results.Delimiter, results.ByteOrderMark)); // as the input was written
-        Assert.Equal(["line", "row_id", "outcome", "employment_id", "participant_number", "status", "problems"], results.Header);
+        Assert.Equal(["line", "row_id", "outcome", "employment_id", "participant_number", "status", "problems", "warnings"], results.Header);
         var rows = results.Records.Select(r => r.Fields).ToList();
         Assert.Equal(["2", "3", "4", "5", "6"], rows.Select(r => r[0]));
         Assert.Equal(["A1", "A2", "A3", "A4", "A5"], rows.Select(r => r[1]));
@@ -110,13 +110,13 @@ public sealed class BulkCommandTests(SuiteHost suite) : IClassFixture<SuiteHost>
     }
 
     [Fact]
-    public async Task AStaffListMissingColumnsIsAUsageErrorAndNothingIsSent()
+    public async Task AStaffListMissingColumnsIsInvalidInputAndNothingIsSent()
     {
         await using var server = await NonAsnAsync();
         var input = TestData.Temp("staff.csv");
         await File.WriteAllTextAsync(input, "nik,full_name\n3374011508900001,Siti\n");
         var run = await RunAsync(server.Address, "nonasn", "register", input);
-        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(ExitCodes.InvalidInput, run.ExitCode);
         Assert.Contains("the CSV header lacks birth_date", run.Error);
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv")));
     }

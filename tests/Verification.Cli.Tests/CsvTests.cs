@@ -154,9 +154,11 @@ public sealed class InputFileTests
     public void AStaffListWithoutRequiredColumnsIsRefusedNamingThem()
     {
         var csv = CsvFile.Parse(Encoding.UTF8.GetBytes("nik,full_name\n"));
-        var ex = Assert.Throws<UsageException>(() => StaffCsv.CheckHeader(csv, employerGiven: false));
+        // A file that cannot be used is invalid input (exit 4); the employer number may come from the member's scope.
+        var ex = Assert.Throws<InvalidInputException>(() => StaffCsv.CheckHeader(csv));
+        Assert.Equal(ExitCodes.InvalidInput, ex.ExitCode);
         Assert.Contains("birth_date", ex.Message);
-        Assert.Contains("employer_number (or give --employer)", ex.Message);
+        Assert.DoesNotContain("employer_number, ", ex.Message[..ex.Message.IndexOf('.', StringComparison.Ordinal)]);
     }
 
     [Fact]

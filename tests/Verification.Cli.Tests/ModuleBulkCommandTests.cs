@@ -22,7 +22,6 @@ public sealed class ModuleBulkCommandTests(SuiteHost suite) : IClassFixture<Suit
             $"G1;11000001;{good};\"Rahayu; Siti\";1990-08-15;M;Staf;Dinas Kominfo;PPNPN;{start:yyyy-MM-dd};{start.AddYears(1):yyyy-MM-dd};3.500.000",
             $"G2;11000001;{second};Budi Santoso;15/08/1990;M;Staf;Dinas Kominfo;HONORER;{start:yyyy-MM-dd};;4000000",
             $"B1;11000001;{TestData.NewNik()};Wage Negatif;1990-08-15;M;Staf;Dinas;CONTRACT;{start:yyyy-MM-dd};;-1",
-            $"B2;73720001;{TestData.NewNik()};Pegawai Pemkot;1990-08-15;M;Staf;Dinas;PPNPN;{start:yyyy-MM-dd};;3000000",
             $"B3;11000001;{TestData.NewNik()};Pegawai PPPK;1990-08-15;M;Staf;Dinas;PPPK;{start:yyyy-MM-dd};;3000000",
             $"B4;11000001;{TestData.NewNik()};Tanggal Salah;30/02/1990;M;Staf;Dinas;PPNPN;{start:yyyy-MM-dd};;3000000",
             $"B5;11000001;{good};Dobel;1990-08-15;M;Staf;Dinas;PPNPN;{start:yyyy-MM-dd};;3500000"), new UTF8Encoding(true));
@@ -32,13 +31,12 @@ public sealed class ModuleBulkCommandTests(SuiteHost suite) : IClassFixture<Suit
 
         var results = CsvFile.Read(Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv"));
         var byRow = results.Records.ToDictionary(r => r.Fields[1], r => r.Fields);
-        Assert.Equal(["G1", "G2", "B1", "B2", "B3", "B4", "B5"], results.Records.Select(r => r.Fields[1]));
+        Assert.Equal(["G1", "G2", "B1", "B3", "B4", "B5"], results.Records.Select(r => r.Fields[1]));
         Assert.Equal("REGISTERED", byRow["G1"][2]);
         Assert.Matches(@"^\d{11}$", byRow["G1"][4]);
         Assert.Equal("REGISTERED", byRow["G2"][2]);
         Assert.Equal(("REJECTED", "INVALID_ARGUMENT"), (byRow["B1"][2], byRow["B1"][5]));
         Assert.Contains("employee.monthly_wage_rupiah", byRow["B1"][6]);
-        Assert.Equal(("REJECTED", "PERMISSION_DENIED"), (byRow["B2"][2], byRow["B2"][5]));
         Assert.Equal(("REJECTED", "INVALID_ARGUMENT"), (byRow["B3"][2], byRow["B3"][5]));
         Assert.Contains("employee.employment_type", byRow["B3"][6]);
         Assert.Contains("employee.birth_date", byRow["B4"][6]);
@@ -68,15 +66,39 @@ public sealed class ModuleBulkCommandTests(SuiteHost suite) : IClassFixture<Suit
     }
 
     [Fact]
-    public async Task ABankMayNotUploadStaffAndTheRowsAreMarkedNotDoneWithExitCodeThree()
+    public async Task ABankMayNotUploadStaffAndNothingIsSentWithExitCodeThree()
     {
+        var nik = TestData.NewNik();
         var input = TestData.Temp("staff.csv");
-        await File.WriteAllTextAsync(input, BulkCommandTests.StaffList($"X1;11000001;{TestData.NewNik()};Siti;1990-08-15;F;Staf;Dinas;PPNPN;2026-01-01;;3000000"));
+        await File.WriteAllTextAsync(input, BulkCommandTests.StaffList($"X1;11000001;{nik};Siti;1990-08-15;F;Staf;Dinas;PPNPN;2026-01-01;;3000000"));
         var run = await suite.RunAsync("bank-bri", "nonasn", "register", input);
-        Assert.True(run.ExitCode == 3, run.ToString());
-        Assert.Contains("Not allowed", run.Error);
-        var row = Assert.Single(CsvFile.Read(Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv")).Records);
-        Assert.Equal(("NOT_DONE", "PERMISSION_DENIED"), (row.Fields[2], row.Fields[5]));
+        Assert.True(run.ExitCode == ExitCodes.AccessDenied, run.ToString());
+        Assert.Contains("non-ASN staff are registered by agency and local-government members; you are bank-bri", run.Error);
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv")));
+        Assert.Equal(ExitCodes.No, (await suite.RunAsync("bank-bri", "verify", nik)).ExitCode);
+    }
+
+    [Fact]
+    public async Task ARowForAnEmployerOutsideTheScopeStopsTheWholeFileBeforeAnyRowIsSent()
+    {
+        var start = DateOnly.FromDateTime(DateTime.UtcNow.AddHours(7)).AddDays(1 - DateTime.UtcNow.AddHours(7).Day);
+        var inScope = TestData.NewNik();
+        var input = TestData.Temp("staff.csv");
+        await File.WriteAllTextAsync(input, BulkCommandTests.StaffList(
+            $"G1;11000001;{inScope};Siti Rahayu;1990-08-15;F;Staf;Dinas;PPNPN;{start:yyyy-MM-dd};;3500000",
+            $"B2;73720001;{TestData.NewNik()};Pegawai Pemkot;1990-08-15;M;Staf;Dinas;PPNPN;{start:yyyy-MM-dd};;3000000"));
+        var run = await suite.RunAsync("kemnaker", "nonasn", "register", input);
+        Assert.True(run.ExitCode == ExitCodes.AccessDenied, run.ToString());
+        Assert.Contains("employer number 73720001: line 3", run.Error);
+        Assert.Contains("nothing was sent", run.Error);
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(input)!, "staff.results.csv")));
+        // Not even the row in scope was registered.
+        Assert.Equal(ExitCodes.No, (await suite.RunAsync("bank-bri", "verify", inScope)).ExitCode);
+
+        var json = await suite.RunAsync("kemnaker", "nonasn", "register", input, "-o", "json");
+        Assert.Equal(ExitCodes.AccessDenied, json.ExitCode);
+        var error = System.Text.Json.JsonDocument.Parse(json.Error.Trim()).RootElement.GetProperty("error");
+        Assert.Equal("ACCESS_DENIED", error.GetProperty("kind").GetString());
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class ProgressAndResultsFileTests
         counter.AddErrors(3);
         clock.Ticks = TimeSpan.FromSeconds(4).Ticks;
         Assert.Equal(300, counter.RowsPerSecond, 3);
-        Assert.Equal("1,200 rows sent · 300 rows/s · 3 errors", counter.Describe("sent"));
+        Assert.Equal("1.200 rows sent · 300 rows/s · 3 errors", counter.Describe("sent"));
         counter.AddErrors(-2);
         Assert.EndsWith("1 error", counter.Describe("sent"));
     }

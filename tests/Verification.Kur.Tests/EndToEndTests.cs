@@ -215,7 +215,8 @@ public sealed class EndToEndTests(MonolithicHostFixture fixture) : IClassFixture
         Assert.Equal("bank-bri", response.Enrolment.CancelMemberCode);
         var participant = (await Host.Membership().GetParticipantAsync(new GetParticipantRequest { Nik = request.Borrower.Nik })).Participant;
         AssertOneKurCoverage(participant);
-        Assert.All(participant.Coverages, c => Assert.Equal(TestData.ToApi(TestData.Today), c.EndDate));
+        // Cancelled on the day it began: the coverage is void, ending the day before it started (it never covered a day).
+        Assert.All(participant.Coverages, c => Assert.Equal(TestData.ToApi(TestData.Today.AddDays(-1)), c.EndDate));
         Assert.All(participant.Coverages, c => Assert.Equal(CoverageEndReason.LoanCancelled, c.EndReason));
         Assert.Equal(enrolled.ParticipantNumber, response.Enrolment.ParticipantNumber);
 

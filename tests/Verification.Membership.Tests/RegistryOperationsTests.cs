@@ -82,9 +82,41 @@ public sealed class RegistryOperationsTests(MembershipHosts hosts) : IClassFixtu
         Assert.Equal([Program.Jkk, Program.Jkm, Program.Jht, Program.Jp], ended.ActivePrograms); // the contract runs three more months
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await Internal.EndCoverageAsync(EndKur(Domain.ParticipantNumber.FromSequence(8_888_888_888).Value, TestData.Today, Program.Jkk)));
-        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(EndKur(number, TestData.Today.AddYears(-3), Program.Jkk)));
+        // An end before the coverage began is refused, except a loan cancellation, which voids the coverage (below).
+        var beforeStart = EndKur(number, TestData.Today.AddYears(-3), Program.Jkk);
+        beforeStart.Reason = CoverageEndReason.Other;
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await Internal.EndCoverageAsync(beforeStart));
         var violations = await RpcAssert.ViolationsAsync(async () => await Internal.EndCoverageAsync(new EndCoverageRequest { ParticipantNumber = "12345678901" }));
         Assert.Equal(["participant_number", "programs", "source", "end_date", "reason"], violations.Select(v => v.Field));
+    }
+
+    [Theory, BothProviders]
+    public async Task ALoanCancelledOnTheDayItsCoverageBeganVoidsItAndTheRegistryAnswersNotCovered(DatabaseProvider provider)
+    {
+        await UseHostAsync(provider);
+        var bpu = TestData.Bpu();
+        bpu.StartDate = TestData.Today.ToApi(); // a KUR coverage starts on the enrolment day
+        var number = (await Internal.EnrollParticipantAsync(bpu)).ParticipantNumber;
+        var bank = Host.Client("bank-bni");
+        Assert.True((await bank.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = bpu.Nik })).Covered);
+
+        var cancelled = await Internal.EndCoverageAsync(EndKur(number, TestData.Today, Program.Jkk, Program.Jkm));
+        Assert.Equal([Program.Jkk, Program.Jkm], cancelled.EndedPrograms);
+        Assert.Empty(cancelled.ActivePrograms);
+        var after = await bank.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = bpu.Nik });
+        Assert.False(after.Covered);
+        Assert.NotEqual(MembershipStatus.Active, after.Status);
+
+        // Repeating the cancellation is the same answer, stored once (the void end is the day before the start).
+        var again = await Internal.EndCoverageAsync(EndKur(number, TestData.Today, Program.Jkk, Program.Jkm));
+        Assert.Equal([Program.Jkk, Program.Jkm], again.EndedPrograms);
+
+        // Cancelled after its coverage began, a loan's coverage ends on the cancellation day instead (covered until then).
+        var older = TestData.Bpu();
+        var olderNumber = (await Internal.EnrollParticipantAsync(older)).ParticipantNumber;
+        var ended = await Internal.EndCoverageAsync(EndKur(olderNumber, TestData.Today, Program.Jkk, Program.Jkm));
+        Assert.Equal([Program.Jkk, Program.Jkm], ended.ActivePrograms);
+        Assert.True((await bank.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = older.Nik, AsOfDate = TestData.Today.ToApi() })).Covered);
     }
 
     [Theory, BothProviders]

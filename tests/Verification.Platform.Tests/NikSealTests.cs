@@ -123,7 +123,11 @@ public sealed class NikSealTests : IDisposable
     [Fact]
     public void Monolithic_mode_creates_a_development_pair_once_and_seals_to_it()
     {
-        var services = new ServiceCollection().AddNikSealer(Configuration(), Host(HostingMode.Monolithic));
+        var host = Host(HostingMode.Monolithic);
+        var services = new ServiceCollection().AddNikSealer(Configuration(), host);
+        // Written only once the host has checked every setting (a refused start leaves nothing).
+        Assert.False(Directory.Exists(Path.Combine(directory, "audit")));
+        host.FirstStart.WriteAll();
         var (privateKeyPath, publicKeyPath) = NikSealing.EnsureDevelopmentKeys(directory);
         var privatePem = File.ReadAllText(privateKeyPath);
 

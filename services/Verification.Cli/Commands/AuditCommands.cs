@@ -81,7 +81,7 @@ public static class AuditCommands
             }
             foreach (var (entry, mismatches) in contradicted)
                 foreach (var mismatch in mismatches) printer.Error($"entry {entry.Index}: the server's {mismatch} — do not rely on this trace; run 'audit verify'.");
-            return contradicted.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+            return contradicted.Count == 0 ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }
@@ -137,7 +137,7 @@ public static class AuditCommands
             {
                 printer.Line($"[red]✗ no signed head is cosigned by {needed} of your {witnesses.Count} witnesses[/]");
                 printer.Line("[red bold]LOG NOT INTACT: do not rely on it; report this to the log operator and your supervisor.[/]");
-                return ExitCodes.Failed;
+                return ExitCodes.No;
             }
 
             var proto = answer.TreeHead;
@@ -230,7 +230,7 @@ public static class AuditCommands
                 foreach (var finding in findings) printer.Line($"[red]✗ {Markup.Escape(finding)}[/]");
                 printer.Line(intact ? "[green bold]LOG INTACT[/]" : "[red bold]LOG NOT INTACT: do not rely on it; report this to the log operator and your supervisor.[/]");
             }
-            return intact ? ExitCodes.Ok : ExitCodes.Failed;
+            return intact ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }

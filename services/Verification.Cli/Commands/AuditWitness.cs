@@ -38,7 +38,7 @@ public static class AuditWitness
                 if (!logKey.Verify(head))
                 {
                     printer.Error($"the head of {head.Head.TreeSize} entries does not verify under the log's key: not cosigned");
-                    return ExitCodes.Failed;
+                    return ExitCodes.No;
                 }
 
                 var last = Load(stateFile);
@@ -51,7 +51,7 @@ public static class AuditWitness
                     if (last is not null && await RefusalAsync(client, logKey, last, head, cancellationToken) is { } refusal)
                     {
                         printer.Error($"REFUSED to cosign the head of {head.Head.TreeSize} entries: {refusal}. Report this to the log operator and the other auditors.");
-                        return ExitCodes.Failed;
+                        return ExitCodes.No;
                     }
 
                     var signature = Audit.Verifier.Cosignature.Sign(key, head.Head, proto.KeyId);

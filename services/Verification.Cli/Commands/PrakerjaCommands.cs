@@ -42,11 +42,9 @@ public static class PrakerjaCommands
             var recipients = RecipientCsv.Read(csv, out var problems);
             if (problems.Count > 0)
             {
-                printer.Error("the list has rows the server would refuse; nothing was sent:");
-                foreach (var problem in problems) printer.Error("  " + problem);
-                return ExitCodes.InvalidInput;
+                throw new InvalidInputException("the list has rows the server would refuse; nothing was sent:", problems);
             }
-            if (recipients.Count == 0) throw new UsageException($"{input.Name} has no recipients after the header");
+            if (recipients.Count == 0) throw new InvalidInputException($"{input.Name} has no recipients after the header");
             var headerCohort = result.GetValue(cohort) ?? "";
             var digest = RecipientCsv.InputDigest(recipients, headerCohort);
             var header = new SubmitBatchHeader
@@ -87,7 +85,7 @@ public static class PrakerjaCommands
             }
             if (!matches)
                 printer.Error($"the server's digest or count ({response.RecipientCount} recipients) differs from the file's ({Convert.ToHexStringLower(digest)}, {recipients.Count}): the batch was not received as sent");
-            return matches ? ExitCodes.Ok : ExitCodes.Failed;
+            return matches ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }
@@ -140,7 +138,7 @@ public static class PrakerjaCommands
             if (!complete)
             {
                 printer.Error($"the batch is {Values.Name(after.State)} and the file holds {total:N0} of {after.RecipientCount:N0} results");
-                return ExitCodes.Failed;
+                return ExitCodes.No;
             }
             return ExitCodes.Ok;
         }));
@@ -198,18 +196,7 @@ public static class PrakerjaCommands
     private static string DefaultKey(string label, string cohort, byte[] digest) =>
         "cli-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(label + "\0" + cohort + "\0" + Convert.ToHexStringLower(digest))))[..48];
 
-    internal static CsvFile ReadCsv(FileInfo input)
-    {
-        if (!input.Exists) throw new UsageException($"{input.FullName} does not exist");
-        try
-        {
-            return CsvFile.Read(input.FullName);
-        }
-        catch (FormatException ex)
-        {
-            throw new UsageException(ex.Message);
-        }
-    }
+    internal static CsvFile ReadCsv(FileInfo input) => InputFiles.ReadCsv(input, "recipients");
 }
 
 /// <summary>A results file that a download appends to and a later run resumes.</summary>

@@ -20,7 +20,7 @@ public static class RecipientCsv
     public static List<Recipient> Read(CsvFile file, out List<string> problems)
     {
         var nik = file.Column("nik");
-        if (nik < 0) throw new UsageException("the CSV header lacks nik. " + Help);
+        if (nik < 0) throw new InvalidInputException("the CSV header lacks nik. " + Help);
         var rowId = file.Column("row_id");
         var cohort = file.Column("cohort");
         problems = [];

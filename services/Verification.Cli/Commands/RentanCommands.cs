@@ -93,7 +93,7 @@ public static class RentanCommands
                 if (rejected.Count > 20) printer.Line($"… and {rejected.Count - 20:N0} more rejected rows.");
             }
 
-            return rejected.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+            return rejected.Count == 0 ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }
@@ -161,7 +161,7 @@ public static class RentanCommands
                 printer.Line(Markup.Escape($"Results per row: {resultsPath}"));
             }
 
-            return summary is null ? ExitCodes.Error : rejected == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+            return summary is null ? ExitCodes.Error : rejected == 0 ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }

@@ -28,12 +28,12 @@ public static partial class StaffCsv
     /// <summary>A row ready to send, or the problems that keep it from being sent (each a proto field path and plain words).</summary>
     public sealed record Row(CsvRecord Source, string RowId, RegisterEmployeesRequest? Request, IReadOnlyList<(string Field, string Problem)> Problems);
 
-    public static void CheckHeader(CsvFile file, bool employerGiven)
+    /// <summary>The header has every required column; a file without them is invalid input (exit 4).</summary>
+    public static void CheckHeader(CsvFile file)
     {
         var missing = RequiredColumns.Where(c => file.Column(c) < 0).ToList();
-        if (!employerGiven && file.Column("employer_number") < 0) missing.Add("employer_number (or give --employer)");
         if (missing.Count > 0)
-            throw new UsageException($"the CSV header lacks {string.Join(", ", missing)}. {Help}");
+            throw new InvalidInputException($"the CSV header lacks {string.Join(", ", missing)}. {Help}");
     }
 
     public static Row Parse(CsvFile file, CsvRecord record, string? employer)
@@ -73,23 +73,21 @@ public static partial class StaffCsv
         return new Row(record, rowId, problems.Count == 0 ? request : null, problems);
     }
 
-    private static T Problem<T>(List<(string, string)> problems, string field, string what, T value)
+    internal static T Problem<T>(List<(string, string)> problems, string field, string what, T value)
     {
         problems.Add((field, what));
         return value;
     }
 
-    private static Date? Date(string text, string field, bool required, List<(string, string)> problems)
+    internal static Date? Date(string text, string field, bool required, List<(string, string)> problems)
     {
         if (text.Length == 0)
             return required ? Problem<Date?>(problems, field, "missing", null) : null;
-        string[] formats = ["yyyy-MM-dd", "dd/MM/yyyy", "d/M/yyyy"];
-        if (DateOnly.TryParseExact(text, formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-            return new Date { Year = day.Year, Month = day.Month, Day = day.Day };
-        return Problem<Date?>(problems, field, $"expected a date as YYYY-MM-DD or DD/MM/YYYY, got '{text}'", null);
+        if (Values.TryDate(text, out var day)) return Values.ToApi(day);
+        return Problem<Date?>(problems, field, $"expected a date as {Values.DateHelp}, got '{text}'", null);
     }
 
-    private static long Rupiah(string text, string field, List<(string, string)> problems)
+    internal static long Rupiah(string text, string field, List<(string, string)> problems)
     {
         var compact = text.Replace(" ", "", StringComparison.Ordinal);
         if (ThousandsGrouped().IsMatch(compact)) compact = compact.Replace(".", "", StringComparison.Ordinal).Replace(",", "", StringComparison.Ordinal);
@@ -98,7 +96,7 @@ public static partial class StaffCsv
             : Problem(problems, field, $"expected whole rupiah, e.g. 3500000, got '{text}'", 0L);
     }
 
-    private static T Enum<T>(string text, string field, List<(string, string)> problems) where T : struct, Enum
+    internal static T Enum<T>(string text, string field, List<(string, string)> problems) where T : struct, Enum
     {
         try
         {

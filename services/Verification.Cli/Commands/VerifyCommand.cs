@@ -1,17 +1,17 @@
 using System.CommandLine;
-using Verification.Api.Membership.V1;
 using Grpc.Core;
+using Verification.Api.Membership.V1;
 
 namespace Verification.Cli.Commands;
 
-/// <summary><c>verification verify NIK</c>: is this person covered — and nothing more.</summary>
+/// <summary><c>verification verify NIK</c>: is this person covered — and nothing more. Exit 0 covered, 1 not covered.</summary>
 public static class VerifyCommand
 {
     public static Command Create(CommandContext context)
     {
         var nik = new Argument<string>("nik") { Description = "The 16-digit NIK." };
-        var asOf = new Option<string?>("--as-of") { Description = "Check coverage on this date (YYYY-MM-DD) instead of today." };
-        var command = new Command("verify", "Verify membership: covered or not, status, active programs and segment.") { nik, asOf };
+        var asOf = new Option<string?>("--as-of") { Description = $"Check coverage on this date ({Values.DateHelp}) instead of today." };
+        var command = new Command("verify", "Verify membership: covered or not, status, active programs and segment. Exit 0 when covered, 1 when not covered.") { nik, asOf };
         command.SetAction(context.Run(async (result, channel, printer, cancellationToken) =>
         {
             var request = new VerifyMembershipRequest { Nik = result.GetValue(nik)! };
@@ -24,11 +24,14 @@ public static class VerifyCommand
             else
             {
                 printer.Line(response.Covered ? "[green]COVERED[/]" : "[yellow]NOT COVERED[/]");
-                printer.Line($"status:   {Values.Name(response.Status)}");
-                if (response.ActivePrograms.Count > 0) printer.Line($"programs: {Values.Format(response.ActivePrograms)}");
-                if (response.Segment != Api.Common.V1.Segment.Unspecified) printer.Line($"segment:  {Values.Name(response.Segment)}");
+                printer.Record(
+                [
+                    ("status", Values.Name(response.Status)),
+                    ("programs", Values.Format(response.ActivePrograms)),
+                    ("segment", response.Segment == Api.Common.V1.Segment.Unspecified ? "" : Values.Name(response.Segment)),
+                ]);
             }
-            return ExitCodes.Ok;
+            return response.Covered ? ExitCodes.Ok : ExitCodes.No;
         }));
         return command;
     }

@@ -125,25 +125,58 @@ public sealed class CsvFile
     }
 }
 
-/// <summary>Writes CSV records the way <see cref="CsvFile"/> reads them: fields quoted only when they must be.</summary>
-public sealed class CsvWriter(TextWriter writer, char delimiter = ',') : IDisposable
+/// <summary>
+/// Writes CSV records the way <see cref="CsvFile"/> reads them: fields quoted only when they must be. A record reaches
+/// the file whole or not at all: records collect in memory and go to the (unbuffered) file in one write per flush, so an
+/// interruption or a crash never leaves half a line.
+/// </summary>
+public sealed class CsvWriter : IDisposable
 {
+    private const int FlushAt = 64 * 1024;
+
+    private readonly Stream _file;
+    private readonly char _delimiter;
+    private readonly StringBuilder _pending = new();
+    private static readonly UTF8Encoding Utf8 = new(false);
+
+    private CsvWriter(Stream file, char delimiter, bool byteOrderMark)
+    {
+        _file = file;
+        _delimiter = delimiter;
+        if (byteOrderMark) _file.Write(Encoding.UTF8.Preamble);
+    }
+
     /// <summary>A new file (replacing any), UTF-8 with a BOM when <paramref name="byteOrderMark"/> so spreadsheets read it as UTF-8.</summary>
     public static CsvWriter Create(string path, char delimiter, bool byteOrderMark) =>
-        new(new StreamWriter(path, append: false, new UTF8Encoding(byteOrderMark)) { NewLine = "\r\n" }, delimiter);
+        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0), delimiter, byteOrderMark);
 
     /// <summary>Appends to an existing file (no second BOM).</summary>
     public static CsvWriter Append(string path, char delimiter) =>
-        new(new StreamWriter(path, append: true, new UTF8Encoding(false)) { NewLine = "\r\n" }, delimiter);
+        new(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0), delimiter, byteOrderMark: false);
 
-    public void WriteRecord(IEnumerable<string> fields) => writer.WriteLine(string.Join(delimiter, fields.Select(Quote)));
+    public void WriteRecord(IEnumerable<string> fields)
+    {
+        _pending.Append(string.Join(_delimiter, fields.Select(Quote))).Append("\r\n");
+        if (_pending.Length >= FlushAt) Flush();
+    }
 
-    public void Flush() => writer.Flush();
+    /// <summary>Sends the whole records written so far to the file, in one write.</summary>
+    public void Flush()
+    {
+        if (_pending.Length == 0) return;
+        _file.Write(Utf8.GetBytes(_pending.ToString()));
+        _file.Flush();
+        _pending.Clear();
+    }
 
-    public void Dispose() => writer.Dispose();
+    public void Dispose()
+    {
+        Flush();
+        _file.Dispose();
+    }
 
     public string Quote(string field) =>
-        field.Length > 0 && (field.Contains(delimiter) || field.Contains('"') || field.Contains('\n') || field.Contains('\r') || char.IsWhiteSpace(field[0]) || char.IsWhiteSpace(field[^1]))
+        field.Length > 0 && (field.Contains(_delimiter) || field.Contains('"') || field.Contains('\n') || field.Contains('\r') || char.IsWhiteSpace(field[0]) || char.IsWhiteSpace(field[^1]))
             ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
             : field;
 }

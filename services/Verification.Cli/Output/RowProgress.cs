@@ -1,14 +1,30 @@
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using Verification.Cli.Commands;
 
 namespace Verification.Cli.Output;
 
-/// <summary>Rows done and rows failed so far, and the rate, for progress bars and the closing totals.</summary>
-public sealed class RowCounter(TimeProvider clock)
+/// <summary>
+/// Rows done and rows failed so far, and the rate over the last few seconds, for progress bars and the closing totals.
+/// Commands count what the server has confirmed (a row's result received), not what was handed to the network, so the
+/// bar reaches 100 % when the work is done and a stall shows as a falling rate.
+/// </summary>
+public sealed class RowCounter
 {
-    private readonly long _start = clock.GetTimestamp();
+    /// <summary>The rate is over this much recent time: long enough to be steady, short enough to show a stall.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
+
+    private readonly TimeProvider _clock;
+    private readonly Queue<(long Timestamp, long Rows)> _samples = new();
+    private readonly Lock _sampling = new();
     private long _rows;
     private long _errors;
+
+    public RowCounter(TimeProvider clock)
+    {
+        _clock = clock;
+        _samples.Enqueue((clock.GetTimestamp(), 0));
+    }
 
     public RowCounter() : this(TimeProvider.System) { }
 
@@ -16,17 +32,35 @@ public sealed class RowCounter(TimeProvider clock)
 
     public long Errors => Interlocked.Read(ref _errors);
 
-    public TimeSpan Elapsed => clock.GetElapsedTime(_start);
-
-    public double RowsPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : Rows / Elapsed.TotalSeconds;
-
     public void AddRows(long count = 1) => Interlocked.Add(ref _rows, count);
 
     public void AddErrors(long count = 1) => Interlocked.Add(ref _errors, count);
 
-    /// <summary>E.g. "1,200 rows sent · 350 rows/s · 3 errors".</summary>
-    public string Describe(string verb) =>
-        $"{Rows:N0} rows {verb} · {RowsPerSecond:N0} rows/s · {Errors:N0} error{(Errors == 1 ? "" : "s")}";
+    /// <summary>Rows per second over the last <see cref="Window"/> (since the start, while it is younger).</summary>
+    public double RowsPerSecond
+    {
+        get
+        {
+            lock (_sampling)
+            {
+                var now = _clock.GetTimestamp();
+                var rows = Rows;
+                _samples.Enqueue((now, rows));
+                // Keep one sample at or before the window's start as the base of the rate.
+                while (_samples.Count > 2 && _clock.GetElapsedTime(_samples.ElementAt(1).Timestamp, now) >= Window) _samples.Dequeue();
+                var (since, before) = _samples.Peek();
+                var seconds = _clock.GetElapsedTime(since, now).TotalSeconds;
+                return seconds <= 0 ? 0 : (rows - before) / seconds;
+            }
+        }
+    }
+
+    /// <summary>E.g. "1.200 rows confirmed · 350 rows/s · 3 errors".</summary>
+    public string Describe(string verb)
+    {
+        var rate = RowsPerSecond;
+        return $"{Values.Number(Rows)} rows {verb} · {Values.Number((long)Math.Round(rate))} rows/s · {Values.Number(Errors)} error{(Errors == 1 ? "" : "s")}";
+    }
 }
 
 /// <summary>
@@ -52,9 +86,16 @@ public static class RowProgress
                 var task = context.AddTask(Markup.Escape(title), maxValue: Math.Max(1, total ?? 1));
                 task.IsIndeterminate = total is null;
                 using var ticker = new Timer(_ => task.Value = Math.Min(task.MaxValue, counter.Rows), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
-                result = await work(counter);
-                task.Value = task.MaxValue;
-                task.StopTask();
+                try
+                {
+                    result = await work(counter);
+                }
+                finally
+                {
+                    // The bar ends where the work ended: full only if every row was confirmed.
+                    task.Value = Math.Min(task.MaxValue, counter.Rows);
+                    task.StopTask();
+                }
             });
         return result;
     }

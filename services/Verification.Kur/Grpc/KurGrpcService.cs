@@ -36,7 +36,7 @@ public sealed class KurGrpcService(
         var command = new KurRequests(time.JakartaToday()).Enrolment(request, member.Code, context.CorrelationId(), referenceData);
         return await enrolment.EnrolAsync(command, context.CancellationToken) switch
         {
-            EnrolmentResult.Answered answered => KurMapping.ToResponse(answered.Record),
+            EnrolmentResult.Answered answered => KurMapping.ToResponse(answered.Record, command.Borrower),
             EnrolmentResult.Conflict conflict => throw RpcErrors.WithDetails(
                 StatusCode.AlreadyExists,
                 $"This loan reference was already used with different data; differing fields: {string.Join(", ", conflict.DifferingFields)}.",

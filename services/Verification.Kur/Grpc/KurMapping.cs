@@ -12,7 +12,11 @@ namespace Verification.Kur.Grpc;
 /// <summary>Enrolment records and report lines in the API's terms.</summary>
 internal static class KurMapping
 {
-    public static EnrolBorrowerResponse ToResponse(KurEnrolmentRecord record)
+    /// <summary>
+    /// The recorded answer; for an enrolment, the NIK warnings the registry recorded with it. They follow from the NIK and
+    /// the stated birth date and sex (the shared kernel's rule, as Membership applies it), which a retry repeats exactly.
+    /// </summary>
+    public static EnrolBorrowerResponse ToResponse(KurEnrolmentRecord record, Features.Enrol.BorrowerDetails borrower)
     {
         var response = new EnrolBorrowerResponse
         {
@@ -23,6 +27,13 @@ internal static class KurMapping
             CreateTime = Timestamp.FromDateTimeOffset(record.CreateTime),
         };
         response.Programs.Add(ProgramCodes.Split(record.Programs));
+        if (record.Outcome == EnrolmentOutcomeKind.Enrolled)
+        {
+            response.NikWarnings.Add(borrower.Nik.CrossCheck(borrower.BirthDate, borrower.Sex).Select(w => w.Kind == Verification.Domain.NikWarningKind.BirthDateMismatch
+                ? Api.Membership.V1.NikWarning.BirthDateMismatch
+                : Api.Membership.V1.NikWarning.SexMismatch));
+        }
+
         return response;
     }
 

@@ -41,6 +41,9 @@ public readonly record struct CoverageSpan(ProgramSet Programs, ParticipantSegme
 {
     /// <summary>Covers <paramref name="day"/>: started on or before it and not ended before it (the end date is the last day covered).</summary>
     public bool InForceOn(DateOnly day) => Start <= day && (End is null || End.Value >= day);
+
+    /// <summary>Ended before it began (a loan cancelled before its coverage started): it covered no day.</summary>
+    public bool Void => End is { } end && end < Start;
 }
 
 /// <summary>Which programs each segment may join: BPU, Jakon and PMI have no pension or job-loss program.</summary>

@@ -60,6 +60,7 @@ public static class HousingBenefitRule
         var jhtActive = false;
         foreach (var coverage in coverages)
         {
+            if (coverage.Void) continue;
             if (coverage.Start <= day && (firstStart is null || coverage.Start < firstStart)) firstStart = coverage.Start;
             if (coverage.InForceOn(day) && coverage.Programs.Contains(CoverageProgram.Jht)) jhtActive = true;
         }

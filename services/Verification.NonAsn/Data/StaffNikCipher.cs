@@ -102,14 +102,15 @@ public sealed class StaffNikCipher
             if (host.Options.Mode != HostingMode.Monolithic)
                 throw new ConfigurationError(NonAsnSettings.NikKeySetting, $"a file holding the base64 key (at least {MinimumKeyBytes} bytes) that encrypts staff NIKs at rest");
             path = Path.Combine(host.DataDirectory, "nonasn", "staff-nik.key");
-            SecretFiles.CreateIfMissing(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(MinimumKeyBytes)) + "\n");
+            // Written with the other first-start files once every setting is checked (a refused start writes nothing).
+            host.FirstStart.ReadOrCreate(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(MinimumKeyBytes)) + "\n");
         }
 
-        if (!File.Exists(path)) throw new ConfigurationError(NonAsnSettings.NikKeySetting, "an existing key file", path);
+        if (!host.FirstStart.Exists(path)) throw new ConfigurationError(NonAsnSettings.NikKeySetting, "an existing key file", path);
         byte[] key;
         try
         {
-            key = Convert.FromBase64String(File.ReadAllText(path).Trim());
+            key = Convert.FromBase64String(host.FirstStart.ReadAllText(path).Trim());
         }
         catch (FormatException)
         {

@@ -51,8 +51,8 @@ public sealed class NonAsnGrpcService(
         var outcome = (await registration.RegisterAsync([new RegistrationRow(request.EmployerNumber, employee!)], member.Code, context.CorrelationId(), context.CancellationToken))[0];
         return outcome switch
         {
-            RowOutcome.Registered registered => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Registered, Employment = NonAsnMapping.ToApi(registered.Employment) },
-            RowOutcome.Unchanged unchanged => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Unchanged, Employment = NonAsnMapping.ToApi(unchanged.Employment) },
+            RowOutcome.Registered registered => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Registered, Employment = NonAsnMapping.ToApi(registered.Employment), NikWarnings = { NonAsnMapping.NikWarnings(registered.Employment) } },
+            RowOutcome.Unchanged unchanged => new RegisterEmployeeResponse { Outcome = RegistrationOutcome.Unchanged, Employment = NonAsnMapping.ToApi(unchanged.Employment), NikWarnings = { NonAsnMapping.NikWarnings(unchanged.Employment) } },
             RowOutcome.Conflict conflict => throw RpcErrors.WithDetails(StatusCode.AlreadyExists, NonAsnMapping.ConflictMessage(conflict),
                 new ErrorInfo { Reason = "EMPLOYMENT_REGISTERED_WITH_OTHER_DATA", Domain = ErrorDomain, Metadata = { ["fields"] = string.Join(",", conflict.DifferingFields) } }),
             RowOutcome.Refused refused => throw Refused(refused),

@@ -31,11 +31,13 @@ internal static class NonAsnMapping
                 result.Outcome = RegistrationOutcome.Registered;
                 result.EmploymentId = registered.Employment.EmploymentId;
                 result.ParticipantNumber = registered.Employment.ParticipantNumber;
+                result.NikWarnings.Add(NikWarnings(registered.Employment));
                 break;
             case RowOutcome.Unchanged unchanged:
                 result.Outcome = RegistrationOutcome.Unchanged;
                 result.EmploymentId = unchanged.Employment.EmploymentId;
                 result.ParticipantNumber = unchanged.Employment.ParticipantNumber;
+                result.NikWarnings.Add(NikWarnings(unchanged.Employment));
                 break;
             case RowOutcome.Conflict conflict:
                 result.Error = new RowError { Code = Code.AlreadyExists, Message = ConflictMessage(conflict) };
@@ -60,6 +62,17 @@ internal static class NonAsnMapping
 
         return result;
     }
+
+    /// <summary>
+    /// Where the employee's NIK disagrees with the stated birth date or sex: the warnings the registry recorded with the
+    /// participant (the shared kernel's rule, as Membership applies it to the same data).
+    /// </summary>
+    public static IEnumerable<Api.Membership.V1.NikWarning> NikWarnings(EmploymentRecord record) =>
+        Verification.Domain.Nik.TryParse(record.Nik, out var nik)
+            ? nik.CrossCheck(record.BirthDate, record.Sex).Select(w => w.Kind == Verification.Domain.NikWarningKind.BirthDateMismatch
+                ? Api.Membership.V1.NikWarning.BirthDateMismatch
+                : Api.Membership.V1.NikWarning.SexMismatch)
+            : [];
 
     public static RegisterEmployeesSummary ToApi(UploadSummary summary) =>
         new() { Rows = summary.Rows, Registered = summary.Registered, Unchanged = summary.Unchanged, Rejected = summary.Rejected };

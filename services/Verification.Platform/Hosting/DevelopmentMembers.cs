@@ -27,17 +27,27 @@ public static class DevelopmentMembers
     /// <summary>Creates the members file and tokens unless they exist; returns the members file path and the credentials folder.</summary>
     public static (string MembersFile, string CredentialsDirectory, bool Created) EnsureCreated(string dataDirectory)
     {
+        var files = new FirstStartFiles();
+        var (membersFile, credentials, created, _) = Prepare(dataDirectory, files);
+        files.WriteAll();
+        return (membersFile, credentials, created);
+    }
+
+    /// <summary>
+    /// The development members: read from the members file when it exists, else made with fresh tokens and handed to
+    /// <paramref name="files"/> to write once the host's settings are all checked. Members is null when the file exists
+    /// (the caller loads it).
+    /// </summary>
+    public static (string MembersFile, string CredentialsDirectory, bool Created, MembersFileContent? Members) Prepare(string dataDirectory, FirstStartFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
         var membersFile = Path.Combine(dataDirectory, "members.json");
         var credentials = Path.Combine(dataDirectory, "dev-credentials");
-        if (File.Exists(membersFile)) return (membersFile, credentials, false);
-        Directory.CreateDirectory(credentials);
+        if (File.Exists(membersFile)) return (membersFile, credentials, false, null);
         var entries = new List<MemberEntry>();
         foreach (var template in Members)
         {
-            var token = MemberDirectory.NewToken();
-            var tokenFile = Path.Combine(credentials, template.Code + ".token");
-            File.WriteAllText(tokenFile, token);
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var token = files.ReadOrCreate(Path.Combine(credentials, template.Code + ".token"), MemberDirectory.NewToken).Trim();
             entries.Add(new MemberEntry
             {
                 Code = template.Code, Name = template.Name, Role = template.Role, BankCode = template.BankCode,
@@ -45,7 +55,10 @@ public static class DevelopmentMembers
                 TokenHashes = [MemberDirectory.HashToken(token)],
             });
         }
-        File.WriteAllText(membersFile, JsonSerializer.Serialize(entries, MemberDirectory.FileJson));
-        return (membersFile, credentials, true);
+
+        var json = files.ReadOrCreate(membersFile, () => JsonSerializer.Serialize(entries, MemberDirectory.FileJson), secret: false);
+        // Parsed from the very bytes about to be written, so the file watcher's hash of the file matches and it does not reload.
+        var bytes = new System.Text.UTF8Encoding(false).GetBytes(json);
+        return (membersFile, credentials, true, new MembersFileContent(MemberDirectory.Parse(bytes), MemberDirectory.HashContent(bytes)));
     }
 }

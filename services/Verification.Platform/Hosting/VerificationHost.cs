@@ -34,8 +34,13 @@ public static class VerificationHost
         var database = ConfigurationValidator.ReadDatabase(configuration, options.Mode, selected.Append(AccessModule));
         var bus = ConfigurationValidator.ReadBus(configuration, options.Mode);
         var dataDirectory = Path.GetFullPath(database.DataDirectory);
-        if (database.Provider == DatabaseProvider.Sqlite) Directory.CreateDirectory(dataDirectory);
         var host = new VerificationHostContext(options, database, bus, selected, dataDirectory);
+        if (database.Provider == DatabaseProvider.Sqlite || options.Mode == HostingMode.Monolithic)
+        {
+            host.FirstStart.CreateDirectory(dataDirectory);
+            // Tokens and keys live here: keep the folder out of any repository it is created in, wherever that is.
+            host.FirstStart.ReadOrCreate(Path.Combine(dataDirectory, ".gitignore"), () => "# Created by the Verification suite: tokens, keys and databases, never to be committed.\n*\n", secret: false);
+        }
         var modules = catalog.Where(m => host.Hosts(m.Name)).ToList();
 
         builder.Services.AddSingleton(host);
@@ -74,6 +79,8 @@ public static class VerificationHost
         });
         AddAccess(builder, host);
         foreach (var module in modules) module.AddServices(builder, host);
+        // Every setting of every module is checked: only now does a first start write its files.
+        host.FirstStart.WriteAll();
         return host;
     }
 
@@ -85,6 +92,7 @@ public static class VerificationHost
         app.MapGrpcService<HealthServiceImpl>();
         HostHealthReport.Map(app);
         app.MapGrpcReflectionService();
+        app.MapGrpcService<AccessGrpcService>();
         foreach (var module in catalog.Where(m => host.Hosts(m.Name))) module.Map(app);
         ServiceMethodChecks.EnsureComplete(app);
         return app;
@@ -113,13 +121,15 @@ public static class VerificationHost
         }
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
+        MembersFileContent? prepared = null;
         if (string.IsNullOrWhiteSpace(access.MembersFile))
         {
             if (host.Options.Mode != HostingMode.Monolithic)
                 throw new ConfigurationError("Verification:Access:MembersFile", "the members file (JSON) in microservices mode");
-            var (membersFile, credentials, created) = DevelopmentMembers.EnsureCreated(host.DataDirectory);
+            var (membersFile, credentials, created, developmentMembers) = DevelopmentMembers.Prepare(host.DataDirectory, host.FirstStart);
             access.MembersFile = membersFile;
             builder.Services.AddSingleton(new DevelopmentCredentials(credentials, created));
+            prepared = developmentMembers;
         }
         else if (!File.Exists(access.MembersFile))
         {
@@ -130,7 +140,7 @@ public static class VerificationHost
         MembersFileContent members;
         try
         {
-            members = MemberDirectory.Read(access.MembersFile);
+            members = prepared ?? MemberDirectory.Read(access.MembersFile);
             _ = new MemberDirectory(members); // checks the file whole at start-up: a host never starts on a file a reload would refuse
         }
         catch (InvalidMembersFileException ex)

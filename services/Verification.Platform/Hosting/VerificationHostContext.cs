@@ -12,4 +12,7 @@ public sealed record VerificationHostContext(
     string DataDirectory)
 {
     public bool Hosts(string module) => Modules.Contains(module, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Development files (members, tokens, keys) made while composing, written once every setting is checked.</summary>
+    public FirstStartFiles FirstStart { get; } = new();
 }

@@ -67,7 +67,10 @@ public static class NikSealing
                 throw new ConfigurationError(PublicKeySetting, "the audit log's NIK-sealing public key (a P-256 PUBLIC KEY PEM file)");
             }
 
-            path = EnsureDevelopmentKeys(host.DataDirectory).PublicKeyPath;
+            // Written with the other first-start files once every setting is checked: read from there until then.
+            path = EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PublicKeyPath;
+            services.AddSingleton(new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path)));
+            return services;
         }
 
         var key = ReadPublicKey(path);
@@ -78,27 +81,38 @@ public static class NikSealing
     /// <summary>The development pair under <c>&lt;data&gt;/audit</c>, created on first use.</summary>
     public static (string PrivateKeyPath, string PublicKeyPath) EnsureDevelopmentKeys(string dataDirectory)
     {
+        var files = new FirstStartFiles();
+        var paths = EnsureDevelopmentKeys(dataDirectory, files);
+        files.WriteAll();
+        return paths;
+    }
+
+    /// <summary>The development pair under <c>&lt;data&gt;/audit</c>, handed to <paramref name="files"/> to write unless it exists.</summary>
+    public static (string PrivateKeyPath, string PublicKeyPath) EnsureDevelopmentKeys(string dataDirectory, FirstStartFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
         var directory = Path.Combine(dataDirectory, "audit");
         var privateKeyPath = Path.Combine(directory, DevelopmentPrivateKeyFile);
         var publicKeyPath = Path.Combine(directory, DevelopmentPublicKeyFile);
-        SecretFiles.CreateIfMissing(privateKeyPath, () =>
+        var privatePem = files.ReadOrCreate(privateKeyPath, () =>
         {
             using var generated = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
             return generated.ExportPkcs8PrivateKeyPem() + "\n";
         });
-        if (!File.Exists(publicKeyPath))
+        files.ReadOrCreate(publicKeyPath, () =>
         {
-            using var key = ReadPrivateKey(privateKeyPath, "the development NIK-sealing key");
-            File.WriteAllText(publicKeyPath, key.ExportSubjectPublicKeyInfoPem() + "\n");
-        }
-
+            using var key = PrivateKeyFromPem(privatePem, privateKeyPath, "the development NIK-sealing key");
+            return key.ExportSubjectPublicKeyInfoPem() + "\n";
+        }, secret: false);
         return (privateKeyPath, publicKeyPath);
     }
 
     /// <exception cref="ConfigurationError">The file is missing or holds no P-256 public key.</exception>
-    public static ECDiffieHellman ReadPublicKey(string path)
+    public static ECDiffieHellman ReadPublicKey(string path) => PublicKeyFromPem(ReadPem(path, PublicKeySetting), path);
+
+    /// <exception cref="ConfigurationError">The text is no P-256 public key.</exception>
+    public static ECDiffieHellman PublicKeyFromPem(string pem, string path)
     {
-        var pem = ReadPem(path, PublicKeySetting);
         var key = ECDiffieHellman.Create();
         try
         {
@@ -114,9 +128,11 @@ public static class NikSealing
     }
 
     /// <exception cref="ConfigurationError">The file is missing or holds no P-256 private key; named by <paramref name="setting"/>, its content never echoed.</exception>
-    public static ECDiffieHellman ReadPrivateKey(string path, string setting)
+    public static ECDiffieHellman ReadPrivateKey(string path, string setting) => PrivateKeyFromPem(ReadPem(path, setting), path, setting);
+
+    /// <exception cref="ConfigurationError">The text is no P-256 private key; named by <paramref name="setting"/>, never echoed.</exception>
+    public static ECDiffieHellman PrivateKeyFromPem(string pem, string path, string setting)
     {
-        var pem = ReadPem(path, setting);
         var key = ECDiffieHellman.Create();
         try
         {

@@ -28,9 +28,13 @@ public sealed class AuditSettingsTests : IDisposable
     [Fact]
     public void MonolithicModeCreatesOwnerOnlyDevelopmentKeysOnceAndWritesThePublicKeyBeside()
     {
-        var settings = AuditSettings.Read(Config(), Host(HostingMode.Monolithic));
+        var host = Host(HostingMode.Monolithic);
+        var settings = AuditSettings.Read(Config(), host);
+        // Nothing is written until the host has checked every setting.
+        Assert.False(Directory.Exists(_data));
         using var signer = settings.LoadSigner();
         Assert.NotNull(settings.LoadNikHasher());
+        host.FirstStart.WriteAll();
         var publicKey = File.ReadAllText(Path.Combine(_data, "audit", AuditKeys.DevelopmentPublicKeyFile));
         Assert.Equal(signer.ExportPublicKeyPem().Trim(), publicKey.Trim());
         if (!OperatingSystem.IsWindows())

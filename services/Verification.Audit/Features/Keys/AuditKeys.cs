@@ -14,26 +14,27 @@ public static class AuditKeys
 
     public const string DevelopmentNikKeyFile = "nik-hmac.key";
 
-    /// <summary>Creates the signing key unless it exists, and (re)writes its public key beside it.</summary>
-    public static void EnsureDevelopmentSigningKey(string privateKeyPath)
+    /// <summary>The signing key unless it exists, and its public key beside it, handed to <paramref name="files"/> to write.</summary>
+    public static void EnsureDevelopmentSigningKey(string privateKeyPath, FirstStartFiles files)
     {
-        SecretFiles.CreateIfMissing(privateKeyPath, () =>
+        ArgumentNullException.ThrowIfNull(files);
+        var privatePem = files.ReadOrCreate(privateKeyPath, () =>
         {
             using var generated = TreeHeadSigner.Generate();
             return generated.ExportPrivateKeyPem();
         });
-
         var publicKeyPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(privateKeyPath))!, DevelopmentPublicKeyFile);
-        if (!File.Exists(publicKeyPath))
+        files.ReadOrCreate(publicKeyPath, () =>
         {
-            using var signer = TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(privateKeyPath));
-            File.WriteAllText(publicKeyPath, signer.ExportPublicKeyPem() + "\n");
-        }
+            using var signer = TreeHeadSigner.FromPrivateKeyPem(privatePem);
+            return signer.ExportPublicKeyPem() + "\n";
+        }, secret: false);
     }
 
-    public static void EnsureDevelopmentNikKey(string path)
+    public static void EnsureDevelopmentNikKey(string path, FirstStartFiles files)
     {
-        SecretFiles.CreateIfMissing(path, () => NikHasher.NewKeyFileContent() + "\n");
+        ArgumentNullException.ThrowIfNull(files);
+        files.ReadOrCreate(path, () => NikHasher.NewKeyFileContent() + "\n");
     }
 
     /// <summary>The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.</summary>

@@ -40,6 +40,9 @@ public sealed record AuditSettings
     /// <summary>Where the newest published head is kept outside the database (default: beside the signing key).</summary>
     public required string PublishedHeadPath { get; init; }
 
+    /// <summary>Where a first start's development keys wait to be written (read from there until they are).</summary>
+    private FirstStartFiles? Files { get; init; }
+
     /// <summary>Reads and checks the settings; in monolithic mode creates the development keys on first start.</summary>
     /// <exception cref="ConfigurationError">A missing or malformed setting, named by its key.</exception>
     public static AuditSettings Read(IConfiguration configuration, VerificationHostContext host)
@@ -59,7 +62,7 @@ public sealed record AuditSettings
             }
 
             signingKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentSigningKeyFile);
-            AuditKeys.EnsureDevelopmentSigningKey(signingKeyPath);
+            AuditKeys.EnsureDevelopmentSigningKey(signingKeyPath, host.FirstStart);
         }
         else if (!File.Exists(signingKeyPath))
         {
@@ -80,7 +83,7 @@ public sealed record AuditSettings
             }
 
             nikKeyPath = Path.Combine(developmentDirectory, AuditKeys.DevelopmentNikKeyFile);
-            AuditKeys.EnsureDevelopmentNikKey(nikKeyPath);
+            AuditKeys.EnsureDevelopmentNikKey(nikKeyPath, host.FirstStart);
         }
         else if (!File.Exists(nikKeyPath))
         {
@@ -96,12 +99,12 @@ public sealed record AuditSettings
                 throw new ConfigurationError($"{SectionName}:NikSealingKeyPaths:0", "a PEM file holding the P-256 private key that opens the NIKs sealed in events");
             }
 
-            sealingKeyPaths.Add(NikSealing.EnsureDevelopmentKeys(host.DataDirectory).PrivateKeyPath);
+            sealingKeyPaths.Add(NikSealing.EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PrivateKeyPath);
         }
 
         foreach (var (path, i) in sealingKeyPaths.Select((p, i) => (p, i)))
         {
-            if (!File.Exists(path))
+            if (!host.FirstStart.Exists(path))
             {
                 throw new ConfigurationError($"{SectionName}:NikSealingKeyPaths:{i}", "an existing PEM file", path);
             }
@@ -122,6 +125,7 @@ public sealed record AuditSettings
             AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
             PollInterval = Duration(section, "PollInterval", TimeSpan.FromMilliseconds(250)),
             IntegrityCheckInterval = Duration(section, "IntegrityCheckInterval", TimeSpan.FromHours(1)),
+            Files = host.FirstStart,
             PublishedHeadPath = Value(section, "PublishedHeadPath") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(signingKeyPath))!, "published-head.json"),
         };
     }
@@ -132,7 +136,7 @@ public sealed record AuditSettings
     {
         try
         {
-            return TreeHeadSigner.FromPrivateKeyPem(File.ReadAllText(SigningKeyPath));
+            return TreeHeadSigner.FromPrivateKeyPem(Files?.ReadAllText(SigningKeyPath) ?? File.ReadAllText(SigningKeyPath));
         }
         catch (ArgumentException)
         {
@@ -148,7 +152,7 @@ public sealed record AuditSettings
         byte[] key;
         try
         {
-            key = Convert.FromBase64String(File.ReadAllText(NikHmacKeyPath).Trim());
+            key = Convert.FromBase64String((Files?.ReadAllText(NikHmacKeyPath) ?? File.ReadAllText(NikHmacKeyPath)).Trim());
         }
         catch (FormatException)
         {
@@ -172,7 +176,10 @@ public sealed record AuditSettings
         {
             for (var i = 0; i < NikSealingKeyPaths.Count; i++)
             {
-                keys.Add(NikSealing.ReadPrivateKey(NikSealingKeyPaths[i], $"{SectionName}:NikSealingKeyPaths:{i}"));
+                var setting = $"{SectionName}:NikSealingKeyPaths:{i}";
+                keys.Add(Files is { } files && files.Exists(NikSealingKeyPaths[i])
+                    ? NikSealing.PrivateKeyFromPem(files.ReadAllText(NikSealingKeyPaths[i]), NikSealingKeyPaths[i], setting)
+                    : NikSealing.ReadPrivateKey(NikSealingKeyPaths[i], setting));
             }
         }
         catch

@@ -35,7 +35,8 @@ public sealed record CoverageEndResult(bool Found, string? Conflict, ProgramSet 
 /// <summary>
 /// Ends programs of the coverage one employer or channel gave. Idempotent: a program already ended by this source on
 /// the same date counts as ended again without a new event; on another date it is a conflict. A coverage row covering
-/// more programs than are ended is split, so each program keeps its own end.
+/// more programs than are ended is split, so each program keeps its own end. A loan cancelled on or before the first
+/// day of the coverage it brought voids that coverage: it ends the day before it began, so it never covered a day.
 /// </summary>
 public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 {
@@ -96,7 +97,7 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
             var open = fromSource.Where(c => c.EndReason is null).MaxBy(c => (c.StartDate, c.Id));
             if (open is not null)
             {
-                if (command.EndDate < open.StartDate) return (CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage."), null);
+                if (command.EndDate < open.StartDate && !Voids(command, open)) return (CoverageEndResult.Refused($"The end date is before the start of the {program.ToString().ToUpperInvariant()} coverage."), null);
                 // A contract end moved to the day it already has changes nothing.
                 if (command.ContractEndChange && open.EndDate == command.EndDate)
                 {
@@ -113,18 +114,20 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 
             var ended = fromSource.MaxBy(c => (c.StartDate, c.Id));
             if (ended is null) continue;
-            if (ended.EndDate != command.EndDate) return (CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date."), null);
+            if (ended.EndDate != EndOf(command, ended)) return (CoverageEndResult.Refused($"The {program.ToString().ToUpperInvariant()} coverage from this source already ended on another date."), null);
             alreadyEnded = alreadyEnded.Union(ProgramSet.Of(program));
         }
 
         // A contract's coverage keeps ending with its contract (no reason), so it can move again or end later.
         CoverageEndReason? endReason = command.ContractEndChange ? null : command.Reason;
+        var eventEnd = toEnd.Keys.Select(c => EndOf(command, c)).DefaultIfEmpty(command.EndDate).Max();
         foreach (var (coverage, programs) in toEnd)
         {
             newlyEnded = newlyEnded.Union(programs);
+            var endDate = EndOf(command, coverage);
             if (programs == coverage.Programs)
             {
-                coverage.EndDate = command.EndDate;
+                coverage.EndDate = endDate;
                 coverage.EndReason = endReason;
                 continue;
             }
@@ -141,7 +144,7 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
                 ChannelReference = coverage.ChannelReference,
                 MonthlyIncome = coverage.MonthlyIncome,
                 StartDate = coverage.StartDate,
-                EndDate = command.EndDate,
+                EndDate = endDate,
                 EndReason = endReason,
                 CreatedAt = now,
             });
@@ -149,7 +152,7 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 
         CoverageEnded? endedEvent = newlyEnded.IsEmpty ? null : new CoverageEnded(
             Guid.CreateVersion7(now), now, command.CorrelationId, command.ActingMember, ParticipantEnrolment.SourceModule, command.Number.Value,
-            ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(command.EndDate),
+            ParticipantEnrolment.ProgramNames(newlyEnded), command.Source.EmployerNumber, WibCalendar.EndOf(eventEnd),
             command.ContractEndChange ? ContractEndChanged : ReasonName(command.Reason), command.Source.ChannelName, command.Source.ChannelReference, command.RelayedBy);
 
         var active = ProgramSet.Empty;
@@ -160,6 +163,14 @@ public sealed class CoverageEnding(RegistryStore store, TimeProvider time)
 
         return (new CoverageEndResult(true, null, newlyEnded.Union(alreadyEnded), active), endedEvent);
     }
+
+    /// <summary>A loan cancelled on or before the coverage's first day: the coverage never began.</summary>
+    private static bool Voids(CoverageEndCommand command, CoverageRecord coverage) =>
+        command.Reason == CoverageEndReason.LoanCancelled && !command.ContractEndChange && command.EndDate <= coverage.StartDate;
+
+    /// <summary>The last day the coverage covers: the day asked, or the day before it began when the cancellation voids it.</summary>
+    private static DateOnly EndOf(CoverageEndCommand command, CoverageRecord coverage) =>
+        Voids(command, coverage) ? coverage.StartDate.AddDays(-1) : command.EndDate;
 
     /// <summary>The reason CoverageEnded gives when a contract's end moved rather than the coverage being ended.</summary>
     public const string ContractEndChanged = "CONTRACT_END_CHANGED";

@@ -5,7 +5,9 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Verification.Membership.Data;
+using Verification.Domain;
 using Verification.Platform.Data;
+using Verification.Platform.Hosting;
 
 namespace Verification.Membership.Features.Seed;
 
@@ -52,15 +54,20 @@ public static class MembershipSeeder
 
         await services.GetRequiredService<SchemaMigrator>().ApplyModuleAsync(
             database, typeof(MembershipDbContext).Assembly, MembershipDbContext.MigrationsNamespace, cancellationToken);
-        var result = await SeedAsync(database, arguments, Console.Out, cancellationToken);
+        var sample = new SeedSample(WibCalendar.JakartaToday(TimeProvider.System));
+        var result = await SeedAsync(database, arguments, Console.Out, cancellationToken, sample);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"seeded {result.Participants:N0} participants and {result.Coverages:N0} coverage rows into {database} in {result.Elapsed.TotalSeconds:F1} s " +
             $"({result.Participants / Math.Max(result.Written.TotalSeconds, 0.001):N0} participants/s written; {result.Finish.TotalSeconds:F1} s of that is VACUUM/ANALYZE)"));
+        var samplePath = Path.Combine(services.GetRequiredService<VerificationHostContext>().DataDirectory, SeedSample.FileName);
+        var rows = sample.Write(samplePath);
+        Console.WriteLine($"NIKs to try ({rows}: covered, lapsed, never registered, invalid, with the expected answers): {samplePath}");
+        if (sample.CoveredNik is { } covered) Console.WriteLine($"  e.g. verification verify {covered}");
         return 0;
     }
 
     /// <summary>Generates and writes; generation of the next batch overlaps the write of the current one.</summary>
-    public static async Task<SeedResult> SeedAsync(ModuleDatabase database, SeedArguments arguments, TextWriter progress, CancellationToken cancellationToken)
+    public static async Task<SeedResult> SeedAsync(ModuleDatabase database, SeedArguments arguments, TextWriter progress, CancellationToken cancellationToken, SeedSample? sample = null)
     {
         var watch = Stopwatch.StartNew();
         var batchSize = arguments.BatchSize ?? (database.Provider == DatabaseProvider.Postgres ? 100_000 : 20_000);
@@ -95,6 +102,7 @@ public static class MembershipSeeder
         {
             coverages += await writer.WriteAsync(batch, cancellationToken);
             participants += batch.Count;
+            sample?.Observe(batch);
             if (lastReport.Elapsed > TimeSpan.FromSeconds(5))
             {
                 await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {participants:N0} participants written ({watch.Elapsed.TotalSeconds:F0} s)"));

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the README's quick start exactly as written, in a fresh clone of this repository's HEAD, so the README cannot
+# drift. Only the port differs (a free one, through the settings the README's commands already read) so it can run
+# beside another suite. Exit 0 when every command succeeded; prints the transcript.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d /tmp/verification-quickstart.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+git clone -q "$repo" "$work/clone"
+cd "$work/clone"
+awk '/<!-- quickstart:begin -->/{on=1;next} /<!-- quickstart:end -->/{on=0} on && !/^```/' README.md > "$work/quickstart.sh"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+export Verification__Listen__Port="$port" VERIFICATION_ADDRESS="http://127.0.0.1:$port"
+started=$(date +%s)
+left_running() { ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
+if bash -euo pipefail -c "source '$work/quickstart.sh'"; then
+  echo "quickstart: every command worked, in $(( $(date +%s) - started )) s"
+else
+  status=$?
+  echo "quickstart: FAILED (exit $status); host log:" >&2
+  cat data/host.log >&2 || true
+  pids="$(left_running)"; [ -z "$pids" ] || kill $pids
+  exit 1
+fi
+sleep 2
+# The block ends with `kill %1`: the host must be gone with it (else stop it by its id and fail).
+if [ -n "$(left_running)" ]; then kill $(left_running); echo "quickstart: the host outlived 'kill %1'" >&2; exit 1; fi
+grep -q ",REGISTERED," data/staff.results.csv
+grep -q "NIK_SEX_MISMATCH" data/staff.results.csv
