@@ -94,7 +94,10 @@ public sealed class PrakerjaHost : IAsyncDisposable
         provider == DatabaseProvider.Postgres ? await PostgresSettingsAsync() : [];
 
     /// <summary>Starts a host on <paramref name="dataDirectory"/> (kept on dispose), or on a fresh one (deleted) when null.</summary>
-    public static async Task<PrakerjaHost> StartInAsync(string? dataDirectory, params string[] settings)
+    public static Task<PrakerjaHost> StartInAsync(string? dataDirectory, params string[] settings) => StartInAsync(dataDirectory, [], settings);
+
+    /// <summary>As <see cref="StartInAsync(string?, string[])"/>, with test modules beside the catalog's.</summary>
+    public static async Task<PrakerjaHost> StartInAsync(string? dataDirectory, IReadOnlyList<VerificationModule> extraModules, params string[] settings)
     {
         var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "verification-prakerja-tests-" + Guid.NewGuid().ToString("N"));
         var args = new List<string>
@@ -110,9 +113,10 @@ public sealed class PrakerjaHost : IAsyncDisposable
         args.AddRange(settings.Select(s => "--" + s));
         var builder = WebApplication.CreateSlimBuilder(args.ToArray());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddVerificationHost(Catalog);
+        IReadOnlyList<VerificationModule> catalog = [.. Catalog, .. extraModules];
+        builder.AddVerificationHost(catalog);
         var app = builder.Build();
-        app.MapVerificationHost(Catalog);
+        app.MapVerificationHost(catalog);
         await app.StartAsync();
         return new PrakerjaHost(app, data, new Uri(app.Urls.First()).Port, dataDirectory is null);
     }
@@ -126,6 +130,7 @@ public sealed class PrakerjaHost : IAsyncDisposable
             settings.Add($"Verification:Database:ConnectionStrings:{module}={await postgres.CreateDatabaseAsync(module)}");
         // The collector has no database, but every module a PostgreSQL host runs must name one.
         settings.Add("Verification:Database:ConnectionStrings:events=Host=127.0.0.1;Database=unused");
+        settings.Add("Verification:Database:ConnectionStrings:first-chunks-only=Host=127.0.0.1;Database=unused");
         return [.. settings];
     }
 
