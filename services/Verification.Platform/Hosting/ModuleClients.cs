@@ -57,9 +57,23 @@ public static class ModuleClients
 /// </summary>
 public sealed class ModuleClient<TClient>(GrpcClientFactory factory) where TClient : ClientBase
 {
-    private readonly Lazy<TClient> _client = new(() => factory.CreateClient<TClient>(typeof(TClient).Name), LazyThreadSafetyMode.PublicationOnly);
+    private readonly Lock _gate = new();
+    private TClient? _client;
 
-    public TClient Client => _client.Value;
+    // Exactly one channel per handler: two channels made at once from the factory's pooled handler share it, and the
+    // second (seeing the first's connect callback) falls back to a passive transport whose connects all fail
+    // ("Specified method is not supported"). A failed creation is not kept: the next call tries again.
+    public TClient Client
+    {
+        get
+        {
+            if (Volatile.Read(ref _client) is { } client) return client;
+            lock (_gate)
+            {
+                return _client ??= factory.CreateClient<TClient>(typeof(TClient).Name);
+            }
+        }
+    }
 }
 
 /// <summary>Where the other modules answer, and the internal-service member's credentials for calling them.</summary>
