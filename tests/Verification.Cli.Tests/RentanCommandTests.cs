@@ -63,7 +63,7 @@ public sealed class RentanCommandTests(SuiteHost suite) : IClassFixture<SuiteHos
         var invoice = await suite.RunAsync(Sponsor, "rentan", "invoice", "--sponsor", Sponsor, "--month", today.ToString("yyyy-MM"));
         Assert.True(invoice.ExitCode == 0, invoice.ToString());
         Assert.Contains("Siti Rahmawati", invoice.Output);
-        Assert.Contains("Rp16,800", invoice.Output);
+        Assert.Contains("Rp16.800", invoice.Output);
 
         // Another sponsor's agreement is denied: exit 3.
         var denied = await suite.RunAsync(Sponsor, "rentan", "agreement", "--sponsor", "sponsor-other", "--year", today.Year.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -28,6 +28,7 @@ public sealed class ComposeDeployment : IAsyncDisposable
         ["prakerja"] = ApiDescriptors.Prakerja.FullName,
         ["nonasn"] = ApiDescriptors.NonAsn.FullName,
         ["audit"] = ApiDescriptors.Audit.FullName,
+        ["rentan"] = ApiDescriptors.Rentan.FullName,
     };
 
     private readonly ITestOutputHelper output;
