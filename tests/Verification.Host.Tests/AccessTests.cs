@@ -106,10 +106,10 @@ public class AccessTests
     {
         await using var host = await ProbeHost.StartAsync();
         var tokens = Directory.GetFiles(Path.Combine(host.DataDirectory, "dev-credentials"), "*.token");
-        Assert.Equal(7, tokens.Length);
+        Assert.Equal(Verification.Platform.Hosting.DevelopmentMembers.Codes.Order(), tokens.Select(Path.GetFileNameWithoutExtension).Order());
         var members = await File.ReadAllTextAsync(Path.Combine(host.DataDirectory, "members.json"));
         foreach (var file in tokens) Assert.DoesNotContain((await File.ReadAllTextAsync(file)).Trim(), members);
-        foreach (var role in new[] { "Bank", "Agency", "LocalGovernment", "PrakerjaPmo", "Auditor", "InternalService" })
+        foreach (var role in new[] { "Bank", "Agency", "LocalGovernment", "PrakerjaPmo", "Auditor", "InternalService", "Sponsor", "Administrator" })
             Assert.Contains($"\"{role}\"", members);
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokens[0]));
     }

@@ -54,6 +54,11 @@ public class PortalScene : IAsyncLifetime
     /// <summary>Settings a test class needs beyond the scene's own (command-line form).</summary>
     protected virtual IEnumerable<string> ExtraArguments => [];
 
+    /// <summary>Services a test class replaces after the modules have composed themselves (the last registration wins).</summary>
+    protected virtual void ReplaceServices(IServiceCollection services)
+    {
+    }
+
     public async Task StartHostAsync()
     {
         var builder = WebApplication.CreateSlimBuilder(
@@ -68,6 +73,7 @@ public class PortalScene : IAsyncLifetime
             .. ExtraArguments,
         ]);
         builder.AddVerificationHost(ModuleCatalog.All);
+        ReplaceServices(builder.Services);
         _app = builder.Build();
         _app.MapVerificationHost(ModuleCatalog.All);
         await _app.StartAsync();

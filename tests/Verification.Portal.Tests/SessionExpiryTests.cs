@@ -1,13 +1,34 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Verification.Portal;
+using Verification.Portal.Sessions;
 
 namespace Verification.Portal.Tests;
 
-/// <summary>A portal whose sessions end after two idle seconds, so a browser test can outlive one.</summary>
+/// <summary>
+/// A portal whose sessions read a clock the test moves: an idle session ends when the test says so, never because the
+/// browser happened to be slow between two pages.
+/// </summary>
 public sealed class ShortSessionScene : PortalScene
 {
-    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
+
+    public SessionClock Clock { get; } = new();
 
     protected override IEnumerable<string> ExtraArguments => [$"--Verification:Portal:SessionIdleTimeout={IdleTimeout:c}"];
+
+    protected override void ReplaceServices(IServiceCollection services) =>
+        services.AddSingleton(sp => new MemberSessions(sp.GetRequiredService<PortalSettings>(), Clock));
+}
+
+/// <summary>The system's time plus however far the test has moved it.</summary>
+public sealed class SessionClock : TimeProvider
+{
+    private long offsetTicks;
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref offsetTicks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref offsetTicks));
 }
 
 /// <summary>Session expiry as the member meets it in the browser.</summary>
@@ -23,7 +44,7 @@ public sealed class SessionExpiryTests(ShortSessionScene scene) : IClassFixture<
 
         // Nothing touches the session meanwhile (no page is open that polls): once the idle time has passed it must be gone.
         await page.GotoAsync("about:blank");
-        await Task.Delay(ShortSessionScene.IdleTimeout + TimeSpan.FromSeconds(1));
+        scene.Clock.Advance(ShortSessionScene.IdleTimeout + TimeSpan.FromSeconds(1));
 
         var response = await page.GotoAsync(scene.PortalAddress + "/pegawai");
         Assert.Matches(new Regex("/masuk\\?berakhir=1&kembali=%2Fpegawai$"), page.Url);

@@ -24,6 +24,9 @@ public static class DevelopmentMembers
         new() { Code = "bpjs-admin", Name = "BPJS Ketenagakerjaan, administrator (development)", Role = MemberRole.Administrator },
     ];
 
+    /// <summary>The codes of the development members, one token file each.</summary>
+    public static IReadOnlyList<string> Codes => [.. Members.Select(m => m.Code)];
+
     /// <summary>Creates the members file and tokens unless they exist; returns the members file path and the credentials folder.</summary>
     public static (string MembersFile, string CredentialsDirectory, bool Created) EnsureCreated(string dataDirectory)
     {
