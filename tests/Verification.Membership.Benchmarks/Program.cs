@@ -75,6 +75,8 @@ static class MembershipProcess
         Directory.CreateDirectory(data);
         // Microservices mode needs a members file: create the development members (tokens in DATA/dev-credentials).
         var (membersFile, _, _) = DevelopmentMembers.EnsureCreated(data);
+        // Microservices mode also needs the audit log's NIK-sealing public key (verification publishes nothing, but the module composes its sealer).
+        var (_, sealingPublicKey) = Verification.Platform.Privacy.NikSealing.EnsureDevelopmentKeys(data);
         var settings = new List<string>
         {
             "--Verification:Mode=Microservices",
@@ -85,6 +87,7 @@ static class MembershipProcess
             // No broker in this benchmark: verification publishes nothing, and the relay has nothing to send.
             "--Verification:Bus:Transport=InMemory",
             $"--Verification:Access:MembersFile={membersFile}",
+            $"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}",
             "--Verification:Access:RatePerSecond=10000000",
             "--Verification:Access:Burst=10000000",
             $"--Verification:Listen:Port={(args.Contains("--port") ? Option("--port") : "0")}",
