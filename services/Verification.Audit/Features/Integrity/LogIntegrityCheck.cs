@@ -22,13 +22,15 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
     public async Task<IntegrityReport> RunAsync(IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
+        // The published head first: the appender commits a head before it publishes it, so any head read here is already
+        // in the database read next. Read the other way round, a head signed in between looked like a rollback.
+        var publishedHead = published.Read();
         await using var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
         var latest = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
         IntegrityReport Damage(long? index, string problem, long checkedCount) =>
             new(false, checkedCount, DateTimeOffset.UtcNow, started.Elapsed, index, problem);
 
-        var publishedHead = published.Read();
         if (publishedHead is not null && (latest is null || latest.TreeSize < publishedHead.TreeSize))
             return Damage(null, $"the log was rolled back: it published a signed head of {publishedHead.TreeSize} entries, and its newest stored head covers {latest?.TreeSize ?? 0}", 0);
         if (latest is not null && latest.TreeSize > size)
