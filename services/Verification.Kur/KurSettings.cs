@@ -48,21 +48,6 @@ public sealed class KurSettings
 
     /// <summary>The hasher for <see cref="BorrowerHmacKeyPath"/>.</summary>
     /// <exception cref="ConfigurationError">The file holds no base64 key of at least 32 bytes.</exception>
-    public BorrowerFingerprint LoadFingerprint()
-    {
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String((Files?.ReadAllText(BorrowerHmacKeyPath) ?? File.ReadAllText(BorrowerHmacKeyPath)).Trim());
-        }
-        catch (FormatException)
-        {
-            key = [];
-        }
-
-        // The key file's content is secret: name the file, never echo what is in it.
-        return key.Length >= BorrowerFingerprint.MinimumKeyBytes
-            ? new BorrowerFingerprint(key)
-            : throw new ConfigurationError($"{SectionName}:BorrowerHmacKeyPath", $"a file holding a base64 key of at least {BorrowerFingerprint.MinimumKeyBytes} bytes", BorrowerHmacKeyPath);
-    }
+    public BorrowerFingerprint LoadFingerprint() =>
+        new(SecretFiles.ReadBase64Key(Files, BorrowerHmacKeyPath, $"{SectionName}:BorrowerHmacKeyPath", BorrowerFingerprint.MinimumKeyBytes));
 }

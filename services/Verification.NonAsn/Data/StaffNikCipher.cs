@@ -107,18 +107,6 @@ public sealed class StaffNikCipher
         }
 
         if (!host.FirstStart.Exists(path)) throw new ConfigurationError(NonAsnSettings.NikKeySetting, "an existing key file", path);
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String(host.FirstStart.ReadAllText(path).Trim());
-        }
-        catch (FormatException)
-        {
-            key = [];
-        }
-
-        return key.Length >= MinimumKeyBytes
-            ? new StaffNikCipher(key)
-            : throw new ConfigurationError(NonAsnSettings.NikKeySetting, $"a file holding a base64 key of at least {MinimumKeyBytes} bytes", path);
+        return new StaffNikCipher(SecretFiles.ReadBase64Key(host.FirstStart, path, NonAsnSettings.NikKeySetting, MinimumKeyBytes));
     }
 }

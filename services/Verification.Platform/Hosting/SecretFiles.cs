@@ -1,36 +1,35 @@
 namespace Verification.Platform.Hosting;
 
-/// <summary>Development key files: created once, owner-only, safe against two hosts starting on one data directory.</summary>
+/// <summary>Key files: where they may lie, and reading the base64 keys the modules keep their keyed hashes and ciphers with.</summary>
 public static class SecretFiles
 {
-    /// <summary>Writes <paramref name="content"/> to a new file at <paramref name="path"/> unless one is there already.</summary>
-    /// <returns>True when this call created the file.</returns>
-    public static bool CreateIfMissing(string path, Func<string> content)
-    {
-        ArgumentNullException.ThrowIfNull(content);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (File.Exists(path)) return false;
-        // Owner-only permissions before any secret byte is written; CreateNew loses a race to a concurrent start safely.
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            writer.Write(content());
-            return true;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return false;
-        }
-    }
-
     /// <summary>True when <paramref name="path"/> lies inside <paramref name="directory"/>.</summary>
     public static bool IsInside(string path, string directory)
     {
         var full = Path.GetFullPath(path);
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
         return full.StartsWith(root, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The base64 key in <paramref name="path"/> (a first-start file still pending in <paramref name="files"/>, else on disk).
+    /// </summary>
+    /// <exception cref="ConfigurationError">No base64 key of at least <paramref name="minimumBytes"/> bytes, named by
+    /// <paramref name="setting"/> and the file; the file's content is secret and never echoed.</exception>
+    public static byte[] ReadBase64Key(FirstStartFiles? files, string path, string setting, int minimumBytes)
+    {
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String((files?.ReadAllText(path) ?? File.ReadAllText(path)).Trim());
+        }
+        catch (FormatException)
+        {
+            key = [];
+        }
+
+        return key.Length >= minimumBytes
+            ? key
+            : throw new ConfigurationError(setting, $"a file holding a base64 key of at least {minimumBytes} bytes", path);
     }
 }

@@ -147,25 +147,8 @@ public sealed record AuditSettings
 
     /// <summary>The NIK hasher for <see cref="NikHmacKeyPath"/>.</summary>
     /// <exception cref="ConfigurationError">The file holds no base64 key of at least 32 bytes.</exception>
-    public NikHasher LoadNikHasher()
-    {
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String((Files?.ReadAllText(NikHmacKeyPath) ?? File.ReadAllText(NikHmacKeyPath)).Trim());
-        }
-        catch (FormatException)
-        {
-            key = [];
-        }
-
-        if (key.Length < NikHasher.MinimumKeyBytes)
-        {
-            throw new ConfigurationError($"{SectionName}:NikHmacKeyPath", $"a file holding a base64 key of at least {NikHasher.MinimumKeyBytes} bytes", NikHmacKeyPath);
-        }
-
-        return new NikHasher(key);
-    }
+    public NikHasher LoadNikHasher() =>
+        new(SecretFiles.ReadBase64Key(Files, NikHmacKeyPath, $"{SectionName}:NikHmacKeyPath", NikHasher.MinimumKeyBytes));
 
     /// <summary>The opener for <see cref="NikSealingKeyPaths"/>.</summary>
     /// <exception cref="ConfigurationError">A file that holds no P-256 private key, named by its setting.</exception>
