@@ -7,6 +7,7 @@ using Npgsql;
 using Verification.Api;
 using Verification.Api.Kur.V1;
 using Verification.Api.Prakerja.V1;
+using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
 using Verification.LoadTests.Scenarios;
 using Xunit.Abstractions;
@@ -171,7 +172,7 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             long pending = 0;
             foreach (var database in databases)
             {
-                foreach (var row in await QueryAsync(deployment, database, "SELECT event_id, message_type, published_at IS NULL FROM outbox_messages WHERE message_type NOT LIKE '%.AuditTreeHeadSigned'", ct))
+                foreach (var row in await QueryAsync(deployment, database, $"SELECT event_id, message_type, published_at IS NULL FROM outbox_messages WHERE {SuiteProbe.LoggedEvents}", ct))
                 {
                     written[(Guid)row[0]!] = $"{database}:{((string)row[1]!).Split('.')[^1]}";
                     if ((bool)row[2]!) pending++;

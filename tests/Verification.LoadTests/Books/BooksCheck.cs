@@ -305,7 +305,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
         var written = new Dictionary<Guid, string>();
         foreach (var (key, connectionString) in suite.Databases)
         {
-            foreach (var row in await SuiteProbe.QueryAsync(connectionString, "SELECT event_id, message_type FROM outbox_messages WHERE message_type NOT LIKE '%.AuditTreeHeadSigned'", null, cancellationToken) ?? [])
+            foreach (var row in await SuiteProbe.QueryAsync(connectionString, $"SELECT event_id, message_type FROM outbox_messages WHERE {SuiteProbe.LoggedEvents}", null, cancellationToken) ?? [])
                 written[(Guid)row[0]!] = $"{key}:{((string)row[1]!).Split('.')[^1]}";
         }
 

@@ -21,13 +21,16 @@ public sealed class SuiteProbe(Suite suite)
         public TimeSpan OldestPendingAge => Outboxes.Where(o => o.OldestPending is not null).Select(o => DateTimeOffset.UtcNow - o.OldestPending!.Value).DefaultIfEmpty(TimeSpan.Zero).Max();
     }
 
+    /// <summary>Outbox rows of events the audit log keeps: every one but its own signed-head announcements, which it never logs.</summary>
+    public const string LoggedEvents = "message_type NOT LIKE '%.AuditTreeHeadSigned'";
+
     public async Task<Snapshot> TakeAsync(CancellationToken cancellationToken)
     {
         var outboxes = new List<OutboxState>();
         foreach (var (key, connectionString) in suite.Databases.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
-            var row = await QuerySingleAsync(connectionString, """
-                SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE message_type NOT LIKE '%.AuditTreeHeadSigned'), min(created_at) FILTER (WHERE published_at IS NULL),
+            var row = await QuerySingleAsync(connectionString, $"""
+                SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE {LoggedEvents}), min(created_at) FILTER (WHERE published_at IS NULL),
                        count(*) FILTER (WHERE published_at IS NULL AND last_error IS NOT NULL)
                 FROM outbox_messages
                 """, cancellationToken);
