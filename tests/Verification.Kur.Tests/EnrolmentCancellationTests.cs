@@ -7,6 +7,7 @@ using Verification.Kur.Features.Enrol;
 using Verification.Kur.Tests.Support;
 using Verification.Platform.Data;
 using Verification.Domain;
+using Verification.Testing;
 using DomainSex = Verification.Domain.Sex;
 
 namespace Verification.Kur.Tests;

@@ -8,6 +8,7 @@ using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Testing;
 
 namespace Verification.Kur.Tests;
 

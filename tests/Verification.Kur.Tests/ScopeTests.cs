@@ -4,6 +4,7 @@ using Verification.Kur.Tests.Support;
 using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Testing;
 
 namespace Verification.Kur.Tests;
 

@@ -6,6 +6,7 @@ using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
 using Verification.Contracts.Events;
+using Verification.Testing;
 
 namespace Verification.Membership.Tests;
 

@@ -9,6 +9,7 @@ using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Testing;
 
 namespace Verification.Membership.Tests;
 

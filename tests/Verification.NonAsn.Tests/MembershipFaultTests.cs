@@ -6,6 +6,7 @@ using Verification.Api.Membership.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Tests.Support;
 using Verification.Platform.Data;
+using Verification.Testing;
 
 namespace Verification.NonAsn.Tests;
 

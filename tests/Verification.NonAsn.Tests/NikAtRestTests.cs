@@ -7,6 +7,7 @@ using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Data;
 using Verification.NonAsn.Tests.Support;
 using Verification.Platform.Data;
+using Verification.Testing;
 
 namespace Verification.NonAsn.Tests;
 

@@ -7,6 +7,7 @@ using Verification.NonAsn.Tests.Support;
 using Verification.Platform.Data;
 using Grpc.Core;
 using Verification.Api;
+using Verification.Testing;
 
 namespace Verification.NonAsn.Tests;
 

@@ -3,6 +3,7 @@ using Verification.Api.Membership.V1;
 using Verification.Api.Rentan.V1;
 using Verification.Platform.Data;
 using Verification.Rentan.Tests.Support;
+using Verification.Testing;
 
 namespace Verification.Rentan.Tests;
 

@@ -2,6 +2,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Rentan.V1;
 using Verification.Platform.Data;
 using Verification.Rentan.Tests.Support;
+using Verification.Testing;
 
 namespace Verification.Rentan.Tests;
 

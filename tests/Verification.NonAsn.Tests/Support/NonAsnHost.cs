@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 using Verification.Api.NonAsn.V1;
 using Verification.Api.Membership.V1;
 using MassTransit;
@@ -13,7 +12,6 @@ using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
 using Verification.Api.Channels;
-using Xunit.Sdk;
 
 namespace Verification.NonAsn.Tests.Support;
 
@@ -220,47 +218,12 @@ public sealed class NonAsnHost : IAsyncDisposable
 /// One monolithic host per database provider (SQLite; PostgreSQL), each with Membership, NonAsn and the collector on the
 /// in-memory bus, shared by a class's tests: a test takes its provider as a theory argument (<see cref="BothProvidersAttribute"/>).
 /// </summary>
-public class MonolithicHostsFixture : IAsyncLifetime
+public class MonolithicHostsFixture : ProviderHosts<NonAsnHost>
 {
-    private NonAsnHost? _sqlite;
-    private NonAsnHost? _postgres;
-
-    public NonAsnHost On(DatabaseProvider provider) => provider switch
-    {
-        DatabaseProvider.Sqlite => _sqlite!,
-        DatabaseProvider.Postgres => _postgres!,
-        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Not a database provider."),
-    };
-
-    public async Task InitializeAsync()
-    {
-        var sqlite = NonAsnHost.StartOnAsync(DatabaseProvider.Sqlite, Configure);
-        var postgres = NonAsnHost.StartOnAsync(DatabaseProvider.Postgres, Configure);
-        try
-        {
-            await Task.WhenAll(sqlite, postgres);
-        }
-        finally
-        {
-            _sqlite = sqlite.IsCompletedSuccessfully ? sqlite.Result : null;
-            _postgres = postgres.IsCompletedSuccessfully ? postgres.Result : null;
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_sqlite is not null) await _sqlite.DisposeAsync();
-        if (_postgres is not null) await _postgres.DisposeAsync();
-    }
+    protected override Task<NonAsnHost> StartOnAsync(DatabaseProvider provider) => NonAsnHost.StartOnAsync(provider, Configure);
 
     /// <summary>Changes to both hosts' services (a fixture for fault tests stands in for a dependency here).</summary>
     protected virtual void Configure(IServiceCollection services)
     {
     }
-}
-
-/// <summary>Runs a theory once per database provider: the test takes a <see cref="DatabaseProvider"/>.</summary>
-public sealed class BothProvidersAttribute : DataAttribute
-{
-    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Sqlite], [DatabaseProvider.Postgres]];
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 using System.Text.Json;
 using Grpc.Core;
 using MassTransit;
@@ -17,7 +16,6 @@ using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Rentan.Features;
 using Verification.Testing;
-using Xunit.Sdk;
 
 namespace Verification.Rentan.Tests.Support;
 
@@ -209,38 +207,9 @@ public sealed class RentanHost : IAsyncDisposable
 }
 
 /// <summary>One host per database provider, shared by a class's tests; each test takes its own sponsor.</summary>
-public class RentanHostsFixture : IAsyncLifetime
+public class RentanHostsFixture : ProviderHosts<RentanHost>
 {
-    private RentanHost? _sqlite;
-    private RentanHost? _postgres;
-
-    public RentanHost On(DatabaseProvider provider) => provider switch
-    {
-        DatabaseProvider.Sqlite => _sqlite!,
-        DatabaseProvider.Postgres => _postgres!,
-        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Not a database provider."),
-    };
-
-    public async Task InitializeAsync()
-    {
-        var sqlite = RentanHost.StartOnAsync(DatabaseProvider.Sqlite, Configure);
-        var postgres = RentanHost.StartOnAsync(DatabaseProvider.Postgres, Configure);
-        try
-        {
-            await Task.WhenAll(sqlite, postgres);
-        }
-        finally
-        {
-            _sqlite = sqlite.IsCompletedSuccessfully ? sqlite.Result : null;
-            _postgres = postgres.IsCompletedSuccessfully ? postgres.Result : null;
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_sqlite is not null) await _sqlite.DisposeAsync();
-        if (_postgres is not null) await _postgres.DisposeAsync();
-    }
+    protected override Task<RentanHost> StartOnAsync(DatabaseProvider provider) => RentanHost.StartOnAsync(provider, Configure);
 
     protected virtual void Configure(IServiceCollection services)
     {
@@ -307,8 +276,3 @@ public sealed class MembershipFaultsFixture : RentanHostsFixture
     }
 }
 
-/// <summary>Runs a theory once per database provider: the test takes a <see cref="DatabaseProvider"/>.</summary>
-public sealed class BothProvidersAttribute : DataAttribute
-{
-    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[DatabaseProvider.Sqlite], [DatabaseProvider.Postgres]];
-}
