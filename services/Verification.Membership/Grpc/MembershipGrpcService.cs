@@ -20,6 +20,7 @@ public sealed class MembershipGrpcService(
     VerificationCoalescer coalescer,
     BatchVerification batches,
     ParticipantEnrolment enrolment,
+    EnrolmentCoalescer enrolments,
     CoverageEnding coverageEnding,
     ParticipantLookup participants,
     ContributionRateTable rates,
@@ -93,7 +94,7 @@ public sealed class MembershipGrpcService(
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
-        return await enrolment.EnrolAsync(Relayed(command!, context), context.CancellationToken) switch
+        return await enrolments.EnrolAsync(Relayed(command!, context), context.CancellationToken) switch
         {
             EnrolmentResult.Answered answered => answered.Answer.ToApi(),
             EnrolmentResult.KeyReused => throw RpcErrors.Of(StatusCode.AlreadyExists, KeyReusedMessage),
