@@ -9,7 +9,8 @@ namespace Verification.Kur.Data;
 /// <summary>
 /// The claims and answers of concurrent enrolments on PostgreSQL, coalesced: whatever is waiting is sent as one batch of
 /// the same one-row statements (each with its event's outbox row), so under load they share one round trip and one
-/// commit; when idle a write goes alone, exactly as before. Each write still learns whether its own row changed.
+/// commit; when idle a write goes alone on its caller's thread, exactly as before. Each write still learns whether its own
+/// row changed.
 /// </summary>
 /// <remarks>
 /// A batch without an explicit transaction is one implicit transaction: all its writes commit or none. The writes of a batch
@@ -25,6 +26,9 @@ internal sealed class PostgresKurWrites : BackgroundService
 
     private readonly NpgsqlDataSource _source;
     private readonly OutboxSignal<KurDbContext> _outbox;
+    // Writes being sent now (batches and lone writes): while any is, a new write waits to join the next batch.
+    private int _inFlight;
+
     private readonly Channel<Write> _pending = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
 
     public PostgresKurWrites(ModuleDatabase database, OutboxSignal<KurDbContext> outbox)
@@ -40,9 +44,28 @@ internal sealed class PostgresKurWrites : BackgroundService
     /// </summary>
     public Task<bool> ExecuteAsync(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, CancellationToken cancellationToken)
     {
+        // Nothing in flight and nobody waiting: go alone on the caller's own thread, with no hop to a loop and back.
+        if (Volatile.Read(ref _inFlight) == 0 && _pending.Reader.Count == 0) return ExecuteAloneAsync(statement, cancellationToken);
         var write = Write.For(bankCode, loanReference, statement, cancellationToken);
         if (!_pending.Writer.TryWrite(write)) throw new InvalidOperationException("KUR is shutting down.");
         return write.Changed.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task<bool> ExecuteAloneAsync(Func<NpgsqlBatchCommand> statement, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { statement() } };
+            if (await batch.ExecuteNonQueryAsync(cancellationToken) != 1) return false;
+            _outbox.Notify();
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -69,8 +92,16 @@ internal sealed class PostgresKurWrites : BackgroundService
             while (await _pending.Reader.WaitToReadAsync(stoppingToken))
             {
                 batch.Clear();
-                while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var write)) batch.Add(write);
-                await AnswerAsync(batch, stoppingToken);
+                Interlocked.Increment(ref _inFlight);
+                try
+                {
+                    while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var write)) batch.Add(write);
+                    await AnswerAsync(batch, stoppingToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

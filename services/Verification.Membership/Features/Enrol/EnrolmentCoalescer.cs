@@ -7,14 +7,18 @@ namespace Verification.Membership.Features.Enrol;
 
 /// <summary>
 /// Answers single enrolments (EnrollParticipant) by coalescing whatever is waiting into one transaction of set-based
-/// statements (<see cref="ParticipantEnrolment.EnrolManyAsync"/>): under load the callers in flight share one lookup, one
-/// insert per table and one commit; when idle a call goes straight through alone (no timer, nothing waits for a batch to
-/// fill), on the single enrolment's own three-round-trip path. Each caller keeps its own answer, idempotency and error.
+/// statements (<see cref="ParticipantEnrolment.EnrolManyAsync"/>): under load the callers that arrive while others are
+/// being written share one lookup, one insert per table and one commit; when idle a call goes straight through alone on
+/// its own thread (no timer, nothing waits for a batch to fill), on the single enrolment's three-round-trip path. Each
+/// caller keeps its own answer, idempotency and error.
 /// </summary>
 public sealed class EnrolmentCoalescer(ParticipantEnrolment enrolment, RegistryStore store) : BackgroundService
 {
     /// <summary>Most enrolments one coalesced transaction carries: enough to cover every caller in flight at 64 callers.</summary>
     public const int MaxBatch = 128;
+
+    // Enrolments being written now (windows and lone callers): while any is, a new caller waits to join the next window.
+    private int _inFlight;
 
     private readonly Channel<Waiter> _pending = Channel.CreateUnbounded<Waiter>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
 
@@ -24,9 +28,24 @@ public sealed class EnrolmentCoalescer(ParticipantEnrolment enrolment, RegistryS
     /// </summary>
     public Task<EnrolmentResult> EnrolAsync(EnrolmentCommand command, CancellationToken cancellationToken)
     {
+        // Nothing in flight and nobody waiting: go alone on the caller's own thread, with no hop to a loop and back.
+        if (Volatile.Read(ref _inFlight) == 0 && _pending.Reader.Count == 0) return EnrolAloneAsync(command, cancellationToken);
         var waiter = Waiter.For(command, cancellationToken);
         if (!_pending.Writer.TryWrite(waiter)) throw new InvalidOperationException("The registry is shutting down.");
         return waiter.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task<EnrolmentResult> EnrolAloneAsync(EnrolmentCommand command, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return await enrolment.EnrolAsync(command, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -47,8 +66,16 @@ public sealed class EnrolmentCoalescer(ParticipantEnrolment enrolment, RegistryS
             while (await _pending.Reader.WaitToReadAsync(stoppingToken))
             {
                 batch.Clear();
-                while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var waiter)) batch.Add(waiter);
-                await AnswerAsync(batch, stoppingToken);
+                Interlocked.Increment(ref _inFlight);
+                try
+                {
+                    while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var waiter)) batch.Add(waiter);
+                    await AnswerAsync(batch, stoppingToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
