@@ -17,6 +17,9 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
     public const int ChunkLevels = 16;
 
     private const long ChunkSize = 1L << ChunkLevels;
+
+    /// <summary>Runs between the published head's read and the database's, so a test can sign a head exactly there.</summary>
+    internal Func<CancellationToken, Task>? BetweenHeadReads { get; init; }
     private const int HeadsPerRead = 10_000;
 
     public async Task<IntegrityReport> RunAsync(IProgress<long>? progress, CancellationToken cancellationToken)
@@ -25,6 +28,7 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
         // The published head first: the appender commits a head before it publishes it, so any head read here is already
         // in the database read next. Read the other way round, a head signed in between looked like a rollback.
         var publishedHead = published.Read();
+        if (BetweenHeadReads is not null) await BetweenHeadReads(cancellationToken);
         await using var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
         var latest = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
