@@ -32,6 +32,9 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
         await using var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
         var latest = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
+        // Heads and high subtrees are read while the entries stream on the first connection, which PostgreSQL does not
+        // allow on one connection: they get their own.
+        await using var side = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         IntegrityReport Damage(long? index, string problem, long checkedCount) =>
             new(false, checkedCount, DateTimeOffset.UtcNow, started.Elapsed, index, problem);
 
@@ -64,7 +67,7 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
                     if (node.Address.Level == 0) continue;
                     var hash = node.Address.Level <= ChunkLevels
                         ? stored.GetValueOrDefault(node.Address)
-                        : (await LogTables.ReadSubtreeRangesAsync(connection, [(node.Address.Level, node.Address.Index, node.Address.Index)], cancellationToken)).GetValueOrDefault(node.Address);
+                        : (await LogTables.ReadSubtreeRangesAsync(side, [(node.Address.Level, node.Address.Index, node.Address.Index)], cancellationToken)).GetValueOrDefault(node.Address);
                     if (hash is null || !hash.AsSpan().SequenceEqual(node.Hash))
                         return Damage(node.Address.FirstLeaf, $"the stored hash of subtree {node.Address} ({(hash is null ? "missing" : "altered")}) is not the one entries {node.Address.FirstLeaf} to {node.Address.EndLeaf - 1} give", expected);
                 }
@@ -83,7 +86,7 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
                     lastHeadSize = head.TreeSize;
                     if (heads.Count == 0)
                     {
-                        foreach (var next in await LogTables.ReadTreeHeadsAsync(connection, lastHeadSize, HeadsPerRead, cancellationToken)) heads.Enqueue(next);
+                        foreach (var next in await LogTables.ReadTreeHeadsAsync(side, lastHeadSize, HeadsPerRead, cancellationToken)) heads.Enqueue(next);
                     }
                 }
 
