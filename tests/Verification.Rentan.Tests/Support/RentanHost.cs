@@ -103,6 +103,9 @@ public sealed class RentanHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>Left on disk when the host stops, for a second host to start on.</summary>
+    public bool KeepDataDirectory { get; set; }
+
     public int Port { get; }
 
     public string Address => $"http://127.0.0.1:{Port}";
@@ -121,11 +124,16 @@ public sealed class RentanHost : IAsyncDisposable
 
     public static string SponsorCode(int n) => $"sponsor-t{n:00}";
 
-    public static async Task<RentanHost> StartOnAsync(DatabaseProvider provider, Action<IServiceCollection>? services = null)
+    /// <summary>Starts a host; on <paramref name="dataDirectory"/> a second start finds the first one's members and SQLite files.</summary>
+    public static async Task<RentanHost> StartOnAsync(DatabaseProvider provider, Action<IServiceCollection>? services = null, string? dataDirectory = null)
     {
-        var data = Path.Combine(Path.GetTempPath(), "verification-rentan-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(data);
-        AddTestSponsors(data);
+        var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "verification-rentan-tests-" + Guid.NewGuid().ToString("N"));
+        if (!Directory.Exists(Path.Combine(data, "dev-credentials")))
+        {
+            Directory.CreateDirectory(data);
+            AddTestSponsors(data);
+        }
+
         var args = new List<string>
         {
             "--Verification:Listen:Port=0",
@@ -195,6 +203,7 @@ public sealed class RentanHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (KeepDataDirectory) return;
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -102,7 +102,7 @@ public sealed partial class AnnualUpdate(
         return new AnnualUpdateResult.Decided(scope, agreement, next, extract);
     }
 
-    /// <summary>The report of a decided update: the year's workers ordered by NIK, then the extract's eligible people not enrolled, poorest first.</summary>
+    /// <summary>The report of a decided update: the year's workers in a stable order (the NIK's keyed hash), then the extract's eligible people not enrolled, poorest first.</summary>
     public async IAsyncEnumerable<AnnualReportLine> ReportAsync(AnnualUpdateResult.Decided decided, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var row in store.ReportAsync(decided.Agreement, decided.Extract.ExtractDate, decided.Next?.AgreementId, cancellationToken))
