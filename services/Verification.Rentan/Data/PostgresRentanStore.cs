@@ -163,6 +163,12 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         return done;
     }
 
+    public override async Task RefreshStatisticsAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await RentAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("ANALYZE rentan_sponsorships, rentan_extract_rows", cancellationToken);
+    }
+
     protected override async Task<T> WriteAsync<T>(Func<RentanDbContext, Task<T>> write, CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);

@@ -365,6 +365,13 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options, Wor
         }
     }
 
+    /// <summary>
+    /// Brings the planner's statistics of the sponsorships and extract rows up to date before the December update joins them:
+    /// lists and extracts load them in bulk, and a plan made on the statistics of an emptier table joins 64-character
+    /// hashes in nested loops.
+    /// </summary>
+    public abstract Task RefreshStatisticsAsync(CancellationToken cancellationToken);
+
     /// <summary>The next year's pending renewals of an agreement's workers.</summary>
     public async Task<IReadOnlyList<SponsorshipRecord>> PendingRenewalsAsync(string nextAgreementId, CancellationToken cancellationToken)
     {

@@ -117,6 +117,13 @@ internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> option
             return done;
         }, cancellationToken);
 
+    public override Task RefreshStatisticsAsync(CancellationToken cancellationToken) =>
+        WriteAsync(async db =>
+        {
+            await db.Database.ExecuteSqlRawAsync("ANALYZE rentan_sponsorships; ANALYZE rentan_extract_rows", cancellationToken);
+            return true;
+        }, cancellationToken);
+
     protected override async Task<T> WriteAsync<T>(Func<RentanDbContext, Task<T>> write, CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);

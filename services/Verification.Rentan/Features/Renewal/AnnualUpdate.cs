@@ -79,6 +79,7 @@ public sealed partial class AnnualUpdate(
 
             var budgetSpent = false;
             var batch = new List<RenewalCandidate>(BatchSize);
+            await store.RefreshStatisticsAsync(cancellationToken);
             await foreach (var candidate in store.RenewalCandidatesAsync(agreement, extract.ExtractDate, cancellationToken))
             {
                 batch.Add(candidate);
@@ -89,6 +90,8 @@ public sealed partial class AnnualUpdate(
             }
 
             if (batch.Count > 0 && !(await DecideAsync(run, batch, budgetSpent, cancellationToken)).Done) return new AnnualUpdateResult.MembershipUnavailable();
+            // The report joins next year's renewals, written just now.
+            await store.RefreshStatisticsAsync(cancellationToken);
         }
         catch (PricingUnavailableException ex) when (ex.MembershipDown)
         {
