@@ -254,6 +254,7 @@ public sealed class Suite : IAsyncDisposable
         "audit" => ApiDescriptors.Audit.FullName,
         "prakerja" => ApiDescriptors.Prakerja.FullName,
         "nonasn" => ApiDescriptors.NonAsn.FullName,
+        "rentan" => ApiDescriptors.Rentan.FullName,
         _ => throw new ArgumentException($"unknown module {module}", nameof(module)),
     };
 
