@@ -69,6 +69,8 @@ public static class VerificationHost
         builder.Services.AddSingleton<DatabaseOutageInterceptor>();
         builder.Services.AddSingleton<StreamIdleInterceptor>();
         builder.Services.AddGrpcReflection();
+        // A request message that does not parse answers INVALID_ARGUMENT, not UNKNOWN; after every AddGrpc (Swagger and reflection call it too).
+        builder.Services.AnswerMalformedMessagesInvalid();
         var health = new HealthServiceImpl();
         health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         builder.Services.AddSingleton(health);
