@@ -56,6 +56,12 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
             context.ActOnBehalfOf(partner);
         }
 
+        if (access.Reflection && !options.Value.ReflectionRoles.Contains(member.Role))
+        {
+            await denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not use server reflection", DeniedResource.None, context.CancellationToken);
+            throw AccessDenials.Denied("Your member role may not use server reflection; the API is described in the published protos.", "ROLE_NOT_ALLOWED");
+        }
+
         if (!access.AnyMember && !access.Roles.Contains(member.Role))
         {
             await denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not call this method", DeniedResource.None, context.CancellationToken);
@@ -87,20 +93,20 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
 }
 
 /// <summary>What a method allows, read once from its endpoint metadata.</summary>
-public sealed record MemberAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles)
+public sealed record MemberAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles, bool Reflection = false)
 {
     public const string HealthService = "grpc.health.v1.Health";
 
     /// <summary>Only health answers without credentials: load balancers and probes have none.</summary>
     public static bool IsAnonymous(RpcMethod method) => method.ServiceName == HealthService;
 
-    /// <summary>Reflection describes the API, not data: any authenticated member may use it.</summary>
+    /// <summary>Reflection describes the API, not data: the roles of <see cref="AccessOptions.ReflectionRoles"/> may use it.</summary>
     public static bool IsReflection(RpcMethod method) => method.ServiceName.StartsWith("grpc.reflection.", StringComparison.Ordinal);
 
     public static MemberAccess For(RpcMethod method)
     {
         if (IsAnonymous(method)) return new(true, false, []);
-        if (IsReflection(method)) return new(false, true, []);
+        if (IsReflection(method)) return new(false, true, [], Reflection: true);
         return new(false, false, method.GetAttribute<RpcRolesAttribute>()?.Roles ?? []);
     }
 }

@@ -121,6 +121,14 @@ public static class VerificationHost
                 ? every
                 : throw new ConfigurationError("Verification:Access:MembersFileCheckInterval", "a positive interval such as 00:00:10", interval);
         }
+        if (section["ReflectionRoles"] is { } reflection)
+        {
+            // A comma-separated list of roles, or empty for none: a name that is not a role stops the start.
+            access.ReflectionRoles = reflection.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(role => Enum.TryParse<MemberRole>(role, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(role, out _) ? parsed
+                    : throw new ConfigurationError("Verification:Access:ReflectionRoles", "role names separated by commas, such as InternalService,Administrator", reflection))
+                .ToArray();
+        }
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
         MembersFileContent? prepared = null;
