@@ -90,6 +90,8 @@ public static class VerificationHost
     public static WebApplication MapVerificationHost(this WebApplication app, IReadOnlyList<VerificationModule> catalog)
     {
         var host = app.Services.GetRequiredService<VerificationHostContext>();
+        // First: a call with too much metadata is refused on its own stream before anything reads it.
+        app.UseRequestMetadataLimit(app.Services.GetRequiredService<ConnectionLimits>());
         PartnerRest.MapOpenApi(app);
         app.MapGrpcService<HealthServiceImpl>();
         HostHealthReport.Map(app);
