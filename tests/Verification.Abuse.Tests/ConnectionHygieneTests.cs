@@ -77,9 +77,10 @@ public class ConnectionHygieneTests
             {
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
                 held.Add(socket);
-                await socket.ConnectAsync("127.0.0.1", host.Uri.Port);
                 try
                 {
+                    // Inside: a connection closed at once can already be reset while the connect completes (seen under load).
+                    await socket.ConnectAsync("127.0.0.1", host.Uri.Port);
                     await socket.SendAsync(Opening, SocketFlags.None);
                     // An accepted connection answers our SETTINGS with the server's; a refused one is closed at once.
                     if (await socket.ReceiveAsync(new byte[64], SocketFlags.None) == 0) refused++;

@@ -275,7 +275,7 @@ public sealed class ReloadHost : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var denied = AccessDeniedCollector.Received.LastOrDefault(e => e.CorrelationId == correlation && (member is null || e.MemberCode == member));
+            var denied = AccessDeniedCollector.Received.LastOrDefault(e => e.CorrelationId.EndsWith("/" + correlation, StringComparison.Ordinal) && (member is null || e.MemberCode == member));
             if (denied is not null) return denied;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"No AccessDenied for correlation {correlation} within 30 s.");
             await Task.Delay(50);

@@ -378,6 +378,9 @@ public sealed class MembershipGrpcService(
             ? await participants.FindAsync(number, context.CancellationToken)
             : await participants.FindAsync(nik!, context.CancellationToken);
         if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
-        return new GetParticipantResponse { Participant = participant.ToApi(time.JakartaToday()), ReadTime = ApiMapping.Now(time) };
+        var answer = participant.ToApi(time.JakartaToday());
+        // An audit needs the participant and its coverages, not the full NIK (the key that links a person across data sets).
+        if (context.Member().Role == MemberRole.Auditor) answer.Nik = Nik.MaskInput(answer.Nik);
+        return new GetParticipantResponse { Participant = answer, ReadTime = ApiMapping.Now(time) };
     }
 }

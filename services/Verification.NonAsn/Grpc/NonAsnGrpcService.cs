@@ -24,6 +24,7 @@ public sealed class NonAsnGrpcService(
     EmploymentReader reader,
     ContributionStatement statement,
     AccessDenials denials,
+    ItemBudget budget,
     NonAsnSettings settings,
     TimeProvider time) : NonAsnService.NonAsnServiceBase
 {
@@ -118,6 +119,8 @@ public sealed class NonAsnGrpcService(
         var deniedEmployers = new HashSet<string>(StringComparer.Ordinal);
         while (await requests.MoveNext(cancellationToken))
         {
+            // One row per message, each charged to the member's item budget: over it the upload slows, then ends RESOURCE_EXHAUSTED.
+            await budget.ChargeAsync(context, 1, "the rows before this one were answered. Send the rest after the given delay.", cancellationToken);
             var request = requests.Current;
             if (NonAsnRequests.IsEmployerNumber(request.EmployerNumber) && !member.ActsForEmployer(request.EmployerNumber))
             {

@@ -57,7 +57,7 @@ public sealed partial class AccessDenials(IServiceScopeFactory scopes, IOptions<
     {
         var now = DateTimeOffset.UtcNow;
         var denied = new AccessDenied(
-            Guid.CreateVersion7(now), now, context.CorrelationId(), acting, "access",
+            Guid.CreateVersion7(now), now, context.CorrelationIdOf(member), acting, "access",
             member?.Code ?? "", member?.Role.ToString() ?? "", context.Method, reason, resource.ToString(),
             reasonCode, resource.BankCode, resource.LoanReference, resource.EmployerNumber, resource.BatchId, resource.ParticipantNumber,
             relayedBy);

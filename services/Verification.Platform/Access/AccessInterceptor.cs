@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,9 @@ namespace Verification.Platform.Access;
 /// </summary>
 public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials denials, AdmissionBuckets buckets, IOptions<AccessOptions> options) : ServerCallInterceptor
 {
+    /// <summary>Source of the activity a partner's call runs under instead of the trace its traceparent named.</summary>
+    private static readonly ActivitySource PartnerCalls = new("Verification.Access");
+
     private readonly ConcurrentDictionary<RpcMethod, MemberAccess> _methods = new();
 
     protected override async Task InterceptAsync(ServerCallContext context, Func<Task> next)
@@ -39,7 +43,33 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
         }
         context.UserState[typeof(Member)] = member;
+        // A partner's traceparent must not put its call into a trace it chose (another member's): the call's work runs under
+        // a trace of its own, linked to the server span that carries the caller's trace id.
+        var server = Activity.Current;
+        var ownTrace = member.Role != MemberRole.InternalService && server is { HasRemoteParent: true };
+        if (ownTrace)
+        {
+            Activity.Current = null;
+            var own = PartnerCalls.StartActivity("partner call", ActivityKind.Internal, parentContext: default, links: [new ActivityLink(server!.Context)]);
+            try
+            {
+                await AdmitAsync(context, next, access, member);
+            }
+            finally
+            {
+                // Stopping restores the activity current at its start (none); the server span is current again after it.
+                own?.Dispose();
+                Activity.Current = server;
+            }
+            return;
+        }
 
+        await AdmitAsync(context, next, access, member);
+    }
+
+    /// <summary>After authentication: the rate token, then who may call this method, then the call.</summary>
+    private async Task AdmitAsync(ServerCallContext context, Func<Task> next, MemberAccess access, Member member)
+    {
         // Before authorization: a denied call costs a token too, so a denial flood is throttled like any other.
         if (TakeCalls(member, 1) is { } retryAfter)
             throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
@@ -54,6 +84,12 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
             }
 
             context.ActOnBehalfOf(partner);
+        }
+
+        if (access.Reflection && !options.Value.ReflectionRoles.Contains(member.Role))
+        {
+            await denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not use server reflection", DeniedResource.None, context.CancellationToken);
+            throw AccessDenials.Denied("Your member role may not use server reflection; the API is described in the published protos.", "ROLE_NOT_ALLOWED");
         }
 
         if (!access.AnyMember && !access.Roles.Contains(member.Role))
@@ -87,20 +123,20 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
 }
 
 /// <summary>What a method allows, read once from its endpoint metadata.</summary>
-public sealed record MemberAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles)
+public sealed record MemberAccess(bool Anonymous, bool AnyMember, IReadOnlyList<MemberRole> Roles, bool Reflection = false)
 {
     public const string HealthService = "grpc.health.v1.Health";
 
     /// <summary>Only health answers without credentials: load balancers and probes have none.</summary>
     public static bool IsAnonymous(RpcMethod method) => method.ServiceName == HealthService;
 
-    /// <summary>Reflection describes the API, not data: any authenticated member may use it.</summary>
+    /// <summary>Reflection describes the API, not data: the roles of <see cref="AccessOptions.ReflectionRoles"/> may use it.</summary>
     public static bool IsReflection(RpcMethod method) => method.ServiceName.StartsWith("grpc.reflection.", StringComparison.Ordinal);
 
     public static MemberAccess For(RpcMethod method)
     {
         if (IsAnonymous(method)) return new(true, false, []);
-        if (IsReflection(method)) return new(false, true, []);
+        if (IsReflection(method)) return new(false, true, [], Reflection: true);
         return new(false, false, method.GetAttribute<RpcRolesAttribute>()?.Roles ?? []);
     }
 }

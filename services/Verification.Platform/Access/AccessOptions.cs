@@ -31,6 +31,12 @@ public sealed class AccessOptions
     /// <summary>Longest a batch or stream waits for item tokens before it is answered RESOURCE_EXHAUSTED.</summary>
     public TimeSpan MaxItemWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Roles that may use server reflection: it lists every service, internal-only ones included, so partners learn the API
+    /// from its published protos and OpenAPI document instead. Others are PERMISSION_DENIED, audited.
+    /// </summary>
+    public IReadOnlyList<MemberRole> ReflectionRoles { get; set; } = [MemberRole.InternalService, MemberRole.Administrator, MemberRole.Auditor];
+
     /// <summary>Identical denials (member, method, reason, resource) within this window are audited once, then once more with their count.</summary>
     public TimeSpan DenialWindow { get; set; } = TimeSpan.FromSeconds(10);
 }

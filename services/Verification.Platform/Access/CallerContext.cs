@@ -39,11 +39,24 @@ public static class CallerContext
     /// <summary>Marks this call as relayed on behalf of <paramref name="memberCode"/> (access control has checked the caller may).</summary>
     internal static void ActOnBehalfOf(this ServerCallContext context, string memberCode) => context.UserState[OnBehalfOfKey] = memberCode;
 
-    /// <summary>The caller's correlation id (<c>x-correlation-id</c>), else this call's trace id.</summary>
-    public static string CorrelationId(this ServerCallContext context)
+    /// <summary>The scope of correlation ids sent without valid credentials.</summary>
+    public const string UnauthenticatedScope = "unauthenticated";
+
+    /// <summary>
+    /// This call's correlation id, scoped to the member that sent it: <c>member/id</c>, where id is the caller's
+    /// <c>x-correlation-id</c> (else this call's trace id), so two members choosing the same id never share a trace.
+    /// The internal-service member's id is taken as it came (a module forwards an id it already scoped).
+    /// </summary>
+    public static string CorrelationId(this ServerCallContext context) => context.CorrelationIdOf(context.MemberOrNull());
+
+    /// <summary>The correlation id as <see cref="CorrelationId(ServerCallContext)"/> scopes it for <paramref name="member"/> (null: unauthenticated).</summary>
+    internal static string CorrelationIdOf(this ServerCallContext context, Member? member)
     {
         string? header = context.GetHttpContext().Request.Headers[CorrelationHeader];
-        if (!string.IsNullOrEmpty(header) && header.Length <= 128) return header;
-        return Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
+        var chosen = !string.IsNullOrEmpty(header) && header.Length <= 128 ? header : null;
+        var trace = Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
+        if (member is { Role: MemberRole.InternalService } && context.MemberOrNull() is not null)
+            return chosen ?? $"{context.ActingMemberCode()}/{trace}";
+        return $"{member?.Code ?? UnauthenticatedScope}/{chosen ?? trace}";
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Verification.Api;
@@ -11,7 +12,14 @@ namespace Verification.Platform.Access;
 /// </summary>
 public sealed class ItemBudget(AdmissionBuckets buckets, IOptions<AccessOptions> options)
 {
-    public async Task ChargeAsync(ServerCallContext context, int items, CancellationToken cancellationToken)
+    /// <summary>What an over-budget answer says became of the earlier items, unless the method says otherwise.</summary>
+    public const string EarlierItemsAnswered = "the items before this message were answered. Send the rest after the given delay.";
+
+    public Task ChargeAsync(ServerCallContext context, int items, CancellationToken cancellationToken) =>
+        ChargeAsync(context, items, EarlierItemsAnswered, cancellationToken);
+
+    /// <param name="earlierItems">What became of the items before this charge, said in the RESOURCE_EXHAUSTED answer.</param>
+    public async Task ChargeAsync(ServerCallContext context, int items, string earlierItems, CancellationToken cancellationToken)
     {
         var member = context.Member();
         // A module relaying a partner's work was charged for it where the partner called; charging again would count it twice.
@@ -31,9 +39,23 @@ public sealed class ItemBudget(AdmissionBuckets buckets, IOptions<AccessOptions>
             }
             if (waited + wait > limits.MaxItemWait)
                 throw RpcErrors.RetryLater(StatusCode.ResourceExhausted,
-                    $"This member's item budget ({rate} items per second) is spent; the items before this message were answered. Send the rest after the given delay.", wait);
+                    $"This member's item budget ({rate} items per second) is spent; {earlierItems}", wait);
             await Task.Delay(wait, cancellationToken);
             waited += wait;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="messages"/> with each message's items (<paramref name="items"/>) charged before it is handed on, so the
+    /// feature reading them is slowed by the budget, and a wait over the longest one ends its reading with RESOURCE_EXHAUSTED.
+    /// </summary>
+    public async IAsyncEnumerable<T> Charged<T>(
+        IAsyncEnumerable<T> messages, Func<T, int> items, ServerCallContext context, string earlierItems, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var message in messages.WithCancellation(cancellationToken))
+        {
+            await ChargeAsync(context, items(message), earlierItems, cancellationToken);
+            yield return message;
         }
     }
 }

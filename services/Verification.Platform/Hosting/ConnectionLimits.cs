@@ -36,6 +36,19 @@ public sealed record ConnectionLimits
     /// <summary>A client or bidirectional stream that sends no message for this long is ended DEADLINE_EXCEEDED.</summary>
     public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Request metadata (header names and values, plus 32 bytes each as HTTP/2 counts them) one call may send; more fails
+    /// that call alone (RESOURCE_EXHAUSTED), the connection and its other calls go on.
+    /// </summary>
+    public int MaxRequestMetadataSize { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// What Kestrel accepts of one header block before closing the whole connection (HTTP/2 has no way to refuse a block
+    /// it did not decode without losing HPACK state): kept well above <see cref="MaxRequestMetadataSize"/> so a call over
+    /// that is answered per stream.
+    /// </summary>
+    public int MaxHeaderBlockSize { get; init; } = 128 * 1024;
+
     public static ConnectionLimits Read(IConfiguration configuration)
     {
         var section = configuration.GetSection(SectionName);
@@ -49,6 +62,8 @@ public sealed record ConnectionLimits
             MaxConcurrentStreams = Count(section, nameof(MaxConcurrentStreams), defaults.MaxConcurrentStreams),
             MaxConnectionsPerAddress = Count(section, nameof(MaxConnectionsPerAddress), defaults.MaxConnectionsPerAddress),
             StreamIdleTimeout = Duration(section, nameof(StreamIdleTimeout), defaults.StreamIdleTimeout),
+            MaxRequestMetadataSize = Count(section, nameof(MaxRequestMetadataSize), defaults.MaxRequestMetadataSize),
+            MaxHeaderBlockSize = Count(section, nameof(MaxHeaderBlockSize), defaults.MaxHeaderBlockSize),
         };
     }
 
@@ -60,6 +75,8 @@ public sealed record ConnectionLimits
         kestrel.Limits.Http2.KeepAlivePingDelay = KeepAlivePingDelay;
         kestrel.Limits.Http2.KeepAlivePingTimeout = KeepAlivePingTimeout;
         kestrel.Limits.Http2.MaxStreamsPerConnection = MaxConcurrentStreams;
+        kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(MaxHeaderBlockSize, MaxRequestMetadataSize);
+        kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(MaxHeaderBlockSize, MaxRequestMetadataSize);
     }
 
     private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)

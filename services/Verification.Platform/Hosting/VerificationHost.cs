@@ -69,6 +69,8 @@ public static class VerificationHost
         builder.Services.AddSingleton<DatabaseOutageInterceptor>();
         builder.Services.AddSingleton<StreamIdleInterceptor>();
         builder.Services.AddGrpcReflection();
+        // A request message that does not parse answers INVALID_ARGUMENT, not UNKNOWN; after every AddGrpc (Swagger and reflection call it too).
+        builder.Services.AnswerMalformedMessagesInvalid();
         var health = new HealthServiceImpl();
         health.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         builder.Services.AddSingleton(health);
@@ -88,6 +90,8 @@ public static class VerificationHost
     public static WebApplication MapVerificationHost(this WebApplication app, IReadOnlyList<VerificationModule> catalog)
     {
         var host = app.Services.GetRequiredService<VerificationHostContext>();
+        // First: a call with too much metadata is refused on its own stream before anything reads it.
+        app.UseRequestMetadataLimit(app.Services.GetRequiredService<ConnectionLimits>());
         PartnerRest.MapOpenApi(app);
         app.MapGrpcService<HealthServiceImpl>();
         HostHealthReport.Map(app);
@@ -118,6 +122,14 @@ public static class VerificationHost
             access.MembersFileCheckInterval = TimeSpan.TryParse(interval, System.Globalization.CultureInfo.InvariantCulture, out var every) && every > TimeSpan.Zero
                 ? every
                 : throw new ConfigurationError("Verification:Access:MembersFileCheckInterval", "a positive interval such as 00:00:10", interval);
+        }
+        if (section["ReflectionRoles"] is { } reflection)
+        {
+            // A comma-separated list of roles, or empty for none: a name that is not a role stops the start.
+            access.ReflectionRoles = reflection.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(role => Enum.TryParse<MemberRole>(role, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(role, out _) ? parsed
+                    : throw new ConfigurationError("Verification:Access:ReflectionRoles", "role names separated by commas, such as InternalService,Administrator", reflection))
+                .ToArray();
         }
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);

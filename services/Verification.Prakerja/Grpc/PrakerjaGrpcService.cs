@@ -20,6 +20,7 @@ public sealed class PrakerjaGrpcService(
     BatchSubmission submission,
     BatchResults results,
     AccessDenials denials,
+    ItemBudget budget,
     PrakerjaSettings settings) : PrakerjaService.PrakerjaServiceBase
 {
     public const string BatchResourceType = "verification.prakerja.v1.Batch";
@@ -27,7 +28,10 @@ public sealed class PrakerjaGrpcService(
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context)
     {
-        var outcome = await crossCheck.RunAsync(PrakerjaRequests.CrossCheckMessages(requests, context.CancellationToken),
+        // Each recipient is charged to the member's item budget as its message is read.
+        var messages = budget.Charged(PrakerjaRequests.CrossCheckMessages(requests, context.CancellationToken), lines => lines.Count, context,
+            "the recipients before this message were answered. Send the rest after the given delay.", context.CancellationToken);
+        var outcome = await crossCheck.RunAsync(messages,
             outcomes => responses.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);
         switch (outcome)
@@ -36,6 +40,8 @@ public sealed class PrakerjaGrpcService(
                 return;
             case CrossCheckOutcome.Malformed malformed:
                 throw Invalid("A message of the stream is malformed; the recipients before it were answered.", malformed.Violations);
+            case CrossCheckOutcome.InputEnded ended:
+                throw ended.Status;
             case CrossCheckOutcome.RegistryUnavailable:
                 throw RpcErrors.RetryLater(StatusCode.Unavailable, "The participant registry is unavailable; retry the call after the given delay.", settings.RetryDelay);
             default:
@@ -46,7 +52,11 @@ public sealed class PrakerjaGrpcService(
     [RpcRoles(MemberRole.PrakerjaPmo)]
     public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
     {
-        var outcome = await submission.SubmitAsync(PrakerjaRequests.UploadMessages(requests, context.CancellationToken),
+        // Each recipient is charged as its chunk is read: over the budget the upload slows; past the longest wait it breaks and keeps nothing.
+        var messages = budget.Charged(PrakerjaRequests.UploadMessages(requests, context.CancellationToken),
+            message => message is UploadMessage.Recipients { Lines: var lines } ? lines.Count : 0, context,
+            "nothing of this upload was kept. Send it again (with the same idempotency key) after the given delay, or in smaller batches over time.", context.CancellationToken);
+        var outcome = await submission.SubmitAsync(messages,
             context.Member().Code, context.CorrelationId(), context.CancellationToken);
         return outcome switch
         {

@@ -30,6 +30,7 @@ public sealed class RentanGrpcService(
     RentanStore store,
     MemberDirectory members,
     AccessDenials denials,
+    ItemBudget budget,
     RentanSettings settings,
     TimeProvider time) : RentanService.RentanServiceBase
 {
@@ -91,6 +92,8 @@ public sealed class RentanGrpcService(
         var seen = new HashSet<long>();
         while (await requestStream.MoveNext(context.CancellationToken))
         {
+            // Each row is charged to the member's item budget: over it the list is read slower, then refused whole.
+            await budget.ChargeAsync(context, 1, "nothing of this list was enrolled. Send it again after the given delay.", context.CancellationToken);
             var message = requestStream.Current;
             if (message.PartCase != EnrolWorkersRequest.PartOneofCase.Row)
                 throw Invalid("header", "HEADER_REPEATED", "The header is the first message of a list, exactly once; then one row per message.");
@@ -234,6 +237,9 @@ public sealed class RentanGrpcService(
             var message = requests.Current;
             if (message.PartCase != UploadExtractRequest.PartOneofCase.Rows)
                 throw Invalid("header", "HEADER_REPEATED", "The header is the first message of an upload, exactly once; then rows.");
+            // Each row is charged to the member's item budget: over it the upload slows, then ends before the extract is complete.
+            await budget.ChargeAsync(context, message.Rows.Rows.Count,
+                "the rejected rows before this message were answered, but the extract is not complete and not in use. Send the whole upload again after the given delay.", cancellationToken);
             foreach (var row in message.Rows.Rows)
             {
                 var read = new RentanRequests(today);

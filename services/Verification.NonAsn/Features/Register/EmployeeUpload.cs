@@ -112,7 +112,7 @@ public sealed class EmployeeUpload(IServiceScopeFactory scopes, NonAsnSettings s
         while (true)
         {
             // Wait for rows, but answer a finished chunk meanwhile: the caller may be waiting for it before sending more.
-            var more = reader.WaitToReadAsync(cancellationToken).AsTask();
+            var more = MoreAsync(reader, cancellationToken);
             while (inFlight.Count > 0 && await Task.WhenAny(more, inFlight.Peek()) != more) await answer(await inFlight.Dequeue());
             if (!await more) break;
 
@@ -124,6 +124,22 @@ public sealed class EmployeeUpload(IServiceScopeFactory scopes, NonAsnSettings s
         while (inFlight.Count > 0) await answer(await inFlight.Dequeue());
         // Surfaces a reader failure (e.g. the caller's stream broke) as the upload's failure.
         await reader.Completion;
+    }
+
+    /// <summary>
+    /// Whether more rows will come. A reader that failed (the caller's stream broke, or its item budget ran out) is the end of
+    /// the rows here, so every row read before it is still registered and answered; <c>reader.Completion</c> then fails the upload.
+    /// </summary>
+    private static async Task<bool> MoreAsync(ChannelReader<(long Offset, UploadRow Row)> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested && reader.Completion.IsFaulted)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -141,7 +157,7 @@ public sealed class EmployeeUpload(IServiceScopeFactory scopes, NonAsnSettings s
             linger.CancelAfter(Linger);
             try
             {
-                if (!await reader.WaitToReadAsync(linger.Token)) return chunk;
+                if (!await MoreAsync(reader, linger.Token)) return chunk;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -20,6 +20,12 @@ public abstract record CrossCheckOutcome
 
     /// <summary>Membership could not be reached or did not answer; the PMO may retry the call.</summary>
     public sealed record RegistryUnavailable : CrossCheckOutcome;
+
+    /// <summary>
+    /// Reading the PMO's stream failed with this status (its item budget spent, or the stream idle too long): the call ends
+    /// with it, after every recipient read before was answered.
+    /// </summary>
+    public sealed record InputEnded(RpcException Status) : CrossCheckOutcome;
 }
 
 /// <summary>
@@ -77,11 +83,25 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
         var answering = AnswerAsync(call, waiting, SendAsync, cancellationToken);
         var seen = new HashSet<long>();
         IReadOnlyList<FieldViolation>? malformed = null;
+        RpcException? inputEnded = null;
         long offset = 0;
+        await using var reader = messages.GetAsyncEnumerator(cancellationToken);
         try
         {
-            await foreach (var lines in messages.WithCancellation(cancellationToken))
+            while (true)
             {
+                try
+                {
+                    if (!await reader.MoveNextAsync()) break;
+                }
+                catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The PMO's side ended with a status (over budget, idle): what was asked before is still answered.
+                    inputEnded = ex;
+                    break;
+                }
+
+                var lines = reader.Current;
                 var problems = RecipientLine.Problems(lines, "");
                 if (problems.Count > 0)
                 {
@@ -126,6 +146,7 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
         }
 
         await answering;
+        if (inputEnded is not null) return new CrossCheckOutcome.InputEnded(inputEnded);
         return malformed is null ? new CrossCheckOutcome.Answered() : new CrossCheckOutcome.Malformed(malformed);
     }
 
