@@ -37,8 +37,8 @@ public static class ConfigurationValidator
         {
             if (!knownModules.Contains(endpoint.Key, StringComparer.OrdinalIgnoreCase))
                 throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", $"one of {string.Join(", ", knownModules)}");
-            if (!Uri.TryCreate(endpoint.Value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", "an http:// or https:// address", endpoint.Value);
+            if (ModuleAddress.TryParse(endpoint.Key, endpoint.Value, internalTls: false) is null)
+                throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", ModuleAddress.Expected, endpoint.Value);
             options.Endpoints[endpoint.Key] = endpoint.Value!;
         }
 
