@@ -117,6 +117,7 @@ public static class ConfigurationValidator
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme != "amqp")
                 throw new ConfigurationError($"{BusOptions.SectionName}:RabbitMqUri", "an amqp://user:password@host:port/vhost address", "(not an amqp URI)");
             options.RabbitMq = RabbitMqOptions.FromUri(parsed);
+            options.QuorumQueues = ParseBool(section, "QuorumQueues", false);
         }
         options.RetryLimit = ParseInt(section, "RetryLimit", options.RetryLimit, 0, 100);
         return options;
