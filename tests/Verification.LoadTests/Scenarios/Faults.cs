@@ -66,6 +66,8 @@ public static class Faults
     {
         var targets = options.KillTargetsGiven ? options.KillTargets : suite.Modules;
         var last = options.Duration * 0.75;
+        // Each killed replica restarts in the background, so every kill lands within the load however slow a start is.
+        var restarts = new List<Task>();
         for (var i = 0; i < targets.Count; i++)
         {
             var at = targets.Count == 1 ? options.FaultStart : options.FaultStart + ((last - options.FaultStart) * i / (targets.Count - 1));
@@ -74,6 +76,13 @@ public static class Faults
             var victim = targets[i] == "audit" ? await AuditWriterAsync(suite, cancellationToken) : replicas[^1];
             var role = targets[i] == "audit" ? "the audit log's writer" : $"replica {replicas.ToList().IndexOf(victim) + 1} of {replicas.Count}";
             timeline.Add($"SIGKILL {victim.Module} {role} (pid {victim.Pid})");
+            restarts.Add(RestartAsync(victim));
+        }
+
+        await Task.WhenAll(restarts);
+
+        async Task RestartAsync(ModuleProcess victim)
+        {
             var serving = await suite.KillAndRestartAsync(victim, options.Down ?? TimeSpan.Zero, cancellationToken);
             timeline.Add($"{victim.Module} restarted (pid {victim.Pid}), SERVING {serving.TotalSeconds:0.0} s after its start");
         }

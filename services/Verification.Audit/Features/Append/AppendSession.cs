@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Npgsql;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
