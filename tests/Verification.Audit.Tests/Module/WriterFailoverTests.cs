@@ -64,7 +64,8 @@ public sealed class WriterFailoverTests
         Assert.NotNull(paused);
         Assert.Equal(64, await paused.AppendBatchAsync(CancellationToken.None));
 
-        // The writer pauses past its lease (it renews only when it appends); the standby takes over and appends.
+        // The writer pauses past its lease (it renews only when it appends): its expiry is moved to now, as if the time had passed.
+        await log.ExecuteAsync($"UPDATE job_leases SET expires_at = clock_timestamp() WHERE job = '{AppendSession.WriterJob}'");
         AppendSession? successor = null;
         await log.WaitUntilAsync(async () => (successor = await AppendSession.TryOpenAsync(log.Database, "replica-b", log.Replica("b"), log.Key, TimeProvider.System, CancellationToken.None)) is not null,
             "the standby took the writer lease");
@@ -132,7 +133,8 @@ public sealed class WriterFailoverTests
             TreeHeadEntries = 50,
             TreeHeadInterval = TimeSpan.FromHours(1),
             AppendBatchSize = 64,
-            WriterLease = TimeSpan.FromSeconds(1),
+            // Long enough that no pause of a loaded machine ends it: the tests end leases on purpose.
+            WriterLease = TimeSpan.FromSeconds(30),
         };
 
         public async Task ExecuteAsync(string sql)
@@ -155,7 +157,7 @@ public sealed class WriterFailoverTests
 
         public async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
         {
-            var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
             while (!await condition())
             {
                 if (DateTime.UtcNow > until) throw new TimeoutException($"Timed out waiting until {what}.");
