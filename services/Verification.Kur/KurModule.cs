@@ -36,7 +36,12 @@ public static class KurModule
         services.AddNikSealer(builder.Configuration, host);
         services.AddSingleton(KurReferenceData.Embedded);
         var database = services.AddModule<KurDbContext>(host, Name, ApiDescriptors.Kur.FullName);
-        if (database.Provider == DatabaseProvider.Postgres) services.AddScoped<KurStore, PostgresKurStore>();
+        if (database.Provider == DatabaseProvider.Postgres)
+        {
+            services.AddSingleton(sp => new PostgresKurWrites(database, sp.GetRequiredService<OutboxSignal<KurDbContext>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresKurWrites>());
+            services.AddScoped<KurStore, PostgresKurStore>();
+        }
         else services.AddScoped<KurStore, SqliteKurStore>();
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<IMembershipRegistry, MembershipRegistry>();

@@ -43,6 +43,8 @@ public static class MembershipModule
         services.AddHostedService(sp => sp.GetRequiredService<VerificationCoalescer>());
         services.AddSingleton<BatchVerification>();
         services.AddSingleton<ParticipantEnrolment>();
+        services.AddSingleton<EnrolmentCoalescer>();
+        services.AddHostedService(sp => sp.GetRequiredService<EnrolmentCoalescer>());
         services.AddSingleton<CoverageEnding>();
         services.AddSingleton<ParticipantLookup>();
         return builder;

@@ -27,6 +27,8 @@ Console.WriteLine($"== {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.Proc
 
 var admin = options.Postgres ?? (await PostgresServer.SharedAsync()).AdminConnectionString;
 var rabbit = options.RabbitMq ?? (await RabbitMqBroker.SharedAsync()).AmqpUri.ToString();
+if (options.RabbitMq is null && (await RabbitMqBroker.SharedAsync()).ContainerId is { } container) ServerCpu.RabbitMqRoot = await ContainerPidAsync(container);
+Console.WriteLine($"   server CPU counted: {ServerCpu.Scope}");
 Console.WriteLine(options.Postgres is null ? "PostgreSQL: throwaway (fsync off)" : "PostgreSQL: as given");
 var databases = new Dictionary<string, string>();
 foreach (var name in new[] { "membership", "kur", "access_membership", "access_kur" }) databases[name] = await CreateDatabaseAsync(admin, name);
@@ -132,7 +134,7 @@ if (args.Contains("--probe"))
     return 0;
 }
 
-Console.WriteLine("== EnrolBorrower, every borrower new (VerifyMembership, EnrollParticipant + QuoteContribution, two KUR writes);");
+Console.WriteLine("== EnrolBorrower, every borrower new (VerifyMembership, EnrollParticipant answering with the quote, two KUR writes);");
 Console.WriteLine("   KUR and Membership are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them");
 Func<EnrolBorrowerRequest, Task> enrol = async request =>
 {
@@ -209,6 +211,23 @@ catch (IOException)
 }
 
 return drained ? 0 : 1;
+
+// The container's first process as the host sees it, so only this broker's Erlang processes are counted; null if Docker will not say.
+static async Task<int?> ContainerPidAsync(string container)
+{
+    try
+    {
+        using var docker = Process.Start(new ProcessStartInfo("docker", ["inspect", "-f", "{{.State.Pid}}", container]) { RedirectStandardOutput = true, RedirectStandardError = true });
+        if (docker is null) return null;
+        var output = await docker.StandardOutput.ReadToEndAsync();
+        await docker.WaitForExitAsync();
+        return docker.ExitCode == 0 && int.TryParse(output.Trim(), out var pid) && pid > 0 ? pid : null;
+    }
+    catch (System.ComponentModel.Win32Exception)
+    {
+        return null;
+    }
+}
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
@@ -401,24 +420,35 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 }
 
 /// <summary>
-/// CPU time of the machine's PostgreSQL and RabbitMQ (Erlang) processes from /proc (Linux; zero elsewhere): the benchmark
+/// CPU time of the benchmark's PostgreSQL and RabbitMQ (Erlang) processes from /proc (Linux; zero elsewhere): the benchmark
 /// runs them on the same two cores, so their share per enrolment is part of the cost. Processes that end within a level
-/// (a short-lived backend) are not counted; the pooled backends that do the work live for the whole run.
+/// (a short-lived backend) are not counted; the pooled backends that do the work live for the whole run. On a shared
+/// machine other engineers' servers run too: with <c>KUR_BENCH_POSTGRES_PID</c> (the postmaster, set by kur-enrol.sh) and
+/// the broker's container known, only those process trees are counted, otherwise every process of those names.
 /// </summary>
 internal readonly record struct ServerCpu(TimeSpan Postgres, TimeSpan RabbitMq)
 {
     // USER_HZ: the unit of utime and stime in /proc/PID/stat, 100 on every Linux build this runs on.
     private const double TicksPerSecond = 100;
 
+    /// <summary>The postmaster and the broker container's first process, when known: the roots of the trees counted.</summary>
+    public static int? PostgresRoot { get; set; } = int.TryParse(Environment.GetEnvironmentVariable("KUR_BENCH_POSTGRES_PID"), out var pid) ? pid : null;
+
+    public static int? RabbitMqRoot { get; set; }
+
+    /// <summary>Whether the figures are of this benchmark's servers only, as a line of the report says.</summary>
+    public static string Scope => (PostgresRoot is null ? "PostgreSQL: every postgres process" : $"PostgreSQL: the tree of pid {PostgresRoot}")
+        + (RabbitMqRoot is null ? ", RabbitMQ: every Erlang process" : $", RabbitMQ: the tree of pid {RabbitMqRoot}");
+
     public static ServerCpu operator -(ServerCpu after, ServerCpu before) => new(after.Postgres - before.Postgres, after.RabbitMq - before.RabbitMq);
 
     public static ServerCpu Read()
     {
         if (!OperatingSystem.IsLinux()) return default;
-        double postgres = 0, rabbitMq = 0;
+        var processes = new Dictionary<int, (int Parent, string Name, double Ticks)>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(directory), out _)) continue;
+            if (!int.TryParse(Path.GetFileName(directory), out var pid)) continue;
             string stat;
             try
             {
@@ -436,15 +466,30 @@ internal readonly record struct ServerCpu(TimeSpan Postgres, TimeSpan RabbitMq)
             var open = stat.IndexOf('(');
             var close = stat.LastIndexOf(')');
             if (open < 0 || close < open) continue;
-            var name = stat[(open + 1)..close];
-            // After "(comm) ": state, then fields 4..; utime and stime are fields 14 and 15.
+            // After "(comm) ": state, ppid, then fields 5..; utime and stime are fields 14 and 15.
             var fields = stat[(close + 2)..].Split(' ');
             if (fields.Length < 13) continue;
             var ticks = double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
-            if (name.StartsWith("postgres", StringComparison.Ordinal)) postgres += ticks;
-            else if (name is "beam.smp" or "erl_child_setup" or "epmd") rabbitMq += ticks;
+            processes[pid] = (int.Parse(fields[1], CultureInfo.InvariantCulture), stat[(open + 1)..close], ticks);
+        }
+
+        double postgres = 0, rabbitMq = 0;
+        foreach (var (pid, (_, name, ticks)) in processes)
+        {
+            if (name.StartsWith("postgres", StringComparison.Ordinal) && (PostgresRoot is not { } pg || Descends(processes, pid, pg))) postgres += ticks;
+            else if (name is "beam.smp" or "erl_child_setup" or "epmd" && (RabbitMqRoot is not { } mq || Descends(processes, pid, mq))) rabbitMq += ticks;
         }
 
         return new ServerCpu(TimeSpan.FromSeconds(postgres / TicksPerSecond), TimeSpan.FromSeconds(rabbitMq / TicksPerSecond));
+    }
+
+    private static bool Descends(Dictionary<int, (int Parent, string Name, double Ticks)> processes, int pid, int root)
+    {
+        for (var current = pid; current > 1; current = processes.TryGetValue(current, out var p) ? p.Parent : 0)
+        {
+            if (current == root) return true;
+        }
+
+        return false;
     }
 }

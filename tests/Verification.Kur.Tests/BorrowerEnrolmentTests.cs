@@ -55,6 +55,21 @@ public sealed class BorrowerEnrolmentTests(KurDatabases databases) : IClassFixtu
     }
 
     [Theory, BothProviders]
+    public async Task AnEnrolmentAnsweredWithItsQuoteRecordsThatQuoteWithoutAskingForAnother(DatabaseProvider provider)
+    {
+        await UseDatabaseAsync(provider);
+        _membership.AnswersWithQuote = true;
+        var command = Command();
+
+        var record = Assert.IsType<EnrolmentResult.Answered>(await EnrolAsync(command)).Record;
+
+        Assert.Equal(EnrolmentOutcomeKind.Enrolled, record.Outcome);
+        Assert.Equal(36_802, record.MonthlyContributionRupiah); // the enrolment's quote (marked +2), not QuoteContribution's
+        Assert.Equal(0, _membership.QuoteCalls);
+        Assert.Single(_membership.EnrolRequests);
+    }
+
+    [Theory, BothProviders]
     public async Task CoveredBorrowerIsAlreadyCoveredAndMembershipIsNotChanged(DatabaseProvider provider)
     {
         await UseDatabaseAsync(provider);

@@ -9,10 +9,11 @@ namespace Verification.Kur.Data;
 
 /// <summary>
 /// KUR's records on PostgreSQL: the lookup and the enrolment's two writes are one hand-written statement each, the event's
-/// outbox row included, so each is one round trip and its own transaction. EF Core's path costs a transaction of three round
-/// trips for the answer and builds its SQL and a parameter per column on every call (docs/benchmarks.md, "## KUR").
+/// outbox row included, so each is one round trip. EF Core's path costs a transaction of three round trips for the answer
+/// and builds its SQL and a parameter per column on every call (docs/benchmarks.md, "## KUR"). The writes of concurrent
+/// enrolments share a batch and its commit (<see cref="PostgresKurWrites"/>).
 /// </summary>
-internal sealed class PostgresKurStore(KurDbContext db, OutboxSignal<KurDbContext> outbox) : KurStore(db)
+internal sealed class PostgresKurStore(KurDbContext db, PostgresKurWrites writes) : KurStore(db)
 {
     /// <summary>A column of kur_enrolments: its name, how a row's value is read back, and the parameter that writes it.</summary>
     private sealed record Column(string Name, Action<NpgsqlDataReader, int, KurEnrolmentRecord> Read, Func<KurEnrolmentRecord, NpgsqlParameter>? Write = null)
@@ -99,47 +100,35 @@ internal sealed class PostgresKurStore(KurDbContext db, OutboxSignal<KurDbContex
         }
     }
 
-    public override async Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken)
-    {
-        var connection = await OpenAsync(cancellationToken);
-        try
-        {
-            await using var command = new NpgsqlCommand(answered is null ? Insert : InsertWithEvent, connection);
-            foreach (var column in Inserted) command.Parameters.Add(column.Parameter(record));
-            if (answered is not null)
-            {
-                foreach (var parameter in OutboxStatements.Parameters(answered)) command.Parameters.Add(parameter);
-            }
+    public override Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken) =>
+        writes.ExecuteAsync(record.BankCode, record.LoanReference, () => ClaimStatement(record, answered), cancellationToken);
 
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) return false;
-        }
-        finally
-        {
-            await Db.Database.CloseConnectionAsync();
-        }
-
-        if (answered is not null) outbox.Notify();
-        return true;
-    }
-
-    public override async Task<bool> TryAnswerAsync(KurEnrolmentRecord claim, ClaimAnswer answer, OutboxMessage answered, CancellationToken cancellationToken)
+    public override Task<bool> TryAnswerAsync(KurEnrolmentRecord claim, ClaimAnswer answer, OutboxMessage answered, CancellationToken cancellationToken)
     {
         answer.ApplyTo(claim);
-        var connection = await OpenAsync(cancellationToken);
-        try
+        return writes.ExecuteAsync(claim.BankCode, claim.LoanReference, () => AnswerStatement(claim, answered), cancellationToken);
+    }
+
+    /// <summary>The claim (or a covered borrower's complete record with its event); changes one row unless the key is taken.</summary>
+    internal static NpgsqlBatchCommand ClaimStatement(KurEnrolmentRecord record, OutboxMessage? answered)
+    {
+        var command = new NpgsqlBatchCommand(answered is null ? Insert : InsertWithEvent);
+        foreach (var column in Inserted) command.Parameters.Add(column.Parameter(record));
+        if (answered is not null)
         {
-            await using var command = new NpgsqlCommand(Answer, connection) { Parameters = { Text(claim.BankCode), Text(claim.LoanReference) } };
-            foreach (var column in Answered) command.Parameters.Add(column.Parameter(claim));
             foreach (var parameter in OutboxStatements.Parameters(answered)) command.Parameters.Add(parameter);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) return false;
-        }
-        finally
-        {
-            await Db.Database.CloseConnectionAsync();
         }
 
-        outbox.Notify();
-        return true;
+        return command;
+    }
+
+    /// <summary>The answer as <paramref name="claim"/> holds it, with its event; changes one row unless the claim was answered already.</summary>
+    internal static NpgsqlBatchCommand AnswerStatement(KurEnrolmentRecord claim, OutboxMessage answered)
+    {
+        var command = new NpgsqlBatchCommand(Answer) { Parameters = { Text(claim.BankCode), Text(claim.LoanReference) } };
+        foreach (var column in Answered) command.Parameters.Add(column.Parameter(claim));
+        foreach (var parameter in OutboxStatements.Parameters(answered)) command.Parameters.Add(parameter);
+        return command;
     }
 
     /// <summary>The context's own connection: its pool, and the statements Npgsql prepared on it.</summary>

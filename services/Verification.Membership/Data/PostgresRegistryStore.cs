@@ -91,6 +91,9 @@ internal sealed class PostgresRegistryStore : RegistryStore, IAsyncDisposable
     /// <summary>Several queries in flight keep PostgreSQL's cores busy while the next batch gathers.</summary>
     public override int ConcurrentLookups => 4;
 
+    /// <summary>One transaction commits (and waits for its WAL flush) while the next gathers the callers that arrived meanwhile.</summary>
+    public override int ConcurrentEnrolments => 2;
+
     public override async Task<Dictionary<long, CoverageSpan[]>> CoveragesByNikAsync(IReadOnlyCollection<long> niks, CancellationToken cancellationToken)
     {
         if (niks.Count == 0) return [];

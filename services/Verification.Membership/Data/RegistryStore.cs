@@ -86,6 +86,9 @@ public abstract class RegistryStore(DbContextOptions<MembershipDbContext> option
     /// <summary>How many set-based lookups are worth having in flight at once.</summary>
     public abstract int ConcurrentLookups { get; }
 
+    /// <summary>How many coalesced enrolment transactions are worth having in flight at once.</summary>
+    public abstract int ConcurrentEnrolments { get; }
+
     /// <summary>
     /// The coverages of every registered NIK among <paramref name="niks"/> (duplicates allowed); a NIK missing from the
     /// result is not registered, a registered one without coverage maps to an empty array. Never one query per NIK.

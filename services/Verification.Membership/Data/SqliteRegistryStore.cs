@@ -22,6 +22,9 @@ internal sealed class SqliteRegistryStore(ModuleDatabase database, DbContextOpti
     /// <summary>SQLite gains little from more than two lookups at once.</summary>
     public override int ConcurrentLookups => 2;
 
+    /// <summary>The write gate lets one writer in at a time, so a second transaction would only queue behind it.</summary>
+    public override int ConcurrentEnrolments => 1;
+
     public override async Task<Dictionary<long, CoverageSpan[]>> CoveragesByNikAsync(IReadOnlyCollection<long> niks, CancellationToken cancellationToken)
     {
         if (niks.Count == 0) return [];

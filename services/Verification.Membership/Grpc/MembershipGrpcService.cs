@@ -20,6 +20,7 @@ public sealed class MembershipGrpcService(
     VerificationCoalescer coalescer,
     BatchVerification batches,
     ParticipantEnrolment enrolment,
+    EnrolmentCoalescer enrolments,
     CoverageEnding coverageEnding,
     ParticipantLookup participants,
     ContributionRateTable rates,
@@ -93,12 +94,26 @@ public sealed class MembershipGrpcService(
         var command = EnrolmentRequestReader.Read(request, violations, context.Member().Code, context.CorrelationId());
         violations.ThrowIfAny();
 
-        return await enrolment.EnrolAsync(Relayed(command!, context), context.CancellationToken) switch
+        return await enrolments.EnrolAsync(Relayed(command!, context), context.CancellationToken) switch
         {
-            EnrolmentResult.Answered answered => answered.Answer.ToApi(),
+            EnrolmentResult.Answered answered => WithQuote(answered.Answer.ToApi(), command!, request.Programs),
             EnrolmentResult.KeyReused => throw RpcErrors.Of(StatusCode.AlreadyExists, KeyReusedMessage),
             var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
         };
+    }
+
+    /// <summary>
+    /// The answer with a BPU enrolment's monthly contribution from the first of its start month, as QuoteContribution gives
+    /// it; computed from the request, not stored with the answer, so a repeat of the key gets the same quote.
+    /// </summary>
+    private EnrollParticipantResponse WithQuote(EnrollParticipantResponse answer, EnrolmentCommand command, IEnumerable<Program> asked)
+    {
+        if (command.Segment != ParticipantSegment.Bpu) return answer;
+        var quote = ContributionQuote.Compute(
+            new ContributionQuoteRequest(command.Segment, command.Programs.ToList(), command.MonthlyIncome, null, new DateOnly(command.StartDate.Year, command.StartDate.Month, 1)),
+            rates);
+        if (quote.Quote is { } priced) answer.ContributionQuote = ToResponse(priced, asked);
+        return answer;
     }
 
     /// <summary>A command made for the partner a module relayed, so the events name the partner and the module.</summary>
@@ -148,7 +163,7 @@ public sealed class MembershipGrpcService(
         {
             results[positions[j]] = answers[j] switch
             {
-                EnrolmentResult.Answered answered => new EnrollParticipantsResult { Enrolled = answered.Answer.ToApi() },
+                EnrolmentResult.Answered answered => new EnrollParticipantsResult { Enrolled = WithQuote(answered.Answer.ToApi(), commands[j], request.Items[positions[j]].Programs) },
                 EnrolmentResult.KeyReused => new EnrollParticipantsResult { Error = new RowError { Code = Google.Rpc.Code.AlreadyExists, Message = KeyReusedMessage } },
                 var other => throw new InvalidOperationException($"Unexpected enrolment result {other.GetType().Name}."),
             };
@@ -311,14 +326,19 @@ public sealed class MembershipGrpcService(
             violations.ThrowIfAny();
         }
 
+        return Task.FromResult(ToResponse(quote.Quote!, request.Programs));
+    }
+
+    /// <summary>A quote as the API's message, its lines in the order the programs were asked for, as the proto promises.</summary>
+    private static QuoteContributionResponse ToResponse(ContributionQuote quote, IEnumerable<Program> asked)
+    {
         var response = new QuoteContributionResponse();
-        // In the order of the request, as the proto promises.
-        foreach (var asked in request.Programs)
+        foreach (var program in asked)
         {
-            var line = quote.Quote!.Programs.Single(p => p.Program.ToApi() == asked);
+            var line = quote.Programs.Single(p => p.Program.ToApi() == program);
             response.Lines.Add(new ContributionLine
             {
-                Program = asked,
+                Program = program,
                 EmployerShareRupiah = line.EmployerShare,
                 WorkerShareRupiah = line.WorkerShare,
                 FundedElsewhereRupiah = line.FundedElsewhere,
@@ -326,11 +346,11 @@ public sealed class MembershipGrpcService(
             });
         }
 
-        response.EmployerTotalRupiah = quote.Quote!.EmployerTotal;
-        response.WorkerTotalRupiah = quote.Quote.WorkerTotal;
-        response.TotalRupiah = quote.Quote.Total;
-        response.FundedElsewhereTotalRupiah = quote.Quote.FundedElsewhereTotal;
-        return Task.FromResult(response);
+        response.EmployerTotalRupiah = quote.EmployerTotal;
+        response.WorkerTotalRupiah = quote.WorkerTotal;
+        response.TotalRupiah = quote.Total;
+        response.FundedElsewhereTotalRupiah = quote.FundedElsewhereTotal;
+        return response;
     }
 
     [RpcRoles(MemberRole.InternalService, MemberRole.Auditor)]

@@ -41,6 +41,9 @@ public sealed class FakeMembership : IMembershipRegistry
     /// <summary>The next quote is refused with INVALID_ARGUMENT (after the enrolment, which goes through).</summary>
     public bool RefuseQuote { get; set; }
 
+    /// <summary>Enrolments are answered with their contribution quote, as Membership does since issue 27 (not before).</summary>
+    public bool AnswersWithQuote { get; set; }
+
     public int Participants
     {
         get
@@ -108,7 +111,9 @@ public sealed class FakeMembership : IMembershipRegistry
             }
 
             Fail("enrol", FailAfter);
-            return Task.FromResult(answer.Clone());
+            var response = answer.Clone();
+            if (AnswersWithQuote && response.Outcome != EnrollOutcome.AlreadyCovered) response.ContributionQuote = BpuQuote(request.MonthlyIncomeRupiah, 2);
+            return Task.FromResult(response);
         }
     }
 
@@ -124,10 +129,15 @@ public sealed class FakeMembership : IMembershipRegistry
                 throw RpcErrors.Of(StatusCode.InvalidArgument, "Invalid quote.");
             }
 
-            // BPU: JKK 1 % of income (Rp10,000 to Rp207,000) + JKM Rp6,800.
-            var jkk = Math.Clamp(request.MonthlyIncomeRupiah / 100, 10_000, 207_000);
-            return Task.FromResult(new QuoteContributionResponse { WorkerTotalRupiah = jkk + 6_800, TotalRupiah = jkk + 6_800 });
+            return Task.FromResult(BpuQuote(request.MonthlyIncomeRupiah, 0));
         }
+    }
+
+    /// <summary>BPU: JKK 1 % of income (Rp10,000 to Rp207,000) + JKM Rp6,800; <paramref name="marker"/> rupiah more tells which call priced it.</summary>
+    private static QuoteContributionResponse BpuQuote(long monthlyIncome, long marker)
+    {
+        var jkk = Math.Clamp(monthlyIncome / 100, 10_000, 207_000);
+        return new QuoteContributionResponse { WorkerTotalRupiah = jkk + 6_800 + marker, TotalRupiah = jkk + 6_800 + marker };
     }
 
     public Task<EndCoverageResponse> EndCoverageAsync(EndCoverageRequest request, CancellationToken cancellationToken)

@@ -45,6 +45,7 @@ public sealed class KurDatabase : IAsyncDisposable
     private readonly string? _directory;
     private readonly PostgresServer? _server;
     private readonly OutboxSignal<KurDbContext> _outbox = new();
+    private PostgresKurWrites? _writes;
 
     private KurDatabase(ModuleDatabase database, string? directory, PostgresServer? server)
     {
@@ -72,13 +73,23 @@ public sealed class KurDatabase : IAsyncDisposable
         }
 
         await new SchemaMigrator().ApplyModuleAsync(created._database, typeof(KurDbContext).Assembly, "Verification.Kur.Data.Migrations", CancellationToken.None);
+        if (provider == DatabaseProvider.Postgres)
+        {
+            // The coalesced writes run as KurModule runs them: a hosted service of their own.
+            created._writes = new PostgresKurWrites(created._database, created._outbox);
+            await created._writes.StartAsync(CancellationToken.None);
+        }
+
         return created;
     }
+
+    /// <summary>The coalesced writes of the PostgreSQL store (none on SQLite).</summary>
+    internal PostgresKurWrites Writes => _writes ?? throw new InvalidOperationException("Only the PostgreSQL store coalesces its writes.");
 
     public KurDbContext NewContext() => new(new DbContextOptionsBuilder<KurDbContext>().UseModuleDatabase(_database).Options);
 
     /// <summary>The store KurModule registers for this provider, on a DbContext of its own, as one request would get it.</summary>
-    public KurStore Store() => Provider == DatabaseProvider.Postgres ? new PostgresKurStore(NewContext(), _outbox) : new SqliteKurStore(NewContext());
+    public KurStore Store() => Provider == DatabaseProvider.Postgres ? new PostgresKurStore(NewContext(), _writes!) : new SqliteKurStore(NewContext());
 
     public BorrowerEnrolment Enrolment(IMembershipRegistry membership, TimeProvider time) =>
         new(Store(), membership, Fingerprint, Sealer, KurReferenceData.Embedded, time, NullLogger<BorrowerEnrolment>.Instance);
@@ -107,6 +118,12 @@ public sealed class KurDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_writes is not null)
+        {
+            await _writes.StopAsync(CancellationToken.None);
+            _writes.Dispose();
+        }
+
         if (_server is not null)
         {
             await _server.DropDatabaseAsync(_database.ConnectionString);

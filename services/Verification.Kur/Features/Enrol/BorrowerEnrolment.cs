@@ -63,7 +63,8 @@ public abstract record EnrolmentResult
 /// ALREADY_COVERED record and its event are inserted in one transaction; Membership was not changed. (3b) Not covered:
 /// a claim row is inserted (no answer yet, invisible to Get, List and the report) holding the decision to enrol and
 /// the coverage start date. (4) EnrollParticipant with a key derived from (bank code, loan reference), so any number
-/// of repeats start one coverage and get one answer, and QuoteContribution. (5) The claim becomes the ENROLLED record
+/// of repeats start one coverage and get one answer, with the contribution quote in it (QuoteContribution is asked
+/// only of a Membership that answers without one). (5) The claim becomes the ENROLLED record
 /// and its event commits with it, in one transaction; only then does the bank see ENROLLED.</para>
 /// <para>So no enrolment record exists without its participant (a record is only ever completed from Membership's
 /// answer), and a participant that Membership registered for a loan always has that loan's record once the bank has
@@ -210,48 +211,54 @@ public sealed partial class BorrowerEnrolment(
             StartDate = ToApi(startDate),
         };
         enrol.Programs.Add(KurPrograms);
-        var quote = new QuoteContributionRequest
-        {
-            Segment = ApiSegment.Bpu,
-            MonthlyIncomeRupiah = borrower.DeclaredMonthlyIncomeRupiah,
-            EffectiveDate = ToApi(new DateOnly(startDate.Year, startDate.Month, 1)),
-        };
-        quote.Programs.Add(KurPrograms);
 
-        // The quote does not depend on the enrolment: asking both at once saves a round trip on the bank's clock.
-        var enrolling = Started(() => membership.EnrolAsync(enrol, cancellationToken));
-        var quoting = Started(() => membership.QuoteAsync(quote, cancellationToken));
+        EnrollParticipantResponse enrolled;
         try
         {
-            await Task.WhenAll(enrolling, quoting);
+            enrolled = await membership.EnrolAsync(enrol, cancellationToken);
         }
-        catch (RpcException)
-        {
-            // Examined call by call below: what to do depends on which call failed.
-        }
-
-        if ((Failure(enrolling) ?? Failure(quoting)) is { } failure && MembershipRegistry.IsTransient(failure))
+        catch (RpcException failure) when (MembershipRegistry.IsTransient(failure))
         {
             // The claim stays: the bank's retry resumes here with the same key, and Membership answers it once.
             Log.MembershipUnavailable(logger, "EnrollParticipant", failure.StatusCode, claim.BankCode, claim.LoanReference);
             return new EnrolmentResult.MembershipUnavailable();
         }
-
-        if (Failure(enrolling) is { StatusCode: StatusCode.InvalidArgument } refusal)
+        catch (RpcException refusal) when (refusal.StatusCode == StatusCode.InvalidArgument)
         {
             // Membership wrote nothing; neither do we, so the bank can correct the data under the same loan reference.
             await store.ReleaseClaimAsync(claim, CancellationToken.None);
             return new EnrolmentResult.Refused(MembershipViolations(refusal));
         }
+        catch (RpcException unexpected)
+        {
+            throw MembershipRegistry.Unexpected("EnrollParticipant", unexpected);
+        }
 
-        if ((Failure(enrolling) ?? Failure(quoting)) is { } unexpected) throw MembershipRegistry.Unexpected("EnrollParticipant or QuoteContribution", unexpected);
-        var (enrolled, quoted) = (await enrolling, await quoting);
+        // Membership answers a BPU enrolment with its quote; one that does not (an older version) is asked for it.
+        var quoted = enrolled.ContributionQuote;
+        if (quoted is null && enrolled.Outcome != EnrollOutcome.AlreadyCovered)
+        {
+            try
+            {
+                quoted = await membership.QuoteAsync(Quote(borrower, startDate), cancellationToken);
+            }
+            catch (RpcException failure) when (MembershipRegistry.IsTransient(failure))
+            {
+                // The claim stays: the retry asks for the enrolment again under its key, which answers without a change.
+                Log.MembershipUnavailable(logger, "QuoteContribution", failure.StatusCode, claim.BankCode, claim.LoanReference);
+                return new EnrolmentResult.MembershipUnavailable();
+            }
+            catch (RpcException unexpected)
+            {
+                throw MembershipRegistry.Unexpected("QuoteContribution", unexpected);
+            }
+        }
 
         var now = time.RecordNow();
         // ALREADY_COVERED discloses no participant number (the verification answer would not have either).
         var answer = enrolled.Outcome == EnrollOutcome.AlreadyCovered
             ? new ClaimAnswer(EnrolmentOutcomeKind.AlreadyCovered, ProgramCodes.Join(enrolled.ActivePrograms), null, null, null, now)
-            : new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, ProgramCodes.Join(enrolled.StartedPrograms), enrolled.ParticipantNumber, quoted.TotalRupiah,
+            : new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, ProgramCodes.Join(enrolled.StartedPrograms), enrolled.ParticipantNumber, quoted!.TotalRupiah,
                 referenceData.FirstDueDate("BPU", startDate), now);
 
         // Not cancellable: Membership has answered, so the record must catch up even if the bank has gone away.
@@ -268,10 +275,18 @@ public sealed partial class BorrowerEnrolment(
     /// <summary>Lets a call run out unawaited, its failure observed rather than raised as unobserved.</summary>
     private static void Abandon(Task task) => task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
-    private static RpcException? Failure(Task task) => task.Exception?.InnerException as RpcException;
-
-    /// <summary>The call as a task, also when it fails before its first await, so every failure is examined the same way.</summary>
-    private static async Task<T> Started<T>(Func<Task<T>> call) => await call();
+    /// <summary>What KUR asks for: BPU with JKK and JKM on the declared income, from the first day of the coverage's month.</summary>
+    private static QuoteContributionRequest Quote(BorrowerDetails borrower, DateOnly startDate)
+    {
+        var quote = new QuoteContributionRequest
+        {
+            Segment = ApiSegment.Bpu,
+            MonthlyIncomeRupiah = borrower.DeclaredMonthlyIncomeRupiah,
+            EffectiveDate = ToApi(new DateOnly(startDate.Year, startDate.Month, 1)),
+        };
+        quote.Programs.Add(KurPrograms);
+        return quote;
+    }
 
     private KurEnrolmentRecord NewRecord(EnrolmentCommand command, DateTimeOffset now)
     {

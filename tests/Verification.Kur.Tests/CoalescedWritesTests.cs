@@ -1,0 +1,166 @@
+using Microsoft.EntityFrameworkCore;
+using Verification.Domain;
+using Verification.Kur.Data;
+using Verification.Kur.Domain;
+using Verification.Kur.Tests.Support;
+using Verification.Platform.Data;
+using Verification.Platform.Outbox;
+
+namespace Verification.Kur.Tests;
+
+/// <summary>
+/// KUR's claims and answers on PostgreSQL, coalesced into one batch per window: each write still learns whether its own
+/// row changed, one refused statement fails only itself, an outage fails the window and leaves nothing of it. The window's
+/// composition is fixed by handing it to the coalescer directly (what its loops do with whatever is waiting).
+/// </summary>
+public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture<KurDatabases>
+{
+    private static readonly DateTimeOffset Noon = new(2026, 11, 20, 5, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task TheSameKeyTwiceInOneWindowIsClaimedOnceThenAnsweredOnceWithOneEvent()
+    {
+        var database = await databases.OnAsync(DatabaseProvider.Postgres);
+        var (loan, other) = (Claim(), Claim());
+        var claims = new[] { ClaimWrite(loan), ClaimWrite(Copy(loan)), ClaimWrite(other) };
+
+        await database.Writes.AnswerAsync(claims, CancellationToken.None);
+
+        var claimed = await Task.WhenAll(claims.Select(c => c.Changed.Task));
+        Assert.Equal([true, false, true], claimed);
+        var answers = new[] { AnswerWrite(loan, "00000000001"), AnswerWrite(Copy(loan), "00000000002"), AnswerWrite(other, "00000000003") };
+        await database.Writes.AnswerAsync(answers, CancellationToken.None);
+
+        var answered = await Task.WhenAll(answers.Select(a => a.Changed.Task));
+        Assert.Equal([true, false, true], answered);
+        var record = Assert.Single(await database.RecordsAsync(loan.LoanReference));
+        Assert.Equal("00000000001", record.ParticipantNumber);
+        Assert.NotNull(record.RecordedAt);
+        Assert.Single(await database.OutboxAsync(loan.LoanReference));
+        Assert.Single(await database.OutboxAsync(other.LoanReference));
+    }
+
+    [Fact]
+    public async Task AWriteWhoseCallerGaveUpBeforeItsWindowIsCancelledAndNotWritten()
+    {
+        var database = await databases.OnAsync(DatabaseProvider.Postgres);
+        var (kept, dropped) = (Claim(), Claim());
+        using var gaveUp = new CancellationTokenSource();
+        await gaveUp.CancelAsync();
+        var window = new[] { ClaimWrite(kept), PostgresKurWrites.Write.For(dropped.BankCode, dropped.LoanReference, () => PostgresKurStore.ClaimStatement(dropped, null), gaveUp.Token) };
+
+        await database.Writes.AnswerAsync(window, CancellationToken.None);
+
+        Assert.True(await window[0].Changed.Task);
+        Assert.True(window[1].Changed.Task.IsCanceled);
+        Assert.Single(await database.RecordsAsync(kept.LoanReference));
+        Assert.Empty(await database.RecordsAsync(dropped.LoanReference));
+    }
+
+    [Fact]
+    public async Task AStatementTheDatabaseRefusesFailsOnlyItsOwnWrite()
+    {
+        var database = await databases.OnAsync(DatabaseProvider.Postgres);
+        var (good, refused, alsoGood) = (Claim(), Claim(), Claim());
+        var trigger = "refuse_" + refused.LoanReference.Replace('-', '_');
+        await ExecuteAsync(database, [
+            $"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.loan_reference = '{refused.LoanReference}' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$",
+            $"CREATE TRIGGER {trigger} BEFORE INSERT ON kur_enrolments FOR EACH ROW EXECUTE FUNCTION {trigger}()",
+        ]);
+        var window = new[] { ClaimWrite(good), ClaimWrite(refused), ClaimWrite(alsoGood) };
+        try
+        {
+            await database.Writes.AnswerAsync(window, CancellationToken.None);
+        }
+        finally
+        {
+            await ExecuteAsync(database, [$"DROP TRIGGER {trigger} ON kur_enrolments", $"DROP FUNCTION {trigger}()"]);
+        }
+
+        Assert.True(await window[0].Changed.Task);
+        Assert.True(window[1].Changed.Task.IsFaulted);
+        Assert.True(await window[2].Changed.Task);
+        Assert.Single(await database.RecordsAsync(good.LoanReference));
+        Assert.Single(await database.RecordsAsync(alsoGood.LoanReference));
+        Assert.Empty(await database.RecordsAsync(refused.LoanReference));
+    }
+
+    /// <summary>The server ends the session inside the window's transaction, after its first rows went in, as on a shutdown.</summary>
+    [Fact]
+    public async Task ADatabaseOutageMidWindowFailsEveryWriteAsAnOutageAndLeavesNothingOfIt()
+    {
+        var database = await databases.OnAsync(DatabaseProvider.Postgres);
+        var loans = new[] { Claim(), Claim(), Claim() };
+        // Sent in key order: the last loan reference is the last statement of the batch.
+        var last = loans.MaxBy(l => l.LoanReference, StringComparer.Ordinal)!;
+        var trigger = "outage_" + last.LoanReference.Replace('-', '_');
+        await ExecuteAsync(database, [
+            $"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.loan_reference = '{last.LoanReference}' THEN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); END IF; RETURN NEW; END $$",
+            $"CREATE TRIGGER {trigger} BEFORE INSERT ON kur_enrolments FOR EACH ROW EXECUTE FUNCTION {trigger}()",
+        ]);
+        PostgresKurWrites.Write[] window = [.. loans.Select(ClaimWrite)];
+        try
+        {
+            await database.Writes.AnswerAsync(window, CancellationToken.None);
+        }
+        finally
+        {
+            await ExecuteAsync(database, [$"DROP TRIGGER {trigger} ON kur_enrolments", $"DROP FUNCTION {trigger}()"]);
+        }
+
+        foreach (var write in window)
+        {
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => write.Changed.Task);
+            Assert.True(DatabaseOutageInterceptor.IsOutage(failure), failure.GetType().Name);
+        }
+
+        foreach (var loan in loans) Assert.Empty(await database.RecordsAsync(loan.LoanReference));
+        PostgresKurWrites.Write[] retry = [.. loans.Select(ClaimWrite)];
+        await database.Writes.AnswerAsync(retry, CancellationToken.None);
+        Assert.All(await Task.WhenAll(retry.Select(w => w.Changed.Task)), Assert.True);
+        foreach (var loan in loans) Assert.Single(await database.RecordsAsync(loan.LoanReference));
+    }
+
+    private static PostgresKurWrites.Write ClaimWrite(KurEnrolmentRecord claim) =>
+        PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.ClaimStatement(claim, null));
+
+    private static PostgresKurWrites.Write AnswerWrite(KurEnrolmentRecord claim, string participantNumber)
+    {
+        new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, "JKK,JKM", participantNumber, 36_800, new DateOnly(2026, 12, 15), Noon).ApplyTo(claim);
+        var answered = new OutboxMessage { EventId = Guid.CreateVersion7(Noon), MessageType = "Test.Answered", Payload = $"{{\"loanReference\":\"{claim.LoanReference}\"}}", CreatedAt = Noon };
+        return PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.AnswerStatement(claim, answered));
+    }
+
+    /// <summary>An unanswered claim for a loan of its own at bank 002.</summary>
+    private static KurEnrolmentRecord Claim(string? loanReference = null) => new()
+    {
+        BankCode = "002",
+        LoanReference = loanReference ?? "COALESCE-" + Guid.NewGuid().ToString("N")[..20],
+        Scheme = LoanScheme.Mikro,
+        LoanAmountRupiah = 50_000_000,
+        DisbursementDate = new DateOnly(2026, 12, 1),
+        MaskedNik = "3374••••••••0001",
+        NikHmac = new byte[32],
+        FullNameHmac = new byte[32],
+        BirthDateHmac = new byte[32],
+        Sex = Sex.Male,
+        BusinessSector = "47111",
+        RegionCode = "3374",
+        DeclaredMonthlyIncomeRupiah = 3_000_000,
+        Outcome = EnrolmentOutcomeKind.Enrolled,
+        CoverageStartDate = new DateOnly(2026, 11, 20),
+        State = EnrolmentRecordState.Active,
+        CreateMemberCode = "bank-bri",
+        CreateTime = Noon,
+        CreateMonth = 202611,
+    };
+
+    /// <summary>Another instance of the same claim, as a concurrent retry of the request would build it.</summary>
+    private static KurEnrolmentRecord Copy(KurEnrolmentRecord record) => Claim(record.LoanReference);
+
+    private static async Task ExecuteAsync(KurDatabase database, string[] statements)
+    {
+        await using var db = database.NewContext();
+        foreach (var sql in statements) await db.Database.ExecuteSqlRawAsync(sql);
+    }
+}
