@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api;
 using Verification.Platform.Hosting;
+using Verification.Platform.Leases;
 using Verification.Prakerja.Data;
 using Verification.Prakerja.Features;
 using Verification.Prakerja.Features.CrossCheck;
@@ -34,7 +35,7 @@ public static class PrakerjaModule
         services.AddModuleClient<MembershipService.MembershipServiceClient>("membership");
         services.AddSingleton<RegistryCheck>();
         services.AddSingleton<BatchProcessor>();
-        services.AddSingleton<BatchWorker>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BatchWorker>(sp, new JobLeases(database)));
         services.AddHostedService(sp => sp.GetRequiredService<BatchWorker>());
         services.AddSingleton<InteractiveCrossCheck>();
         services.AddSingleton<BatchSubmission>();

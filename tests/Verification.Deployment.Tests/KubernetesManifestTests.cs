@@ -67,6 +67,22 @@ public sealed partial class KubernetesManifestTests
     }
 
     [Fact]
+    public void ModulesCallEachOtherThroughAHeadlessServiceSoCallsSpreadOverEveryReplica()
+    {
+        var config = Assert.Single(All<V1ConfigMap>(), c => c.Metadata.Name == "verification-config").Data;
+        foreach (var module in Modules.Keys)
+        {
+            var deployment = Assert.Single(All<V1Deployment>(), d => d.Metadata.Name == module);
+            var headless = Assert.Single(All<V1Service>(), s => s.Metadata.Name == $"{module}-replicas");
+            Assert.Equal("None", headless.Spec.ClusterIP);
+            Assert.Equal(deployment.Spec.Selector.MatchLabels, headless.Spec.Selector);
+            Assert.Contains(headless.Spec.Ports, p => p.Port == 50051 && p.TargetPort.Value == "grpc");
+            Assert.Equal($"dns:///{module}-replicas.verification.svc.cluster.local:50051", config[$"Verification__Endpoints__{module}"]);
+            Assert.True(Verification.Platform.Hosting.ModuleAddress.TryParse(module, config[$"Verification__Endpoints__{module}"], internalTls: false)?.Balanced, $"{module}: the host would not balance over this endpoint");
+        }
+    }
+
+    [Fact]
     public void EveryModuleHasADeploymentAServiceAndADisruptionBudget()
     {
         foreach (var module in Modules.Keys)

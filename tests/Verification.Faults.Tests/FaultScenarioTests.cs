@@ -32,6 +32,11 @@ public sealed class FaultScenarioTests(ITestOutputHelper output)
         RunAsync(Small("fault-kill") with { KillTargets = ["kur", "membership"], Duration = TimeSpan.FromSeconds(14) }, "SIGKILL kur", "SIGKILL membership", "membership restarted");
 
     [Fact]
+    public Task Two_replicas_of_every_module_one_of_each_killed_in_turn_the_audit_writer_included() =>
+        RunAsync(Small("fault-kill-replica") with { Replicas = 2, Duration = TimeSpan.FromSeconds(18) },
+            "SIGKILL membership replica 2 of 2", "SIGKILL kur replica 2 of 2", "SIGKILL audit the audit log's writer", "audit restarted");
+
+    [Fact]
     public Task RabbitMq_stopped_mid_load_and_restarted() =>
         RunAsync(Small("fault-broker") with { Down = TimeSpan.FromSeconds(4) }, "RabbitMQ stopped", "RabbitMQ started");
 

@@ -36,6 +36,36 @@ public sealed class ModuleClientTests
         Assert.Equal(2, factory.Created);
     }
 
+    [Theory]
+    [InlineData("http://membership:50051", "http://membership:50051/", false, false, "")]
+    [InlineData("https://membership:50051", "https://membership:50051/", false, true, "")]
+    [InlineData("dns:///membership-replicas:50051", "dns:///membership-replicas:50051", true, false, "")]
+    [InlineData("http://10.0.0.5:50051, http://10.0.0.6:50052", "static:///membership", true, false, "10.0.0.5:50051 10.0.0.6:50052")]
+    [InlineData("https://a:1,https://b:2", "static:///membership", true, true, "a:1 b:2")]
+    public void An_endpoint_is_one_address_a_dns_name_of_every_replica_or_a_list(string value, string channel, bool balanced, bool secure, string replicas)
+    {
+        var address = ModuleAddress.TryParse("membership", value, internalTls: false);
+
+        Assert.NotNull(address);
+        Assert.Equal(channel, address.ChannelAddress.ToString());
+        Assert.Equal(balanced, address.Balanced);
+        Assert.Equal(secure, address.Secure);
+        Assert.Equal(replicas, string.Join(' ', address.Replicas.Select(r => $"{r.EndPoint}")));
+    }
+
+    [Theory]
+    [InlineData("membership:50051")]
+    [InlineData("ftp://membership:21")]
+    [InlineData("dns://8.8.8.8/membership:50051")]
+    [InlineData("http://a:1,https://b:2")]
+    [InlineData("http://a:1,http://b:2/path")]
+    [InlineData("http://a:1,nonsense")]
+    public void Anything_else_is_refused(string value) => Assert.Null(ModuleAddress.TryParse("membership", value, internalTls: false));
+
+    [Fact]
+    public void Replicas_behind_a_dns_name_use_tls_when_members_call_each_other_with_certificates() =>
+        Assert.True(ModuleAddress.TryParse("membership", "dns:///membership-replicas:50051", internalTls: true)!.Secure);
+
     private sealed class CountingFactory : GrpcClientFactory
     {
         private int created;

@@ -11,7 +11,7 @@ namespace Verification.Platform.Tests;
 
 public sealed class SchemaMigratorTests
 {
-    private static readonly string[] AllScripts = ["0001_platform", "0001_received_events", "0002_received_events_index"];
+    private static readonly string[] AllScripts = ["0001_platform", "0002_job_leases", "0001_received_events", "0002_received_events_index"];
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
@@ -53,7 +53,7 @@ public sealed class SchemaMigratorTests
         Assert.Equal(AllScripts.Order(), runs.SelectMany(r => r).Select(s => s.Name).Order());
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync(ct);
-        Assert.Equal(3L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM schema_versions", ct));
+        Assert.Equal(4L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM schema_versions", ct));
     }
 
     [Theory]

@@ -19,6 +19,12 @@ public sealed class BusOptions
 
     public RabbitMqOptions RabbitMq { get; set; } = new();
 
+    /// <summary>
+    /// Declare the consumers' queues as RabbitMQ quorum queues (replicated over the cluster's nodes: a queue survives the
+    /// loss of a minority of them). For a cluster of three or more; a classic queue of the same name must be removed first.
+    /// </summary>
+    public bool QuorumQueues { get; set; }
+
     /// <summary>Redeliveries in the consumer before a message goes to its <c>_error</c> queue.</summary>
     public int RetryLimit { get; set; } = 5;
 

@@ -46,6 +46,14 @@ public static class BusServiceCollectionExtensions
                     // Consumers back as soon as the broker is, not on MassTransit's reconnect schedule (up to 30 s).
                     bus.AddReceiveEndpointObserver(sp => new ReceiveEndpointReconnector(
                         rabbit, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ReceiveEndpointReconnector>()));
+                    if (options.QuorumQueues)
+                    {
+                        bus.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                        {
+                            if (endpoint is IRabbitMqReceiveEndpointConfigurator queue) queue.SetQuorumQueue();
+                        });
+                    }
+
                     bus.UsingRabbitMq((context, cfg) =>
                     {
                         cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>

@@ -37,8 +37,8 @@ public static class ConfigurationValidator
         {
             if (!knownModules.Contains(endpoint.Key, StringComparer.OrdinalIgnoreCase))
                 throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", $"one of {string.Join(", ", knownModules)}");
-            if (!Uri.TryCreate(endpoint.Value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", "an http:// or https:// address", endpoint.Value);
+            if (ModuleAddress.TryParse(endpoint.Key, endpoint.Value, internalTls: false) is null)
+                throw new ConfigurationError($"Verification:Endpoints:{endpoint.Key}", ModuleAddress.Expected, endpoint.Value);
             options.Endpoints[endpoint.Key] = endpoint.Value!;
         }
 
@@ -117,6 +117,7 @@ public static class ConfigurationValidator
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme != "amqp")
                 throw new ConfigurationError($"{BusOptions.SectionName}:RabbitMqUri", "an amqp://user:password@host:port/vhost address", "(not an amqp URI)");
             options.RabbitMq = RabbitMqOptions.FromUri(parsed);
+            options.QuorumQueues = ParseBool(section, "QuorumQueues", false);
         }
         options.RetryLimit = ParseInt(section, "RetryLimit", options.RetryLimit, 0, 100);
         return options;

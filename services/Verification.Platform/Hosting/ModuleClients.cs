@@ -2,6 +2,8 @@ using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
 using Grpc.Net.ClientFactory;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -25,12 +27,28 @@ public static class ModuleClients
         // Several modules in one process may need the same client: configure it once (the factory's settings add up).
         if (services.Any(d => d.ServiceType == typeof(ModuleClient<TClient>))) return services;
         services.TryAddSingleton<ModuleEndpoints>();
+        if (!services.Any(d => d.ServiceType == typeof(ResolverFactory)))
+        {
+            // Replicas behind a name are looked up again this often, so new ones get calls without a restart.
+            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(refreshInterval: TimeSpan.FromSeconds(15)));
+            services.AddSingleton<ResolverFactory>(sp => new StaticResolverFactory(address => sp.GetRequiredService<ModuleEndpoints>().ReplicasOf(address)));
+        }
+
         services.AddSingleton<ModuleClient<TClient>>();
         services
             .AddGrpcClient<TClient>((sp, o) => o.Address = sp.GetRequiredService<ModuleEndpoints>().AddressOf(module))
             .ConfigureChannel((sp, o) =>
             {
                 o.ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services);
+                if (sp.GetRequiredService<ModuleEndpoints>().Of(module) is { Balanced: true } balanced)
+                {
+                    // Every replica gets calls (one long-lived HTTP/2 connection would pin them all to one), and a replica
+                    // that stops answering is left out of the rotation until it connects again.
+                    o.ServiceConfig.LoadBalancingConfigs.Add(new RoundRobinConfig());
+                    o.Credentials = balanced.Secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+                    o.ServiceProvider = sp;
+                }
+
                 // A neighbour that restarts is found again within a second or two, not after grpc's default of up to 120 s.
                 o.InitialReconnectBackoff = TimeSpan.FromMilliseconds(100);
                 o.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
@@ -93,8 +111,23 @@ public sealed class ModuleEndpoints(VerificationHostContext host, IServer server
     /// <summary>The internal-service member's bearer token; null when it authenticates with a certificate.</summary>
     public string? BearerToken => _token.Value;
 
-    public Uri AddressOf(string module) =>
-        new(host.Options.Endpoints.TryGetValue(module, out var configured) ? configured : SelfAddress());
+    public Uri AddressOf(string module) => Of(module)?.ChannelAddress ?? new Uri(SelfAddress());
+
+    /// <summary>The configured address of <paramref name="module"/>; null when it runs in this process.</summary>
+    public ModuleAddress? Of(string module) =>
+        host.Options.Endpoints.TryGetValue(module, out var configured)
+            ? ModuleAddress.TryParse(module, configured, host.Options.Internal.CertificatePath is not null)
+                ?? throw new InvalidOperationException($"Verification:Endpoints:{module} is not {ModuleAddress.Expected}.")
+            : null;
+
+    /// <summary>The replicas of a fixed list, for the channel's <c>static:///module</c> resolver.</summary>
+    public IReadOnlyList<BalancerAddress> ReplicasOf(Uri address)
+    {
+        var module = address.AbsolutePath.Trim('/');
+        return Of(module) is { Replicas.Count: > 0 } list
+            ? list.Replicas
+            : throw new InvalidOperationException($"No list of replicas is configured for module '{module}'.");
+    }
 
     public HttpMessageHandler CreateHandler()
     {

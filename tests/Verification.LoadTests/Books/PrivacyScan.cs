@@ -73,9 +73,9 @@ public static partial class PrivacyScan
         }
 
         var logLines = 0;
-        foreach (var host in suite.Hosts.Values)
+        foreach (var path in suite.AllHosts.Select(h => h.LogFile))
         {
-            var path = Path.Combine(suite.WorkDirectory, host.Module + ".log");
+            var logName = Path.GetFileName(path);
             if (!File.Exists(path)) continue;
             await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             using var reader = new StreamReader(stream, Encoding.Latin1);
@@ -84,7 +84,7 @@ public static partial class PrivacyScan
             {
                 number++;
                 logLines++;
-                if (Find(line, niks) is { } how) found.Add($"{host.Module}.log line {number} ({how})");
+                if (Find(line, niks) is { } how) found.Add($"{logName} line {number} ({how})");
             }
         }
 

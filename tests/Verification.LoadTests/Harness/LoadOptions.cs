@@ -7,14 +7,15 @@ public sealed record LoadOptions
 {
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Verification.LoadTests -- <scenario> [options]
-        scenarios: kur, mixed, nonasn, prakerja, fault-kill, fault-broker, fault-postgres, fault-membership-down, fault-duplicate
+        scenarios: kur, mixed, nonasn, prakerja, fault-kill, fault-kill-replica, fault-broker, fault-postgres, fault-membership-down, fault-duplicate
         options:
           --concurrency N        concurrent bank callers (default 16)
           --seconds N            length of the load phase (default 30)
           --pre-covered N        borrowers enrolled before the load, re-enrolled under new loans as ALREADY_COVERED (default 200)
           --fault-at N           seconds into the load when the fault starts (default: a third of --seconds)
           --down N               seconds the broken component stays down (fault-broker 20, fault-membership-down 10, fault-postgres 2, fault-kill 0)
-          --kill LIST            modules fault-kill kills, in turn (default kur,membership)
+          --kill LIST            modules fault-kill kills, in turn (default kur,membership); fault-kill-replica: default every module
+          --replicas N           processes per module (default 1); each module calls every replica of the others (round robin)
           --duplicates N         outbox rows per module fault-duplicate publishes again directly to the exchanges (default 500)
           --recipients N         Prakerja batch size (default 100000)
           --rows N               non-ASN rows per bulk upload (default 1000)
@@ -36,6 +37,12 @@ public sealed record LoadOptions
     public TimeSpan? FaultAt { get; init; }
     public TimeSpan? Down { get; init; }
     public IReadOnlyList<string> KillTargets { get; init; } = ["kur", "membership"];
+
+    /// <summary>Whether <c>--kill</c> was given (fault-kill-replica then kills those instead of every module).</summary>
+    public bool KillTargetsGiven { get; init; }
+
+    /// <summary>Host processes per module, all on the module's one database.</summary>
+    public int Replicas { get; init; } = 1;
     public int Duplicates { get; init; } = 500;
     public int Recipients { get; init; } = 100_000;
     public int Rows { get; init; } = 1000;
@@ -78,7 +85,8 @@ public sealed record LoadOptions
                 "--pre-covered" => options with { PreCovered = Whole() },
                 "--fault-at" => options with { FaultAt = TimeSpan.FromSeconds(Whole()) },
                 "--down" => options with { Down = TimeSpan.FromSeconds(Whole()) },
-                "--kill" => options with { KillTargets = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--kill" => options with { KillTargets = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), KillTargetsGiven = true },
+                "--replicas" => options with { Replicas = Math.Max(1, Whole()) },
                 "--duplicates" => options with { Duplicates = Whole() },
                 "--recipients" => options with { Recipients = Math.Max(1, Whole()) },
                 "--rows" => options with { Rows = Math.Max(1, Whole()) },

@@ -24,6 +24,9 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
 
     public string Address => $"http://127.0.0.1:{Port}";
 
+    /// <summary>Where the process's standard output and error go.</summary>
+    public string LogFile { get; } = logFile;
+
     /// <summary>The gRPC health service name that says this module is ready (database and bus).</summary>
     public string ServiceName { get; } = serviceName;
 
@@ -37,7 +40,7 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
         lock (gate)
         {
             if (process is { HasExited: false }) throw new InvalidOperationException($"{Module} is already running.");
-            log ??= new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+            log ??= new StreamWriter(new FileStream(LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
             var dll = hostBinary.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
             var start = new ProcessStartInfo(dll ? "dotnet" : hostBinary)
             {
@@ -45,7 +48,7 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
                 RedirectStandardError = true,
                 RedirectStandardInput = true,
                 UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(logFile)!,
+                WorkingDirectory = Path.GetDirectoryName(LogFile)!,
             };
             if (dll) start.ArgumentList.Add(hostBinary);
             foreach (var argument in arguments) start.ArgumentList.Add(argument);

@@ -20,6 +20,7 @@ public sealed class Suite : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(string Module, string Member), VerificationChannel> channels = new();
     private readonly Dictionary<string, ModuleProcess> hosts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<ModuleProcess>> replicas = new(StringComparer.Ordinal);
     private readonly TextWriter output;
     private bool keepWork;
 
@@ -51,7 +52,14 @@ public sealed class Suite : IAsyncDisposable
     /// <summary>Connection strings by database key: the module name, or <c>access_&lt;module&gt;</c>.</summary>
     public Dictionary<string, string> Databases { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The first replica of each module: the one partners' channels and the books call.</summary>
     public IReadOnlyDictionary<string, ModuleProcess> Hosts => hosts;
+
+    /// <summary>Every replica of a module, the first (<see cref="Hosts"/>) first.</summary>
+    public IReadOnlyList<ModuleProcess> ReplicasOf(string module) => replicas[module];
+
+    /// <summary>Every process of the suite, all replicas of every module.</summary>
+    public IEnumerable<ModuleProcess> AllHosts => replicas.Values.SelectMany(r => r);
 
     public IReadOnlyList<string> Modules => [.. hosts.Keys];
 
@@ -166,16 +174,19 @@ public sealed class Suite : IAsyncDisposable
             File.WriteAllText(sealingPublicKey, sealing.ExportSubjectPublicKeyInfoPem());
         }
 
-        var ports = modules.ToDictionary(m => m, _ => FreePort());
-        foreach (var module in modules)
+        var count = Math.Max(1, options.Replicas);
+        var ports = modules.ToDictionary(m => m, _ => Enumerable.Range(0, count).Select(_ => FreePort()).ToList());
+        foreach (var (module, replica) in modules.SelectMany(m => Enumerable.Range(0, count).Select(r => (m, r))))
         {
-            var data = Directory.CreateDirectory(Path.Combine(WorkDirectory, module)).FullName;
+            // The first replica keeps the names of a single-replica run (data directory, log file); the others are <module>-2, …
+            var name = replica == 0 ? module : $"{module}-{replica + 1}";
+            var data = Directory.CreateDirectory(Path.Combine(WorkDirectory, name)).FullName;
             List<string> arguments =
             [
                 "--Verification:Mode=Microservices",
                 $"--Verification:Services={module}",
                 "--Verification:Listen:Address=127.0.0.1",
-                $"--Verification:Listen:Port={ports[module]}",
+                $"--Verification:Listen:Port={ports[module][replica]}",
                 "--Verification:Database:Provider=Postgres",
                 $"--Verification:Database:DataDirectory={data}",
                 $"--Verification:Database:ConnectionStrings:{module}={Databases[module]}",
@@ -190,7 +201,8 @@ public sealed class Suite : IAsyncDisposable
                 $"--Logging:LogLevel:Default={options.LogLevel}",
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
-            arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
+            // Every replica of the others, as a list: the module clients spread calls over them (round robin).
+            arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}={string.Join(',', ports[m].Select(p => $"http://127.0.0.1:{p}"))}"));
             arguments.Add($"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}");
             switch (module)
             {
@@ -215,23 +227,29 @@ public sealed class Suite : IAsyncDisposable
             var environment = options.OtlpEndpoint is null
                 ? null
                 : new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.OtlpEndpoint, ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf", ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000", ["OTEL_BSP_SCHEDULE_DELAY"] = "500" };
-            hosts[module] = new ModuleProcess(module, binary, arguments, ports[module], ServiceName(module), Path.Combine(WorkDirectory, module + ".log"), environment);
+            var process = new ModuleProcess(module, binary, arguments, ports[module][replica], ServiceName(module), Path.Combine(WorkDirectory, name + ".log"), environment);
+            if (replica == 0) hosts[module] = process;
+            (replicas.TryGetValue(module, out var list) ? list : replicas[module] = []).Add(process);
         }
 
-        output.WriteLine($"   host binary: {binary}");
-        foreach (var host in hosts.Values) host.Start();
-        var ready = await Task.WhenAll(hosts.Values.Select(async h => (h.Module, Time: await h.WaitUntilServingAsync(TimeSpan.FromSeconds(90), cancellationToken))));
-        output.WriteLine("   serving: " + string.Join(", ", ready.Select(r => $"{r.Module} :{hosts[r.Module].Port} (pid {hosts[r.Module].Pid}, {r.Time.TotalSeconds:0.0} s)")));
+        output.WriteLine($"   host binary: {binary}{(count > 1 ? $"; {count} replicas of every module" : "")}");
+        foreach (var host in AllHosts) host.Start();
+        var ready = await Task.WhenAll(AllHosts.Select(async h => (Host: h, Time: await h.WaitUntilServingAsync(TimeSpan.FromSeconds(90), cancellationToken))));
+        output.WriteLine("   serving: " + string.Join(", ", ready.Select(r => $"{r.Host.Module} :{r.Host.Port} (pid {r.Host.Pid}, {r.Time.TotalSeconds:0.0} s)")));
     }
 
     /// <summary>SIGKILLs a module's process, waits <paramref name="down"/>, starts it again and waits until it serves.</summary>
-    public async Task<TimeSpan> KillAndRestartAsync(string module, TimeSpan down, CancellationToken cancellationToken)
+    public Task<TimeSpan> KillAndRestartAsync(string module, TimeSpan down, CancellationToken cancellationToken) =>
+        KillAndRestartAsync(hosts[module], down, cancellationToken);
+
+    /// <summary>SIGKILLs one replica's process, waits <paramref name="down"/>, starts it again and waits until it serves.</summary>
+    public async Task<TimeSpan> KillAndRestartAsync(ModuleProcess host, TimeSpan down, CancellationToken cancellationToken)
     {
-        var host = hosts[module];
         host.Kill();
         if (down > TimeSpan.Zero) await Task.Delay(down, cancellationToken);
         host.Start();
-        return await host.WaitUntilServingAsync(TimeSpan.FromSeconds(90), cancellationToken);
+        // A hang guard, not a speed check: at load 40-60 three restarts at once took up to 89 s each.
+        return await host.WaitUntilServingAsync(TimeSpan.FromMinutes(5), cancellationToken);
     }
 
     /// <summary>A channel to a module, authenticated as a member (development token), without the channel's own retries.</summary>
@@ -304,7 +322,7 @@ public sealed class Suite : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var channel in channels.Values) channel.Dispose();
-        await Task.WhenAll(hosts.Values.Select(h => h.DisposeAsync().AsTask()));
+        await Task.WhenAll(AllHosts.Select(h => h.DisposeAsync().AsTask()));
         NpgsqlConnection.ClearAllPools();
         try
         {

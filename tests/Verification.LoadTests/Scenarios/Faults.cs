@@ -55,6 +55,55 @@ public static class Faults
         }
     }
 
+    /// <summary>The job lease the audit log's writer holds (Verification.Audit's AppendSession.WriterJob).</summary>
+    private const string AuditWriterJob = "audit-log-writer";
+
+    /// <summary>
+    /// fault-kill-replica: with two or more replicas per module, SIGKILL one replica of each target module in turn (evenly
+    /// spread over the load) and start it again: for audit the replica holding the writer lease, for the others the last.
+    /// </summary>
+    public static async Task KillReplicaAsync(Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken)
+    {
+        var targets = options.KillTargetsGiven ? options.KillTargets : suite.Modules;
+        var last = options.Duration * 0.75;
+        // Each killed replica restarts in the background, so every kill lands within the load however slow a start is.
+        var restarts = new List<Task>();
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var at = targets.Count == 1 ? options.FaultStart : options.FaultStart + ((last - options.FaultStart) * i / (targets.Count - 1));
+            await timeline.UntilAsync(at, cancellationToken);
+            var replicas = suite.ReplicasOf(targets[i]);
+            var victim = targets[i] == "audit" ? await AuditWriterAsync(suite, cancellationToken) : replicas[^1];
+            var role = targets[i] == "audit" ? "the audit log's writer" : $"replica {replicas.ToList().IndexOf(victim) + 1} of {replicas.Count}";
+            timeline.Add($"SIGKILL {victim.Module} {role} (pid {victim.Pid})");
+            restarts.Add(RestartAsync(victim));
+        }
+
+        await Task.WhenAll(restarts);
+
+        async Task RestartAsync(ModuleProcess victim)
+        {
+            var serving = await suite.KillAndRestartAsync(victim, options.Down ?? TimeSpan.Zero, cancellationToken);
+            timeline.Add($"{victim.Module} restarted (pid {victim.Pid}), SERVING {serving.TotalSeconds:0.0} s after its start");
+        }
+    }
+
+    /// <summary>The audit replica whose process holds the writer lease (its holder name is host/pid/random).</summary>
+    private static async Task<ModuleProcess> AuditWriterAsync(Suite suite, CancellationToken cancellationToken)
+    {
+        var leases = new Platform.Leases.JobLeases(new Platform.Data.ModuleDatabase("audit", Platform.Data.DatabaseProvider.Postgres, suite.Databases["audit"]));
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (await leases.HolderAsync(AuditWriterJob, cancellationToken) is { } lease
+                && int.TryParse(lease.Holder.Split('/')[1], System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                && suite.ReplicasOf("audit").FirstOrDefault(r => r.Pid == pid) is { } writer)
+                return writer;
+            if (DateTime.UtcNow > until) throw new InvalidOperationException("No audit replica held the writer lease for 30 s.");
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     /// <summary>fault-broker: RabbitMQ stopped (graceful, durable queues survive) and started again after the down time.</summary>
     public static async Task BrokerAsync(Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken)
     {

@@ -17,7 +17,7 @@ public sealed record RunResult(BooksReport Books, RpcStats Stats, TimeSpan LoadE
 public static class ScenarioRunner
 {
     public static readonly IReadOnlyList<string> Scenarios =
-        ["kur", "mixed", "privacy", "nonasn", "prakerja", "fault-kill", "fault-broker", "fault-postgres", "fault-membership-down", "fault-duplicate"];
+        ["kur", "mixed", "privacy", "nonasn", "prakerja", "fault-kill", "fault-kill-replica", "fault-broker", "fault-postgres", "fault-membership-down", "fault-duplicate"];
 
     /// <summary>Modules each scenario runs (one host process each).</summary>
     public static IReadOnlyList<string> ModulesOf(string scenario) => scenario switch
@@ -40,6 +40,8 @@ public static class ScenarioRunner
         var faultAt = options.Scenario.StartsWith("fault-", StringComparison.Ordinal) ? $", fault at {options.FaultStart.TotalSeconds:0} s" : "";
         output.WriteLine($"   {options.Concurrency} bank callers for {options.Duration.TotalSeconds:0} s{faultAt}");
         var modules = ModulesOf(options.Scenario);
+        // Killing one replica of each leaves the others serving: the scenario needs at least two.
+        if (options.Scenario == "fault-kill-replica" && options.Replicas < 2) options = options with { Replicas = 2 };
         var run = Stopwatch.StartNew();
         // The privacy scan reads what the modules export over OTLP and their Information log lines.
         await using var telemetry = options.Scenario == "privacy" ? new TelemetryCapture() : null;
@@ -84,13 +86,13 @@ public static class ScenarioRunner
         var loadElapsed = clock.Elapsed;
         timeline.Add("load stopped");
         await fault;
-        foreach (var host in suite.Hosts.Values.Where(h => h.Pid is null))
+        foreach (var host in suite.AllHosts.Where(h => h.Pid is null))
         {
             timeline.Add($"{host.Module} is not running: starting it for the books");
             host.Start();
         }
 
-        await Task.WhenAll(suite.Hosts.Values.Select(h => h.WaitUntilServingAsync(TimeSpan.FromSeconds(120), cancellationToken)));
+        await Task.WhenAll(suite.AllHosts.Select(h => h.WaitUntilServingAsync(TimeSpan.FromSeconds(120), cancellationToken)));
         foreach (var workload in workloads) await workload.AfterLoadAsync(cancellationToken);
         if (options.Scenario == "fault-duplicate") await Faults.PublishCopiesAsync(suite, options, timeline, cancellationToken);
         await sampler.SampleAsync(clock, "end of load", cancellationToken);
@@ -130,6 +132,7 @@ public static class ScenarioRunner
     private static Task FaultOf(string scenario, Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken) => scenario switch
     {
         "fault-kill" => Faults.KillAsync(suite, options, timeline, cancellationToken),
+        "fault-kill-replica" => Faults.KillReplicaAsync(suite, options, timeline, cancellationToken),
         "fault-broker" => Faults.BrokerAsync(suite, options, timeline, cancellationToken),
         "fault-postgres" => Faults.PostgresAsync(suite, options, timeline, cancellationToken),
         "fault-membership-down" => Faults.MembershipDownAsync(suite, options, timeline, cancellationToken),

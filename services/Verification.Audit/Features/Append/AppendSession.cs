@@ -1,10 +1,10 @@
 using System.Data.Common;
-using Npgsql;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Verifier;
 using Verification.Platform.Data;
+using Verification.Platform.Leases;
 
 namespace Verification.Audit.Features.Append;
 
@@ -16,15 +16,17 @@ public sealed class LogIntegrityException(string message) : Exception(message);
 /// indexes, and commits entries, new subtree hashes and (when due) a signed tree head in one transaction.
 /// </summary>
 /// <remarks>
-/// On PostgreSQL the session holds a session-level advisory lock on its own unpooled connection, so only one process
-/// appends; a second one gets no session and stands by. The tree's right edge (<see cref="CompactRange"/>) lives in
+/// The session holds the writer lease (<see cref="WriterJob"/> in <c>job_leases</c>), so of several replicas one
+/// appends and the others stand by and serve reads. Every append and head commits only after the lease's fencing token
+/// is renewed in the same transaction: a writer that lost its lease (paused past its expiry, cut off) commits nothing,
+/// and its successor loads the log after the takeover. The tree's right edge (<see cref="CompactRange"/>) lives in
 /// memory, so an append reads no hashes from the database. After any failure, dispose the session and open a new
 /// one: it reloads its state from what was committed.
 /// </remarks>
 public sealed class AppendSession : IAsyncDisposable
 {
-    /// <summary>The advisory lock key of the appender: "AUDITLOG".</summary>
-    public const long AdvisoryLockKey = 0x4155_4449_544C_4F47;
+    /// <summary>The job name of the audit log's single writer in <c>job_leases</c>.</summary>
+    public const string WriterJob = "audit-log-writer";
 
     private readonly DbConnection _connection;
     private readonly SemaphoreSlim? _sqliteGate;
@@ -32,13 +34,17 @@ public sealed class AppendSession : IAsyncDisposable
     private readonly LogSigningKey _key;
     private readonly TimeProvider _clock;
     private readonly PublishedHead _published;
+    private readonly JobLeases _leases;
+    private readonly JobLease _lease;
     private CompactRange _frontier;
     private DateTimeOffset _lastAppendedAt;
     private StoredTreeHead? _latestHead;
 
-    private AppendSession(DbConnection connection, SemaphoreSlim? sqliteGate, AuditSettings settings, LogSigningKey key, TimeProvider clock, CompactRange frontier, DateTimeOffset lastAppendedAt, StoredTreeHead? latestHead)
+    private AppendSession(DbConnection connection, SemaphoreSlim? sqliteGate, JobLeases leases, JobLease lease, AuditSettings settings, LogSigningKey key, TimeProvider clock, CompactRange frontier, DateTimeOffset lastAppendedAt, StoredTreeHead? latestHead)
     {
         _connection = connection;
+        _leases = leases;
+        _lease = lease;
         _sqliteGate = sqliteGate;
         _settings = settings;
         _key = key;
@@ -55,26 +61,32 @@ public sealed class AppendSession : IAsyncDisposable
     /// <summary>The latest signed tree head.</summary>
     public StoredTreeHead? LatestHead => _latestHead;
 
-    /// <summary>Opens the log for appending; null when another process holds the appender lock.</summary>
+    /// <summary>The writer lease this session appends under.</summary>
+    public JobLease Lease => _lease;
+
+    /// <summary>Opens the log for appending as a writer of its own; null while another writer holds the lease.</summary>
     /// <exception cref="LogIntegrityException">The stored entries do not match the latest signed tree head.</exception>
-    public static async Task<AppendSession?> TryOpenAsync(ModuleDatabase database, AuditSettings settings, LogSigningKey key, TimeProvider clock, CancellationToken cancellationToken)
+    public static Task<AppendSession?> TryOpenAsync(ModuleDatabase database, AuditSettings settings, LogSigningKey key, TimeProvider clock, CancellationToken cancellationToken) =>
+        TryOpenAsync(database, JobLeases.NewHolder(), settings, key, clock, cancellationToken);
+
+    /// <summary>Opens the log for appending as <paramref name="holder"/> (one per replica); null while another writer holds the lease.</summary>
+    /// <exception cref="LogIntegrityException">The stored entries do not match the latest signed tree head.</exception>
+    public static async Task<AppendSession?> TryOpenAsync(ModuleDatabase database, string holder, AuditSettings settings, LogSigningKey key, TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
-        // Unpooled: closing the connection must end the session and with it the advisory lock.
+        ArgumentNullException.ThrowIfNull(settings);
+        var leases = new JobLeases(database, clock);
+        // The log is read only after the lease is held, so a successor starts from everything its predecessor committed.
+        var lease = await leases.TryAcquireAsync(WriterJob, holder, settings.WriterLease, cancellationToken);
+        if (lease is null)
+        {
+            return null;
+        }
+
+        // Unpooled: a killed session's open transaction ends with its connection.
         var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         try
         {
-            if (connection is NpgsqlConnection)
-            {
-                await using var lockCommand = connection.CreateCommand();
-                lockCommand.CommandText = $"SELECT pg_try_advisory_lock({AdvisoryLockKey})";
-                if (await lockCommand.ExecuteScalarAsync(cancellationToken) is not true)
-                {
-                    await connection.DisposeAsync();
-                    return null;
-                }
-            }
-
             var (size, lastAppendedAt) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
             var head = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
             var store = new StoredSubtreeHashes(connection);
@@ -108,7 +120,7 @@ public sealed class AppendSession : IAsyncDisposable
             }
 
             var frontier = await CompactRange.LoadAsync(store, size, cancellationToken);
-            var session = new AppendSession(connection, AuditConnections.SqliteGate(database), settings, key, clock, frontier, lastAppendedAt ?? DateTimeOffset.UnixEpoch, head);
+            var session = new AppendSession(connection, AuditConnections.SqliteGate(database), leases, lease, settings, key, clock, frontier, lastAppendedAt ?? DateTimeOffset.UnixEpoch, head);
             if (head is null)
             {
                 await session.SignIfDueAsync(cancellationToken); // the first head, so GetTreeHead always has an answer
@@ -134,10 +146,12 @@ public sealed class AppendSession : IAsyncDisposable
         try
         {
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
+            // First: its row lock makes a takeover wait for this commit, and it renews the lease while the log is idle.
+            await _leases.FenceAsync(_connection, transaction, _lease, _settings.WriterLease, cancellationToken);
             var rows = await LogTables.ReadPendingAsync(_connection, transaction, _settings.AppendBatchSize, cancellationToken);
             if (rows.Count == 0)
             {
-                await transaction.RollbackAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
                 return 0;
             }
 
@@ -237,6 +251,7 @@ public sealed class AppendSession : IAsyncDisposable
         {
             var head = Sign(_frontier, now);
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
+            await _leases.FenceAsync(_connection, transaction, _lease, _settings.WriterLease, cancellationToken);
             await LogTables.InsertTreeHeadAsync(_connection, transaction, head, cancellationToken);
             await LogTables.InsertOutboxAsync(_connection, transaction, Announcement(head), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -269,7 +284,20 @@ public sealed class AppendSession : IAsyncDisposable
         return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
     }
 
-    public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+    /// <summary>Closes the session and hands the lease back, so a standby replica takes over without waiting for it to run out.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _connection.DisposeAsync();
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _leases.ReleaseAsync(_lease, deadline.Token);
+        }
+        catch (Exception ex) when (ex is DbException or OperationCanceledException or TimeoutException)
+        {
+            // The database is unreachable: the lease runs out by itself.
+        }
+    }
 
     // A head when there is none, or when entries are unsigned and either enough of them wait or the interval has passed.
     private bool HeadDue(long size, DateTimeOffset now)

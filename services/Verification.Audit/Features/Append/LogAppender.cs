@@ -4,6 +4,7 @@ using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Features.Proofs;
 using Verification.Platform.Data;
+using Verification.Platform.Leases;
 
 namespace Verification.Audit.Features.Append;
 
@@ -21,8 +22,11 @@ public sealed partial class LogAppender(
     TimeProvider clock,
     ILogger<LogAppender> logger) : BackgroundService
 {
-    /// <summary>How often a standby appender tries for the lock.</summary>
+    /// <summary>How often a standby appender tries for the writer lease.</summary>
     public static readonly TimeSpan StandbyRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>This replica's name as the log's writer (one per process, so reopening after a failure keeps its own lease).</summary>
+    public string Holder { get; } = JobLeases.NewHolder();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -39,7 +43,7 @@ public sealed partial class LogAppender(
                     continue;
                 }
 
-                await using var session = await AppendSession.TryOpenAsync(database, settings, key, clock, stoppingToken);
+                await using var session = await AppendSession.TryOpenAsync(database, Holder, settings, key, clock, stoppingToken);
                 if (session is null)
                 {
                     if (!standingBy)
@@ -75,6 +79,11 @@ public sealed partial class LogAppender(
             {
                 break;
             }
+            catch (LeaseLostException)
+            {
+                // Another replica writes now; nothing of this session's last batch was committed.
+                LogLeaseLost(logger);
+            }
             catch (LogIntegrityException ex)
             {
                 failures++;
@@ -103,6 +112,9 @@ public sealed partial class LogAppender(
             // Stopping.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: this replica lost the writer lease; it stands by")]
+    private static partial void LogLeaseLost(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: appending from size {Size}")]
     private static partial void LogAppending(ILogger logger, long size);

@@ -34,6 +34,9 @@ public sealed record AuditSettings
     /// <summary>How often the appender looks for events inserted by other processes (in-process inserts wake it at once).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long the writer's lease lasts unrenewed: a killed writer's replica is replaced after at most this long.</summary>
+    public TimeSpan WriterLease { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often the whole log is recomputed and compared with what is stored (also at start).</summary>
     public TimeSpan IntegrityCheckInterval { get; init; } = TimeSpan.FromHours(1);
 
@@ -125,6 +128,7 @@ public sealed record AuditSettings
             AppendBatchSize = Integer(section, "AppendBatchSize", 2000, 1, 50_000),
             PollInterval = Duration(section, "PollInterval", TimeSpan.FromMilliseconds(250)),
             IntegrityCheckInterval = Duration(section, "IntegrityCheckInterval", TimeSpan.FromHours(1)),
+            WriterLease = Duration(section, "WriterLease", TimeSpan.FromSeconds(10)),
             Files = host.FirstStart,
             PublishedHeadPath = Value(section, "PublishedHeadPath") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(signingKeyPath))!, "published-head.json"),
         };

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Verification.Platform.Leases;
 using Verification.Prakerja.Data;
 
 namespace Verification.Prakerja.Features.Process;
@@ -7,10 +8,11 @@ namespace Verification.Prakerja.Features.Process;
 /// <summary>
 /// The background side of batches: takes PENDING and RUNNING batches (a lease per batch, so replicas and a restarted
 /// process share the work and a crashed worker's batch is resumed), purges results past their retention, and removes
-/// uploads abandoned by a crash before their half-close.
+/// uploads abandoned by a crash before their half-close (one replica at a time, under the <see cref="SweepJob"/> lease).
 /// </summary>
 public sealed partial class BatchWorker(
     PrakerjaStore store,
+    JobLeases leases,
     BatchProcessor processor,
     BatchSignals signals,
     PrakerjaSettings settings,
@@ -23,6 +25,9 @@ public sealed partial class BatchWorker(
 
     /// <summary>An upload silent for this long was abandoned (its host crashed before the half-close).</summary>
     public static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>The job lease under which one replica purges and removes abandoned uploads.</summary>
+    public const string SweepJob = "prakerja-retention-sweep";
 
     /// <summary>This process's lease owner name.</summary>
     public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
@@ -125,9 +130,11 @@ public sealed partial class BatchWorker(
         signals.Progressed(batchKey);
     }
 
-    /// <summary>Purges batches past their retention (rows deleted, then EXPIRED) and removes abandoned uploads.</summary>
-    public async Task SweepAsync(CancellationToken cancellationToken)
+    /// <summary>Purges batches past their retention (rows deleted, then EXPIRED) and removes abandoned uploads, if this replica holds the sweep's lease; false when another does.</summary>
+    public async Task<bool> SweepAsync(CancellationToken cancellationToken)
     {
+        // Held across rounds (renewed each time) until this replica stops: a killed holder's lease runs out and another sweeps.
+        if (await leases.TryAcquireAsync(SweepJob, Owner, settings.LeaseDuration, cancellationToken) is null) return false;
         var now = time.GetUtcNow();
         foreach (var batch in await store.ExpiredAsync(now, cancellationToken))
         {
@@ -138,6 +145,7 @@ public sealed partial class BatchWorker(
 
         foreach (var batchKey in await store.AbandonedUploadsAsync(now - AbandonedUploadAge, cancellationToken))
             await store.DiscardUploadAsync(batchKey, cancellationToken);
+        return true;
     }
 
     private static partial class Log
