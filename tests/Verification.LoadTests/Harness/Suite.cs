@@ -57,6 +57,12 @@ public sealed class Suite : IAsyncDisposable
 
     public string AuditPublicKeyPem { get; private set; } = "";
 
+    /// <summary>The partner portal's module name: a process of its own when a run lists it.</summary>
+    public const string Portal = "portal";
+
+    /// <summary>The portal's browser port (HTTP/1.1), when the run started it.</summary>
+    public int? PortalPort { get; private set; }
+
     public static async Task<Suite> StartAsync(LoadOptions options, IReadOnlyList<string> modules, TextWriter output, CancellationToken cancellationToken)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
@@ -96,7 +102,7 @@ public sealed class Suite : IAsyncDisposable
 
         foreach (var module in modules)
         {
-            Databases[module] = await CreateDatabaseAsync(module, 50, cancellationToken);
+            if (module != Portal) Databases[module] = await CreateDatabaseAsync(module, 50, cancellationToken);
             Databases["access_" + module] = await CreateDatabaseAsync("access_" + module, 10, cancellationToken);
         }
 
@@ -177,7 +183,6 @@ public sealed class Suite : IAsyncDisposable
                 $"--Verification:Listen:Port={ports[module]}",
                 "--Verification:Database:Provider=Postgres",
                 $"--Verification:Database:DataDirectory={data}",
-                $"--Verification:Database:ConnectionStrings:{module}={Databases[module]}",
                 $"--Verification:Database:ConnectionStrings:access={Databases["access_" + module]}",
                 "--Verification:Bus:Transport=RabbitMq",
                 $"--Verification:Bus:RabbitMqUri={RabbitMqUri}",
@@ -189,7 +194,11 @@ public sealed class Suite : IAsyncDisposable
                 $"--Logging:LogLevel:Default={options.LogLevel}",
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
-            arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
+            // The portal keeps nothing but sessions: no database of its own, a browser port instead.
+            arguments.Add(module == Portal
+                ? $"--Verification:Portal:Port={PortalPort = FreePort()}"
+                : $"--Verification:Database:ConnectionStrings:{module}={Databases[module]}");
+            arguments.AddRange(modules.Where(m => m != module && m != Portal).Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:{ports[m]}"));
             arguments.Add($"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}");
             switch (module)
             {
@@ -250,6 +259,8 @@ public sealed class Suite : IAsyncDisposable
         "audit" => ApiDescriptors.Audit.FullName,
         "prakerja" => ApiDescriptors.Prakerja.FullName,
         "nonasn" => ApiDescriptors.NonAsn.FullName,
+        // The portal serves no gRPC service of its own: the server's overall health.
+        Portal => "",
         _ => throw new ArgumentException($"unknown module {module}", nameof(module)),
     };
 
