@@ -19,9 +19,13 @@ internal static partial class PortalTracePages
 {
     private static readonly string[] Elsewhere = ["membership", "kur", "prakerja", "nonasn"];
 
-    public static async Task MeasureAsync(PostgresServer server, string auditDatabase, long treeSize, int pagesPerKind, Func<string> load)
+    public static async Task MeasureAsync(PostgresServer server, string auditDatabase, string signingKeyPem, string publishedHeadPath, long treeSize, int pagesPerKind, Func<string> load)
     {
         var data = Path.Combine(Path.GetTempPath(), "verification-portal-bench-" + Guid.NewGuid().ToString("N"));
+        // The host signs with the key that signed the log's heads, so its own start-up check finds them valid.
+        var signingKeyFile = Path.Combine(Path.GetTempPath(), $"portal-bench-signing-{Guid.NewGuid():N}.pem");
+        File.WriteAllText(signingKeyFile, signingKeyPem);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(signingKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var accessDatabase = await server.CreateDatabaseAsync("access_portal_bench");
         var builder = WebApplication.CreateSlimBuilder([
             "--Verification:Services=audit,portal",
@@ -33,6 +37,8 @@ internal static partial class PortalTracePages
             // The trace page calls only Audit; the portal's other modules must have an address, and are never called here.
             .. Elsewhere.Select(m => $"--Verification:Endpoints:{m}=http://127.0.0.1:9"),
             "--Logging:LogLevel:Default=Warning",
+            $"--Verification:Audit:SigningKeyPath={signingKeyFile}",
+            $"--Verification:Audit:PublishedHeadPath={publishedHeadPath}",
         ]);
         // The other modules are named so their addresses are valid settings; this host runs none of them.
         VerificationModule[] catalog = [AuditModule.Module, PortalModule.Module, .. Elsewhere.Select(m => new VerificationModule(m, (_, _) => { }, _ => { }))];
@@ -96,6 +102,7 @@ internal static partial class PortalTracePages
             await app.StopAsync();
             await server.DropDatabaseAsync(accessDatabase);
             Directory.Delete(data, recursive: true);
+            File.Delete(signingKeyFile);
         }
     }
 
