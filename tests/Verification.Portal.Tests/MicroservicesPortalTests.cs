@@ -18,8 +18,9 @@ public sealed class MicroservicesPortalTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        _suite = await Suite.StartAsync(new LoadOptions { TreeHeadInterval = TimeSpan.FromSeconds(1) }, Processes, TextWriter.Null, timeout.Token);
+        // Six processes starting at once on a shared two-core machine: minutes are a hang guard, not a speed check.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        _suite = await Suite.StartAsync(new LoadOptions { TreeHeadInterval = TimeSpan.FromSeconds(1), StartTimeout = TimeSpan.FromMinutes(10) }, Processes, TextWriter.Null, timeout.Token);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = PortalScene.ChromiumPath, Headless = true });
     }
@@ -30,6 +31,8 @@ public sealed class MicroservicesPortalTests : IAsyncLifetime
         var suite = _suite!;
         var portal = $"http://127.0.0.1:{suite.PortalPort}";
         await using var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal, Locale = "id-ID" });
+        // Each page crosses processes (portal → KUR → Membership): two minutes per step is a hang guard on a loaded machine.
+        context.SetDefaultTimeout(120_000);
         var page = await context.NewPageAsync();
 
         await page.GotoAsync("/masuk");

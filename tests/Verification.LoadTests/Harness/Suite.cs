@@ -225,7 +225,7 @@ public sealed class Suite : IAsyncDisposable
 
         output.WriteLine($"   host binary: {binary}");
         foreach (var host in hosts.Values) host.Start();
-        var ready = await Task.WhenAll(hosts.Values.Select(async h => (h.Module, Time: await h.WaitUntilServingAsync(TimeSpan.FromSeconds(90), cancellationToken))));
+        var ready = await Task.WhenAll(hosts.Values.Select(async h => (h.Module, Time: await h.WaitUntilServingAsync(options.StartTimeout, cancellationToken))));
         output.WriteLine("   serving: " + string.Join(", ", ready.Select(r => $"{r.Module} :{hosts[r.Module].Port} (pid {hosts[r.Module].Pid}, {r.Time.TotalSeconds:0.0} s)")));
     }
 
