@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using System.Text;
-using System.Text.Json;
-using Verification.Api.Membership.V1;
 
 namespace Verification.Cli.Tests;
 
 /// <summary>
 /// The built <c>verification</c> binary as a person runs it against the monolithic host: in a pseudo-terminal (util-linux
-/// <c>script</c>) and piped, with <c>NO_COLOR</c>, with <c>--output json</c>, and stopped by a real SIGINT mid-upload.
+/// <c>script</c>) and piped, with <c>NO_COLOR</c>, and with <c>--output json</c>.
 /// </summary>
 public sealed class RealBinaryTests(SuiteHost suite) : IClassFixture<SuiteHost>
 {
@@ -119,53 +116,5 @@ public sealed class RealBinaryTests(SuiteHost suite) : IClassFixture<SuiteHost>
         Assert.Equal(1, summary.GetProperty("rejected").GetInt32());
         Assert.Equal(0, summary.GetProperty("unchanged").GetInt32());
         Assert.True(File.Exists(summary.GetProperty("results").GetString()));
-    }
-
-    [Fact]
-    public async Task SigintMidUploadExitsOneThirtyAndLeavesAResultForEveryRowAsWholeLines()
-    {
-        const int Rows = 20_000;
-        var input = TestData.Temp("staff.csv");
-        var employer = "11000001";
-        var rows = new StringBuilder();
-        var first = TestData.NewNik();
-        for (var i = 0; i < Rows; i++)
-            rows.Append($"R{i};{employer};{(i == 0 ? first : TestData.NewNik())};Pegawai {i};1990-08-15;M;Staf;Dinas;PPNPN;{TestData.Today};;3500000\r\n");
-        await File.WriteAllTextAsync(input, BulkCommandTests.StaffList() + rows);
-
-        using var process = Process.Start(Start("kemnaker", null, "nonasn", "register", input))!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        // Interrupt once the file's first row is registered (Membership covers that NIK): the upload is under way on the server.
-        using var channel = suite.Channel("bank-bri");
-        var registry = new MembershipService.MembershipServiceClient(channel);
-        var started = Stopwatch.StartNew();
-        while (!process.HasExited)
-        {
-            if ((await registry.VerifyMembershipAsync(new VerifyMembershipRequest { Nik = first })).Covered) break;
-            Assert.True(started.Elapsed < TimeSpan.FromMinutes(5), "the upload never reached NonAsn");
-            await Task.Delay(50);
-        }
-
-        Assert.False(process.HasExited, "the upload ended before it could be interrupted: " + await error);
-        // What a terminal's Ctrl+C delivers: SIGINT to the process (coreutils kill).
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
-        using (var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5))) await process.WaitForExitAsync(deadline.Token);
-        var run = new CliRun(process.ExitCode, await output, await error);
-        Assert.True(run.ExitCode == 130, run.ToString());
-        var results = Path.ChangeExtension(input, null) + ".results.csv";
-        Assert.Contains("interrupted", run.Error, StringComparison.Ordinal);
-        Assert.Contains(results, run.Error, StringComparison.Ordinal);
-
-        // Whole lines only: the file ends with a line break and every line has the header's columns; one result per row.
-        var text = await File.ReadAllTextAsync(results);
-        Assert.EndsWith("\n", text, StringComparison.Ordinal);
-        var csv = Verification.Cli.Files.CsvFile.Read(results);
-        Assert.Equal(["line", "row_id", "outcome", "employment_id", "participant_number", "status", "problems", "warnings"], csv.Header);
-        Assert.Equal(Rows, csv.Records.Count);
-        Assert.All(csv.Records, r => Assert.Equal(csv.Header.Count, r.Fields.Count));
-        var outcomes = csv.Records.Select(r => r.Fields[2]).ToList();
-        Assert.Contains("NOT_DONE", outcomes);
-        Assert.All(outcomes, o => Assert.Contains(o, new[] { "REGISTERED", "UNCHANGED", "NOT_DONE" }));
     }
 }
