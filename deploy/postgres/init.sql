@@ -1,4 +1,4 @@
--- One database per module (each service owns its own), plus each process's access store.
+-- One database per module (each service owns its own), plus each process's access store (the portal keeps nothing else).
 CREATE DATABASE membership;
 CREATE DATABASE kur;
 CREATE DATABASE prakerja;
@@ -11,3 +11,4 @@ CREATE DATABASE access_prakerja;
 CREATE DATABASE access_nonasn;
 CREATE DATABASE access_rentan;
 CREATE DATABASE access_audit;
+CREATE DATABASE access_portal;

@@ -32,7 +32,7 @@ public static class PortalModule
     /// <summary>The modules whose gRPC services the pages call.</summary>
     public static readonly IReadOnlyList<string> Calls = ["membership", "kur", "prakerja", "nonasn", "audit"];
 
-    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPortal(host), app => app.MapPortal(), Needs: Calls);
+    public static readonly VerificationModule Module = new(Name, (builder, host) => builder.AddPortal(host), app => app.MapPortal(), Needs: Calls) { HasDatabase = false };
 
     internal const string SignInRateLimit = "portal-sign-in";
 

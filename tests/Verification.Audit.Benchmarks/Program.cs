@@ -29,6 +29,8 @@ var consumers = Option("--consumers", 256); // the audit endpoint's concurrent d
 // "encode": entries made with the appender's own encoding, frontier and COPY; "sql": synthetic entries and every hash
 // computed inside PostgreSQL (sha256), for sizes the encoder cannot reach in the time.
 var fill = Array.IndexOf(args, "--fill") is var f and >= 0 && f + 1 < args.Length ? args[f + 1] : "encode";
+// The auditor's trace page instead of the append and proof figures: this many page loads per kind of search.
+var portalPages = Option("--portal-pages", 0);
 // The CLI's verification.dll: when given, 'audit verify' downloads and checks every entry of the final log, as an auditor would.
 var cli = Array.IndexOf(args, "--cli") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
 
@@ -48,12 +50,15 @@ var intake = new EventIntake(new NikHasher(new byte[32]), opener);
 var sequence = 0L;
 
 // 1. Append rate on a young log: consumers' inserts alone, the appender's drain alone, then both at once (after a warm-up).
-await IntakeAsync(5000);
-await DrainAsync(5000);
-var intakeRate = await IntakeAsync(appendCount);
-var drainRate = await DrainAsync(appendCount);
-var steadyRate = await SteadyStateAsync(appendCount);
-Console.WriteLine($"append, young log: intake {intakeRate:N0}/s ({consumers} consumers), drain {drainRate:N0}/s, both at once {steadyRate:N0}/s");
+if (portalPages == 0)
+{
+    await IntakeAsync(5000);
+    await DrainAsync(5000);
+    var intakeRate = await IntakeAsync(appendCount);
+    var drainRate = await DrainAsync(appendCount);
+    var steadyRate = await SteadyStateAsync(appendCount);
+    Console.WriteLine($"append, young log: intake {intakeRate:N0}/s ({consumers} consumers), drain {drainRate:N0}/s, both at once {steadyRate:N0}/s");
+}
 
 // 2. Grow the log to the target size. Bulk-written with the appender's own encoding, frontier and COPY (no pending rows).
 var fillClock = Stopwatch.StartNew();
@@ -64,6 +69,21 @@ await using (var db = Context())
     Console.WriteLine($"filled from {current:N0} to {size:N0} entries ({fill}) in {fillClock.Elapsed.TotalSeconds:N0} s ({(size - current) / fillClock.Elapsed.TotalSeconds:N0}/s bulk); load average {Load()}");
 }
 
+
+if (portalPages > 0)
+{
+    long signedSize;
+    await using (var session = (await AppendSession.TryOpenAsync(database, settings with { TreeHeadEntries = 1 }, key, TimeProvider.System, CancellationToken.None))!)
+    {
+        await session.SignIfDueAsync(CancellationToken.None);
+        signedSize = session.LatestHead!.TreeSize;
+    }
+
+    await PortalTracePages.MeasureAsync(server, connectionString, signingKeyPem, settings.PublishedHeadPath, signedSize, portalPages, Load);
+    Console.WriteLine($"log size {signedSize:N0}; database {await DatabaseSizeAsync()}; load average {Load()}");
+    await server.DropDatabaseAsync(connectionString);
+    return 0;
+}
 
 // 3. Append rate at that size: drain, and both at once.
 var drainAtSize = await DrainAsync(appendCount, alreadyQueued: false);

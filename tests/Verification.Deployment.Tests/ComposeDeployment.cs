@@ -51,6 +51,11 @@ public sealed class ComposeDeployment : IAsyncDisposable
 
     public int PostgresPort { get; private set; }
 
+    /// <summary>The portal's browser port, published on loopback (PORTAL_PORT).</summary>
+    public int PortalPort { get; private set; }
+
+    public string PortalAddress => $"http://127.0.0.1:{PortalPort}";
+
     public string PostgresPassword { get; private set; } = "";
 
     public string AuditPublicKeyFile => Path.Combine(WorkDirectory, "audit-signing.pub.pem");
@@ -77,6 +82,7 @@ public sealed class ComposeDeployment : IAsyncDisposable
             await deployment.ComposeAsync(["up", "-d"], TimeSpan.FromMinutes(5), cancellationToken);
             output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {string.Join(' ', compose)} up -d: project {project}");
             await deployment.WaitUntilServingAsync(Modules.Keys, TimeSpan.FromMinutes(4), cancellationToken);
+            await deployment.WaitUntilPortalAnswersAsync(TimeSpan.FromMinutes(2), cancellationToken);
             output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  every module SERVING ({string.Join(", ", deployment.Ports.Select(p => $"{p.Key} :{p.Value}"))})");
             return deployment;
         }
@@ -141,6 +147,8 @@ public sealed class ComposeDeployment : IAsyncDisposable
         PostgresPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         PostgresPort = FreePort();
         var ports = new StringBuilder();
+        PortalPort = FreePort();
+        ports.Append(CultureInfo.InvariantCulture, $"PORTAL_PORT={PortalPort}\n");
         foreach (var module in Modules.Keys)
         {
             Ports[module] = FreePort();
@@ -192,6 +200,28 @@ public sealed class ComposeDeployment : IAsyncDisposable
         }
 
         return clock.Elapsed;
+    }
+
+    /// <summary>The portal's sign-in page through its published port: 200 once the process serves pages.</summary>
+    public async Task WaitUntilPortalAnswersAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(PortalAddress), Timeout = TimeSpan.FromSeconds(5) };
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync("/masuk", cancellationToken);
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"the portal did not answer /masuk within {timeout.TotalSeconds:0} s; its log:\n{await LogsAsync("portal", cancellationToken)}");
+            await Task.Delay(500, cancellationToken);
+        }
     }
 
     /// <summary>A channel to a module's published port as a member, without the channel's own retries (callers retry as banks do).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Grpc.Core;
 using Npgsql;
@@ -42,16 +43,55 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             await CrossCheckPrakerjaBatchAsync(deployment, Say, ct);
             await CheckBooksAsync(deployment, ledger, Say, ct);
             await VerifyTheAuditLogAsAnAuditorAsync(deployment, ledger, Say, ct);
+            await SignInToThePortalAsABankAsync(deployment, Say, ct);
         }
         catch
         {
-            foreach (var service in ComposeDeployment.Modules.Keys.Append("postgres").Append("rabbitmq"))
+            foreach (var service in ComposeDeployment.Modules.Keys.Append("portal").Append("postgres").Append("rabbitmq"))
             {
                 output.WriteLine($"--- {service}:\n{await deployment.LogsAsync(service, CancellationToken.None)}");
             }
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// The portal's own container as a bank's browser would use it, over plain HTTP forms: sign in with the member's token,
+    /// then a NIK verified through the portal, which calls Membership's container as that bank.
+    /// </summary>
+    private static async Task SignInToThePortalAsABankAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    {
+        var cookies = new CookieContainer();
+        using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false };
+        using var http = new HttpClient(handler) { BaseAddress = new Uri(deployment.PortalAddress), Timeout = TimeSpan.FromSeconds(30) };
+        async Task<string> FormTokenAsync(string path)
+        {
+            var page = await http.GetStringAsync(path, ct);
+            var match = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"");
+            Assert.True(match.Success, $"{path} carries no anti-forgery token");
+            return match.Groups[1].Value;
+        }
+
+        using var signIn = await http.PostAsync("/masuk", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["token"] = File.ReadAllText(deployment.TokenFile("bank-bri")).Trim(),
+            ["__RequestVerificationToken"] = await FormTokenAsync("/masuk"),
+        }), ct);
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal("/", signIn.Headers.Location?.OriginalString);
+
+        var nik = new BorrowerSource(deployment.Project[^8..]).NewLoan("002").Borrower.Nik;
+        using var verify = await http.PostAsync("/kur/verifikasi", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["nik"] = nik,
+            ["__RequestVerificationToken"] = await FormTokenAsync("/kur/verifikasi"),
+        }), ct);
+        var answer = await verify.Content.ReadAsStringAsync(ct);
+        Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
+        // A fresh NIK: Membership's answer, rendered by the portal in Indonesian.
+        Assert.Contains("id=\"verify-status\">Tidak terdaftar<", answer, StringComparison.Ordinal);
+        say("portal: bank-bri signed in through the portal's container and verified a NIK there (Membership answered: not registered)");
     }
 
     private async Task<KurLedger> EnrolWhileKurIsKilledAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)

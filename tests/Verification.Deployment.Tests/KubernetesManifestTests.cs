@@ -108,8 +108,8 @@ public sealed partial class KubernetesManifestTests
             Assert.Contains(container.EnvFrom, e => e.ConfigMapRef?.Name == "verification-config");
         }
 
-        // PostgreSQL and RabbitMQ are the operator's: no workload here runs them.
-        Assert.Equal(Modules.Keys.Order(StringComparer.Ordinal), All<V1Deployment>().Select(d => d.Metadata.Name).Order(StringComparer.Ordinal));
+        // PostgreSQL and RabbitMQ are the operator's: no workload here runs them. The portal is checked below.
+        Assert.Equal(Modules.Keys.Append("portal").Order(StringComparer.Ordinal), All<V1Deployment>().Select(d => d.Metadata.Name).Order(StringComparer.Ordinal));
         Assert.Empty(All<V1StatefulSet>());
     }
 
@@ -139,6 +139,41 @@ public sealed partial class KubernetesManifestTests
             Assert.True(pod.SecurityContext?.RunAsNonRoot == true, $"{module}: may run as root");
             Assert.False(container.SecurityContext?.AllowPrivilegeEscalation ?? true, $"{module}: privilege escalation allowed");
         }
+    }
+
+    [Fact]
+    public void ThePortalRunsAloneWithTheModulesItCallsFromTheConfigMapAndSticksABrowserToOnePod()
+    {
+        var deployment = Assert.Single(All<V1Deployment>(), d => d.Metadata.Name == "portal");
+        Assert.True(deployment.Spec.Replicas >= 2, "portal: one replica cannot keep serving through a node drain");
+        var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
+        var env = container.Env.ToDictionary(e => e.Name);
+        Assert.Equal("portal", env["Verification__Services"].Value);
+        // No database of its own; the access store (audited denials) and the bus come from Secrets.
+        Assert.DoesNotContain("Verification__Database__ConnectionStrings__portal", env.Keys);
+        Assert.NotNull(env["Verification__Database__ConnectionStrings__access"].ValueFrom?.SecretKeyRef);
+        Assert.NotNull(env["Verification__Bus__RabbitMqUri"].ValueFrom?.SecretKeyRef);
+        Assert.Contains(container.EnvFrom, e => e.ConfigMapRef?.Name == "verification-config");
+
+        var config = Assert.Single(All<V1ConfigMap>(), c => c.Metadata.Name == "verification-config");
+        foreach (var module in Portal.PortalModule.Calls)
+            Assert.Equal($"http://{module}.verification.svc:50051", config.Data[$"Verification__Endpoints__{module}"]);
+
+        var port = Assert.Single(container.Ports, p => p.Name == "http");
+        Assert.Equal(int.Parse(env["Verification__Portal__Port"].Value, System.Globalization.CultureInfo.InvariantCulture), port.ContainerPort);
+        Assert.Equal(50051, container.StartupProbe?.Grpc?.Port);
+        Assert.Equal(50051, container.LivenessProbe?.Grpc?.Port);
+        Assert.Equal("/masuk", container.ReadinessProbe?.HttpGet?.Path);
+        Assert.Equal("http", container.ReadinessProbe!.HttpGet.Port.Value);
+        Assert.True(container.Resources?.Limits?.ContainsKey("memory") == true, "portal: no memory limit");
+        Assert.True(deployment.Spec.Template.Spec.SecurityContext?.RunAsNonRoot == true, "portal: may run as root");
+        Assert.False(container.SecurityContext?.AllowPrivilegeEscalation ?? true, "portal: privilege escalation allowed");
+
+        var service = Assert.Single(All<V1Service>(), s => s.Metadata.Name == "portal");
+        Assert.Equal(deployment.Spec.Selector.MatchLabels, service.Spec.Selector);
+        Assert.Equal("ClientIP", service.Spec.SessionAffinity);
+        Assert.Contains(service.Spec.Ports, p => p.TargetPort.Value == "http");
+        Assert.Single(All<V1PodDisruptionBudget>(), b => b.Metadata.Name == "portal");
     }
 
     [Fact]

@@ -49,14 +49,17 @@ public class DeploymentTests
     public void EveryModuleHasAServiceRunningOnlyThatModule()
     {
         var services = Services;
-        // The portal has no database and no compose service yet: its own process in microservices mode is still open (issue 24).
-        foreach (var module in ModuleCatalog.All.Select(m => m.Name).Where(m => m != "portal").Append("membership").Append("kur").Append("prakerja").Append("nonasn").Append("audit").Distinct())
+        foreach (var module in ModuleCatalog.All)
         {
-            Assert.True(services.Children.ContainsKey(new YamlScalarNode(module)), $"no service for module {module}");
-            var env = Environment((YamlMappingNode)services[module]);
-            Assert.Equal(module, env["Verification__Services"]);
+            Assert.True(services.Children.ContainsKey(new YamlScalarNode(module.Name)), $"no service for module {module.Name}");
+            var env = Environment((YamlMappingNode)services[module.Name]);
+            Assert.Equal(module.Name, env["Verification__Services"]);
             Assert.Equal("Microservices", env["Verification__Mode"]);
-            Assert.Contains($"Verification__Database__ConnectionStrings__{module}", env.Keys);
+            Assert.Contains("Verification__Database__ConnectionStrings__access", env.Keys);
+            // The portal keeps nothing but sessions in memory: a connection string of its own would be a database nobody uses.
+            Assert.Equal(module.HasDatabase, env.ContainsKey($"Verification__Database__ConnectionStrings__{module.Name}"));
+            foreach (var needed in module.Needs)
+                Assert.True(env.TryGetValue($"Verification__Endpoints__{needed}", out var address) && address == $"http://{needed}:50051", $"{module.Name} calls {needed} but has no address for it");
         }
     }
 
@@ -101,7 +104,9 @@ public class DeploymentTests
                 var parts = port.Split(':');
                 Assert.True(parts.Length == 3 && parts[0] == "127.0.0.1", $"{name}: {port} should be published on 127.0.0.1 only");
                 Assert.True(published.Add(parts[1]), $"host port {parts[1]} is published twice");
-                if (service.Children.ContainsKey(new YamlScalarNode("environment")) && Environment(service).TryGetValue("Verification__Listen__Port", out var listen))
+                // The portal publishes its browser port; every other module its gRPC port.
+                if (service.Children.ContainsKey(new YamlScalarNode("environment")) && Environment(service) is var env
+                    && (env.TryGetValue("Verification__Portal__Port", out var listen) || env.TryGetValue("Verification__Listen__Port", out listen)))
                     Assert.Equal(listen, parts[2]);
             }
         }

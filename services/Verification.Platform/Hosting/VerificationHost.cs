@@ -31,7 +31,8 @@ public static class VerificationHost
         var options = ConfigurationValidator.ReadVerification(configuration, names);
         var selected = ConfigurationValidator.SelectModules(options, names);
         ConfigurationValidator.RequireDependencies(options, [.. catalog.Where(m => selected.Contains(m.Name, StringComparer.OrdinalIgnoreCase))]);
-        var database = ConfigurationValidator.ReadDatabase(configuration, options.Mode, selected.Append(AccessModule));
+        var stores = selected.Where(name => catalog.First(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase)).HasDatabase);
+        var database = ConfigurationValidator.ReadDatabase(configuration, options.Mode, stores.Append(AccessModule));
         var bus = ConfigurationValidator.ReadBus(configuration, options.Mode);
         var dataDirectory = Path.GetFullPath(database.DataDirectory);
         var host = new VerificationHostContext(options, database, bus, selected, dataDirectory);

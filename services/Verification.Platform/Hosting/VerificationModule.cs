@@ -17,4 +17,7 @@ public sealed record VerificationModule(
 {
     /// <summary>The modules this one calls over gRPC; what it hears only from the bus is no dependency.</summary>
     public IReadOnlyList<string> Needs { get; init; } = Needs ?? [];
+
+    /// <summary>False for a module that keeps nothing (the portal): no connection string of its own is asked for.</summary>
+    public bool HasDatabase { get; init; } = true;
 }

@@ -40,9 +40,10 @@ public static class PortalEndpoints
     {
         if (Calls(http) is not { } calls) { http.Response.Redirect("/masuk"); return; }
         SetUploadLimit(http, settings);
-        if (!await ValidAsync(http, antiforgery)) return;
         try
         {
+            // Inside the try: without the page's script the token is in the body, and reading it meets the size limit first.
+            if (!await ValidAsync(http, antiforgery)) return;
             var started = await ReadUploadAsync(http, settings, async (fields, file) =>
             {
                 var employer = fields.GetValueOrDefault("employer") ?? "";
@@ -70,13 +71,9 @@ public static class PortalEndpoints
         {
             http.Response.Redirect("/pegawai/unggah?galat=UploadNotCsv");
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception ex) when (TooLarge(ex))
         {
-            http.Response.Redirect("/pegawai/unggah?galat=UploadTooLarge");
-        }
-        catch (InvalidDataException)
-        {
-            // MultipartReader's own limit.
+            // Nothing was started: rows are sent only once the whole file has been read.
             http.Response.Redirect("/pegawai/unggah?galat=UploadTooLarge");
         }
     }
@@ -108,9 +105,9 @@ public static class PortalEndpoints
     {
         if (Calls(http) is not { } calls) { http.Response.Redirect("/masuk"); return; }
         SetUploadLimit(http, settings);
-        if (!await ValidAsync(http, antiforgery)) return;
         try
         {
+            if (!await ValidAsync(http, antiforgery)) return;
             var target = await ReadUploadAsync(http, settings, async (fields, file) =>
             {
                 CsvStream csv;
@@ -166,12 +163,9 @@ public static class PortalEndpoints
         {
             http.Response.Redirect("/prakerja?galat=UploadNotCsv");
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception ex) when (TooLarge(ex))
         {
-            http.Response.Redirect("/prakerja?galat=UploadTooLarge");
-        }
-        catch (InvalidDataException)
-        {
+            // The batch call is abandoned uncompleted with the request; what Prakerja keeps of it is its rule (BatchSubmission).
             http.Response.Redirect("/prakerja?galat=UploadTooLarge");
         }
     }
@@ -291,14 +285,28 @@ public static class PortalEndpoints
             await antiforgery.ValidateRequestAsync(http);
             return true;
         }
-        catch (AntiforgeryValidationException)
+        catch (AntiforgeryValidationException ex) when (!TooLarge(ex.InnerException))
         {
             http.Response.StatusCode = StatusCodes.Status400BadRequest;
             return false;
         }
+        catch (AntiforgeryValidationException ex)
+        {
+            // The form was too large to read for its token: the caller answers that, not "forged".
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException!);
+            throw;
+        }
     }
 
     /// <summary>Streams a multipart form: the text fields before the file, then the file itself, to <paramref name="onFile"/>.</summary>
+    /// <summary>Kestrel's body limit (413) or the multipart reader's, however deep it is wrapped.</summary>
+    private static bool TooLarge(Exception? ex) => ex switch
+    {
+        null => false,
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } or InvalidDataException => true,
+        _ => TooLarge(ex.InnerException),
+    };
+
     private static async Task<string?> ReadUploadAsync(HttpContext http, PortalSettings settings, Func<IReadOnlyDictionary<string, string>, Stream, Task<string>> onFile)
     {
         if (http.Features.Get<IFormFeature>()?.Form is { } form)

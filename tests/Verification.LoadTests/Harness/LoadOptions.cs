@@ -60,6 +60,9 @@ public sealed record LoadOptions
     /// <summary>Audit signs a tree head at least this often; short, so the books can prove the whole log soon after the load.</summary>
     public TimeSpan TreeHeadInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long each host process may take to answer SERVING: a hang guard, long enough for a loaded machine.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
     /// <summary>The modules' default log level; the privacy scan reads their Information lines too.</summary>
     public string LogLevel { get; init; } = "Warning";
 

@@ -65,6 +65,12 @@ public sealed class Suite : IAsyncDisposable
 
     public string AuditPublicKeyPem { get; private set; } = "";
 
+    /// <summary>The partner portal's module name: a process of its own when a run lists it.</summary>
+    public const string Portal = "portal";
+
+    /// <summary>The portal's browser port (HTTP/1.1), when the run started it.</summary>
+    public int? PortalPort { get; private set; }
+
     public static async Task<Suite> StartAsync(LoadOptions options, IReadOnlyList<string> modules, TextWriter output, CancellationToken cancellationToken)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
@@ -104,7 +110,7 @@ public sealed class Suite : IAsyncDisposable
 
         foreach (var module in modules)
         {
-            Databases[module] = await CreateDatabaseAsync(module, 50, cancellationToken);
+            if (module != Portal) Databases[module] = await CreateDatabaseAsync(module, 50, cancellationToken);
             Databases["access_" + module] = await CreateDatabaseAsync("access_" + module, 10, cancellationToken);
         }
 
@@ -189,7 +195,6 @@ public sealed class Suite : IAsyncDisposable
                 $"--Verification:Listen:Port={ports[module][replica]}",
                 "--Verification:Database:Provider=Postgres",
                 $"--Verification:Database:DataDirectory={data}",
-                $"--Verification:Database:ConnectionStrings:{module}={Databases[module]}",
                 $"--Verification:Database:ConnectionStrings:access={Databases["access_" + module]}",
                 "--Verification:Bus:Transport=RabbitMq",
                 $"--Verification:Bus:RabbitMqUri={RabbitMqUri}",
@@ -201,8 +206,12 @@ public sealed class Suite : IAsyncDisposable
                 $"--Logging:LogLevel:Default={options.LogLevel}",
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
+            // The portal keeps nothing but sessions: no database of its own, a browser port instead.
+            arguments.Add(module == Portal
+                ? $"--Verification:Portal:Port={(replica == 0 ? PortalPort = FreePort() : FreePort())}"
+                : $"--Verification:Database:ConnectionStrings:{module}={Databases[module]}");
             // Every replica of the others, as a list: the module clients spread calls over them (round robin).
-            arguments.AddRange(modules.Where(m => m != module).Select(m => $"--Verification:Endpoints:{m}={string.Join(',', ports[m].Select(p => $"http://127.0.0.1:{p}"))}"));
+            arguments.AddRange(modules.Where(m => m != module && m != Portal).Select(m => $"--Verification:Endpoints:{m}={string.Join(',', ports[m].Select(p => $"http://127.0.0.1:{p}"))}"));
             arguments.Add($"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}");
             switch (module)
             {
@@ -234,7 +243,7 @@ public sealed class Suite : IAsyncDisposable
 
         output.WriteLine($"   host binary: {binary}{(count > 1 ? $"; {count} replicas of every module" : "")}");
         foreach (var host in AllHosts) host.Start();
-        var ready = await Task.WhenAll(AllHosts.Select(async h => (Host: h, Time: await h.WaitUntilServingAsync(TimeSpan.FromSeconds(90), cancellationToken))));
+        var ready = await Task.WhenAll(AllHosts.Select(async h => (Host: h, Time: await h.WaitUntilServingAsync(options.StartTimeout, cancellationToken))));
         output.WriteLine("   serving: " + string.Join(", ", ready.Select(r => $"{r.Host.Module} :{r.Host.Port} (pid {r.Host.Pid}, {r.Time.TotalSeconds:0.0} s)")));
     }
 
@@ -273,6 +282,8 @@ public sealed class Suite : IAsyncDisposable
         "prakerja" => ApiDescriptors.Prakerja.FullName,
         "nonasn" => ApiDescriptors.NonAsn.FullName,
         "rentan" => ApiDescriptors.Rentan.FullName,
+        // The portal serves no gRPC service of its own: the server's overall health.
+        Portal => "",
         _ => throw new ArgumentException($"unknown module {module}", nameof(module)),
     };
 
