@@ -25,7 +25,7 @@ public sealed record MigrationScript(string Scope, int Version, string Name, str
 /// </remarks>
 public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
 {
-    /// <summary>Scope of the platform's own tables (outbox, processed events).</summary>
+    /// <summary>Scope of the platform's own table (the outbox).</summary>
     public const string PlatformScope = "Verification.Platform.Data.Migrations";
 
     // Arbitrary but fixed: every migrator of every module takes the same lock in its own database.
@@ -53,7 +53,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         return applied;
     }
 
-    /// <summary>Applies only the platform's tables (outbox_messages, processed_events).</summary>
+    /// <summary>Applies only the platform's table (outbox_messages).</summary>
     public Task<IReadOnlyList<MigrationScript>> ApplyPlatformAsync(
         DatabaseProvider provider, string connectionString, CancellationToken cancellationToken) =>
         ApplyAsync(typeof(SchemaMigrator).Assembly, PlatformScope, provider, connectionString, cancellationToken);
