@@ -162,7 +162,7 @@ public sealed class SqliteOutboxTests
 
         Assert.Equal(0, await TestData.PendingAsync(producer, ct));
         Assert.Equal(40, await TestData.PublishedAsync(producer, ct));
-        var lag = OutboxTelemetry.LagOf(OutboxRelay<ProducerDbContext>.OutboxName);
+        var lag = OutboxTelemetry.LagOf(OutboxNames.TagOf<ProducerDbContext>());
         Assert.NotNull(lag);
     }
 
