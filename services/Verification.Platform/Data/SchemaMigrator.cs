@@ -23,7 +23,7 @@ public sealed record MigrationScript(string Scope, int Version, string Name, str
 /// run holds a session advisory lock, so processes starting at once apply each script once; on SQLite each script's
 /// transaction is <c>BEGIN IMMEDIATE</c>, which serialises writers.
 /// </remarks>
-public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
+public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
 {
     /// <summary>Scope of the platform's own table (the outbox).</summary>
     public const string PlatformScope = "Verification.Platform.Data.Migrations";
@@ -208,7 +208,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         }
 
         await transaction.CommitAsync(cancellationToken);
-        logger.LogInformation("Applied migration {Scope} {Script}", script.Scope, script.Name);
+        LogApplied(logger, script.Scope, script.Name);
         return true;
     }
 
@@ -236,4 +236,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         DatabaseProvider.Sqlite => "sqlite",
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown database provider."),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied migration {Scope} {Script}")]
+    private static partial void LogApplied(ILogger logger, string scope, string script);
 }
