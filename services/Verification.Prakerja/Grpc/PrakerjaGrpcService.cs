@@ -25,10 +25,10 @@ public sealed class PrakerjaGrpcService(
     public const string BatchResourceType = "verification.prakerja.v1.Batch";
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
-    public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context)
+    public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requestStream, IServerStreamWriter<CrossCheckResponse> responseStream, ServerCallContext context)
     {
-        var outcome = await crossCheck.RunAsync(PrakerjaRequests.CrossCheckMessages(requests, context.CancellationToken),
-            outcomes => responses.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+        var outcome = await crossCheck.RunAsync(PrakerjaRequests.CrossCheckMessages(requestStream, context.CancellationToken),
+            outcomes => responseStream.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);
         switch (outcome)
         {
@@ -44,9 +44,9 @@ public sealed class PrakerjaGrpcService(
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
-    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
+    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requestStream, ServerCallContext context)
     {
-        var outcome = await submission.SubmitAsync(PrakerjaRequests.UploadMessages(requests, context.CancellationToken),
+        var outcome = await submission.SubmitAsync(PrakerjaRequests.UploadMessages(requestStream, context.CancellationToken),
             context.Member().Code, context.CorrelationId(), context.CancellationToken);
         return outcome switch
         {
@@ -86,7 +86,7 @@ public sealed class PrakerjaGrpcService(
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo, MemberRole.Auditor)]
-    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
+    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responseStream, ServerCallContext context)
     {
         var violations = new FieldViolations(TimeProvider.System.JakartaToday());
         BatchId(request.BatchId, violations);
@@ -102,7 +102,7 @@ public sealed class PrakerjaGrpcService(
             ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
         await RequireOwnerAsync(report.Batch.SubmitMemberCode, request.BatchId, context);
         var end = await results.StreamAsync(request.BatchId, request.FromOffset, [.. request.StatusFilter.Distinct()],
-            page => responses.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+            page => responseStream.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);
         switch (end)
         {
