@@ -6,6 +6,7 @@ using Verification.Api.Audit.V1;
 using Verification.Audit;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
+using Verification.Audit.Features.Integrity;
 using Verification.Audit.Features.Keys;
 using Verification.Audit.Features.Proofs;
 using Verification.Audit.Verifier;
@@ -28,6 +29,8 @@ var consumers = Option("--consumers", 256); // the audit endpoint's concurrent d
 // "encode": entries made with the appender's own encoding, frontier and COPY; "sql": synthetic entries and every hash
 // computed inside PostgreSQL (sha256), for sizes the encoder cannot reach in the time.
 var fill = Array.IndexOf(args, "--fill") is var f and >= 0 && f + 1 < args.Length ? args[f + 1] : "encode";
+// The CLI's verification.dll: when given, 'audit verify' downloads and checks every entry of the final log, as an auditor would.
+var cli = Array.IndexOf(args, "--cli") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
 
 var server = await PostgresServer.SharedAsync();
 Console.WriteLine($"PostgreSQL: {(server.IsExternal ? "external (" + PostgresServer.OverrideVariable + ")" : "test fixture, fsync off")}; {Environment.ProcessorCount} cores; load average {Load()}");
@@ -35,7 +38,8 @@ var connectionString = await server.CreateDatabaseAsync("audit_bench");
 var database = new ModuleDatabase("audit", DatabaseProvider.Postgres, connectionString);
 await new SchemaMigrator().ApplyModuleAsync(database, typeof(AuditDbContext).Assembly, "Verification.Audit.Data.Migrations", CancellationToken.None);
 var settings = new AuditSettings { SigningKeyPath = "", NikHmacKeyPath = "", NikSealingKeyPaths = [], PublishedHeadPath = Path.Combine(Path.GetTempPath(), $"audit-bench-published-head-{Guid.NewGuid():N}.json"), AppendBatchSize = 2000, TreeHeadEntries = 1000, TreeHeadInterval = TimeSpan.FromSeconds(5) };
-using var key = new LogSigningKey(TreeHeadSigner.Generate());
+var signingKeyPem = NewSigningKeyPem();
+using var key = new LogSigningKey(TreeHeadSigner.FromPrivateKeyPem(signingKeyPem));
 // Events carry the NIK sealed, as the modules publish them: the intake's cost includes opening it.
 using var sealingKey = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
 using var sealer = new NikSealer(System.Security.Cryptography.ECDiffieHellman.Create(sealingKey.ExportParameters(false)));
@@ -84,6 +88,12 @@ await using (var db = Context())
     Report("inclusion (in process)", await TimeAsync(proofCount, () => proofs.InclusionAsync(random.NextInt64(treeSize), Guid.Empty, treeSize, CancellationToken.None)));
     Report("consistency (in process)", await TimeAsync(proofCount, () => proofs.ConsistencyAsync(random.NextInt64(1, treeSize), treeSize, CancellationToken.None)));
 }
+
+// 5. The whole-log check the audit module runs at start and every hour: every entry's leaf and fields recomputed.
+var integrityClock = Stopwatch.StartNew();
+var integrity = await new LogIntegrityCheck(database, key, new PublishedHead(settings.PublishedHeadPath)).RunAsync(null, CancellationToken.None);
+if (!integrity.Intact) throw new InvalidOperationException($"The integrity check found damage: {integrity.Problem}");
+Console.WriteLine($"integrity check, in process: {integrity.EntriesChecked:N0} entries in {integrityClock.Elapsed.TotalSeconds:N1} s ({integrity.EntriesChecked / integrityClock.Elapsed.TotalSeconds:N0} entries/s); load average {Load()}");
 
 await WireAsync(treeSize);
 Console.WriteLine($"log size {treeSize:N0}; database {await DatabaseSizeAsync()}; load average {Load()}");
@@ -252,16 +262,30 @@ async Task FillInDatabaseAsync(NpgsqlConnection connection, long from, long to)
     }
 
     var clock = Stopwatch.StartNew();
+    // Each entry is a well-formed version 1 entry (RFC 8785 form, its search columns what its bytes say), so the
+    // whole-log integrity check and a client's full verification accept the log and measure a complete pass.
     await Run("""
         INSERT INTO audit_entries (entry_index, event_id, event_type, occurred_at, appended_at, acting_member, correlation_id, trace_id,
                                    nik_hmac, masked_nik, participant_number, member_code, loan_reference, batch_id, canonical_bytes, leaf_hash)
-        SELECT i, md5('event' || i)::uuid, (ARRAY['KurBorrowerEnrolled','ParticipantEnrolled','CoverageStarted','AccessDenied'])[i % 4 + 1],
-               now(), now(), 'bank-bri', 'corr-' || (i / 3), md5('trace' || i),
-               CASE WHEN i % 4 < 2 THEN sha256(int8send(i)) END, CASE WHEN i % 4 < 2 THEN '3374••••••••0001' END,
-               CASE WHEN i % 4 < 3 THEN (10000000000 + i)::text END, CASE WHEN i % 4 = 0 THEN '002' END,
-               CASE WHEN i % 4 = 0 THEN 'SIKP-' || i END, NULL, b.bytes, sha256('\x00'::bytea || b.bytes)
+        SELECT i, v.event_id, v.event_type, timestamptz '2026-12-01 00:00:00+00', timestamptz '2026-12-01 00:00:00+00', 'bank-bri',
+               v.correlation_id, v.trace_id, v.nik_hmac, v.masked_nik, v.participant_number, v.member_code, v.loan_reference, NULL,
+               b.bytes, sha256('\x00'::bytea || b.bytes)
         FROM generate_series(@from, @to - 1) AS i,
-             LATERAL (SELECT convert_to(json_build_object('eventId', md5('event' || i)::uuid, 'index', i, 'payload', repeat('p', 380))::text, 'UTF8') AS bytes) AS b
+             LATERAL (SELECT md5('event' || i)::uuid AS event_id,
+                             (ARRAY['KurBorrowerEnrolled','ParticipantEnrolled','CoverageStarted','AccessDenied'])[i % 4 + 1] AS event_type,
+                             'corr-' || (i / 3) AS correlation_id, md5('trace' || i) AS trace_id,
+                             CASE WHEN i % 4 < 2 THEN sha256(int8send(i)) END AS nik_hmac,
+                             CASE WHEN i % 4 < 2 THEN '3374••••••••0001' END AS masked_nik,
+                             CASE WHEN i % 4 < 3 THEN (10000000000 + i)::text END AS participant_number,
+                             CASE WHEN i % 4 = 0 THEN '002' END AS member_code,
+                             CASE WHEN i % 4 = 0 THEN 'SIKP-' || i END AS loan_reference) AS v,
+             LATERAL (SELECT convert_to(
+                 '{"actingMember":"bank-bri","appendedAt":"2026-12-01T00:00:00.000Z","correlationId":"' || v.correlation_id
+                 || '","eventId":"' || v.event_id || '","eventType":"' || v.event_type || '","format":"verification-audit/entry/v1"'
+                 || ',"keys":{"batchId":"","loanReference":"' || coalesce(v.loan_reference, '') || '","maskedNik":"' || coalesce(v.masked_nik, '')
+                 || '","memberCode":"' || coalesce(v.member_code, '') || '","nikHmac":"' || coalesce(encode(v.nik_hmac, 'hex'), '')
+                 || '","participantNumber":"' || coalesce(v.participant_number, '') || '"},"occurredAt":"2026-12-01T00:00:00.000Z"'
+                 || ',"payload":{"note":"' || repeat('p', 240) || '","sourceModule":"kur"},"traceId":"' || v.trace_id || '"}', 'UTF8') AS bytes) AS b
         """);
     Console.WriteLine($"  … entries in {clock.Elapsed.TotalSeconds:N0} s; load average {Load()}");
     await Run("""
@@ -297,6 +321,10 @@ static List<(string Name, string Create)> SearchIndexes()
 async Task WireAsync(long treeSize)
 {
     var data = Path.Combine(Path.GetTempPath(), "verification-audit-bench-" + Guid.NewGuid().ToString("N"));
+    // The host signs with the key that signed the log's heads, so its own start-up check finds them valid.
+    var signingKeyFile = Path.Combine(Path.GetTempPath(), $"audit-bench-signing-{Guid.NewGuid():N}.pem");
+    File.WriteAllText(signingKeyFile, signingKeyPem);
+    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(signingKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     var accessDatabase = await server.CreateDatabaseAsync("access_bench");
     var builder = WebApplication.CreateSlimBuilder([
         "--Verification:Listen:Port=0",
@@ -305,6 +333,8 @@ async Task WireAsync(long treeSize)
         $"--Verification:Database:ConnectionStrings:audit={connectionString}",
         $"--Verification:Database:ConnectionStrings:access={accessDatabase}",
         "--Logging:LogLevel:Default=Warning",
+        $"--Verification:Audit:SigningKeyPath={signingKeyFile}",
+        $"--Verification:Audit:PublishedHeadPath={settings.PublishedHeadPath}",
     ]);
     builder.AddVerificationHost([AuditModule.Module]);
     await using var app = builder.Build();
@@ -313,7 +343,12 @@ async Task WireAsync(long treeSize)
     var token = (await File.ReadAllTextAsync(Path.Combine(data, "dev-credentials", "auditor-bpk.token"))).Trim();
     using var channel = new VerificationChannel($"http://127.0.0.1:{new Uri(app.Urls.First()).Port}", new ChannelSettings { BearerToken = token });
     var client = new AuditService.AuditServiceClient(channel);
-    var head = (await client.GetTreeHeadAsync(new GetTreeHeadRequest())).TreeHead;
+    var startCheck = Stopwatch.StartNew();
+    GetTreeHeadResponse answer;
+    while ((answer = await client.GetTreeHeadAsync(new GetTreeHeadRequest())).Integrity?.CheckTime is null) await Task.Delay(100);
+    if (!answer.Integrity.Intact) throw new InvalidOperationException($"The host's start-up check found damage: {answer.Integrity.Problem}");
+    Console.WriteLine($"integrity check at the host's start: {answer.Integrity.EntriesChecked:N0} entries, reported {startCheck.Elapsed.TotalSeconds:N1} s after the host began serving; load average {Load()}");
+    var head = answer.TreeHead;
     if (head.TreeSize != treeSize)
     {
         throw new InvalidOperationException($"The served head has size {head.TreeSize}, expected {treeSize}.");
@@ -339,9 +374,42 @@ async Task WireAsync(long treeSize)
     }));
     Report("consistency (gRPC)", await TimeAsync(proofCount, async () =>
         await client.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstSize = random.NextInt64(1, treeSize), SecondSize = treeSize })));
+    if (cli is not null) await VerifyWithCliAsync(new Uri(app.Urls.First()).Port, token, treeSize);
     await app.StopAsync();
+    File.Delete(signingKeyFile);
     await server.DropDatabaseAsync(accessDatabase);
     Directory.Delete(data, recursive: true);
+}
+
+// An auditor's first full verification: the CLI in its own process streams every entry, recomputes each leaf hash and
+// its stated fields, and compares the root with the signed head.
+async Task VerifyWithCliAsync(int port, string token, long treeSize)
+{
+    var work = Directory.CreateTempSubdirectory("audit-bench-cli-");
+    var publicKeyFile = Path.Combine(work.FullName, "log.pub.pem");
+    await File.WriteAllTextAsync(publicKeyFile, key.PublicKeyPem);
+    var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var arg in new[] { cli!, "audit", "verify", "--address", $"http://127.0.0.1:{port}", "--public-key", publicKeyFile, "--state", Path.Combine(work.FullName, "state.json") })
+        info.ArgumentList.Add(arg);
+    info.Environment["VERIFICATION_TOKEN"] = token;
+    info.Environment["NO_COLOR"] = "1";
+    var clock = Stopwatch.StartNew();
+    using var process = System.Diagnostics.Process.Start(info)!;
+    var stdout = process.StandardOutput.ReadToEndAsync();
+    var stderr = process.StandardError.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    var elapsed = clock.Elapsed.TotalSeconds;
+    var output = (await stdout).Trim();
+    if (process.ExitCode != 0) throw new InvalidOperationException($"audit verify exited {process.ExitCode}: {output} {await stderr}");
+    Console.WriteLine($"audit verify (CLI process, every entry): {treeSize:N0} entries in {elapsed:N1} s ({treeSize / elapsed:N0} entries/s); load average {Load()}");
+    Console.WriteLine("  " + output.Split('\n').LastOrDefault(l => l.Contains("INTACT", StringComparison.Ordinal)));
+    work.Delete(recursive: true);
+}
+
+static string NewSigningKeyPem()
+{
+    using var signer = TreeHeadSigner.Generate();
+    return signer.ExportPrivateKeyPem();
 }
 
 static async Task<double[]> TimeAsync(int count, Func<Task> call)

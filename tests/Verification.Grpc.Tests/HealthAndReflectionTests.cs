@@ -114,22 +114,15 @@ public class HealthAndReflectionTests(WireHostFixture fixture) : IClassFixture<W
     public async Task ReflectionV1AndV1AlphaRefuseAnAnonymousCallerWithUnauthenticated()
     {
         using var anonymous = Host.Channel(null);
-        // The refusal may already have arrived when the request is written, so the write is inside the expected failure too.
+        // The refusal comes at call start, before any message: reading without writing sees it every time, whereas a write
+        // racing the refused stream's reset is resolved by the client as CANCELLED when the reset wins.
         using (var v1 = new ReflectionV1.ServerReflection.ServerReflectionClient(anonymous).ServerReflectionInfo(Within10Seconds))
         {
-            var ex = await Assert.ThrowsAsync<RpcException>(async () =>
-            {
-                await v1.RequestStream.WriteAsync(new ReflectionV1.ServerReflectionRequest { ListServices = "" });
-                await v1.ResponseStream.MoveNext();
-            });
+            var ex = await Assert.ThrowsAsync<RpcException>(() => v1.ResponseStream.MoveNext());
             Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
         }
         using var v1Alpha = new ReflectionV1Alpha.ServerReflection.ServerReflectionClient(anonymous).ServerReflectionInfo(Within10Seconds);
-        var alphaEx = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            await v1Alpha.RequestStream.WriteAsync(new ReflectionV1Alpha.ServerReflectionRequest { ListServices = "" });
-            await v1Alpha.ResponseStream.MoveNext();
-        });
+        var alphaEx = await Assert.ThrowsAsync<RpcException>(() => v1Alpha.ResponseStream.MoveNext());
         Assert.Equal(StatusCode.Unauthenticated, alphaEx.StatusCode);
     }
 

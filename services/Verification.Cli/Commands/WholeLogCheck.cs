@@ -16,9 +16,12 @@ public static class WholeLogCheck
     /// <summary>Inclusion proofs asked for, at most, to name the first bad entry when the root does not match.</summary>
     public const int MaxLocatingProofs = 2_000;
 
+    /// <summary>Entries asked for in one StreamEntries call.</summary>
+    public const int EntriesPerCall = 100_000;
+
     public sealed record Outcome(CompactRange Range, IReadOnlyList<string> Findings, long Checked);
 
-    public static async Task<Outcome> RunAsync(AuditService.AuditServiceClient client, CompactRange checkedRange, VerifiedTreeHead head, RowCounter counter, CancellationToken cancellationToken)
+    public static async Task<Outcome> RunAsync(AuditService.AuditServiceClient client, CompactRange checkedRange, VerifiedTreeHead head, RowCounter counter, CancellationToken cancellationToken, int entriesPerCall = EntriesPerCall)
     {
         var findings = new List<string>();
         var range = checkedRange.Clone();
@@ -29,31 +32,37 @@ public static class WholeLogCheck
         {
             try
             {
-                using var call = client.StreamEntries(new StreamEntriesRequest { FromIndex = start, ToIndex = size }, new CallOptions(cancellationToken: cancellationToken));
                 var expected = start;
-                await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+                // In ranges, each call under the channel's deadline: one call for a log of millions would outlast any
+                // deadline a single call should have (10 M entries failed at 30 s), and a stalled server is still noticed.
+                for (var from = start; from < size && expected == from; from = Math.Min(size, from + entriesPerCall))
                 {
-                    foreach (var entry in message.Entries)
+                    var to = Math.Min(size, from + entriesPerCall);
+                    using var call = client.StreamEntries(new StreamEntriesRequest { FromIndex = from, ToIndex = to }, new CallOptions(cancellationToken: cancellationToken));
+                    await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
                     {
-                        if (entry.Index != expected)
+                        foreach (var entry in message.Entries)
                         {
-                            findings.Add(entry.Index < expected
-                                ? $"entry {entry.Index} came twice (expected entry {expected} next)"
-                                : $"entry {expected} is missing: the server sent entry {entry.Index} next");
-                            return new Outcome(checkedRange, findings, expected - start);
-                        }
+                            if (entry.Index != expected)
+                            {
+                                findings.Add(entry.Index < expected
+                                    ? $"entry {entry.Index} came twice (expected entry {expected} next)"
+                                    : $"entry {expected} is missing: the server sent entry {entry.Index} next");
+                                return new Outcome(checkedRange, findings, expected - start);
+                            }
 
-                        if (AuditCommands.QuickContradictions(entry) is { Count: > 0 } mismatches)
-                        {
-                            findings.Add($"entry {entry.Index} ({entry.EventType}): the server's {mismatches[0]}");
-                            return new Outcome(checkedRange, findings, expected - start);
-                        }
+                            if (AuditCommands.QuickContradictions(entry) is { Count: > 0 } mismatches)
+                            {
+                                findings.Add($"entry {entry.Index} ({entry.EventType}): the server's {mismatches[0]}");
+                                return new Outcome(checkedRange, findings, expected - start);
+                            }
 
-                        var leaf = Rfc6962.HashLeaf(entry.CanonicalBytes.Span);
-                        range.Append(leaf);
-                        if (leaves.Count < MaxLocatingProofs) leaves.Add(leaf);
-                        expected++;
-                        counter.AddRows();
+                            var leaf = Rfc6962.HashLeaf(entry.CanonicalBytes.Span);
+                            range.Append(leaf);
+                            if (leaves.Count < MaxLocatingProofs) leaves.Add(leaf);
+                            expected++;
+                            counter.AddRows();
+                        }
                     }
                 }
 

@@ -91,7 +91,9 @@ public static class Upload
 {
     public static async Task<(List<EmployeeRowResult> Rows, RegisterEmployeesSummary Summary)> RunAsync(NonAsnService.NonAsnServiceClient client, IEnumerable<RegisterEmployeesRequest> rows)
     {
-        using var call = client.RegisterEmployees();
+        // An upload's deadline is the uploader's, as the CLI gives one (hours) for the whole list: the channel's 30 s
+        // default is for single calls, and a large list on a busy machine outlasted it. Ten minutes only guards a hang.
+        using var call = client.RegisterEmployees(new CallOptions(deadline: DateTime.UtcNow.AddMinutes(10)));
         var sending = Task.Run(async () =>
         {
             foreach (var row in rows) await call.RequestStream.WriteAsync(row);

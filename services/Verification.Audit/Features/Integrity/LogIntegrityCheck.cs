@@ -17,6 +17,9 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
     public const int ChunkLevels = 16;
 
     private const long ChunkSize = 1L << ChunkLevels;
+
+    /// <summary>Runs between the published head's read and the database's, so a test can sign a head exactly there.</summary>
+    internal Func<CancellationToken, Task>? BetweenHeadReads { get; init; }
     private const int HeadsPerRead = 10_000;
 
     public async Task<IntegrityReport> RunAsync(IProgress<long>? progress, CancellationToken cancellationToken)
@@ -25,9 +28,13 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
         // The published head first: the appender commits a head before it publishes it, so any head read here is already
         // in the database read next. Read the other way round, a head signed in between looked like a rollback.
         var publishedHead = published.Read();
+        if (BetweenHeadReads is not null) await BetweenHeadReads(cancellationToken);
         await using var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
         var latest = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
+        // Heads and high subtrees are read while the entries stream on the first connection, which PostgreSQL does not
+        // allow on one connection: they get their own.
+        await using var side = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
         IntegrityReport Damage(long? index, string problem, long checkedCount) =>
             new(false, checkedCount, DateTimeOffset.UtcNow, started.Elapsed, index, problem);
 
@@ -60,7 +67,7 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
                     if (node.Address.Level == 0) continue;
                     var hash = node.Address.Level <= ChunkLevels
                         ? stored.GetValueOrDefault(node.Address)
-                        : (await LogTables.ReadSubtreeRangesAsync(connection, [(node.Address.Level, node.Address.Index, node.Address.Index)], cancellationToken)).GetValueOrDefault(node.Address);
+                        : (await LogTables.ReadSubtreeRangesAsync(side, [(node.Address.Level, node.Address.Index, node.Address.Index)], cancellationToken)).GetValueOrDefault(node.Address);
                     if (hash is null || !hash.AsSpan().SequenceEqual(node.Hash))
                         return Damage(node.Address.FirstLeaf, $"the stored hash of subtree {node.Address} ({(hash is null ? "missing" : "altered")}) is not the one entries {node.Address.FirstLeaf} to {node.Address.EndLeaf - 1} give", expected);
                 }
@@ -79,7 +86,7 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
                     lastHeadSize = head.TreeSize;
                     if (heads.Count == 0)
                     {
-                        foreach (var next in await LogTables.ReadTreeHeadsAsync(connection, lastHeadSize, HeadsPerRead, cancellationToken)) heads.Enqueue(next);
+                        foreach (var next in await LogTables.ReadTreeHeadsAsync(side, lastHeadSize, HeadsPerRead, cancellationToken)) heads.Enqueue(next);
                     }
                 }
 
