@@ -32,6 +32,9 @@ public static class RentanModule
         services.AddSingleton(settings);
         // A list or a December update commits thousands of events at once: larger rounds let the relay keep up.
         var database = services.AddModule<RentanDbContext>(host, Name, ServiceName, outbox: o => o.BatchSize = 500);
+        services.AddSingleton(WorkerNikCipher.Load(builder.Configuration[RentanSettings.NikKeySetting], host));
+        // After the module's migrations (registered by AddModule), before anything serves.
+        services.AddHostedService<WorkerNikConversion>();
         // The store rents its own contexts (chunks in flight share it), so it is a singleton over the module's options.
         if (database.Provider == DatabaseProvider.Postgres) services.AddSingleton<RentanStore, PostgresRentanStore>();
         else services.AddSingleton<RentanStore, SqliteRentanStore>();

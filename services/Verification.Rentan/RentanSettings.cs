@@ -8,6 +8,8 @@ public sealed class RentanSettings
 {
     public const string SectionName = "Verification:Rentan";
 
+    public const string NikKeySetting = SectionName + ":NikKeyPath";
+
     /// <summary>Workers enrolled or renewed together (one Membership call, one transaction); Membership takes at most 1,000.</summary>
     public int ChunkSize { get; init; } = 500;
 

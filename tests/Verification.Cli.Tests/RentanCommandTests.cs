@@ -69,4 +69,42 @@ public sealed class RentanCommandTests(SuiteHost suite) : IClassFixture<SuiteHos
         var denied = await suite.RunAsync(Sponsor, "rentan", "agreement", "--sponsor", "sponsor-other", "--year", today.Year.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(denied.ExitCode == 3, denied.ToString());
     }
+
+    [Fact]
+    public async Task AnAdministratorRegistersAndChangesASponsorAndItsAgreementForAYearWhileASponsorMayNot()
+    {
+        // Two years ahead: the other test of this host holds this year's agreement.
+        var year = (DateTime.UtcNow.AddHours(7).Year + 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        const string Admin = "bpjs-admin";
+
+        var registered = await suite.RunAsync(Admin, "rentan", "admin", "sponsor", "--sponsor", Sponsor, "--name", "Pemerintah Kota Parepare", "--region", "7372", "-o", "json");
+        Assert.True(registered.ExitCode == 0, registered.ToString());
+        var changed = await suite.RunAsync(Admin, "rentan", "admin", "sponsor", "--sponsor", Sponsor, "--name", "Pemerintah Kota Parepare (Dinas Sosial)", "--region", "7372");
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Contains("Pemerintah Kota Parepare (Dinas Sosial), regions 7372", changed.Output);
+        var shown = await suite.RunAsync(Admin, "rentan", "admin", "show-sponsor", "--sponsor", Sponsor, "-o", "json");
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Equal("Pemerintah Kota Parepare (Dinas Sosial)", Assert.Single(TestData.JsonLines(shown.Output)).GetProperty("name").GetString());
+
+        var saved = await suite.RunAsync(Admin, "rentan", "admin", "agreement", "--sponsor", Sponsor, "--year", year, "--budget", "150000000", "--jht", "-o", "json");
+        Assert.True(saved.ExitCode == 0, saved.ToString());
+        var agreement = Assert.Single(TestData.JsonLines(saved.Output));
+        Assert.Equal($"{Sponsor}-{year}", agreement.GetProperty("agreementId").GetString());
+        Assert.Equal(3, agreement.GetProperty("programs").GetArrayLength());
+        Assert.Equal($"{year}-12-31", $"{agreement.GetProperty("endDate").GetProperty("year")}-{agreement.GetProperty("endDate").GetProperty("month")}-{agreement.GetProperty("endDate").GetProperty("day")}");
+        var raised = await suite.RunAsync(Admin, "rentan", "admin", "agreement", "--sponsor", Sponsor, "--year", year, "--budget", "200000000", "--jht");
+        Assert.True(raised.ExitCode == 0, raised.ToString());
+        Assert.Contains("budget Rp200.000.000", raised.Output);
+        var read = await suite.RunAsync(Sponsor, "rentan", "agreement", "--sponsor", Sponsor, "--year", year, "-o", "json");
+        Assert.Equal("200000000", Assert.Single(TestData.JsonLines(read.Output)).GetProperty("budgetRupiah").GetString());
+
+        // A refused value is named (exit 4); a sponsor may not administer (exit 3), not even itself.
+        var zero = await suite.RunAsync(Admin, "rentan", "admin", "agreement", "--sponsor", Sponsor, "--year", year, "--budget", "0");
+        Assert.True(zero.ExitCode == 4, zero.ToString());
+        Assert.Contains("budget_rupiah", zero.Output + zero.Error);
+        var bySponsor = await suite.RunAsync(Sponsor, "rentan", "admin", "agreement", "--sponsor", Sponsor, "--year", year, "--budget", "900000000");
+        Assert.True(bySponsor.ExitCode == 3, bySponsor.ToString());
+        var unchanged = await suite.RunAsync(Sponsor, "rentan", "agreement", "--sponsor", Sponsor, "--year", year, "-o", "json");
+        Assert.Equal("200000000", Assert.Single(TestData.JsonLines(unchanged.Output)).GetProperty("budgetRupiah").GetString());
+    }
 }

@@ -122,6 +122,7 @@ public sealed class ComposeDeployment : IAsyncDisposable
         File.Copy(Path.Combine(credentials, DevelopmentMembers.InternalMember + ".token"), Path.Combine(members, "internal.token"));
         File.WriteAllText(Path.Combine(secrets, "kur-borrower-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
         File.WriteAllText(Path.Combine(secrets, "nonasn-staff-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+        File.WriteAllText(Path.Combine(secrets, "rentan-worker-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
         File.WriteAllText(Path.Combine(secrets, "audit-nik-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
         using (var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {

@@ -33,6 +33,7 @@ public static class RentanCommands
         rentan.Subcommands.Add(Agreement(context));
         rentan.Subcommands.Add(Update(context));
         rentan.Subcommands.Add(Invoice(context));
+        rentan.Subcommands.Add(RentanAdminCommands.Create(context));
         return rentan;
     }
 

@@ -14,7 +14,7 @@ namespace Verification.Rentan.Data;
 /// sponsor queue on it in any process; bulk writes are one statement over array parameters (<c>unnest</c>) per chunk of
 /// rows, and events go in with binary COPY, inside the change's transaction.
 /// </summary>
-internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> options) : RentanStore(options)
+internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> options, WorkerNikCipher cipher) : RentanStore(options, cipher)
 {
     /// <summary>Rows per statement: large enough to amortise the round trip, small enough to keep the arrays modest.</summary>
     private const int RowsPerStatement = 10_000;
@@ -29,7 +29,7 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         new("agreement_id", NpgsqlDbType.Text, r => r.Select(s => s.AgreementId).ToArray()),
         new("sponsor_code", NpgsqlDbType.Text, r => r.Select(s => s.SponsorCode).ToArray()),
         new("year", NpgsqlDbType.Integer, r => r.Select(s => s.Year).ToArray()),
-        new("nik", NpgsqlDbType.Bigint, r => r.Select(s => s.Nik).ToArray()),
+        new("nik_hash", NpgsqlDbType.Text, r => r.Select(s => s.NikHash).ToArray()),
         new("full_name", NpgsqlDbType.Text, r => r.Select(s => s.FullName).ToArray()),
         new("birth_date", NpgsqlDbType.Date, r => r.Select(s => s.BirthDate).ToArray()),
         new("sex", NpgsqlDbType.Text, r => r.Select(s => StoredNames.Of(s.Sex)).ToArray()),
@@ -48,17 +48,18 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         new("create_member_code", NpgsqlDbType.Text, r => r.Select(s => s.CreateMemberCode).ToArray()),
         new("create_time", NpgsqlDbType.TimestampTz, r => r.Select(s => s.CreateTime.ToUniversalTime()).ToArray()),
         new("update_time", NpgsqlDbType.TimestampTz, r => r.Select(s => s.UpdateTime.ToUniversalTime()).ToArray()),
+        new("nik_sealed", NpgsqlDbType.Text, r => r.Select(s => s.NikSealed).ToArray()),
     ];
 
     private static readonly string InsertClaims =
         $"INSERT INTO rentan_sponsorships ({string.Join(", ", SponsorshipColumns.Select(c => c.Name))}) "
         + $"SELECT * FROM unnest({string.Join(", ", SponsorshipColumns.Select((_, i) => $"${i + 1}"))}) "
-        + "ON CONFLICT (nik, year) DO NOTHING RETURNING sponsorship_id";
+        + "ON CONFLICT (nik_hash, year) DO NOTHING RETURNING sponsorship_id";
 
     private const string UpsertRows =
-        "INSERT INTO rentan_extract_rows (sponsor_code, extract_date, nik, household_id, decile, regency_code, poverty_category) "
-        + "SELECT $1, $2, * FROM unnest($3, $4, $5, $6, $7) "
-        + "ON CONFLICT (sponsor_code, extract_date, nik) DO UPDATE SET household_id = excluded.household_id, decile = excluded.decile, "
+        "INSERT INTO rentan_extract_rows (sponsor_code, extract_date, nik_hash, household_id, decile, regency_code, poverty_category, nik_sealed) "
+        + "SELECT $1, $2, * FROM unnest($3, $4, $5, $6, $7, $8) "
+        + "ON CONFLICT (sponsor_code, extract_date, nik_hash) DO UPDATE SET household_id = excluded.household_id, decile = excluded.decile, "
         + "regency_code = excluded.regency_code, poverty_category = excluded.poverty_category";
 
     // state = 'PENDING': of two writers confirming one claim, exactly one confirms it (and writes its event).
@@ -91,11 +92,12 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
                 {
                     new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = sponsorCode },
                     new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Date, Value = extractDate },
-                    Array(NpgsqlDbType.Bigint, chunk.Select(r => r.Nik).ToArray()),
+                    Array(NpgsqlDbType.Text, chunk.Select(r => Cipher.Protect(r).NikHash).ToArray()),
                     Array(NpgsqlDbType.Text, chunk.Select(r => r.HouseholdId).ToArray()),
                     Array(NpgsqlDbType.Smallint, chunk.Select(r => r.Decile).ToArray()),
                     Array(NpgsqlDbType.Text, chunk.Select(r => r.RegencyCode).ToArray()),
                     Array(NpgsqlDbType.Text, chunk.Select(r => StoredNames.Of(r.Category)).ToArray()),
+                    Array(NpgsqlDbType.Text, chunk.Select(r => r.NikSealed).ToArray()),
                 },
             };
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -159,6 +161,12 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         }
 
         return done;
+    }
+
+    public override async Task RefreshStatisticsAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await RentAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("ANALYZE rentan_sponsorships, rentan_extract_rows", cancellationToken);
     }
 
     protected override async Task<T> WriteAsync<T>(Func<RentanDbContext, Task<T>> write, CancellationToken cancellationToken)

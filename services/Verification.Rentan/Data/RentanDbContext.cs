@@ -63,10 +63,13 @@ public sealed class RentanDbContext(DbContextOptions<RentanDbContext> options) :
         modelBuilder.Entity<ExtractRowRecord>(e =>
         {
             e.ToTable("rentan_extract_rows");
-            e.HasKey(r => new { r.SponsorCode, r.ExtractDate, r.Nik });
+            e.HasKey(r => new { r.SponsorCode, r.ExtractDate, r.NikHash });
             e.Property(r => r.SponsorCode).HasColumnName("sponsor_code");
             e.Property(r => r.ExtractDate).HasColumnName("extract_date");
-            e.Property(r => r.Nik).HasColumnName("nik");
+            e.Ignore(r => r.Nik);
+            e.Ignore(r => r.RowId);
+            e.Property(r => r.NikHash).HasColumnName("nik_hash");
+            e.Property(r => r.NikSealed).HasColumnName("nik_sealed");
             e.Property(r => r.HouseholdId).HasColumnName("household_id");
             e.Property(r => r.Decile).HasColumnName("decile");
             e.Property(r => r.RegencyCode).HasColumnName("regency_code");
@@ -81,7 +84,9 @@ public sealed class RentanDbContext(DbContextOptions<RentanDbContext> options) :
             e.Property(r => r.AgreementId).HasColumnName("agreement_id");
             e.Property(r => r.SponsorCode).HasColumnName("sponsor_code");
             e.Property(r => r.Year).HasColumnName("year");
-            e.Property(r => r.Nik).HasColumnName("nik");
+            e.Ignore(r => r.Nik);
+            e.Property(r => r.NikHash).HasColumnName("nik_hash");
+            e.Property(r => r.NikSealed).HasColumnName("nik_sealed");
             e.Property(r => r.FullName).HasColumnName("full_name");
             e.Property(r => r.BirthDate).HasColumnName("birth_date");
             e.Property(r => r.Sex).HasColumnName("sex").HasConversion(StoredNameConverter.For<Verification.Domain.Sex>());
@@ -101,8 +106,8 @@ public sealed class RentanDbContext(DbContextOptions<RentanDbContext> options) :
             e.Property(r => r.CreateTime).HasColumnName("create_time");
             e.Property(r => r.UpdateTime).HasColumnName("update_time");
             e.Ignore(r => r.NikDigits);
-            e.HasIndex(r => new { r.Nik, r.Year }).IsUnique();
-            e.HasIndex(r => new { r.AgreementId, r.Nik });
+            e.HasIndex(r => new { r.NikHash, r.Year }).IsUnique();
+            e.HasIndex(r => new { r.AgreementId, r.NikHash });
         });
     }
 }

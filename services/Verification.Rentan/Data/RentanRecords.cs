@@ -114,14 +114,21 @@ public sealed class ExtractRecord
     public DateTimeOffset UpdateTime { get; set; }
 }
 
-/// <summary>One person of an extract. The NIK is kept as its 16 digits in a bigint (no NIK starts with 0): the sponsor's own data, matched set-based.</summary>
+/// <summary>One person of an extract. The NIK is stored only as its keyed hash (matched set-based) and sealed; <see cref="Nik"/> is filled on read.</summary>
 public sealed class ExtractRowRecord
 {
     public string SponsorCode { get; set; } = "";
 
     public DateOnly ExtractDate { get; set; }
 
+    /// <summary>The NIK's 16 digits as a number, in memory only. Personal data: never log it.</summary>
     public long Nik { get; set; }
+
+    /// <summary>HMAC-SHA-256 of the NIK under Rentan's key: the key and every join.</summary>
+    public string NikHash { get; set; } = "";
+
+    /// <summary>The NIK sealed under Rentan's key, bound to <see cref="RowId"/>.</summary>
+    public string NikSealed { get; set; } = "";
 
     public string HouseholdId { get; set; } = "";
 
@@ -132,6 +139,9 @@ public sealed class ExtractRowRecord
     public PovertyCategoryKind Category { get; set; }
 
     public bool Eligible => Decile is >= 1 and <= 4;
+
+    /// <summary>What the sealed NIK is bound to: the row's key (a sealed value moved to another row does not open).</summary>
+    public string RowId => string.Create(CultureInfo.InvariantCulture, $"{SponsorCode}/{ExtractDate:yyyy-MM-dd}/{NikHash}");
 }
 
 /// <summary>
@@ -148,8 +158,14 @@ public sealed class SponsorshipRecord
 
     public int Year { get; set; }
 
-    /// <summary>The NIK's 16 digits: the sponsor lists and pays for its workers by NIK. Personal data: never log it.</summary>
+    /// <summary>The NIK's 16 digits, in memory only (stored hashed and sealed): the sponsor lists and pays for its workers by NIK. Personal data: never log it.</summary>
     public long Nik { get; set; }
+
+    /// <summary>HMAC-SHA-256 of the NIK under Rentan's key: one sponsor per person and year, and every join.</summary>
+    public string NikHash { get; set; } = "";
+
+    /// <summary>The NIK sealed under Rentan's key, bound to <see cref="SponsorshipId"/>.</summary>
+    public string NikSealed { get; set; } = "";
 
     public string FullName { get; set; } = "";
 

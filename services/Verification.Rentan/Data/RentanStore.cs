@@ -37,9 +37,12 @@ public sealed record AgreementFigures(AgreementRecord Agreement, long Pending, l
 /// The budget: every change of an agreement's committed amount happens in a unit of work holding the agreement's row lock
 /// (<c>FOR UPDATE</c> on PostgreSQL, the write gate on SQLite), and the table's CHECK refuses any commit above the budget.
 /// </remarks>
-public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
+public abstract class RentanStore(DbContextOptions<RentanDbContext> options, WorkerNikCipher cipher)
 {
     private readonly PooledDbContextFactory<RentanDbContext> _contexts = new(options);
+
+    /// <summary>Every NIK goes in hashed and sealed and comes out revealed through it.</summary>
+    protected WorkerNikCipher Cipher => cipher;
 
     /// <summary>NIKs per set lookup.</summary>
     public const int LookupChunk = 1000;
@@ -171,26 +174,29 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
     {
         var found = new Dictionary<long, ExtractRowRecord>(niks.Count);
         await using var db = await RentAsync(cancellationToken);
-        foreach (var chunk in niks.Distinct().Chunk(LookupChunk))
+        foreach (var chunk in HashesOf(niks).Chunk(LookupChunk))
         {
+            var hashes = chunk.Select(c => c.Key).ToArray();
+            var byHash = chunk.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
             var rows = await db.ExtractRows.AsNoTracking()
-                .Where(r => r.SponsorCode == sponsorCode && r.ExtractDate == extractDate && chunk.Contains(r.Nik)).ToListAsync(cancellationToken);
-            foreach (var row in rows) found[row.Nik] = row;
+                .Where(r => r.SponsorCode == sponsorCode && r.ExtractDate == extractDate && hashes.Contains(r.NikHash)).ToListAsync(cancellationToken);
+            // The hash names the NIK asked for: no need to open the sealed copy.
+            foreach (var row in rows) found[row.Nik = byHash[row.NikHash]] = row;
         }
 
         return found;
     }
 
-    /// <summary>The extract's people in deciles 1–4 with no sponsorship in either year, ordered by decile then NIK.</summary>
+    /// <summary>The extract's people in deciles 1–4 with no sponsorship in either year, ordered by decile then the NIK's hash.</summary>
     public async IAsyncEnumerable<ExtractRowRecord> UnsponsoredEligibleAsync(
         string sponsorCode, DateOnly extractDate, int year, int nextYear, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);
         var rows = db.ExtractRows.AsNoTracking()
             .Where(r => r.SponsorCode == sponsorCode && r.ExtractDate == extractDate && r.Decile <= 4)
-            .Where(r => !db.Sponsorships.Any(s => s.Nik == r.Nik && (s.Year == year || s.Year == nextYear)))
-            .OrderBy(r => r.Decile).ThenBy(r => r.Nik);
-        await foreach (var row in rows.AsAsyncEnumerable().WithCancellation(cancellationToken)) yield return row;
+            .Where(r => !db.Sponsorships.Any(s => s.NikHash == r.NikHash && (s.Year == year || s.Year == nextYear)))
+            .OrderBy(r => r.Decile).ThenBy(r => r.NikHash);
+        await foreach (var row in rows.AsAsyncEnumerable().WithCancellation(cancellationToken)) yield return cipher.Reveal(row);
     }
 
     // ---- sponsorships
@@ -200,10 +206,12 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
     {
         var found = new Dictionary<long, SponsorshipRecord>(niks.Count);
         await using var db = await RentAsync(cancellationToken);
-        foreach (var chunk in niks.Distinct().Chunk(LookupChunk))
+        foreach (var chunk in HashesOf(niks).Chunk(LookupChunk))
         {
-            var rows = await db.Sponsorships.AsNoTracking().Where(s => s.Year == year && chunk.Contains(s.Nik)).ToListAsync(cancellationToken);
-            foreach (var row in rows) found[row.Nik] = row;
+            var hashes = chunk.Select(c => c.Key).ToArray();
+            var byHash = chunk.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+            var rows = await db.Sponsorships.AsNoTracking().Where(s => s.Year == year && hashes.Contains(s.NikHash)).ToListAsync(cancellationToken);
+            foreach (var row in rows) found[row.Nik = byHash[row.NikHash]] = row;
         }
 
         return found;
@@ -214,11 +222,11 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
         var found = new List<SponsorshipRecord>(ids.Count);
         await using var db = await RentAsync(cancellationToken);
         foreach (var chunk in ids.Distinct().Chunk(LookupChunk))
-            found.AddRange(await db.Sponsorships.AsNoTracking().Where(s => chunk.Contains(s.SponsorshipId)).ToListAsync(cancellationToken));
+            found.AddRange((await db.Sponsorships.AsNoTracking().Where(s => chunk.Contains(s.SponsorshipId)).ToListAsync(cancellationToken)).ConvertAll(cipher.Reveal));
         return found;
     }
 
-    /// <summary>An agreement's confirmed workers (not pending claims), ordered by NIK; with a month, only those covered on a day of it.</summary>
+    /// <summary>An agreement's confirmed workers (not pending claims), in a stable order (their NIK's hash); with a month, only those covered on a day of it.</summary>
     public async IAsyncEnumerable<SponsorshipRecord> WorkersAsync(string agreementId, DateOnly? monthStart, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);
@@ -229,7 +237,7 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
             query = query.Where(s => s.StartDate <= last && s.EndDate >= first);
         }
 
-        await foreach (var row in query.OrderBy(s => s.Nik).AsAsyncEnumerable().WithCancellation(cancellationToken)) yield return row;
+        await foreach (var row in query.OrderBy(s => s.NikHash).AsAsyncEnumerable().WithCancellation(cancellationToken)) yield return cipher.Reveal(row);
     }
 
     /// <summary>The distinct declared incomes of an agreement's workers covered on a day of the month starting <paramref name="monthStart"/>.</summary>
@@ -252,6 +260,8 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
         string agreementId, IReadOnlyList<SponsorshipRecord> candidates, DateTimeOffset now, Func<SponsorshipRecord, long, IIntegrationEvent?> refused,
         CancellationToken cancellationToken)
     {
+        // Hashed and sealed before the agreement's lock is taken: the lock is held only for the writes.
+        foreach (var candidate in candidates) cipher.Protect(candidate);
         await using var work = await BeginAgreementWorkAsync(agreementId, cancellationToken);
         var agreement = work.Agreement ?? throw new InvalidOperationException("Budget claimed on an agreement that does not exist.");
         var remaining = agreement.Remaining;
@@ -329,7 +339,7 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
 
     /// <summary>
     /// The December update's view of an agreement: every ACTIVE sponsorship with its row in the extract and the person's
-    /// sponsorship next year, if any; poorest deciles first (then NIK), people absent from the extract last.
+    /// sponsorship next year, if any; poorest deciles first (then by the NIK's hash), people absent from the extract last.
     /// </summary>
     public async IAsyncEnumerable<RenewalCandidate> RenewalCandidatesAsync(
         AgreementRecord agreement, DateOnly extractDate, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -340,26 +350,38 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
             from s in db.Sponsorships.AsNoTracking()
             where s.AgreementId == agreement.AgreementId && s.State == SponsorshipStateKind.Active
             join e in db.ExtractRows.AsNoTracking().Where(r => r.SponsorCode == agreement.SponsorCode && r.ExtractDate == extractDate)
-                on s.Nik equals e.Nik into extract
+                on s.NikHash equals e.NikHash into extract
             from e in extract.DefaultIfEmpty()
-            join n in db.Sponsorships.AsNoTracking().Where(x => x.Year == next) on s.Nik equals n.Nik into following
+            join n in db.Sponsorships.AsNoTracking().Where(x => x.Year == next) on s.NikHash equals n.NikHash into following
             from n in following.DefaultIfEmpty()
-            orderby e == null ? 99 : e.Decile, s.Nik
+            orderby e == null ? 99 : e.Decile, s.NikHash
             select new { s, Decile = e == null ? (short?)null : e.Decile, Regency = e == null ? null : e.RegencyCode, n };
         await foreach (var row in query.AsAsyncEnumerable().WithCancellation(cancellationToken))
-            yield return new RenewalCandidate(row.s, row.Decile, row.Regency, row.n);
+        {
+            var sponsorship = cipher.Reveal(row.s);
+            // Next year's row has the same hash, hence the same NIK.
+            if (row.n is { } following) following.Nik = sponsorship.Nik;
+            yield return new RenewalCandidate(sponsorship, row.Decile, row.Regency, row.n);
+        }
     }
+
+    /// <summary>
+    /// Brings the planner's statistics of the sponsorships and extract rows up to date before the December update joins them:
+    /// lists and extracts load them in bulk, and a plan made on the statistics of an emptier table joins 64-character
+    /// hashes in nested loops.
+    /// </summary>
+    public abstract Task RefreshStatisticsAsync(CancellationToken cancellationToken);
 
     /// <summary>The next year's pending renewals of an agreement's workers.</summary>
     public async Task<IReadOnlyList<SponsorshipRecord>> PendingRenewalsAsync(string nextAgreementId, CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);
-        return await db.Sponsorships.AsNoTracking()
+        return (await db.Sponsorships.AsNoTracking()
             .Where(s => s.AgreementId == nextAgreementId && s.State == SponsorshipStateKind.Pending && s.RenewedFrom != null)
-            .ToListAsync(cancellationToken);
+            .ToListAsync(cancellationToken)).ConvertAll(cipher.Reveal);
     }
 
-    /// <summary>The December report's worker lines: every confirmed sponsorship of the agreement, ordered by NIK, with the extract's decile and its renewal.</summary>
+    /// <summary>The December report's worker lines: every confirmed sponsorship of the agreement, ordered by the NIK's hash, with the extract's decile and its renewal.</summary>
     public async IAsyncEnumerable<RenewalReportRow> ReportAsync(
         AgreementRecord agreement, DateOnly extractDate, string? nextAgreementId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -368,18 +390,26 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options)
             from s in db.Sponsorships.AsNoTracking()
             where s.AgreementId == agreement.AgreementId && s.State != SponsorshipStateKind.Pending
             join e in db.ExtractRows.AsNoTracking().Where(r => r.SponsorCode == agreement.SponsorCode && r.ExtractDate == extractDate)
-                on s.Nik equals e.Nik into extract
+                on s.NikHash equals e.NikHash into extract
             from e in extract.DefaultIfEmpty()
             join n in db.Sponsorships.AsNoTracking().Where(x => x.AgreementId == nextAgreementId && x.State != SponsorshipStateKind.Pending)
                 on s.SponsorshipId equals n.RenewedFrom into renewal
             from n in renewal.DefaultIfEmpty()
-            orderby s.Nik
+            orderby s.NikHash
             select new { s, Decile = e == null ? (short?)null : e.Decile, n };
         await foreach (var row in query.AsAsyncEnumerable().WithCancellation(cancellationToken))
-            yield return new RenewalReportRow(row.s, row.Decile, row.n);
+        {
+            var sponsorship = cipher.Reveal(row.s);
+            if (row.n is { } renewal) renewal.Nik = sponsorship.Nik;
+            yield return new RenewalReportRow(sponsorship, row.Decile, row.n);
+        }
     }
 
     // ---- units of work
+
+    /// <summary>The distinct NIKs by their hash.</summary>
+    protected IEnumerable<KeyValuePair<string, long>> HashesOf(IEnumerable<long> niks) =>
+        niks.Distinct().Select(nik => KeyValuePair.Create(cipher.Hash(nik), nik));
 
     /// <summary>A context of the store's own pool for one unit of work; disposing it gives it back.</summary>
     protected Task<RentanDbContext> RentAsync(CancellationToken cancellationToken) => _contexts.CreateDbContextAsync(cancellationToken);

@@ -9,7 +9,7 @@ namespace Verification.Rentan.Data;
 /// SQLite (monolithic mode): EF Core, with this process's writers of the file queued at its write gate. The gate is the
 /// agreement's lock too: one writer at a time, so reading a person's claims before inserting cannot race another writer.
 /// </summary>
-internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> options) : RentanStore(options)
+internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> options, WorkerNikCipher cipher) : RentanStore(options, cipher)
 {
     public override Task UpsertExtractRowsAsync(string sponsorCode, DateOnly extractDate, IReadOnlyList<ExtractRowRecord> rows, CancellationToken cancellationToken) =>
         WriteAsync(async db =>
@@ -17,12 +17,13 @@ internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> option
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             foreach (var chunk in rows.Chunk(LookupChunk))
             {
-                var niks = chunk.Select(r => r.Nik).ToArray();
-                var stored = await db.ExtractRows.Where(r => r.SponsorCode == sponsorCode && r.ExtractDate == extractDate && niks.Contains(r.Nik))
-                    .ToDictionaryAsync(r => r.Nik, cancellationToken);
+                foreach (var row in chunk) Cipher.Protect(row);
+                var hashes = chunk.Select(r => r.NikHash).ToArray();
+                var stored = await db.ExtractRows.Where(r => r.SponsorCode == sponsorCode && r.ExtractDate == extractDate && hashes.Contains(r.NikHash))
+                    .ToDictionaryAsync(r => r.NikHash, StringComparer.Ordinal, cancellationToken);
                 foreach (var row in chunk)
                 {
-                    if (stored.TryGetValue(row.Nik, out var existing))
+                    if (stored.TryGetValue(row.NikHash, out var existing))
                     {
                         existing.HouseholdId = row.HouseholdId;
                         existing.Decile = row.Decile;
@@ -116,6 +117,13 @@ internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> option
             return done;
         }, cancellationToken);
 
+    public override Task RefreshStatisticsAsync(CancellationToken cancellationToken) =>
+        WriteAsync(async db =>
+        {
+            await db.Database.ExecuteSqlRawAsync("ANALYZE rentan_sponsorships; ANALYZE rentan_extract_rows", cancellationToken);
+            return true;
+        }, cancellationToken);
+
     protected override async Task<T> WriteAsync<T>(Func<RentanDbContext, Task<T>> write, CancellationToken cancellationToken)
     {
         await using var db = await RentAsync(cancellationToken);
@@ -157,9 +165,9 @@ internal sealed class SqliteRentanStore(DbContextOptions<RentanDbContext> option
         foreach (var chunk in claims.Chunk(LookupChunk))
         {
             var year = chunk[0].Year;
-            var niks = chunk.Select(c => c.Nik).ToArray();
-            var held = (await db.Sponsorships.AsNoTracking().Where(s => s.Year == year && niks.Contains(s.Nik)).Select(s => s.Nik).ToListAsync(cancellationToken)).ToHashSet();
-            foreach (var claim in chunk.Where(c => !held.Contains(c.Nik)))
+            var hashes = chunk.Select(c => c.NikHash).ToArray();
+            var held = (await db.Sponsorships.AsNoTracking().Where(s => s.Year == year && hashes.Contains(s.NikHash)).Select(s => s.NikHash).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+            foreach (var claim in chunk.Where(c => !held.Contains(c.NikHash)))
             {
                 db.Sponsorships.Add(claim);
                 inserted.Add(claim.SponsorshipId);

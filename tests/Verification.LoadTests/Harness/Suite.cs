@@ -149,6 +149,7 @@ public sealed class Suite : IAsyncDisposable
         var keys = Directory.CreateDirectory(Path.Combine(WorkDirectory, "keys")).FullName;
         var kurKey = WriteSecret(Path.Combine(keys, "kur-borrower-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         var nonAsnKey = WriteSecret(Path.Combine(keys, "nonasn-staff-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var rentanKey = WriteSecret(Path.Combine(keys, "rentan-worker-nik.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         var nikKey = WriteSecret(Path.Combine(keys, "audit-nik-hmac.key"), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         using (var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
@@ -198,6 +199,9 @@ public sealed class Suite : IAsyncDisposable
                     break;
                 case "nonasn":
                     arguments.Add($"--Verification:NonAsn:NikKeyPath={nonAsnKey}");
+                    break;
+                case "rentan":
+                    arguments.Add($"--Verification:Rentan:NikKeyPath={rentanKey}");
                     break;
                 case "audit":
                     arguments.Add($"--Verification:Audit:SigningKeyPath={Path.Combine(keys, "audit-signing.pem")}");
@@ -250,6 +254,7 @@ public sealed class Suite : IAsyncDisposable
         "audit" => ApiDescriptors.Audit.FullName,
         "prakerja" => ApiDescriptors.Prakerja.FullName,
         "nonasn" => ApiDescriptors.NonAsn.FullName,
+        "rentan" => ApiDescriptors.Rentan.FullName,
         _ => throw new ArgumentException($"unknown module {module}", nameof(module)),
     };
 

@@ -22,10 +22,11 @@ public sealed class PrivacyTraffic(Suite suite, KurTraffic kur, NonAsnTraffic no
     private int ended;
     private int verified;
     private int denied;
+    private RentanPrivacyTraffic? rentan;
 
     public string Name => "privacy";
 
-    public IReadOnlyList<string> Modules => ["membership", "kur", "nonasn", "prakerja", "audit"];
+    public IReadOnlyList<string> Modules => ["membership", "kur", "nonasn", "prakerja", "rentan", "audit"];
 
     public IEnumerable<string> Findings => findings;
 
@@ -79,13 +80,18 @@ public sealed class PrivacyTraffic(Suite suite, KurTraffic kur, NonAsnTraffic no
                 .EndEmploymentAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
             ended++;
         }
+
+        rentan = new RentanPrivacyTraffic(suite);
+        await rentan.RunAsync(cancellationToken);
+        if (rentan.Enrolled != 3 || rentan.Renewed != 3) findings.Enqueue($"privacy: Rentan enrolled {rentan.Enrolled} and renewed {rentan.Renewed} of 3 workers");
+        denied += rentan.Denied;
     }
 
     public string Throughput(TimeSpan elapsed) =>
-        $"privacy: {cancelled} KUR enrolments cancelled, {ended} non-ASN employments ended, {verified} verifications, {denied} denied calls carrying a NIK or loan";
+        $"privacy: {cancelled} KUR enrolments cancelled, {ended} non-ASN employments ended, {verified} verifications, {denied} denied calls carrying a NIK or loan, {rentan?.Enrolled ?? 0} Rentan workers enrolled and {rentan?.Renewed ?? 0} renewed";
 
     public void AddChecks(BooksCheck books) => books.Extra.Add((b, cancellationToken) =>
-        PrivacyScan.CheckAsync(b, suite, tap!, telemetry, kur.Ledger.Loans.Select(l => l.Nik).Concat(nonAsn.Registered.Select(r => r.Nik)), cancellationToken));
+        PrivacyScan.CheckAsync(b, suite, tap!, telemetry, kur.Ledger.Loans.Select(l => l.Nik).Concat(nonAsn.Registered.Select(r => r.Nik)).Concat(rentan?.Niks ?? []), cancellationToken));
 
     private static DateTime Deadline() => DateTime.UtcNow.Add(CallDeadline);
 

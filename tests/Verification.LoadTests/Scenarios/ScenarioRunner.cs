@@ -24,7 +24,9 @@ public static class ScenarioRunner
     {
         "nonasn" => ["membership", "nonasn", "audit"],
         "prakerja" => ["membership", "prakerja", "audit"],
-        "mixed" or "privacy" => ["membership", "kur", "audit", .. ModuleAvailability.Extra],
+        "mixed" => ["membership", "kur", "audit", .. ModuleAvailability.Extra],
+        // The privacy scan also sends Rentan's sponsor through its extract, list and December update (RentanPrivacyTraffic).
+        "privacy" => ["membership", "kur", "audit", .. ModuleAvailability.Extra, "rentan"],
         _ => ["membership", "kur", "audit"],
     };
 

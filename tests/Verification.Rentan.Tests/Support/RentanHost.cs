@@ -103,6 +103,9 @@ public sealed class RentanHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>Left on disk when the host stops, for a second host to start on.</summary>
+    public bool KeepDataDirectory { get; set; }
+
     public int Port { get; }
 
     public string Address => $"http://127.0.0.1:{Port}";
@@ -121,11 +124,16 @@ public sealed class RentanHost : IAsyncDisposable
 
     public static string SponsorCode(int n) => $"sponsor-t{n:00}";
 
-    public static async Task<RentanHost> StartOnAsync(DatabaseProvider provider, Action<IServiceCollection>? services = null)
+    /// <summary>Starts a host; on <paramref name="dataDirectory"/> a second start finds the first one's members and SQLite files.</summary>
+    public static async Task<RentanHost> StartOnAsync(DatabaseProvider provider, Action<IServiceCollection>? services = null, string? dataDirectory = null)
     {
-        var data = Path.Combine(Path.GetTempPath(), "verification-rentan-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(data);
-        AddTestSponsors(data);
+        var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "verification-rentan-tests-" + Guid.NewGuid().ToString("N"));
+        if (!Directory.Exists(Path.Combine(data, "dev-credentials")))
+        {
+            Directory.CreateDirectory(data);
+            AddTestSponsors(data);
+        }
+
         var args = new List<string>
         {
             "--Verification:Listen:Port=0",
@@ -195,6 +203,7 @@ public sealed class RentanHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (KeepDataDirectory) return;
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
@@ -228,14 +237,36 @@ public sealed class MembershipFaults
     /// <summary>Membership answers the next <paramref name="calls"/> enrolment calls, then goes down.</summary>
     public void DownAfterEnrolments(int calls) => Volatile.Write(ref _enrolmentsBeforeDown, calls);
 
+    /// <summary>Coverage-extension calls still answered, once <see cref="DownAfterExtensions"/> set a limit.</summary>
+    private int _extensionsLeft;
+    private int _extensionLimit;
+
+    /// <summary>
+    /// Membership answers exactly the next <paramref name="calls"/> coverage-extension calls (EndCoverages), even when
+    /// several are in flight, and is down from the first call beyond them.
+    /// </summary>
+    public void DownAfterExtensions(int calls)
+    {
+        Volatile.Write(ref _extensionsLeft, calls);
+        Volatile.Write(ref _extensionLimit, 1);
+    }
+
     public void Clear()
     {
         Down = false;
         Volatile.Write(ref _enrolmentsBeforeDown, -1);
+        Volatile.Write(ref _extensionLimit, 0);
     }
 
-    internal Task<T> CallAsync<T>(Func<Task<T>> call, bool enrolment = false)
+    internal Task<T> CallAsync<T>(Func<Task<T>> call, bool enrolment = false, bool extension = false)
     {
+        if (extension && Volatile.Read(ref _extensionLimit) == 1)
+        {
+            // Decided per call, so a call within the limit is answered even if a later one already took Membership down.
+            if (Interlocked.Decrement(ref _extensionsLeft) >= 0) return call();
+            Down = true;
+        }
+
         if (enrolment && Interlocked.Decrement(ref _enrolmentsBeforeDown) == -1) Down = true;
         if (Down) throw new RpcException(new Status(StatusCode.Unavailable, "Membership is down (injected)."));
         return call();
@@ -249,7 +280,7 @@ public sealed class FaultyMembershipRegistry(MembershipRegistry membership, Memb
         faults.CallAsync(() => membership.EnrolManyAsync(request, cancellationToken), enrolment: true);
 
     public Task<EndCoveragesResponse> EndManyAsync(EndCoveragesRequest request, CancellationToken cancellationToken) =>
-        faults.CallAsync(() => membership.EndManyAsync(request, cancellationToken));
+        faults.CallAsync(() => membership.EndManyAsync(request, cancellationToken), extension: true);
 
     public Task<QuoteContributionResponse> QuoteAsync(QuoteContributionRequest request, CancellationToken cancellationToken) =>
         faults.CallAsync(() => membership.QuoteAsync(request, cancellationToken));

@@ -54,7 +54,7 @@ public sealed class Invoice(RentanStore store, IMembershipRegistry membership, M
         return new InvoiceResult.Priced(agreement, first, byIncome);
     }
 
-    /// <summary>The invoice's lines, ordered by NIK.</summary>
+    /// <summary>The invoice's lines, in a stable order (the NIK's keyed hash).</summary>
     public async IAsyncEnumerable<InvoiceItem> LinesAsync(InvoiceResult.Priced priced, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var sponsorship in store.WorkersAsync(priced.Agreement.AgreementId, priced.Month, cancellationToken))

@@ -79,6 +79,7 @@ public sealed partial class AnnualUpdate(
 
             var budgetSpent = false;
             var batch = new List<RenewalCandidate>(BatchSize);
+            await store.RefreshStatisticsAsync(cancellationToken);
             await foreach (var candidate in store.RenewalCandidatesAsync(agreement, extract.ExtractDate, cancellationToken))
             {
                 batch.Add(candidate);
@@ -89,6 +90,8 @@ public sealed partial class AnnualUpdate(
             }
 
             if (batch.Count > 0 && !(await DecideAsync(run, batch, budgetSpent, cancellationToken)).Done) return new AnnualUpdateResult.MembershipUnavailable();
+            // The report joins next year's renewals, written just now.
+            await store.RefreshStatisticsAsync(cancellationToken);
         }
         catch (PricingUnavailableException ex) when (ex.MembershipDown)
         {
@@ -102,7 +105,7 @@ public sealed partial class AnnualUpdate(
         return new AnnualUpdateResult.Decided(scope, agreement, next, extract);
     }
 
-    /// <summary>The report of a decided update: the year's workers ordered by NIK, then the extract's eligible people not enrolled, poorest first.</summary>
+    /// <summary>The report of a decided update: the year's workers in a stable order (the NIK's keyed hash), then the extract's eligible people not enrolled, poorest first.</summary>
     public async IAsyncEnumerable<AnnualReportLine> ReportAsync(AnnualUpdateResult.Decided decided, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var row in store.ReportAsync(decided.Agreement, decided.Extract.ExtractDate, decided.Next?.AgreementId, cancellationToken))
