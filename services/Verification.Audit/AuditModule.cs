@@ -1,4 +1,3 @@
-using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -55,7 +54,7 @@ public static class AuditModule
         services.AddHostedService(sp => sp.GetRequiredService<IntegrityMonitor>());
         services.AddSingleton(sp => new LogAppender(
             database, settings, signingKey, sp.GetRequiredService<AppendSignal>(), sp.GetRequiredService<SignedTreeSize>(),
-            sp.GetRequiredService<LogIntegrity>(), TimeProvider.System, sp.GetRequiredService<ILogger<LogAppender>>()));
+            sp.GetRequiredService<LogIntegrity>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LogAppender>>()));
         services.AddHostedService(sp => sp.GetRequiredService<LogAppender>());
         return builder;
     }

@@ -1,4 +1,3 @@
-using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Verification.Platform.Hosting;
 
@@ -27,27 +26,9 @@ public sealed class NonAsnSettings
         var defaults = new NonAsnSettings();
         return new NonAsnSettings
         {
-            UploadChunkSize = WholeNumber(section, "UploadChunkSize", defaults.UploadChunkSize, 1, 1000),
-            UploadChunksInFlight = WholeNumber(section, "UploadChunksInFlight", defaults.UploadChunksInFlight, 1, 16),
-            RetryDelay = Duration(section, "RetryDelay", defaults.RetryDelay),
+            UploadChunkSize = section.WholeNumber("UploadChunkSize", defaults.UploadChunkSize, 1, 1000),
+            UploadChunksInFlight = section.WholeNumber("UploadChunksInFlight", defaults.UploadChunksInFlight, 1, 16),
+            RetryDelay = section.PositiveDuration("RetryDelay", defaults.RetryDelay, "00:00:01"),
         };
-    }
-
-    private static int WholeNumber(IConfigurationSection section, string key, int fallback, int min, int max)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", text);
-    }
-
-    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:00:01", text);
     }
 }

@@ -47,13 +47,13 @@ public sealed record PortalSettings
         var defaultPort = host.Listen.Port == 0 ? 0 : DefaultPort;
         var settings = new PortalSettings
         {
-            Port = Int(section, "Port", defaultPort, 0, 65535),
-            SessionIdleTimeout = Duration(section, "SessionIdleTimeout", TimeSpan.FromMinutes(20)),
-            SessionLifetime = Duration(section, "SessionLifetime", TimeSpan.FromHours(8)),
-            MaxUploadBytes = Int(section, "MaxUploadMegabytes", 16, 1, 1024) * 1024L * 1024L,
-            CallDeadline = Duration(section, "CallDeadline", TimeSpan.FromSeconds(30)),
-            UploadDeadline = Duration(section, "UploadDeadline", TimeSpan.FromMinutes(30)),
-            SignInAttemptsPerMinute = Int(section, "SignInAttemptsPerMinute", 10, 1, 10_000),
+            Port = section.WholeNumber("Port", defaultPort, 0, 65535),
+            SessionIdleTimeout = section.PositiveDuration("SessionIdleTimeout", TimeSpan.FromMinutes(20), "00:20:00"),
+            SessionLifetime = section.PositiveDuration("SessionLifetime", TimeSpan.FromHours(8), "00:20:00"),
+            MaxUploadBytes = section.WholeNumber("MaxUploadMegabytes", 16, 1, 1024) * 1024L * 1024L,
+            CallDeadline = section.PositiveDuration("CallDeadline", TimeSpan.FromSeconds(30), "00:20:00"),
+            UploadDeadline = section.PositiveDuration("UploadDeadline", TimeSpan.FromMinutes(30), "00:20:00"),
+            SignInAttemptsPerMinute = section.WholeNumber("SignInAttemptsPerMinute", 10, 1, 10_000),
             ClientCertificatePath = Text(section, "ClientCertificatePath"),
             ClientCertificateKeyPath = Text(section, "ClientCertificateKeyPath"),
         };
@@ -65,20 +65,4 @@ public sealed record PortalSettings
     }
 
     private static string? Text(IConfigurationSection section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];
-
-    private static int Int(IConfigurationSection section, string key, int fallback, int min, int max)
-    {
-        if (Text(section, key) is not { } text) return fallback;
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", text);
-    }
-
-    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
-    {
-        if (Text(section, key) is not { } text) return fallback;
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:20:00", text);
-    }
 }

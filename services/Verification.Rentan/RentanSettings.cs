@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Verification.Platform.Hosting;
 
@@ -30,28 +29,10 @@ public sealed class RentanSettings
         var defaults = new RentanSettings();
         return new RentanSettings
         {
-            ChunkSize = WholeNumber(section, "ChunkSize", defaults.ChunkSize, 1, 1000),
-            ChunksInFlight = WholeNumber(section, "ChunksInFlight", defaults.ChunksInFlight, 1, 16),
-            MaxListRows = WholeNumber(section, "MaxListRows", defaults.MaxListRows, 1, 1_000_000),
-            RetryDelay = Duration(section, "RetryDelay", defaults.RetryDelay),
+            ChunkSize = section.WholeNumber("ChunkSize", defaults.ChunkSize, 1, 1000),
+            ChunksInFlight = section.WholeNumber("ChunksInFlight", defaults.ChunksInFlight, 1, 16),
+            MaxListRows = section.WholeNumber("MaxListRows", defaults.MaxListRows, 1, 1_000_000),
+            RetryDelay = section.PositiveDuration("RetryDelay", defaults.RetryDelay, "00:00:01"),
         };
-    }
-
-    private static int WholeNumber(IConfigurationSection section, string key, int fallback, int min, int max)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", $"a whole number from {min} to {max}", text);
-    }
-
-    private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
-            ? value
-            : throw new ConfigurationError($"{SectionName}:{key}", "a positive duration such as 00:00:01", text);
     }
 }

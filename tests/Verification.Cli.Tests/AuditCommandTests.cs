@@ -345,23 +345,23 @@ public sealed class AuditCommandTests(SuiteHost suite) : IClassFixture<SuiteHost
 
         protected virtual AuditEntry AlterProved(AuditEntry entry) => entry;
 
-        public override async Task Trace(TraceRequest request, IServerStreamWriter<TraceResponse> responses, ServerCallContext context)
+        public override async Task Trace(TraceRequest request, IServerStreamWriter<TraceResponse> responseStream, ServerCallContext context)
         {
             using var call = log.Client.Trace(request, new CallOptions(cancellationToken: context.CancellationToken));
             while (await call.ResponseStream.MoveNext(context.CancellationToken))
-                await responses.WriteAsync(new TraceResponse { Entry = Alter(call.ResponseStream.Current.Entry) });
+                await responseStream.WriteAsync(new TraceResponse { Entry = Alter(call.ResponseStream.Current.Entry) });
         }
 
         public override async Task<GetEntriesResponse> GetEntries(GetEntriesRequest request, ServerCallContext context) => await log.Client.GetEntriesAsync(request);
 
-        public override async Task StreamEntries(StreamEntriesRequest request, IServerStreamWriter<StreamEntriesResponse> responses, ServerCallContext context)
+        public override async Task StreamEntries(StreamEntriesRequest request, IServerStreamWriter<StreamEntriesResponse> responseStream, ServerCallContext context)
         {
             using var call = log.Client.StreamEntries(request, new CallOptions(cancellationToken: context.CancellationToken));
             while (await call.ResponseStream.MoveNext(context.CancellationToken))
             {
                 var altered = new StreamEntriesResponse();
                 altered.Entries.AddRange(call.ResponseStream.Current.Entries.Select(Alter));
-                await responses.WriteAsync(altered);
+                await responseStream.WriteAsync(altered);
             }
         }
 

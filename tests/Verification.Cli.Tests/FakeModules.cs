@@ -37,15 +37,15 @@ public sealed class FakePrakerjaState
 
 public sealed class FakePrakerjaService(FakePrakerjaState state) : PrakerjaService.PrakerjaServiceBase
 {
-    public override Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context) =>
+    public override Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requestStream, IServerStreamWriter<CrossCheckResponse> responseStream, ServerCallContext context) =>
         throw RpcErrors.Of(StatusCode.Unimplemented, "not in the fake");
 
-    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
+    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requestStream, ServerCallContext context)
     {
-        if (!await requests.MoveNext(context.CancellationToken) || requests.Current.Header is not { } header)
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.Header is not { } header)
             throw RpcErrors.InvalidArgument([("header", "The first message must be the header.")]);
         var recipients = new List<Recipient>();
-        while (await requests.MoveNext(context.CancellationToken)) recipients.AddRange(requests.Current.Chunk.Recipients);
+        while (await requestStream.MoveNext(context.CancellationToken)) recipients.AddRange(requestStream.Current.Chunk.Recipients);
         var batchId = "fake-" + Guid.NewGuid().ToString("N")[..10];
         var seen = new HashSet<string>();
         var results = recipients.Select((r, i) => new RecipientResult
@@ -83,7 +83,7 @@ public sealed class FakePrakerjaService(FakePrakerjaState state) : PrakerjaServi
             ? Task.FromResult(new GetBatchResponse { Batch = batch.Batch })
             : throw RpcErrors.Of(StatusCode.NotFound, "No such batch.");
 
-    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
+    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responseStream, ServerCallContext context)
     {
         if (!state.Batches.TryGetValue(request.BatchId, out var batch)) throw RpcErrors.Of(StatusCode.NotFound, "No such batch.");
         state.FromOffsets.Enqueue(request.FromOffset);
@@ -102,7 +102,7 @@ public sealed class FakePrakerjaService(FakePrakerjaState state) : PrakerjaServi
             }
             var message = new StreamBatchResultsResponse();
             message.Results.Add(chunk);
-            await responses.WriteAsync(message);
+            await responseStream.WriteAsync(message);
             sent += chunk.Length;
         }
     }
@@ -113,12 +113,12 @@ public sealed class FakeNonAsnService : NonAsnService.NonAsnServiceBase
 {
     private static readonly ConcurrentDictionary<string, string> Registered = new();
 
-    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requestStream, IServerStreamWriter<RegisterEmployeesResponse> responseStream, ServerCallContext context)
     {
         var summary = new RegisterEmployeesSummary();
-        while (await requests.MoveNext(context.CancellationToken))
+        while (await requestStream.MoveNext(context.CancellationToken))
         {
-            var row = requests.Current;
+            var row = requestStream.Current;
             var result = new EmployeeRowResult { RowId = row.RowId, Offset = summary.Rows++ };
             if (row.EmployerNumber != "11000001")
             {
@@ -143,22 +143,22 @@ public sealed class FakeNonAsnService : NonAsnService.NonAsnServiceBase
             if (result.Outcome == RegistrationOutcome.Registered) summary.Registered++;
             else if (result.Outcome == RegistrationOutcome.Unchanged) summary.Unchanged++;
             else summary.Rejected++;
-            await responses.WriteAsync(new RegisterEmployeesResponse { Row = result });
+            await responseStream.WriteAsync(new RegisterEmployeesResponse { Row = result });
         }
-        await responses.WriteAsync(new RegisterEmployeesResponse { Summary = summary });
+        await responseStream.WriteAsync(new RegisterEmployeesResponse { Summary = summary });
     }
 }
 
 /// <summary>Answers two rows, then fails the whole call (as a server going away or a role check would).</summary>
 public sealed class FailingNonAsnService : NonAsnService.NonAsnServiceBase
 {
-    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requestStream, IServerStreamWriter<RegisterEmployeesResponse> responseStream, ServerCallContext context)
     {
-        for (var offset = 0; offset < 2 && await requests.MoveNext(context.CancellationToken); offset++)
+        for (var offset = 0; offset < 2 && await requestStream.MoveNext(context.CancellationToken); offset++)
         {
-            await responses.WriteAsync(new RegisterEmployeesResponse
+            await responseStream.WriteAsync(new RegisterEmployeesResponse
             {
-                Row = new EmployeeRowResult { RowId = requests.Current.RowId, Offset = offset, Outcome = RegistrationOutcome.Registered, EmploymentId = "emp-" + offset, ParticipantNumber = "1234567890" + offset },
+                Row = new EmployeeRowResult { RowId = requestStream.Current.RowId, Offset = offset, Outcome = RegistrationOutcome.Registered, EmploymentId = "emp-" + offset, ParticipantNumber = "1234567890" + offset },
             });
         }
         throw RpcErrors.Of(StatusCode.Unavailable, "The service is shutting down.");

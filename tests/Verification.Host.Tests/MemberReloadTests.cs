@@ -269,6 +269,8 @@ public sealed class ReloadHost : IAsyncDisposable
         File.Move(staged, MembersFile, overwrite: true);
     }
 
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
     /// <summary>The AccessDenied event published for this test's calls (by correlation id), waited for within a bound.</summary>
     public async Task<AccessDenied> DenialAsync(string correlation, string? member = null)
     {
@@ -289,7 +291,7 @@ public sealed class ReloadHost : IAsyncDisposable
         using var response = await http.GetAsync(HostHealthReport.Path);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
-        return JsonSerializer.Deserialize<HealthReportBody>(body, new JsonSerializerOptions(JsonSerializerDefaults.Web))
+        return JsonSerializer.Deserialize<HealthReportBody>(body, WebJson)
             ?? throw new InvalidOperationException("Empty health report: " + Encoding.UTF8.GetByteCount(body) + " bytes");
     }
 

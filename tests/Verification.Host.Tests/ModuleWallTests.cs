@@ -49,6 +49,29 @@ public sealed class ModuleWallTests
         Assert.True(others.Count == 0, $"{project} is compiled against {string.Join(", ", others)}");
     }
 
+    [Theory]
+    [InlineData("Verification.Domain")]
+    [InlineData("Verification.Api")]
+    [InlineData("Verification.Contracts")]
+    [InlineData("Verification.Platform")]
+    public void TheSharedLibrariesReferenceNoModule(string project)
+    {
+        var file = Path.Combine(ServicesDirectory, project, project + ".csproj");
+        var references = XDocument.Load(file).Descendants("ProjectReference")
+            .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value))
+            .ToList();
+        Assert.All(references, reference => Assert.True(Shared.Contains(reference) && reference != project,
+            $"{project} references {reference}: the kernel and the platform are built on by modules, never the other way"));
+        if (project == "Verification.Domain") Assert.Empty(references);
+    }
+
+    [Fact]
+    public void NoModuleCallsAuditOverGrpcOnlyThePortalsAuditorPages()
+    {
+        // Modules reach Audit through their outbox and the bus; a gRPC need on it would make a write wait on the log.
+        Assert.Equal(["portal"], ModuleCatalog.All.Where(m => m.Needs.Contains("audit")).Select(m => m.Name));
+    }
+
     [Fact]
     public void TheModulesThatCallMembershipSaySo()
     {

@@ -28,39 +28,39 @@ public sealed class TestServiceHandler : TestService.TestServiceBase
         return UnaryCall(request, context);
     }
 
-    public override async Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task StreamingOutputCall(StreamingOutputCallRequest request, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context)
     {
         await EchoMetadataAsync(context, compressResponses: request.ResponseParameters.Any(p => p.Compressed?.Value == true));
-        await WriteResponsesAsync(request.ResponseParameters, responses, context);
+        await WriteResponsesAsync(request.ResponseParameters, responseStream, context);
         ThrowIfStatusRequested(request.ResponseStatus);
     }
 
-    public override async Task<StreamingInputCallResponse> StreamingInputCall(IAsyncStreamReader<StreamingInputCallRequest> requests, ServerCallContext context)
+    public override async Task<StreamingInputCallResponse> StreamingInputCall(IAsyncStreamReader<StreamingInputCallRequest> requestStream, ServerCallContext context)
     {
         var total = 0;
-        while (await requests.MoveNext(context.CancellationToken))
+        while (await requestStream.MoveNext(context.CancellationToken))
         {
-            CheckCompression(requests.Current.ExpectCompressed, context);
-            total += requests.Current.Payload?.Body.Length ?? 0;
+            CheckCompression(requestStream.Current.ExpectCompressed, context);
+            total += requestStream.Current.Payload?.Body.Length ?? 0;
         }
         return new StreamingInputCallResponse { AggregatedPayloadSize = total };
     }
 
-    public override async Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task FullDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requestStream, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context)
     {
         await EchoMetadataAsync(context);
-        while (await requests.MoveNext(context.CancellationToken))
+        while (await requestStream.MoveNext(context.CancellationToken))
         {
-            ThrowIfStatusRequested(requests.Current.ResponseStatus);
-            await WriteResponsesAsync(requests.Current.ResponseParameters, responses, context);
+            ThrowIfStatusRequested(requestStream.Current.ResponseStatus);
+            await WriteResponsesAsync(requestStream.Current.ResponseParameters, responseStream, context);
         }
     }
 
-    public override async Task HalfDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requests, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)
+    public override async Task HalfDuplexCall(IAsyncStreamReader<StreamingOutputCallRequest> requestStream, IServerStreamWriter<StreamingOutputCallResponse> responseStream, ServerCallContext context)
     {
         var buffered = new List<StreamingOutputCallRequest>();
-        while (await requests.MoveNext(context.CancellationToken)) buffered.Add(requests.Current);
-        foreach (var request in buffered) await WriteResponsesAsync(request.ResponseParameters, responses, context);
+        while (await requestStream.MoveNext(context.CancellationToken)) buffered.Add(requestStream.Current);
+        foreach (var request in buffered) await WriteResponsesAsync(request.ResponseParameters, responseStream, context);
     }
 
     private static async Task WriteResponsesAsync(IEnumerable<ResponseParameters> parameters, IServerStreamWriter<StreamingOutputCallResponse> responses, ServerCallContext context)

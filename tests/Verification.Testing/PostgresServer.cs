@@ -11,6 +11,7 @@ namespace Verification.Testing;
 /// databases) replaces it; <c>VERIFICATION_TEST_POSTGRES_IMAGE</c> names another image (default
 /// <c>verification-postgres:15</c> from deploy/build-images.sh; the official <c>postgres:15</c> works the same).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "One instance per test process, alive until it exits: nothing could dispose it earlier, and the semaphore holds no wait handle.")]
 public sealed class PostgresServer
 {
     public const string OverrideVariable = "VERIFICATION_TEST_POSTGRES";

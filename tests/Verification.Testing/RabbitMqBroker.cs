@@ -10,6 +10,7 @@ namespace Verification.Testing;
 /// names another image (default <c>verification-rabbitmq:3.10</c> from deploy/build-images.sh; the official
 /// <c>rabbitmq:3.13</c> works the same).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "One instance per test process, alive until it exits: nothing could dispose it earlier, and the semaphore holds no wait handle.")]
 public sealed class RabbitMqBroker
 {
     public const string OverrideVariable = "VERIFICATION_TEST_RABBITMQ";

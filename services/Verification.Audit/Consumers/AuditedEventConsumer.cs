@@ -6,7 +6,7 @@ using Verification.Platform.Outbox;
 namespace Verification.Audit.Consumers;
 
 /// <summary>
-/// Queues one event for the appender. Idempotent without processed_events: the pending table is unique on the event
+/// Queues one event for the appender. Idempotent in its own tables: the pending table is unique on the event
 /// id and skips ids already in the log, so a redelivery inserts nothing (and the appender drops late duplicates).
 /// </summary>
 public sealed class AuditedEventConsumer<TEvent>(EventIntake intake, PendingEventWriter writer) : IConsumer<TEvent>

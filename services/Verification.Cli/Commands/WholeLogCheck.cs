@@ -89,7 +89,7 @@ public static class WholeLogCheck
     }
 
     /// <summary>Names the first new entry whose bytes the signed tree does not hold at its index, by asking for inclusion proofs.</summary>
-    private static async Task<string> LocateAsync(AuditService.AuditServiceClient client, VerifiedTreeHead head, long start, IReadOnlyList<byte[]> leaves, CancellationToken cancellationToken)
+    private static async Task<string> LocateAsync(AuditService.AuditServiceClient client, VerifiedTreeHead head, long start, List<byte[]> leaves, CancellationToken cancellationToken)
     {
         var size = head.Head.TreeSize;
         for (var i = 0; i < leaves.Count; i++)

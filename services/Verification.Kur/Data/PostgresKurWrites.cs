@@ -156,9 +156,9 @@ internal sealed class PostgresKurWrites : BackgroundService
     }
 
     /// <summary>The writes as one batch in key order; each is answered with whether its row changed once the batch committed.</summary>
-    private async Task SendAsync(IReadOnlyList<Write> writes, CancellationToken cancellationToken)
+    private async Task SendAsync(List<Write> writes, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Write> ordered = writes.Count == 1 ? writes : [.. writes.OrderBy(w => w.BankCode, StringComparer.Ordinal).ThenBy(w => w.LoanReference, StringComparer.Ordinal)];
+        List<Write> ordered = writes.Count == 1 ? writes : [.. writes.OrderBy(w => w.BankCode, StringComparer.Ordinal).ThenBy(w => w.LoanReference, StringComparer.Ordinal)];
         await using var connection = await _source.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
         foreach (var write in ordered) batch.BatchCommands.Add(write.Statement());

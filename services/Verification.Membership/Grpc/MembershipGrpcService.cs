@@ -45,8 +45,8 @@ public sealed class MembershipGrpcService(
 
     [RpcRoles(MemberRole.Bank, MemberRole.Agency, MemberRole.LocalGovernment, MemberRole.PrakerjaPmo, MemberRole.Auditor, MemberRole.InternalService)]
     public override Task VerifyMembershipBatch(
-        IAsyncStreamReader<VerifyMembershipBatchRequest> requests, IServerStreamWriter<VerifyMembershipBatchResponse> responses, ServerCallContext context) =>
-        batches.AnswerAllAsync(ReadChunksAsync(requests, context, context.CancellationToken), (chunk, answers, cancellationToken) =>
+        IAsyncStreamReader<VerifyMembershipBatchRequest> requestStream, IServerStreamWriter<VerifyMembershipBatchResponse> responseStream, ServerCallContext context) =>
+        batches.AnswerAllAsync(ReadChunksAsync(requestStream, context, context.CancellationToken), (chunk, answers, cancellationToken) =>
         {
             var response = new VerifyMembershipBatchResponse();
             for (var i = 0; i < answers.Length; i++)
@@ -56,7 +56,7 @@ public sealed class MembershipGrpcService(
                     : answers[i].Standing.ToBatchResult(chunk.RowIds[i]));
             }
 
-            return responses.WriteAsync(response, cancellationToken);
+            return responseStream.WriteAsync(response, cancellationToken);
         }, context.CancellationToken);
 
     /// <summary>

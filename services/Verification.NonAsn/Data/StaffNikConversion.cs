@@ -10,7 +10,7 @@ namespace Verification.NonAsn.Data;
 /// Seals the NIKs of employments written before staff NIKs were kept at rest as hash and sealed value
 /// (migration 0002): runs after the module's migrations and before the module serves, so no call ever reads a clear NIK.
 /// </summary>
-public sealed class StaffNikConversion(IServiceScopeFactory scopes, StaffNikCipher cipher, ILogger<StaffNikConversion> logger) : IHostedLifecycleService
+public sealed partial class StaffNikConversion(IServiceScopeFactory scopes, StaffNikCipher cipher, ILogger<StaffNikConversion> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -46,7 +46,7 @@ public sealed class StaffNikConversion(IServiceScopeFactory scopes, StaffNikCiph
 
             await transaction.CommitAsync(cancellationToken);
             if (sqlite) await ExecuteAsync(connection, "PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken);
-            logger.LogInformation("Sealed the NIKs of {Count} employment(s) stored before NIKs were kept at rest as hash and sealed value", legacy.Count);
+            LogSealed(logger, legacy.Count);
         }
         finally
         {
@@ -78,4 +78,7 @@ public sealed class StaffNikConversion(IServiceScopeFactory scopes, StaffNikCiph
         parameter.Value = value;
         command.Parameters.Add(parameter);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sealed the NIKs of {Count} employment(s) stored before NIKs were kept at rest as hash and sealed value")]
+    private static partial void LogSealed(ILogger logger, int count);
 }

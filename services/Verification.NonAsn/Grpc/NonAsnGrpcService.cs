@@ -33,11 +33,11 @@ public sealed class NonAsnGrpcService(
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
     [RpcRoles(MemberRole.Agency, MemberRole.LocalGovernment)]
-    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requests, IServerStreamWriter<RegisterEmployeesResponse> responses, ServerCallContext context)
+    public override async Task RegisterEmployees(IAsyncStreamReader<RegisterEmployeesRequest> requestStream, IServerStreamWriter<RegisterEmployeesResponse> responseStream, ServerCallContext context)
     {
         var summary = await upload.RunAsync(
-            UploadRowsAsync(requests, context), context.Member().Code, context.CorrelationId(), (rows, ct) => WriteRowsAsync(responses, rows, ct), context.CancellationToken);
-        await responses.WriteAsync(new RegisterEmployeesResponse { Summary = NonAsnMapping.ToApi(summary) }, context.CancellationToken);
+            UploadRowsAsync(requestStream, context), context.Member().Code, context.CorrelationId(), (rows, ct) => WriteRowsAsync(responseStream, rows, ct), context.CancellationToken);
+        await responseStream.WriteAsync(new RegisterEmployeesResponse { Summary = NonAsnMapping.ToApi(summary) }, context.CancellationToken);
     }
 
     [RpcRoles(MemberRole.Agency, MemberRole.LocalGovernment)]

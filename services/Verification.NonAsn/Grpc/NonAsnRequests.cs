@@ -1,3 +1,4 @@
+using Google.Protobuf.Collections;
 using Verification.Api.Common.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.Domain;
@@ -153,7 +154,7 @@ internal sealed class NonAsnRequests(DateOnly today)
     }
 
     /// <summary>JKK and JKM always (PP 49/2023), optionally JHT and JP; none twice.</summary>
-    private List<Program>? Programs(string field, IReadOnlyList<Program> programs)
+    private List<Program>? Programs(string field, RepeatedField<Program> programs)
     {
         if (!_violations.WithinCount(field, programs.Count, ApiViolations.MaxPrograms)) return null;
         var seen = new List<Program>();

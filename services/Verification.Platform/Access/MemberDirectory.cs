@@ -122,7 +122,7 @@ public sealed class MemberDirectory
         // Hashing every call's token costs more than the rest of authentication; remember recent answers (bounded, per file).
         if (!snapshot.RecentTokens.TryGetValue(token, out var known))
         {
-            known = snapshot.Lookup(HashToken(token), snapshot.ByTokenHash, snapshot.RevokedTokenHashes);
+            known = Snapshot.Lookup(HashToken(token), snapshot.ByTokenHash, snapshot.RevokedTokenHashes);
             if (snapshot.RecentTokens.Count >= RecentTokenLimit) snapshot.RecentTokens.Clear();
             snapshot.RecentTokens[token] = known;
         }
@@ -132,7 +132,7 @@ public sealed class MemberDirectory
     public MemberCredential IdentifyCertificate(X509Certificate2 certificate)
     {
         var snapshot = _current;
-        return Judge(snapshot.Lookup(certificate.GetCertHashString(HashAlgorithmName.SHA256), snapshot.ByThumbprint, snapshot.RevokedThumbprints), snapshot);
+        return Judge(Snapshot.Lookup(certificate.GetCertHashString(HashAlgorithmName.SHA256), snapshot.ByThumbprint, snapshot.RevokedThumbprints), snapshot);
     }
 
     private const int RecentTokenLimit = 4096;
@@ -183,7 +183,7 @@ public sealed class MemberDirectory
         public Dictionary<string, Member> RevokedThumbprints { get; } = new(StringComparer.OrdinalIgnoreCase);
         public ConcurrentDictionary<string, Found> RecentTokens { get; } = new(StringComparer.Ordinal);
 
-        public Found Lookup(string key, Dictionary<string, Credential> current, Dictionary<string, Member> revoked) =>
+        public static Found Lookup(string key, Dictionary<string, Credential> current, Dictionary<string, Member> revoked) =>
             new(current.GetValueOrDefault(key), revoked.GetValueOrDefault(key));
 
         /// <summary>Checks the whole file first: an entry without a code or with an unknown role, or a code, token or certificate named twice, refuses it.</summary>

@@ -1,19 +1,16 @@
 using Microsoft.EntityFrameworkCore;
-using Verification.Platform.Bus;
 using Verification.Platform.Outbox;
 
 namespace Verification.Platform.Data;
 
 /// <summary>
-/// Base for a module's DbContext: maps the platform tables (outbox, processed events) next to the
+/// Base for a module's DbContext: maps the platform table (the outbox) next to the
 /// module's own, on whichever provider the module was given. A context that cannot derive from it
 /// calls <see cref="PlatformModel.UsePlatformConventions"/> and <see cref="PlatformModel.ApplyPlatformModel"/> itself.
 /// </summary>
 public abstract class ModuleDbContext(DbContextOptions options) : DbContext(options)
 {
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
-
-    public DbSet<ProcessedEvent> ProcessedEvents => Set<ProcessedEvent>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.UsePlatformConventions(Database);

@@ -8,8 +8,8 @@ namespace Verification.Platform.Data;
 public static class ModuleWrites
 {
     /// <summary>
-    /// On SQLite, queues this process's writers of the file in memory (shared with the outbox relay and idempotent
-    /// consumers): the file lock is only retried every 150 ms. Null on PostgreSQL, whose row locks do the queueing.
+    /// On SQLite, queues this process's writers of the file in memory (shared with the outbox relay): the file lock
+    /// is only retried every 150 ms. Null on PostgreSQL, whose row locks do the queueing.
     /// </summary>
     public static async Task<SemaphoreSlim?> EnterWriteGateAsync(this DbContext db, CancellationToken cancellationToken)
     {

@@ -1,11 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Verification.Platform.Bus;
 using Verification.Platform.Outbox;
 
 namespace Verification.Platform.Data;
 
-/// <summary>EF mapping of the platform tables; it must match Data/Migrations/*/0001_platform.sql.</summary>
+/// <summary>EF mapping of the platform tables; it must match what Data/Migrations/*/ leave (0001_platform.sql, less processed_events dropped by 0002).</summary>
 public static class PlatformModel
 {
     public static ModelConfigurationBuilder UsePlatformConventions(
@@ -35,15 +34,6 @@ public static class PlatformModel
             outbox.Property(m => m.Attempts).HasColumnName("attempts");
             outbox.Property(m => m.LastError).HasColumnName("last_error");
             outbox.HasIndex(m => m.EventId).IsUnique();
-        });
-
-        modelBuilder.Entity<ProcessedEvent>(processed =>
-        {
-            processed.ToTable("processed_events");
-            processed.HasKey(p => new { p.Consumer, p.EventId });
-            processed.Property(p => p.Consumer).HasColumnName("consumer");
-            processed.Property(p => p.EventId).HasColumnName("event_id");
-            processed.Property(p => p.ProcessedAt).HasColumnName("processed_at");
         });
 
         return modelBuilder;

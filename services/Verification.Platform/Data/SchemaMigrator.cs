@@ -23,9 +23,9 @@ public sealed record MigrationScript(string Scope, int Version, string Name, str
 /// run holds a session advisory lock, so processes starting at once apply each script once; on SQLite each script's
 /// transaction is <c>BEGIN IMMEDIATE</c>, which serialises writers.
 /// </remarks>
-public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
+public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
 {
-    /// <summary>Scope of the platform's own tables (outbox, processed events).</summary>
+    /// <summary>Scope of the platform's own table (the outbox).</summary>
     public const string PlatformScope = "Verification.Platform.Data.Migrations";
 
     // Arbitrary but fixed: every migrator of every module takes the same lock in its own database.
@@ -53,7 +53,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         return applied;
     }
 
-    /// <summary>Applies only the platform's tables (outbox_messages, processed_events).</summary>
+    /// <summary>Applies only the platform's table (outbox_messages).</summary>
     public Task<IReadOnlyList<MigrationScript>> ApplyPlatformAsync(
         DatabaseProvider provider, string connectionString, CancellationToken cancellationToken) =>
         ApplyAsync(typeof(SchemaMigrator).Assembly, PlatformScope, provider, connectionString, cancellationToken);
@@ -208,7 +208,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         }
 
         await transaction.CommitAsync(cancellationToken);
-        logger.LogInformation("Applied migration {Scope} {Script}", script.Scope, script.Name);
+        LogApplied(logger, script.Scope, script.Name);
         return true;
     }
 
@@ -236,4 +236,7 @@ public sealed class SchemaMigrator(ILogger<SchemaMigrator> logger)
         DatabaseProvider.Sqlite => "sqlite",
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown database provider."),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied migration {Scope} {Script}")]
+    private static partial void LogApplied(ILogger logger, string scope, string script);
 }

@@ -36,16 +36,12 @@ public sealed partial class OutboxRelay<TContext>(
     private const string PendingRowsSql =
         "SELECT * FROM outbox_messages WHERE published_at IS NULL ORDER BY sequence_id LIMIT {0} FOR UPDATE SKIP LOCKED";
 
-    private readonly OutboxOptions options = optionsMonitor.Get(OptionsName);
+    private readonly OutboxOptions options = optionsMonitor.Get(OutboxNames.OptionsOf<TContext>());
     private readonly SemaphoreSlim round = new(1, 1);
     private readonly TaskCompletionSource hostStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset nextPurgeAt = DateTimeOffset.MinValue;
 
-    /// <summary>Name of this module's <see cref="OutboxOptions"/>.</summary>
-    public static string OptionsName => typeof(TContext).FullName ?? typeof(TContext).Name;
-
-    /// <summary>The "outbox" tag on this relay's metrics.</summary>
-    public static string OutboxName => typeof(TContext).Name;
+    private static readonly string OutboxName = OutboxNames.TagOf<TContext>();
 
     /// <summary>Publishes until nothing is pending (or only rows that cannot be published); used on graceful shutdown.</summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken)

@@ -17,7 +17,7 @@ public static class OutboxServiceCollectionExtensions
     {
         services.TryAddSingleton<OutboxSignal<TContext>>();
         services.TryAddSingleton<OutboxEventTypes>();
-        services.AddOptions<OutboxOptions>(OutboxRelay<TContext>.OptionsName)
+        services.AddOptions<OutboxOptions>(OutboxNames.OptionsOf<TContext>())
             .Configure(options => configure?.Invoke(options))
             .Validate(o => o.BatchSize > 0 && o.PublishConcurrency > 0 && o.PollInterval > TimeSpan.Zero && o.PublishTimeout > TimeSpan.Zero
                 && o.InitialBackoff > TimeSpan.Zero && o.MaxBackoff >= o.InitialBackoff, "Invalid outbox options.");

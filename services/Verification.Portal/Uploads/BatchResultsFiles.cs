@@ -12,9 +12,11 @@ namespace Verification.Portal.Uploads;
 /// The results file of a completed Prakerja batch (the CLI's <c>offset,row_id,status,invalid_nik_reason</c>), written once from
 /// StreamBatchResults and then served with byte ranges, so a browser resumes a broken download. Results carry no NIK.
 /// </summary>
-public sealed class BatchResultsFiles(VerificationHostContext host)
+public sealed class BatchResultsFiles(VerificationHostContext host) : IDisposable
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
+
+    public void Dispose() => _writing.Dispose();
 
     private string Directory => Path.Combine(host.DataDirectory, "portal", "batch-results");
 

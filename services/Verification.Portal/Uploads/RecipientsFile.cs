@@ -5,7 +5,7 @@ namespace Verification.Portal.Uploads;
 /// <summary>The CLI's recipients list: a <c>nik</c> column and optionally <c>row_id</c> (default: the line number) and <c>cohort</c>.</summary>
 public static class RecipientsFile
 {
-    public static Recipient Parse(CsvStream csv, CsvRecord record)
+    public static Recipient Parse(CsvRecords csv, CsvRecord record)
     {
         string Get(string column)
         {

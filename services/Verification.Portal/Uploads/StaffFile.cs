@@ -17,9 +17,9 @@ public static partial class StaffFile
 {
     public static readonly string[] RequiredColumns = ["nik", "full_name", "birth_date", "sex", "position", "work_unit", "employment_type", "contract_start_date", "monthly_wage_rupiah"];
 
-    public static IReadOnlyList<string> MissingColumns(CsvStream csv) => RequiredColumns.Where(c => csv.Column(c) < 0).ToList();
+    public static IReadOnlyList<string> MissingColumns(CsvRecords csv) => RequiredColumns.Where(c => csv.Column(c) < 0).ToList();
 
-    public static StaffRow Parse(CsvStream csv, CsvRecord record, string employer)
+    public static StaffRow Parse(CsvRecords csv, CsvRecord record, string employer)
     {
         string Get(string column)
         {

@@ -47,10 +47,10 @@ public static class PortalEndpoints
             var started = await ReadUploadAsync(http, settings, async (fields, file) =>
             {
                 var employer = fields.GetValueOrDefault("employer") ?? "";
-                CsvStream csv;
+                CsvRecords csv;
                 try
                 {
-                    csv = await CsvStream.OpenAsync(file, http.RequestAborted);
+                    csv = await CsvRecords.OpenAsync(file, http.RequestAborted);
                 }
                 catch (FormatException ex)
                 {
@@ -110,10 +110,10 @@ public static class PortalEndpoints
             if (!await ValidAsync(http, antiforgery)) return;
             var target = await ReadUploadAsync(http, settings, async (fields, file) =>
             {
-                CsvStream csv;
+                CsvRecords csv;
                 try
                 {
-                    csv = await CsvStream.OpenAsync(file, http.RequestAborted);
+                    csv = await CsvRecords.OpenAsync(file, http.RequestAborted);
                 }
                 catch (FormatException ex)
                 {
@@ -312,7 +312,7 @@ public static class PortalEndpoints
         if (http.Features.Get<IFormFeature>()?.Form is { } form)
         {
             // Anti-forgery already read the form (no header was sent): take the file from it.
-            if (form.Files.FirstOrDefault() is not { Length: > 0 } posted) return null;
+            if (form.Files.Count == 0 || form.Files[0] is not { Length: > 0 } posted) return null;
             await using var stream = posted.OpenReadStream();
             return await onFile(form.ToDictionary(f => f.Key, f => f.Value.ToString()), stream);
         }

@@ -26,13 +26,13 @@ public sealed class PrakerjaGrpcService(
     public const string BatchResourceType = "verification.prakerja.v1.Batch";
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
-    public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requests, IServerStreamWriter<CrossCheckResponse> responses, ServerCallContext context)
+    public override async Task CrossCheck(IAsyncStreamReader<CrossCheckRequest> requestStream, IServerStreamWriter<CrossCheckResponse> responseStream, ServerCallContext context)
     {
         // Each recipient is charged to the member's item budget as its message is read.
-        var messages = budget.Charged(PrakerjaRequests.CrossCheckMessages(requests, context.CancellationToken), lines => lines.Count, context,
+        var messages = budget.Charged(PrakerjaRequests.CrossCheckMessages(requestStream, context.CancellationToken), lines => lines.Count, context,
             "the recipients before this message were answered. Send the rest after the given delay.", context.CancellationToken);
         var outcome = await crossCheck.RunAsync(messages,
-            outcomes => responses.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+            outcomes => responseStream.WriteAsync(new CrossCheckResponse { Results = { outcomes.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);
         switch (outcome)
         {
@@ -50,10 +50,10 @@ public sealed class PrakerjaGrpcService(
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo)]
-    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requests, ServerCallContext context)
+    public override async Task<SubmitBatchResponse> SubmitBatch(IAsyncStreamReader<SubmitBatchRequest> requestStream, ServerCallContext context)
     {
         // Each recipient is charged as its chunk is read: over the budget the upload slows; past the longest wait it breaks and keeps nothing.
-        var messages = budget.Charged(PrakerjaRequests.UploadMessages(requests, context.CancellationToken),
+        var messages = budget.Charged(PrakerjaRequests.UploadMessages(requestStream, context.CancellationToken),
             message => message is UploadMessage.Recipients { Lines: var lines } ? lines.Count : 0, context,
             "nothing of this upload was kept. Send it again (with the same idempotency key) after the given delay, or in smaller batches over time.", context.CancellationToken);
         var outcome = await submission.SubmitAsync(messages,
@@ -96,7 +96,7 @@ public sealed class PrakerjaGrpcService(
     }
 
     [RpcRoles(MemberRole.PrakerjaPmo, MemberRole.Auditor)]
-    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responses, ServerCallContext context)
+    public override async Task StreamBatchResults(StreamBatchResultsRequest request, IServerStreamWriter<StreamBatchResultsResponse> responseStream, ServerCallContext context)
     {
         var violations = new FieldViolations(TimeProvider.System.JakartaToday());
         BatchId(request.BatchId, violations);
@@ -112,7 +112,7 @@ public sealed class PrakerjaGrpcService(
             ?? throw RpcErrors.Of(StatusCode.NotFound, "No batch has this id.");
         await RequireOwnerAsync(report.Batch.SubmitMemberCode, request.BatchId, context);
         var end = await results.StreamAsync(request.BatchId, request.FromOffset, [.. request.StatusFilter.Distinct()],
-            page => responses.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
+            page => responseStream.WriteAsync(new StreamBatchResultsResponse { Results = { page.Select(PrakerjaMapping.ToApi) } }, context.CancellationToken),
             context.CancellationToken);
         switch (end)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Google.Protobuf.Collections;
 using Verification.Api;
 using Verification.Api.Common.V1;
 using Verification.Api.Rentan.V1;
@@ -91,7 +92,7 @@ internal sealed class RentanRequests(DateOnly today)
     }
 
     /// <summary>JKK and JKM always, optionally JHT (non-wage earners join no other); none twice.</summary>
-    private List<Program>? Programs(string field, IReadOnlyList<Program> programs)
+    private List<Program>? Programs(string field, RepeatedField<Program> programs)
     {
         var seen = new List<Program>();
         var valid = true;

@@ -8,8 +8,16 @@ namespace Verification.Platform.Tests.Support;
 public sealed class DeliveryLog : IConsumeObserver
 {
     private readonly ConcurrentDictionary<Guid, int> deliveries = new();
+    private int completed;
+    private int faults;
 
     public int Total => deliveries.Values.Sum();
+
+    /// <summary>Deliveries whose consumer has returned or thrown.</summary>
+    public int Completed => Volatile.Read(ref completed);
+
+    /// <summary>Deliveries whose consumer threw (a duplicate the consumer failed to absorb shows here).</summary>
+    public int Faults => Volatile.Read(ref faults);
 
     public int Distinct => deliveries.Count;
 
@@ -27,10 +35,19 @@ public sealed class DeliveryLog : IConsumeObserver
     }
 
     public Task PostConsume<T>(ConsumeContext<T> context)
-        where T : class => Task.CompletedTask;
+        where T : class
+    {
+        Interlocked.Increment(ref completed);
+        return Task.CompletedTask;
+    }
 
     public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception)
-        where T : class => Task.CompletedTask;
+        where T : class
+    {
+        Interlocked.Increment(ref faults);
+        Interlocked.Increment(ref completed);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Counts the messages a bus published, per publisher, optionally slowing each publish.</summary>

@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Verification.Contracts.Events;
-using Verification.Platform.Bus;
 using Verification.Platform.Data;
 
 namespace Verification.Platform.Tests.Support;
@@ -42,20 +41,35 @@ public sealed class ReceivedEvent
     public DateTimeOffset ReceivedAt { get; set; }
 }
 
-/// <summary>Records each enrolment it handles; received_events is not unique, so a double handling would show.</summary>
-public sealed class ParticipantEnrolledRecorder(ConsumerDbContext dbContext)
-    : IdempotentConsumer<ParticipantEnrolled, ConsumerDbContext>(dbContext)
+/// <summary>
+/// Records each enrolment once, idempotent on the event id the way Audit's consumer is: received_events is unique on
+/// event_id, so a redelivery's insert fails as a duplicate and is acknowledged without a second row.
+/// </summary>
+public sealed class ParticipantEnrolledRecorder(ConsumerDbContext dbContext) : IConsumer<ParticipantEnrolled>
 {
-    protected override Task HandleAsync(
-        ParticipantEnrolled integrationEvent, ConsumeContext<ParticipantEnrolled> context, CancellationToken cancellationToken)
+    public async Task Consume(ConsumeContext<ParticipantEnrolled> context)
     {
-        DbContext.ReceivedEvents.Add(new ReceivedEvent
+        var cancellationToken = context.CancellationToken;
+        var gate = await dbContext.EnterWriteGateAsync(cancellationToken);
+        try
         {
-            EventId = integrationEvent.EventId,
-            ParticipantNumber = integrationEvent.ParticipantNumber,
-            ReceivedAt = DateTimeOffset.UtcNow,
-        });
-        return Task.CompletedTask;
+            dbContext.ReceivedEvents.Add(new ReceivedEvent
+            {
+                EventId = context.Message.EventId,
+                ParticipantNumber = context.Message.ParticipantNumber,
+                ReceivedAt = DateTimeOffset.UtcNow,
+            });
+            await dbContext.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        {
+            // Already recorded by an earlier delivery: acknowledge it.
+            dbContext.ChangeTracker.Clear();
+        }
+        finally
+        {
+            gate?.Release();
+        }
     }
 }
 

@@ -34,10 +34,7 @@ public sealed class PendingEventWriter : IAsyncDisposable, IDisposable
     public async Task QueueAsync(PendingEvent pending, CancellationToken cancellationToken)
     {
         var queued = new Queued(pending, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(queued))
-        {
-            throw new ObjectDisposedException(nameof(PendingEventWriter));
-        }
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(queued), this);
 
         await queued.Committed.Task.WaitAsync(cancellationToken);
     }

@@ -38,7 +38,7 @@ public sealed class StaffListModel : PortalPage
 
     private async Task LoadAsync()
     {
-        Employer = Employers.Contains(Employer ?? "") ? Employer : Employers.FirstOrDefault() ?? Employer ?? "";
+        Employer = Employers.Contains(Employer ?? "") ? Employer : (Employers.Count > 0 ? Employers[0] : Employer ?? "");
         var all = new List<Employment>();
         using var call = Calls.NonAsn.ListEmployees(new ListEmployeesRequest { EmployerNumber = Employer, ActiveOnly = ActiveOnly }, cancellationToken: Aborted);
         await foreach (var item in call.ResponseStream.ReadAllAsync(Aborted)) all.Add(item.Employment);

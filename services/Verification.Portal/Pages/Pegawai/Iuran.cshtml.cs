@@ -23,7 +23,7 @@ public sealed class StatementModel : PortalPage
 
     public async Task OnGetAsync()
     {
-        Employer = Employers.Contains(Employer ?? "") ? Employer : Employers.FirstOrDefault() ?? Employer ?? "";
+        Employer = Employers.Contains(Employer ?? "") ? Employer : (Employers.Count > 0 ? Employers[0] : Employer ?? "");
         var month = ParseMonth(Month) ?? new Api.Common.V1.YearMonth { Year = Today.Year, Month = Today.Month };
         Month = $"{month.Year:D4}-{month.Month:D2}";
         Period = (month.Year, month.Month);

@@ -177,7 +177,11 @@ public sealed partial class BatchProcessor(
                 totals.Recipients, totals.Covered, totals.NotCovered, totals.InvalidNik, Convert.ToHexStringLower(batch.InputSha256 ?? []));
         }, cancellationToken);
         if (completed is null) return false;
-        Log.Completed(logger, completed.Batch.BatchId, completed.Totals().Recipients);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var recipients = completed.Totals().Recipients; // Totals() sums every cohort: only when the line is written
+            Log.Completed(logger, completed.Batch.BatchId, recipients);
+        }
         return true;
     }
 

@@ -9,13 +9,13 @@ public sealed record CsvRecord(int Line, IReadOnlyList<string> Fields);
 /// Reads the CSV files the CLI reads (UTF-8 with or without BOM, `,` or `;` told apart by the header line, quoted fields with
 /// "" for a quote) from a stream, record by record, so an upload is never held whole in memory.
 /// </summary>
-public sealed class CsvStream
+public sealed class CsvRecords
 {
     private readonly TextReader _reader;
     private readonly char _delimiter;
     private int _line = 1;
 
-    private CsvStream(TextReader reader, char delimiter, IReadOnlyList<string> header)
+    private CsvRecords(TextReader reader, char delimiter, IReadOnlyList<string> header)
     {
         _reader = reader;
         _delimiter = delimiter;
@@ -27,7 +27,7 @@ public sealed class CsvStream
     public char Delimiter => _delimiter;
 
     /// <exception cref="FormatException">Not UTF-8 or no header line.</exception>
-    public static async Task<CsvStream> OpenAsync(Stream stream, CancellationToken cancellationToken)
+    public static async Task<CsvRecords> OpenAsync(Stream stream, CancellationToken cancellationToken)
     {
         var reader = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
         string? headerLine;
@@ -42,9 +42,9 @@ public sealed class CsvStream
 
         if (string.IsNullOrWhiteSpace(headerLine)) throw new FormatException("NoHeader");
         var delimiter = headerLine.Count(c => c == ';') > headerLine.Count(c => c == ',') ? ';' : ',';
-        var csv = new CsvStream(reader, delimiter, []);
+        var csv = new CsvRecords(reader, delimiter, []);
         var header = csv.Split(headerLine).Select(h => h.Trim()).ToList();
-        return new CsvStream(reader, delimiter, header) { _line = 2 };
+        return new CsvRecords(reader, delimiter, header) { _line = 2 };
     }
 
     /// <summary>The column of a name in the header (case, spaces and hyphens ignored), or -1.</summary>
