@@ -1,78 +1,27 @@
 using System.Security.Cryptography;
-using System.Text;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 
 namespace Verification.NonAsn.Data;
 
-/// <summary>
-/// How NonAsn keeps its staff's NIKs at rest: a keyed hash (HMAC-SHA-256) for lookups and the registration key's index,
-/// and the NIK itself sealed with AES-256-GCM (the employment id as associated data) for the employer's own lists and
-/// statements. Both keys are derived from one module key (HKDF-SHA-256), which never leaves this module.
-/// </summary>
+/// <summary>NonAsn's staff NIKs at rest: keyed hash for lookups and the registration key's index, sealed value (the employment id as
+/// associated data) for the employer's own lists and statements; the cipher is the platform's <see cref="NikAtRestCipher"/>.</summary>
 public sealed class StaffNikCipher
 {
-    public const int MinimumKeyBytes = 32;
+    public const int MinimumKeyBytes = NikAtRestCipher.MinimumKeyBytes;
 
-    private const byte Version = 1;
-    private const int NonceLength = 12;
-    private const int TagLength = 16;
-    private readonly byte[] hashKey;
-    private readonly byte[] sealKey;
+    private readonly NikAtRestCipher _cipher;
 
-    public StaffNikCipher(byte[] moduleKey)
-    {
-        ArgumentNullException.ThrowIfNull(moduleKey);
-        if (moduleKey.Length < MinimumKeyBytes) throw new ArgumentException($"The module key needs at least {MinimumKeyBytes} bytes.", nameof(moduleKey));
-        hashKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, moduleKey, 32, info: "verification/nonasn/nik-hash/v1"u8.ToArray());
-        sealKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, moduleKey, 32, info: "verification/nonasn/nik-seal/v1"u8.ToArray());
-    }
+    public StaffNikCipher(byte[] moduleKey) => _cipher = new NikAtRestCipher(moduleKey, "nonasn", "employment");
 
     /// <summary>The lookup value stored in <c>nik_hash</c>: lowercase hex, 64 characters.</summary>
-    public string Hash(string nik) => Convert.ToHexStringLower(HMACSHA256.HashData(hashKey, Encoding.ASCII.GetBytes(nik)));
+    public string Hash(string nik) => _cipher.Hash(nik);
 
-    /// <summary>The value stored in <c>nik_sealed</c>: base64 of version, nonce, tag and ciphertext.</summary>
-    public string Seal(string nik, string employmentId)
-    {
-        var plaintext = Encoding.ASCII.GetBytes(nik);
-        var sealedBytes = new byte[1 + NonceLength + TagLength + plaintext.Length];
-        sealedBytes[0] = Version;
-        RandomNumberGenerator.Fill(sealedBytes.AsSpan(1, NonceLength));
-        using (var aes = new AesGcm(sealKey, TagLength))
-        {
-            aes.Encrypt(sealedBytes.AsSpan(1, NonceLength), plaintext, sealedBytes.AsSpan(1 + NonceLength + TagLength), sealedBytes.AsSpan(1 + NonceLength, TagLength), Encoding.UTF8.GetBytes(employmentId));
-        }
-
-        return Convert.ToBase64String(sealedBytes);
-    }
+    /// <summary>The value stored in <c>nik_sealed</c>, bound to the employment.</summary>
+    public string Seal(string nik, string employmentId) => _cipher.Seal(nik, employmentId);
 
     /// <exception cref="CryptographicException">The value was changed, moved from another employment or sealed with another key; the message holds neither.</exception>
-    public string Open(string sealedNik, string employmentId)
-    {
-        byte[] sealedBytes;
-        try
-        {
-            sealedBytes = Convert.FromBase64String(sealedNik);
-        }
-        catch (FormatException)
-        {
-            throw new CryptographicException($"The stored NIK of employment {employmentId} is not a sealed value.");
-        }
-
-        if (sealedBytes.Length <= 1 + NonceLength + TagLength || sealedBytes[0] != Version)
-            throw new CryptographicException($"The stored NIK of employment {employmentId} is not a version-1 sealed value.");
-        var plaintext = new byte[sealedBytes.Length - 1 - NonceLength - TagLength];
-        try
-        {
-            using var aes = new AesGcm(sealKey, TagLength);
-            aes.Decrypt(sealedBytes.AsSpan(1, NonceLength), sealedBytes.AsSpan(1 + NonceLength + TagLength), sealedBytes.AsSpan(1 + NonceLength, TagLength), plaintext, Encoding.UTF8.GetBytes(employmentId));
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            throw new CryptographicException($"The stored NIK of employment {employmentId} does not open with this module's key (changed, moved or another key).");
-        }
-
-        return Encoding.ASCII.GetString(plaintext);
-    }
+    public string Open(string sealedNik, string employmentId) => _cipher.Open(sealedNik, employmentId);
 
     /// <summary>Fills <see cref="EmploymentRecord.NikHash"/> and <see cref="EmploymentRecord.NikSealed"/> from the record's NIK before it is written.</summary>
     public void Protect(EmploymentRecord record)

@@ -1,81 +1,31 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 
 namespace Verification.Rentan.Data;
 
-/// <summary>
-/// How Rentan keeps the NIKs of extract rows and sponsorships at rest (issue 19's rule): a keyed hash (HMAC-SHA-256) for
-/// lookups, joins and unique indexes, and the NIK itself sealed with AES-256-GCM (the row's id as associated data) for the
-/// sponsor's own lists and reports. Both keys are derived from one module key (HKDF-SHA-256), which never leaves Rentan.
-/// </summary>
+/// <summary>Rentan's extract rows' and sponsorships' NIKs at rest: keyed hash for lookups, joins and unique indexes, sealed value
+/// (the row's id as associated data) for the sponsor's own lists and reports; the cipher is the platform's <see cref="NikAtRestCipher"/>.</summary>
 public sealed class WorkerNikCipher
 {
-    public const int MinimumKeyBytes = 32;
+    public const int MinimumKeyBytes = NikAtRestCipher.MinimumKeyBytes;
 
-    private const byte Version = 1;
-    private const int NonceLength = 12;
-    private const int TagLength = 16;
-    private readonly byte[] _hashKey;
-    private readonly byte[] _sealKey;
+    private readonly NikAtRestCipher _cipher;
 
-    public WorkerNikCipher(byte[] moduleKey)
-    {
-        ArgumentNullException.ThrowIfNull(moduleKey);
-        if (moduleKey.Length < MinimumKeyBytes) throw new ArgumentException($"The module key needs at least {MinimumKeyBytes} bytes.", nameof(moduleKey));
-        _hashKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, moduleKey, 32, info: "verification/rentan/nik-hash/v1"u8.ToArray());
-        _sealKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, moduleKey, 32, info: "verification/rentan/nik-seal/v1"u8.ToArray());
-    }
+    public WorkerNikCipher(byte[] moduleKey) => _cipher = new NikAtRestCipher(moduleKey, "rentan", "Rentan row");
 
     /// <summary>The lookup value stored in <c>nik_hash</c>: lowercase hex, 64 characters.</summary>
     public string Hash(long nik) => Hash(Digits(nik));
 
-    public string Hash(string nikDigits) => Convert.ToHexStringLower(HMACSHA256.HashData(_hashKey, Encoding.ASCII.GetBytes(nikDigits)));
+    /// <summary>The lookup value of a NIK given as its 16 digits.</summary>
+    public string Hash(string nikDigits) => _cipher.Hash(nikDigits);
 
-    /// <summary>The value stored in <c>nik_sealed</c>: base64 of version, nonce, tag and ciphertext, bound to <paramref name="rowId"/>.</summary>
-    public string Seal(long nik, string rowId)
-    {
-        var plaintext = Encoding.ASCII.GetBytes(Digits(nik));
-        var sealedBytes = new byte[1 + NonceLength + TagLength + plaintext.Length];
-        sealedBytes[0] = Version;
-        RandomNumberGenerator.Fill(sealedBytes.AsSpan(1, NonceLength));
-        using (var aes = new AesGcm(_sealKey, TagLength))
-        {
-            aes.Encrypt(sealedBytes.AsSpan(1, NonceLength), plaintext, sealedBytes.AsSpan(1 + NonceLength + TagLength), sealedBytes.AsSpan(1 + NonceLength, TagLength), Encoding.UTF8.GetBytes(rowId));
-        }
-
-        return Convert.ToBase64String(sealedBytes);
-    }
+    /// <summary>The value stored in <c>nik_sealed</c>, bound to <paramref name="rowId"/>.</summary>
+    public string Seal(long nik, string rowId) => _cipher.Seal(Digits(nik), rowId);
 
     /// <exception cref="CryptographicException">The value was changed, moved from another row or sealed with another key; the message holds neither.</exception>
-    public long Open(string sealedNik, string rowId)
-    {
-        byte[] sealedBytes;
-        try
-        {
-            sealedBytes = Convert.FromBase64String(sealedNik);
-        }
-        catch (FormatException)
-        {
-            throw new CryptographicException($"The stored NIK of Rentan row {rowId} is not a sealed value.");
-        }
-
-        if (sealedBytes.Length <= 1 + NonceLength + TagLength || sealedBytes[0] != Version)
-            throw new CryptographicException($"The stored NIK of Rentan row {rowId} is not a version-1 sealed value.");
-        var plaintext = new byte[sealedBytes.Length - 1 - NonceLength - TagLength];
-        try
-        {
-            using var aes = new AesGcm(_sealKey, TagLength);
-            aes.Decrypt(sealedBytes.AsSpan(1, NonceLength), sealedBytes.AsSpan(1 + NonceLength + TagLength), sealedBytes.AsSpan(1 + NonceLength, TagLength), plaintext, Encoding.UTF8.GetBytes(rowId));
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            throw new CryptographicException($"The stored NIK of Rentan row {rowId} does not open with this module's key (changed, moved or another key).");
-        }
-
-        return long.Parse(plaintext, NumberStyles.None, CultureInfo.InvariantCulture);
-    }
+    public long Open(string sealedNik, string rowId) => long.Parse(_cipher.Open(sealedNik, rowId), NumberStyles.None, CultureInfo.InvariantCulture);
 
     /// <summary>Fills the sponsorship's hash and sealed value from its NIK before it is written.</summary>
     public SponsorshipRecord Protect(SponsorshipRecord record)
