@@ -157,7 +157,7 @@ public sealed partial class KubernetesManifestTests
 
         var config = Assert.Single(All<V1ConfigMap>(), c => c.Metadata.Name == "verification-config");
         foreach (var module in Portal.PortalModule.Calls)
-            Assert.Equal($"http://{module}.verification.svc:50051", config.Data[$"Verification__Endpoints__{module}"]);
+            Assert.Equal($"dns:///{module}-replicas.verification.svc.cluster.local:50051", config.Data[$"Verification__Endpoints__{module}"]); // every replica, round robin (issue 26)
 
         var port = Assert.Single(container.Ports, p => p.Name == "http");
         Assert.Equal(int.Parse(env["Verification__Portal__Port"].Value, System.Globalization.CultureInfo.InvariantCulture), port.ContainerPort);

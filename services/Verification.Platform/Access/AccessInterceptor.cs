@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -15,9 +14,6 @@ namespace Verification.Platform.Access;
 /// </summary>
 public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials denials, AdmissionBuckets buckets, IOptions<AccessOptions> options) : ServerCallInterceptor
 {
-    /// <summary>Source of the activity a partner's call runs under instead of the trace its traceparent named.</summary>
-    private static readonly ActivitySource PartnerCalls = new("Verification.Access");
-
     private readonly ConcurrentDictionary<RpcMethod, MemberAccess> _methods = new();
 
     protected override async Task InterceptAsync(ServerCallContext context, Func<Task> next)
@@ -43,33 +39,7 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
                 new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
         }
         context.UserState[typeof(Member)] = member;
-        // A partner's traceparent must not put its call into a trace it chose (another member's): the call's work runs under
-        // a trace of its own, linked to the server span that carries the caller's trace id.
-        var server = Activity.Current;
-        var ownTrace = member.Role != MemberRole.InternalService && server is { HasRemoteParent: true };
-        if (ownTrace)
-        {
-            Activity.Current = null;
-            var own = PartnerCalls.StartActivity("partner call", ActivityKind.Internal, parentContext: default, links: [new ActivityLink(server!.Context)]);
-            try
-            {
-                await AdmitAsync(context, next, access, member);
-            }
-            finally
-            {
-                // Stopping restores the activity current at its start (none); the server span is current again after it.
-                own?.Dispose();
-                Activity.Current = server;
-            }
-            return;
-        }
 
-        await AdmitAsync(context, next, access, member);
-    }
-
-    /// <summary>After authentication: the rate token, then who may call this method, then the call.</summary>
-    private async Task AdmitAsync(ServerCallContext context, Func<Task> next, MemberAccess access, Member member)
-    {
         // Before authorization: a denied call costs a token too, so a denial flood is throttled like any other.
         if (TakeCalls(member, 1) is { } retryAfter)
             throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
