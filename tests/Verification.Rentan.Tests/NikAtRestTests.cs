@@ -194,39 +194,10 @@ public sealed class NikAtRestTests(RentanHostsFixture fixture) : IClassFixture<R
     private static async Task<List<(string Table, string Column, string Value)>> EveryTextValueAsync(RentanHost host)
     {
         await using var scope = host.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<RentanDbContext>();
-        var connection = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync();
-        var tables = new List<string>();
-        await using (var list = connection.CreateCommand())
-        {
-            list.CommandText = db.Database.IsSqlite()
-                ? "SELECT name FROM sqlite_master WHERE type = 'table'"
-                : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()";
-            await using var reader = await list.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
-        }
-
+        var (tables, values) = await DatabaseContents.EveryTextValueAsync(scope.ServiceProvider.GetRequiredService<RentanDbContext>());
         Assert.Contains("rentan_sponsorships", tables);
         Assert.Contains("rentan_extract_rows", tables);
-        var values = new List<(string, string, string)>();
-        foreach (var table in tables)
-        {
-            await using var select = connection.CreateCommand();
-            select.CommandText = $"SELECT * FROM \"{table}\"";
-            await using DbDataReader reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                for (var i = 0; i < reader.FieldCount; i++)
-                {
-                    if (reader.IsDBNull(i)) continue;
-                    var value = reader.GetValue(i);
-                    values.Add((table, reader.GetName(i), value is byte[] bytes ? Encoding.Latin1.GetString(bytes) : Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""));
-                }
-            }
-        }
-
-        Assert.Contains(values, v => v.Item1 == "rentan_sponsorships");
+        Assert.Contains(values, v => v.Table == "rentan_sponsorships");
         return values;
     }
 
