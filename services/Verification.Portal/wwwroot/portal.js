@@ -15,6 +15,11 @@ function sendWithProgress(form) {
   form.addEventListener("submit", (event) => {
     if (!form.checkValidity()) return;
     event.preventDefault();
+    // A file over the limit is answered here, not sent: the server stops reading at the limit and may close the
+    // connection before the browser reads its answer, which left the page without one.
+    const chosen = form.querySelector("input[type=file]")?.files?.[0];
+    const max = Number(form.dataset.maxBytes || 0);
+    if (chosen && max > 0 && chosen.size > max && form.dataset.tooLarge) { window.location.assign(form.dataset.tooLarge); return; }
     const token = form.querySelector("input[name=__RequestVerificationToken]");
     const line = form.querySelector("[data-upload-progress]");
     const bar = form.querySelector("[data-upload-bar]");
