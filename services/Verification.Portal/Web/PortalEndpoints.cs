@@ -74,6 +74,7 @@ public static class PortalEndpoints
         catch (Exception ex) when (TooLarge(ex))
         {
             // Nothing was started: rows are sent only once the whole file has been read.
+            await DrainAsync(http);
             http.Response.Redirect("/pegawai/unggah?galat=UploadTooLarge");
         }
     }
@@ -166,6 +167,7 @@ public static class PortalEndpoints
         catch (Exception ex) when (TooLarge(ex))
         {
             // The batch call is abandoned uncompleted with the request; what Prakerja keeps of it is its rule (BatchSubmission).
+            await DrainAsync(http);
             http.Response.Redirect("/prakerja?galat=UploadTooLarge");
         }
     }
@@ -274,7 +276,24 @@ public static class PortalEndpoints
 
     private static void SetUploadLimit(HttpContext http, PortalSettings settings)
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = settings.MaxUploadBytes + 64 * 1024;
+        // The file's limit is the multipart reader's; the connection's is four times that, so a refused file is read to its
+        // end and the browser, still sending, reads the answer instead of a connection closed under it.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 4 * settings.MaxUploadBytes + 64 * 1024;
+    }
+
+    /// <summary>Reads and discards the rest of a refused upload (up to the connection's limit, for at most 30 s) before it is answered.</summary>
+    private static async Task DrainAsync(HttpContext http)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await http.Request.Body.CopyToAsync(Stream.Null, bounded.Token);
+        }
+        catch (Exception ex) when (TooLarge(ex) || ex is IOException or OperationCanceledException)
+        {
+            // Beyond the connection's limit, or a client that stopped: the connection closes, as before.
+        }
     }
 
     private static async Task<bool> ValidAsync(HttpContext http, IAntiforgery antiforgery)
