@@ -26,12 +26,12 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
 
         await database.Writes.AnswerAsync(claims, CancellationToken.None);
 
-        var claimed = await Task.WhenAll(claims.Select(c => c.Changed.Task));
+        var claimed = await Task.WhenAll(claims.Select(c => c.Result.Task));
         Assert.Equal([true, false, true], claimed);
         var answers = new[] { AnswerWrite(loan, "00000000001"), AnswerWrite(Copy(loan), "00000000002"), AnswerWrite(other, "00000000003") };
         await database.Writes.AnswerAsync(answers, CancellationToken.None);
 
-        var answered = await Task.WhenAll(answers.Select(a => a.Changed.Task));
+        var answered = await Task.WhenAll(answers.Select(a => a.Result.Task));
         Assert.Equal([true, false, true], answered);
         var record = Assert.Single(await database.RecordsAsync(loan.LoanReference));
         Assert.Equal("00000000001", record.ParticipantNumber);
@@ -51,8 +51,8 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
 
         await database.Writes.AnswerAsync(window, CancellationToken.None);
 
-        Assert.True(await window[0].Changed.Task);
-        Assert.True(window[1].Changed.Task.IsCanceled);
+        Assert.True(await window[0].Result.Task);
+        Assert.True(window[1].Result.Task.IsCanceled);
         Assert.Single(await database.RecordsAsync(kept.LoanReference));
         Assert.Empty(await database.RecordsAsync(dropped.LoanReference));
     }
@@ -77,9 +77,9 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
             await ExecuteAsync(database, [$"DROP TRIGGER {trigger} ON kur_enrolments", $"DROP FUNCTION {trigger}()"]);
         }
 
-        Assert.True(await window[0].Changed.Task);
-        Assert.True(window[1].Changed.Task.IsFaulted);
-        Assert.True(await window[2].Changed.Task);
+        Assert.True(await window[0].Result.Task);
+        Assert.True(window[1].Result.Task.IsFaulted);
+        Assert.True(await window[2].Result.Task);
         Assert.Single(await database.RecordsAsync(good.LoanReference));
         Assert.Single(await database.RecordsAsync(alsoGood.LoanReference));
         Assert.Empty(await database.RecordsAsync(refused.LoanReference));
@@ -110,14 +110,14 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
 
         foreach (var write in window)
         {
-            var failure = await Assert.ThrowsAnyAsync<Exception>(() => write.Changed.Task);
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => write.Result.Task);
             Assert.True(DatabaseOutageInterceptor.IsOutage(failure), failure.GetType().Name);
         }
 
         foreach (var loan in loans) Assert.Empty(await database.RecordsAsync(loan.LoanReference));
         PostgresKurWrites.Write[] retry = [.. loans.Select(ClaimWrite)];
         await database.Writes.AnswerAsync(retry, CancellationToken.None);
-        Assert.All(await Task.WhenAll(retry.Select(w => w.Changed.Task)), Assert.True);
+        Assert.All(await Task.WhenAll(retry.Select(w => w.Result.Task)), Assert.True);
         foreach (var loan in loans) Assert.Single(await database.RecordsAsync(loan.LoanReference));
     }
 
