@@ -1,82 +1,56 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Verification.Platform.Privacy;
 
 namespace Verification.Rentan.Data;
 
 /// <summary>
 /// Seals the NIKs of extract rows and sponsorships written before Rentan kept NIKs at rest as hash and sealed value
-/// (migration 0002): runs after the module's migrations and before the module serves, so no call ever reads a clear NIK.
+/// (migration 0002).
 /// </summary>
-public sealed partial class WorkerNikConversion(IServiceScopeFactory scopes, WorkerNikCipher cipher, ILogger<WorkerNikConversion> logger) : IHostedLifecycleService
+public sealed partial class WorkerNikConversion(IServiceScopeFactory scopes, WorkerNikCipher cipher, ILogger<WorkerNikConversion> logger)
+    : NikAtRestConversion<RentanDbContext>(scopes)
 {
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    /// <summary>Migration 0002 rebuilt the tables before secure_delete was on: a vacuum rewrites the file without their old pages.</summary>
+    protected override bool VacuumAfterConversion => true;
+
+    protected override async Task<bool> ConvertAsync(DbConnection connection, bool sqlite, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<RentanDbContext>();
-        var connection = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+        // Dates read and compared as text on both providers (SQLite keeps yyyy-MM-dd, PostgreSQL casts).
+        var dateText = sqlite ? "extract_date" : "extract_date::text";
+        var dateParameter = sqlite ? "@date" : "CAST(@date AS date)";
+        var rows = await ReadAsync(connection, $"SELECT sponsor_code, {dateText}, nik_hash FROM rentan_extract_rows WHERE nik_sealed IS NULL", cancellationToken);
+        var sponsorships = await ReadAsync(connection, "SELECT sponsorship_id, '', nik_hash FROM rentan_sponsorships WHERE nik_sealed IS NULL", cancellationToken);
+        if (rows.Count == 0 && sponsorships.Count == 0) return false;
+
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            var sqlite = db.Database.IsSqlite();
-            if (sqlite) await ExecuteAsync(connection, "PRAGMA secure_delete = ON", cancellationToken);
-            // Dates read and compared as text on both providers (SQLite keeps yyyy-MM-dd, PostgreSQL casts).
-            var dateText = sqlite ? "extract_date" : "extract_date::text";
-            var dateParameter = sqlite ? "@date" : "CAST(@date AS date)";
-            var rows = await ReadAsync(connection, $"SELECT sponsor_code, {dateText}, nik_hash FROM rentan_extract_rows WHERE nik_sealed IS NULL", cancellationToken);
-            var sponsorships = await ReadAsync(connection, "SELECT sponsorship_id, '', nik_hash FROM rentan_sponsorships WHERE nik_sealed IS NULL", cancellationToken);
-            if (rows.Count == 0 && sponsorships.Count == 0) return;
-
-            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            // Guarded by nik_sealed IS NULL: a replica converting at the same time leaves one consistent pair.
+            await using var updateRow = Command(connection, transaction,
+                $"UPDATE rentan_extract_rows SET nik_hash = @hash, nik_sealed = @sealed WHERE sponsor_code = @key AND extract_date = {dateParameter} AND nik_hash = @clear AND nik_sealed IS NULL");
+            foreach (var (sponsorCode, date, clear) in rows)
             {
-                // Guarded by nik_sealed IS NULL: a replica converting at the same time leaves one consistent pair.
-                await using var updateRow = Command(connection, transaction,
-                    $"UPDATE rentan_extract_rows SET nik_hash = @hash, nik_sealed = @sealed WHERE sponsor_code = @key AND extract_date = {dateParameter} AND nik_hash = @clear AND nik_sealed IS NULL");
-                foreach (var (sponsorCode, date, clear) in rows)
-                {
-                    var row = new ExtractRowRecord { SponsorCode = sponsorCode, ExtractDate = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture), Nik = Digits(clear) };
-                    cipher.Protect(row);
-                    await RunAsync(updateRow, cancellationToken, row.NikHash, row.NikSealed, sponsorCode, date, clear);
-                }
-
-                await using var updateSponsorship = Command(connection, transaction,
-                    "UPDATE rentan_sponsorships SET nik_hash = @hash, nik_sealed = @sealed WHERE sponsorship_id = @key AND nik_sealed IS NULL");
-                foreach (var (sponsorshipId, _, clear) in sponsorships)
-                {
-                    var nik = Digits(clear);
-                    await RunAsync(updateSponsorship, cancellationToken, cipher.Hash(nik), cipher.Seal(nik, sponsorshipId), sponsorshipId);
-                }
-
-                await transaction.CommitAsync(cancellationToken);
+                var row = new ExtractRowRecord { SponsorCode = sponsorCode, ExtractDate = DateOnly.ParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture), Nik = Digits(clear) };
+                cipher.Protect(row);
+                await RunAsync(updateRow, cancellationToken, row.NikHash, row.NikSealed, sponsorCode, date, clear);
             }
 
-            if (sqlite)
+            await using var updateSponsorship = Command(connection, transaction,
+                "UPDATE rentan_sponsorships SET nik_hash = @hash, nik_sealed = @sealed WHERE sponsorship_id = @key AND nik_sealed IS NULL");
+            foreach (var (sponsorshipId, _, clear) in sponsorships)
             {
-                // Migration 0002 rebuilt the tables before secure_delete was on: a vacuum rewrites the file without their old pages.
-                await ExecuteAsync(connection, "VACUUM", cancellationToken);
-                await ExecuteAsync(connection, "PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken);
+                var nik = Digits(clear);
+                await RunAsync(updateSponsorship, cancellationToken, cipher.Hash(nik), cipher.Seal(nik, sponsorshipId), sponsorshipId);
             }
 
-            Log.Converted(logger, rows.Count, sponsorships.Count);
+            await transaction.CommitAsync(cancellationToken);
         }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+
+        Log.Converted(logger, rows.Count, sponsorships.Count);
+        return true;
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <exception cref="InvalidOperationException">A legacy value that is not a NIK's 16 digits; the value is not echoed.</exception>
     private static long Digits(string clear) =>
@@ -115,13 +89,6 @@ public sealed partial class WorkerNikConversion(IServiceScopeFactory scopes, Wor
             command.Parameters.Add(parameter);
         }
 
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
