@@ -37,7 +37,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         await PortalScene.ScreenshotAsync(page, "pegawai-unggah");
         await page.SetInputFilesAsync("#file", new FilePayload { Name = "pegawai.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
         await page.ClickAsync("form[data-upload] button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/pegawai/unggah/[0-9a-f]{32}$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/pegawai/unggah/[0-9a-f]{32}$"));
         // portal.js polls the progress and reloads the page with every row's result once NonAsn has answered them all.
         await page.Locator("#upload-results").WaitForAsync();
 
@@ -74,7 +74,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         Assert.Contains("Budi Santoso", await page.TextContentAsync("table.data tbody"), StringComparison.Ordinal);
 
         await page.ClickAsync("table.data tbody a");
-        await page.WaitForURLAsync(new Regex("/pegawai/ubah"));
+        await PortalScene.ArrivedAsync(page, new Regex("/pegawai/ubah"));
         Assert.Equal("Rp4.200.000", await page.TextContentAsync("#current-wage"));
         await page.FillAsync("#upah", "4500000");
         await page.FillAsync("#berlaku", "2026-12-01");
@@ -118,7 +118,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         await page.FillAsync("#label", "Gelombang 45 uji portal");
         await page.SetInputFilesAsync("#file", new FilePayload { Name = "penerima.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(rows.ToString()) });
         await page.ClickAsync("form[data-upload] button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/prakerja/batch/[^/]+$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/prakerja/batch/[^/]+$"));
         await page.Locator("#download-results").WaitForAsync();
 
         Assert.Equal("Selesai", await page.TextContentAsync("#batch-state"));
@@ -212,7 +212,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
 
         // The same page in English: the member's choice, kept in a cookie.
         await page.ClickAsync("a[lang=en]");
-        await page.WaitForURLAsync(new Regex("/kur/laporan$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/kur/laporan$"));
         Assert.Equal("KUR coverage report", await page.TextContentAsync("h1"));
         Assert.Equal("en", await page.GetAttributeAsync("html", "lang"));
 
@@ -334,7 +334,7 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
         }
 
         await page.ClickAsync("header form button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/masuk\\?keluar=1$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/masuk\\?keluar=1$"));
         Assert.Equal("Anda telah keluar.", (await page.TextContentAsync("main p.notice[role=status]"))?.Trim());
         // The old cookie, replayed, finds no session: sign-out ended it on the server, not only in the browser.
         var replay = await Browser().NewContextAsync(new BrowserNewContextOptions { BaseURL = scene.PortalAddress });

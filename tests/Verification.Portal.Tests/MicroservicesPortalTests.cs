@@ -38,7 +38,7 @@ public sealed class MicroservicesPortalTests : IAsyncLifetime
         await page.GotoAsync("/masuk");
         await page.FillAsync("#token", suite.Token("bank-bri"));
         await page.ClickAsync("form.card button[type=submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/masuk", StringComparison.Ordinal));
+        await PortalScene.ArrivedAsync(page, PortalScene.SignedIn, 120_000);
         Assert.Equal(portal + "/", page.Url);
 
         // A fresh NIK: the Membership process answers through the portal's process.

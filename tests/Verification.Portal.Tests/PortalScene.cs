@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Deque.AxeCore.Playwright;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -102,8 +103,21 @@ public class PortalScene : IAsyncLifetime
         await page.GotoAsync("/masuk");
         await page.FillAsync("#token", Token(member));
         await page.ClickAsync("form.card button[type=submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/masuk", StringComparison.Ordinal));
+        await ArrivedAsync(page, SignedIn);
         return (context, page);
+    }
+
+    /// <summary>Any page but the sign-in page: where a sign-in leads.</summary>
+    public static readonly Regex SignedIn = new("^(?!.*/masuk)");
+
+    /// <summary>
+    /// Waits until the page's URL matches <paramref name="url"/> and its document has loaded. Not WaitForURLAsync: it checks
+    /// the load state and then subscribes to its event, and can miss a load that lands in between (microsoft/playwright-dotnet#3364).
+    /// </summary>
+    public static async Task ArrivedAsync(IPage page, Regex url, float timeoutMilliseconds = 30_000)
+    {
+        await Assertions.Expect(page).ToHaveURLAsync(url, new PageAssertionsToHaveURLOptions { Timeout = timeoutMilliseconds });
+        await page.WaitForFunctionAsync("document.readyState === 'complete'", null, new PageWaitForFunctionOptions { Timeout = timeoutMilliseconds });
     }
 
     /// <summary>axe-core's check of the page as it is: no serious or critical violation.</summary>

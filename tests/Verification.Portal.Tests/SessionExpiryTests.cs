@@ -56,7 +56,7 @@ public sealed class SessionExpiryTests(ShortSessionScene scene) : IClassFixture<
 
         await page.FillAsync("#token", scene.Token("kemnaker"));
         await page.ClickAsync("form.card button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/pegawai$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/pegawai$"));
         Assert.Equal(1, await page.Locator("header form[action='/keluar']").CountAsync());
     }
 }

@@ -36,13 +36,13 @@ public sealed class UploadLimitTests(SmallUploadScene scene) : IClassFixture<Sma
         await page.GotoAsync("/masuk");
         await page.FillAsync("#token", scene.Token("kemnaker"));
         await page.ClickAsync("form.card button[type=submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/masuk", StringComparison.Ordinal));
+        await PortalScene.ArrivedAsync(page, PortalScene.SignedIn);
 
         var (file, firstName) = OverTheLimit();
         await page.GotoAsync("/pegawai/unggah");
         await page.SetInputFilesAsync("#file", new FilePayload { Name = "pegawai-besar.csv", MimeType = "text/csv", Buffer = file });
         await page.ClickAsync("form[data-upload] button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/pegawai/unggah\\?galat=UploadTooLarge$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/pegawai/unggah\\?galat=UploadTooLarge$"));
         Assert.Equal("Berkas terlalu besar: paling besar 1 MB. Bagilah menjadi beberapa berkas.", (await page.TextContentAsync("#upload-error"))?.Trim());
         // axe-core runs as page script: only where the page may run script.
         if (script) await PortalScene.AssertAccessibleAsync(page);
@@ -55,7 +55,7 @@ public sealed class UploadLimitTests(SmallUploadScene scene) : IClassFixture<Sma
         await page.GotoAsync("/pegawai/unggah");
         await page.SetInputFilesAsync("#file", new FilePayload { Name = "pegawai.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(small) });
         await page.ClickAsync("form[data-upload] button[type=submit]");
-        await page.WaitForURLAsync(new Regex("/pegawai/unggah/[0-9a-f]{32}$"));
+        await PortalScene.ArrivedAsync(page, new Regex("/pegawai/unggah/[0-9a-f]{32}$"));
         if (!script)
         {
             // Without the script nothing polls: reload until NonAsn has answered.
