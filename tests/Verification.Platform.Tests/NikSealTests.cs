@@ -96,6 +96,88 @@ public sealed class NikSealTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_seals_each_nik_for_its_own_event_under_one_ephemeral_key_and_each_opens_only_for_that_event()
+    {
+        using var key = NewKey();
+        using var sealer = new NikSealer(PublicOnly(key));
+        using var opener = new NikOpener([Copy(key)]);
+        using var privateKey = Copy(key);
+        string[] niks = ["3374015505900001", "3374015505900002", "3374015505900001"];
+        var eventIds = niks.Select(_ => Guid.NewGuid()).ToArray();
+
+        SealedNik[] sealedNiks;
+        using (var batch = sealer.Batch())
+        {
+            sealedNiks = [.. niks.Select((nik, i) => batch.Seal(nik, eventIds[i]))];
+        }
+
+        var envelopes = sealedNiks.Select(s => Convert.FromBase64String(s.Envelope)).ToArray();
+        Assert.All(envelopes, e => Assert.Equal(NikSeal.BatchVersion, e[0]));
+        // One key agreement: every envelope carries the batch's point, each its own nonce.
+        Assert.Single(envelopes.Select(e => Convert.ToHexString(e.AsSpan(1, 65))).Distinct());
+        Assert.Equal(envelopes.Length, envelopes.Select(e => Convert.ToHexString(e.AsSpan(66, 12))).Distinct().Count());
+        Assert.NotEqual(sealedNiks[0].Envelope, sealedNiks[2].Envelope);
+        for (var i = 0; i < niks.Length; i++)
+        {
+            Assert.Equal(sealer.KeyId, sealedNiks[i].KeyId);
+            Assert.DoesNotContain(niks[i], Encoding.ASCII.GetString(envelopes[i]), StringComparison.Ordinal);
+            Assert.Equal(niks[i], opener.Open(sealedNiks[i], eventIds[i]));
+            // Without the opener's remembered batch keys too: the envelope alone and the private key suffice.
+            Assert.Equal(niks[i], NikSeal.Open(sealedNiks[i], eventIds[i], privateKey));
+            Assert.Throws<SealedNikException>(() => opener.Open(sealedNiks[i], eventIds[(i + 1) % niks.Length]));
+        }
+
+        using var other = sealer.Batch();
+        Assert.NotEqual(envelopes[0].AsSpan(1, 65).ToArray(), Convert.FromBase64String(other.Seal(Nik, Guid.NewGuid()).Envelope).AsSpan(1, 65).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(70)]
+    [InlineData(90)]
+    [InlineData(-1)]
+    public void A_changed_byte_in_a_batch_envelope_is_refused_even_once_its_batch_key_is_known(int position)
+    {
+        using var key = NewKey();
+        using var sealer = new NikSealer(PublicOnly(key));
+        using var opener = new NikOpener([Copy(key)]);
+        using var batch = sealer.Batch();
+        var first = Guid.NewGuid();
+        var eventId = Guid.NewGuid();
+        Assert.Equal(Nik, opener.Open(batch.Seal(Nik, first), first));
+        var envelope = Convert.FromBase64String(batch.Seal(Nik, eventId).Envelope);
+        var at = position < 0 ? envelope.Length - 1 : position;
+
+        // Position 0 becomes version 1: the same layout under the other HKDF label does not open either.
+        envelope[at] = at == 0 ? NikSeal.Version : (byte)(envelope[at] ^ 0x01);
+
+        Assert.Throws<SealedNikException>(() => opener.Open(new SealedNik(NikSeal.KeyId(key), Convert.ToBase64String(envelope)), eventId));
+    }
+
+    [Fact]
+    public void Envelopes_of_more_batches_than_the_opener_remembers_still_open_and_a_disposed_batch_seals_nothing()
+    {
+        using var key = NewKey();
+        using var sealer = new NikSealer(PublicOnly(key));
+        using var opener = new NikOpener([Copy(key)]);
+        var sealedNiks = new List<(SealedNik Sealed, Guid EventId)>();
+        for (var i = 0; i < 300; i++)
+        {
+            using var batch = sealer.Batch();
+            var eventId = Guid.NewGuid();
+            sealedNiks.Add((batch.Seal(Nik, eventId), eventId));
+        }
+
+        // The first batches' keys were forgotten by then: derived again, not refused.
+        foreach (var (sealedNik, eventId) in sealedNiks.Concat(sealedNiks)) Assert.Equal(Nik, opener.Open(sealedNik, eventId));
+
+        var disposed = sealer.Batch();
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => disposed.Seal(Nik, Guid.NewGuid()));
+    }
+
+    [Fact]
     public void After_a_rotation_the_audit_module_opens_events_sealed_to_the_old_and_the_new_key()
     {
         using var oldKey = NewKey();

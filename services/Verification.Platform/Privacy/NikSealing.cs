@@ -11,7 +11,11 @@ public sealed class NikSealer(ECDiffieHellman recipient) : IDisposable
 {
     public string KeyId { get; } = NikSeal.KeyId(recipient);
 
+    /// <summary>Seals one NIK with an ephemeral key of its own (envelope version 1).</summary>
     public SealedNik Seal(string nik, Guid eventId) => NikSeal.Seal(nik, eventId, recipient, KeyId);
+
+    /// <summary>A batch for the events one transaction writes: one key agreement for all their NIKs (envelope version 2).</summary>
+    public NikSealBatch Batch() => new(recipient, KeyId);
 
     public void Dispose() => recipient.Dispose();
 }
@@ -21,6 +25,9 @@ public sealed class NikOpener(IReadOnlyList<ECDiffieHellman> keys) : IDisposable
 {
     private readonly Dictionary<string, ECDiffieHellman> byId = keys.ToDictionary(NikSeal.KeyId, StringComparer.Ordinal);
 
+    // Per private key: a batch's point derives a different key under each.
+    private readonly Dictionary<string, BatchKeys> batchKeys = keys.ToDictionary(NikSeal.KeyId, _ => new BatchKeys(), StringComparer.Ordinal);
+
     public IReadOnlyCollection<string> KeyIds => byId.Keys;
 
     /// <exception cref="SealedNikException">No key with the envelope's id, or an envelope that does not open.</exception>
@@ -28,13 +35,14 @@ public sealed class NikOpener(IReadOnlyList<ECDiffieHellman> keys) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(sealedNik);
         return byId.TryGetValue(sealedNik.KeyId, out var key)
-            ? NikSeal.Open(sealedNik, eventId, key)
+            ? NikSeal.Open(sealedNik, eventId, key, batchKeys[sealedNik.KeyId])
             : throw new SealedNikException($"no private key with id {Abbreviated(sealedNik.KeyId)}");
     }
 
     public void Dispose()
     {
         foreach (var key in byId.Values) key.Dispose();
+        foreach (var keys in batchKeys.Values) keys.Dispose();
     }
 
     private static string Abbreviated(string keyId) => keyId.Length > 16 ? keyId[..16] + "…" : keyId;
