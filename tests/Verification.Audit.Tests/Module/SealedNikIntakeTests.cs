@@ -9,6 +9,38 @@ namespace Verification.Audit.Tests.Module;
 public sealed class SealedNikIntakeTests
 {
     [Fact]
+    public async Task EventsSealedInOneBatchAndAnEventSealedAloneAreAllLoggedAndTraceableByTheirNik()
+    {
+        await using var host = await AuditTestHost.StartAsync();
+        string[] niks = ["3374014501900011", "3374014501900012", "3374014501900013"];
+        var batched = new List<KurBorrowerEnrolled>();
+        using (var batch = SampleEvents.Sealer.Batch())
+        {
+            foreach (var nik in niks[..2]) batched.Add((KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), nik, SealedWith(batch, nik)));
+        }
+
+        // Version 1, as every event written before batches (and every single enrolment) carries it.
+        var alone = (KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), niks[2]);
+        Assert.Equal([2, 2, 1], batched.Append(alone).Select(e => (int)Convert.FromBase64String(e.SealedNik.Envelope)[0]));
+
+        await host.PublishAsync([.. batched, alone]);
+
+        foreach (var (nik, enrolled) in niks.Zip(batched.Append(alone)))
+            await host.WaitForEntryAsync(new TraceRequest { Nik = nik }, e => e.EventId == enrolled.EventId.ToString(), TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Seals the event's NIK with <paramref name="batch"/>, bound to the event id it is given (its first parameter).</summary>
+    private static Action<string, object?[], int> SealedWith(Verification.Platform.Privacy.NikSealBatch batch, string nik)
+    {
+        Guid? eventId = null;
+        return (name, values, i) =>
+        {
+            if (name == nameof(IIntegrationEvent.EventId)) eventId = (Guid)values[i]!;
+            if (name == nameof(KurBorrowerEnrolled.SealedNik)) values[i] = batch.Seal(nik, eventId ?? throw new InvalidOperationException("The event id comes first."));
+        };
+    }
+
+    [Fact]
     public async Task EventsWithATamperedOrForeignSealedNikFaultAndAreNotLoggedWhileTheOthersAre()
     {
         await using var host = await AuditTestHost.StartAsync();
