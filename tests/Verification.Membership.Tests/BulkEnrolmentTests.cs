@@ -114,7 +114,7 @@ public sealed class BulkEnrolmentTests(MembershipHosts hosts) : IClassFixture<Me
     }
 
     [Theory, BothProviders]
-    public async Task AChunksNewParticipantsHaveTheirNiksSealedInOneBatchEachOpeningOnlyForItsOwnEvent(DatabaseProvider provider)
+    public async Task EachNewParticipantOfAChunkHasItsNikSealedForItsOwnEventOnly(DatabaseProvider provider)
     {
         var host = await hosts.OnAsync(provider);
         var items = Enumerable.Range(0, 3).Select(_ => TestData.Bpu()).ToList();
@@ -123,11 +123,6 @@ public sealed class BulkEnrolmentTests(MembershipHosts hosts) : IClassFixture<Me
 
         var published = await host.PublishedAsync();
         var enrolled = results.Select(r => published.About(r.Enrolled.ParticipantNumber).OfType<ParticipantEnrolled>().Single()).ToList();
-        var envelopes = enrolled.Select(e => Convert.FromBase64String(e.SealedNik.Envelope)).ToList();
-        // One key agreement for the chunk (envelope version 2): the events share the ephemeral point, never a nonce.
-        Assert.All(envelopes, e => Assert.Equal(NikSeal.BatchVersion, e[0]));
-        Assert.Single(envelopes.Select(e => Convert.ToHexString(e.AsSpan(1, 65))).Distinct());
-        Assert.Equal(3, envelopes.Select(e => Convert.ToHexString(e.AsSpan(66, 12))).Distinct().Count());
         using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
         for (var i = 0; i < items.Count; i++)
         {

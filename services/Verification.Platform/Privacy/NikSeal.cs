@@ -8,25 +8,14 @@ namespace Verification.Platform.Privacy;
 /// Hybrid encryption of a NIK to a recipient's P-256 key with what .NET ships: ephemeral ECDH, HKDF-SHA-256, AES-256-GCM,
 /// the event id and key id as associated data, so a sealed NIK moved to another event or key does not open.
 /// </summary>
-/// <remarks>
-/// Version 1 (<see cref="Seal"/>): one ephemeral key per envelope. Version 2 (<see cref="NikSealBatch"/>): one ephemeral
-/// key and HKDF per batch of events written together, each NIK its own AES-GCM with a random nonce; the same layout, a
-/// distinct HKDF label, so a version byte changed between the two does not open. Envelopes of one batch share their
-/// ephemeral point: an observer learns they were sealed together, which their events' time and source say already.
-/// </remarks>
 public static class NikSeal
 {
     public const byte Version = 1;
 
-    /// <summary>The version of envelopes sealed by a <see cref="NikSealBatch"/>: the ephemeral key is shared by the batch.</summary>
-    public const byte BatchVersion = 2;
-
-    internal const int PointLength = 65;
-    internal const int NonceLength = 12;
-    internal const int TagLength = 16;
-    internal const int HeaderLength = 1 + PointLength + NonceLength + TagLength;
+    private const int PointLength = 65;
+    private const int NonceLength = 12;
+    private const int TagLength = 16;
     private static readonly byte[] Info = "verification/sealed-nik/v1"u8.ToArray();
-    private static readonly byte[] BatchInfo = "verification/sealed-nik/v2"u8.ToArray();
 
     /// <summary>The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.</summary>
     public static string KeyId(ECDiffieHellman key)
@@ -35,54 +24,71 @@ public static class NikSeal
         return Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
     }
 
-    /// <summary>Seals <paramref name="nik"/> for the holder of <paramref name="recipient"/>'s private key.</summary>
+    /// <summary>Seals <paramref name="nik"/> for the holder of <paramref name="recipient"/>'s private key, with an ephemeral key of its own.</summary>
     public static SealedNik Seal(string nik, Guid eventId, ECDiffieHellman recipient, string recipientKeyId)
     {
-        ArgumentNullException.ThrowIfNull(nik);
-        ArgumentNullException.ThrowIfNull(recipient);
-        var (point, key) = Agree(recipient, Version);
+        var agreement = Agree(recipient);
         try
         {
-            using var aes = new AesGcm(key, TagLength);
-            return Envelope(Version, point, aes, nik, eventId, recipientKeyId);
+            return Seal(nik, eventId, agreement, recipientKeyId);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(key);
+            CryptographicOperations.ZeroMemory(agreement.Key);
         }
     }
 
-    /// <summary>A fresh ephemeral key agreed with <paramref name="recipient"/>: its point and the AES key derived for <paramref name="version"/>.</summary>
-    internal static (byte[] Point, byte[] Key) Agree(ECDiffieHellman recipient, byte version)
+    /// <summary>A fresh ephemeral key's agreement with <paramref name="recipient"/>: the point every envelope sealed with it carries, and the AES key.</summary>
+    public static EphemeralAgreement Agree(ECDiffieHellman recipient)
     {
+        ArgumentNullException.ThrowIfNull(recipient);
         using var ephemeral = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         var point = Point(ephemeral);
-        return (point, DeriveKey(ephemeral.DeriveRawSecretAgreement(recipient.PublicKey), point, version));
+        return new EphemeralAgreement(point, DeriveKey(ephemeral.DeriveRawSecretAgreement(recipient.PublicKey), point));
     }
 
-    /// <summary>One envelope: version, point, a random nonce, tag and ciphertext of the NIK bound to the event and key id.</summary>
-    internal static SealedNik Envelope(byte version, byte[] point, AesGcm aes, string nik, Guid eventId, string recipientKeyId)
+    /// <summary>Seals <paramref name="nik"/> under an agreement made before: AES-GCM with a random nonce, the same envelope as a fresh key gives.</summary>
+    public static SealedNik Seal(string nik, Guid eventId, EphemeralAgreement agreement, string recipientKeyId)
     {
+        ArgumentNullException.ThrowIfNull(nik);
+        ArgumentNullException.ThrowIfNull(agreement);
         var plaintext = Encoding.ASCII.GetBytes(nik);
-        var envelope = new byte[HeaderLength + plaintext.Length];
-        envelope[0] = version;
-        point.CopyTo(envelope, 1);
+        var envelope = new byte[1 + PointLength + NonceLength + TagLength + plaintext.Length];
+        envelope[0] = Version;
+        agreement.Point.CopyTo(envelope, 1);
         var nonce = envelope.AsSpan(1 + PointLength, NonceLength);
         RandomNumberGenerator.Fill(nonce);
-        aes.Encrypt(nonce, plaintext, envelope.AsSpan(HeaderLength), envelope.AsSpan(1 + PointLength + NonceLength, TagLength), AssociatedData(eventId, recipientKeyId));
+        using (var aes = new AesGcm(agreement.Key, TagLength))
+        {
+            aes.Encrypt(nonce, plaintext, envelope.AsSpan(1 + PointLength + NonceLength + TagLength), envelope.AsSpan(1 + PointLength + NonceLength, TagLength), AssociatedData(eventId, recipientKeyId));
+        }
+
         CryptographicOperations.ZeroMemory(plaintext);
         return new SealedNik(recipientKeyId, Convert.ToBase64String(envelope));
     }
 
-    /// <summary>Opens a sealed NIK (version 1 or 2) with the recipient's private key.</summary>
-    /// <exception cref="SealedNikException">Not a version-1 or version-2 envelope, or changed, or sealed to another key or event.</exception>
-    public static string Open(SealedNik sealedNik, Guid eventId, ECDiffieHellman privateKey) => Open(sealedNik, eventId, privateKey, batchKeys: null);
+    /// <summary>Opens a sealed NIK with the recipient's private key.</summary>
+    /// <exception cref="SealedNikException">Not a version-1 envelope, or changed, or sealed to another key or event.</exception>
+    public static string Open(SealedNik sealedNik, Guid eventId, ECDiffieHellman privateKey)
+    {
+        ArgumentNullException.ThrowIfNull(privateKey);
+        byte[]? key = null;
+        try
+        {
+            return Open(sealedNik, eventId, point => key = KeyFor(privateKey, point));
+        }
+        finally
+        {
+            if (key is not null) CryptographicOperations.ZeroMemory(key);
+        }
+    }
 
-    /// <summary>As <see cref="Open(SealedNik, Guid, ECDiffieHellman)"/>; a version-2 envelope's key is taken from (and kept in) <paramref name="batchKeys"/>.</summary>
-    internal static string Open(SealedNik sealedNik, Guid eventId, ECDiffieHellman privateKey, BatchKeys? batchKeys)
+    /// <summary>Opens a sealed NIK with the AES key <paramref name="keyFor"/> gives for the envelope's ephemeral point (see <see cref="KeyFor"/>).</summary>
+    /// <exception cref="SealedNikException">Not a version-1 envelope, or changed, or sealed to another key or event.</exception>
+    public static string Open(SealedNik sealedNik, Guid eventId, Func<byte[], byte[]> keyFor)
     {
         ArgumentNullException.ThrowIfNull(sealedNik);
-        ArgumentNullException.ThrowIfNull(privateKey);
+        ArgumentNullException.ThrowIfNull(keyFor);
         byte[] envelope;
         try
         {
@@ -93,17 +99,13 @@ public static class NikSeal
             throw new SealedNikException("the envelope is not base64");
         }
 
-        if (envelope.Length <= HeaderLength || envelope[0] is not (Version or BatchVersion))
+        if (envelope.Length <= 1 + PointLength + NonceLength + TagLength || envelope[0] != Version)
         {
-            throw new SealedNikException("the envelope is not a version-1 or version-2 sealed NIK");
+            throw new SealedNikException("the envelope is not a version-1 sealed NIK");
         }
 
-        var version = envelope[0];
-        var point = envelope.AsSpan(1, PointLength).ToArray();
-        // A batch's key serves every envelope of the batch: one key agreement opens them all.
-        var kept = version == BatchVersion && batchKeys is not null;
-        var key = kept ? batchKeys!.GetOrDerive(point, () => Derive(privateKey, point, version)) : Derive(privateKey, point, version);
-        var ciphertext = envelope.AsSpan(HeaderLength);
+        var key = keyFor(envelope.AsSpan(1, PointLength).ToArray());
+        var ciphertext = envelope.AsSpan(1 + PointLength + NonceLength + TagLength);
         var plaintext = new byte[ciphertext.Length];
         try
         {
@@ -114,17 +116,17 @@ public static class NikSeal
         {
             throw new SealedNikException("the envelope does not authenticate (changed, or sealed to another key or event)");
         }
-        finally
-        {
-            if (!kept) CryptographicOperations.ZeroMemory(key);
-        }
 
         return Encoding.ASCII.GetString(plaintext);
     }
 
+    /// <summary>The AES key for an envelope whose ephemeral point is <paramref name="point"/>, from the recipient's private key.</summary>
     /// <exception cref="SealedNikException">The point is not on P-256.</exception>
-    private static byte[] Derive(ECDiffieHellman privateKey, byte[] point, byte version)
+    public static byte[] KeyFor(ECDiffieHellman privateKey, byte[] point)
     {
+        ArgumentNullException.ThrowIfNull(privateKey);
+        ArgumentNullException.ThrowIfNull(point);
+        if (point.Length != PointLength || point[0] != 0x04) throw new SealedNikException("the ephemeral key is not a P-256 point");
         try
         {
             using var ephemeral = ECDiffieHellman.Create(new ECParameters
@@ -132,7 +134,7 @@ public static class NikSeal
                 Curve = ECCurve.NamedCurves.nistP256,
                 Q = new ECPoint { X = point[1..33], Y = point[33..] },
             });
-            return DeriveKey(privateKey.DeriveRawSecretAgreement(ephemeral.PublicKey), point, version);
+            return DeriveKey(privateKey.DeriveRawSecretAgreement(ephemeral.PublicKey), point);
         }
         catch (CryptographicException)
         {
@@ -147,11 +149,11 @@ public static class NikSeal
     }
 
     // The ephemeral point is the salt, so the key is bound to this envelope as well as to the shared secret.
-    private static byte[] DeriveKey(byte[] sharedSecret, byte[] point, byte version)
+    private static byte[] DeriveKey(byte[] sharedSecret, byte[] point)
     {
         try
         {
-            return HKDF.DeriveKey(HashAlgorithmName.SHA256, sharedSecret, 32, point, version == BatchVersion ? BatchInfo : Info);
+            return HKDF.DeriveKey(HashAlgorithmName.SHA256, sharedSecret, 32, point, Info);
         }
         finally
         {
@@ -162,112 +164,8 @@ public static class NikSeal
     private static byte[] AssociatedData(Guid eventId, string keyId) => [.. eventId.ToByteArray(bigEndian: true), .. Encoding.ASCII.GetBytes(keyId)];
 }
 
-/// <summary>
-/// Seals the NIKs of events written together (one chunk of an enrolment list) with one ephemeral key: one key agreement
-/// and HKDF for the batch instead of one per event (docs/benchmarks.md, "Rentan"). The ephemeral private key is gone once
-/// the batch's AES key is derived; disposing the batch erases that key. Not for more than <see cref="MaxEnvelopes"/> NIKs
-/// (random 96-bit nonces under one key stay far from a collision).
-/// </summary>
-public sealed class NikSealBatch : IDisposable
-{
-    /// <summary>Most envelopes one batch seals.</summary>
-    public const int MaxEnvelopes = 1 << 20;
-
-    private readonly ECDiffieHellman _recipient;
-    private readonly string _keyId;
-    private readonly Lock _gate = new();
-    private byte[]? _point;
-    private byte[]? _key;
-    private AesGcm? _aes;
-    private int _sealed;
-    private bool _disposed;
-
-    internal NikSealBatch(ECDiffieHellman recipient, string keyId)
-    {
-        _recipient = recipient;
-        _keyId = keyId;
-    }
-
-    /// <summary>Seals <paramref name="nik"/> for the event <paramref name="eventId"/>; the key is agreed on the first call, so an unused batch costs nothing.</summary>
-    public SealedNik Seal(string nik, Guid eventId)
-    {
-        ArgumentNullException.ThrowIfNull(nik);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (++_sealed > MaxEnvelopes) throw new InvalidOperationException($"A NIK seal batch seals at most {MaxEnvelopes} envelopes.");
-            if (_aes is null)
-            {
-                (_point, _key) = NikSeal.Agree(_recipient, NikSeal.BatchVersion);
-                _aes = new AesGcm(_key, NikSeal.TagLength);
-            }
-
-            return NikSeal.Envelope(NikSeal.BatchVersion, _point!, _aes, nik, eventId, _keyId);
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_disposed) return;
-            _disposed = true;
-            _aes?.Dispose();
-            if (_key is not null) CryptographicOperations.ZeroMemory(_key);
-        }
-    }
-}
-
-/// <summary>The opener's keys of version-2 batches by ephemeral point, bounded: a batch's envelopes arrive close together.</summary>
-internal sealed class BatchKeys : IDisposable
-{
-    /// <summary>Batches remembered at once; past it the oldest is forgotten (a later envelope of it derives its key again).</summary>
-    public const int Capacity = 256;
-
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
-    private readonly Queue<string> _order = new();
-
-    public byte[] GetOrDerive(byte[] point, Func<byte[]> derive)
-    {
-        var id = Convert.ToHexString(point);
-        lock (_gate)
-        {
-            if (_keys.TryGetValue(id, out var known)) return known;
-        }
-
-        // Derived outside the lock: a point that is no P-256 point throws and is never kept.
-        var key = derive();
-        lock (_gate)
-        {
-            if (_keys.TryGetValue(id, out var raced))
-            {
-                CryptographicOperations.ZeroMemory(key);
-                return raced;
-            }
-
-            while (_keys.Count >= Capacity)
-            {
-                // A key forgotten here may still be in use by an open in flight: it is dropped, not erased.
-                _keys.Remove(_order.Dequeue());
-            }
-
-            _keys[id] = key;
-            _order.Enqueue(id);
-            return key;
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            foreach (var key in _keys.Values) CryptographicOperations.ZeroMemory(key);
-            _keys.Clear();
-            _order.Clear();
-        }
-    }
-}
+/// <summary>An ephemeral key's uncompressed point and the AES-256 key derived from its agreement with the recipient.</summary>
+public sealed record EphemeralAgreement(byte[] Point, byte[] Key);
 
 /// <summary>A sealed NIK that cannot be opened; the message never holds the NIK or the envelope.</summary>
 public sealed class SealedNikException(string reason) : Exception($"Sealed NIK refused: {reason}.");

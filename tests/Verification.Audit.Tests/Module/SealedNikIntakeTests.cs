@@ -2,6 +2,8 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Audit.V1;
 using Verification.Contracts.Events;
+using Verification.Platform.Privacy;
+using Verification.Testing;
 
 namespace Verification.Audit.Tests.Module;
 
@@ -9,34 +11,34 @@ namespace Verification.Audit.Tests.Module;
 public sealed class SealedNikIntakeTests
 {
     [Fact]
-    public async Task EventsSealedInOneBatchAndAnEventSealedAloneAreAllLoggedAndTraceableByTheirNik()
+    public async Task EventsSealedUnderOneEphemeralKeyAndAnEventSealedWithItsOwnAreAllLoggedAndTraceableByTheirNik()
     {
         await using var host = await AuditTestHost.StartAsync();
+        using var recipient = NikSealing.ReadPublicKey(TestNikKeys.PublicKeyPath);
+        var keyId = NikSeal.KeyId(recipient);
         string[] niks = ["3374014501900011", "3374014501900012", "3374014501900013"];
-        var batched = new List<KurBorrowerEnrolled>();
-        using (var batch = SampleEvents.Sealer.Batch())
-        {
-            foreach (var nik in niks[..2]) batched.Add((KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), nik, SealedWith(batch, nik)));
-        }
+        // Two events under one agreement, as a sealer's minute of seals share it; the third with a fresh key, as events sealed before did.
+        var agreement = NikSeal.Agree(recipient);
+        var shared = niks[..2].Select(nik => (KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), nik, SealedWith(eventId => NikSeal.Seal(nik, eventId, agreement, keyId)))).ToList();
+        var alone = (KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), niks[2], SealedWith(eventId => NikSeal.Seal(niks[2], eventId, recipient, keyId)));
+        var points = shared.Append(alone).Select(e => Convert.ToHexString(Convert.FromBase64String(e.SealedNik.Envelope).AsSpan(1, 65))).ToList();
+        Assert.Equal(points[0], points[1]);
+        Assert.NotEqual(points[0], points[2]);
 
-        // Version 1, as every event written before batches (and every single enrolment) carries it.
-        var alone = (KurBorrowerEnrolled)SampleEvents.Create(typeof(KurBorrowerEnrolled), niks[2]);
-        Assert.Equal([2, 2, 1], batched.Append(alone).Select(e => (int)Convert.FromBase64String(e.SealedNik.Envelope)[0]));
+        await host.PublishAsync([.. shared, alone]);
 
-        await host.PublishAsync([.. batched, alone]);
-
-        foreach (var (nik, enrolled) in niks.Zip(batched.Append(alone)))
+        foreach (var (nik, enrolled) in niks.Zip(shared.Append(alone)))
             await host.WaitForEntryAsync(new TraceRequest { Nik = nik }, e => e.EventId == enrolled.EventId.ToString(), TimeSpan.FromSeconds(10));
     }
 
-    /// <summary>Seals the event's NIK with <paramref name="batch"/>, bound to the event id it is given (its first parameter).</summary>
-    private static Action<string, object?[], int> SealedWith(Verification.Platform.Privacy.NikSealBatch batch, string nik)
+    /// <summary>Seals the event's NIK with <paramref name="seal"/>, bound to the event id it is given (its first parameter).</summary>
+    private static Action<string, object?[], int> SealedWith(Func<Guid, SealedNik> seal)
     {
         Guid? eventId = null;
         return (name, values, i) =>
         {
             if (name == nameof(IIntegrationEvent.EventId)) eventId = (Guid)values[i]!;
-            if (name == nameof(KurBorrowerEnrolled.SealedNik)) values[i] = batch.Seal(nik, eventId ?? throw new InvalidOperationException("The event id comes first."));
+            if (name == nameof(KurBorrowerEnrolled.SealedNik)) values[i] = seal(eventId ?? throw new InvalidOperationException("The event id comes first."));
         };
     }
 

@@ -61,7 +61,7 @@ public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSeale
             var writes = new EnrolmentWrites();
             var (answer, _) = Apply(
                 command, person.Participant, () => person.NewId ?? throw new InvalidOperationException("A new participant was given no number."),
-                time.GetUtcNow(), time.JakartaToday(), writes, nikSealer.Seal);
+                time.GetUtcNow(), time.JakartaToday(), writes);
             if (await person.SaveAsync(writes, cancellationToken)) return new EnrolmentResult.Answered(answer);
         }
 
@@ -97,8 +97,6 @@ public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSeale
             var answered = new Dictionary<string, (byte[] Fingerprint, EnrolmentAnswer Answer)>(StringComparer.Ordinal);
             var results = new EnrolmentResult[commands.Count];
             var writes = new EnrolmentWrites();
-            // One key agreement seals the chunk's NIKs (docs/benchmarks.md, "Rentan").
-            using var seals = nikSealer.Batch();
             for (var i = 0; i < commands.Count; i++)
             {
                 var command = commands[i];
@@ -115,7 +113,7 @@ public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSeale
                 }
 
                 var nik = StoredCodes.Nik(command.Nik);
-                var (answer, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today, writes, seals.Seal);
+                var (answer, participant) = Apply(command, participants.GetValueOrDefault(nik), ids.Dequeue, now, today, writes);
                 participants[nik] = participant;
                 answered[command.IdempotencyKey] = (command.RequestFingerprint, answer);
                 results[i] = new EnrolmentResult.Answered(answer);
@@ -141,9 +139,8 @@ public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSeale
     /// participant, coverage, events and the key's answer to <paramref name="writes"/> and returns the answer with the
     /// participant. The one rule both EnrollParticipant and EnrollParticipants apply.
     /// </summary>
-    private static (EnrolmentAnswer Answer, ParticipantRecord Participant) Apply(
-        EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today, EnrolmentWrites writes,
-        Func<string, Guid, SealedNik> seal)
+    private (EnrolmentAnswer Answer, ParticipantRecord Participant) Apply(
+        EnrolmentCommand command, ParticipantRecord? participant, Func<long> newId, DateTimeOffset now, DateOnly today, EnrolmentWrites writes)
     {
         var warnings = command.Nik.CrossCheck(command.BirthDate, command.Sex);
         EnrolmentOutcome outcome;
@@ -166,7 +163,7 @@ public sealed class ParticipantEnrolment(RegistryStore store, NikSealer nikSeale
             var eventId = Guid.CreateVersion7(now);
             writes.Event(new ParticipantEnrolled(
                 eventId, now, command.CorrelationId, command.ActingMember, SourceModule, participant.Number.Value,
-                seal(command.Nik.RevealDigits(), eventId), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName, command.RelayedBy));
+                nikSealer.Seal(command.Nik.RevealDigits(), eventId), command.Nik.Mask(), SegmentName(command.Segment), command.Source.ChannelName, command.RelayedBy));
         }
         else
         {

@@ -291,13 +291,11 @@ public sealed partial class WorkerEnrolment(
         for (var i = 0; i < priced.Count; i++) indexOf[priced[i].SponsorshipId] = candidates[i].Index;
         var ordered = priced.Select((claim, i) => (claim, candidates[i].Index)).OrderBy(p => p.claim.Decile).ThenBy(p => p.Index).Select(p => p.claim).ToList();
         var now = time.RecordNow();
-        // One key agreement seals the NIKs of every refusal the claim writes.
-        using var seals = nikSealer.Batch();
         var result = await store.ClaimAsync(agreement.AgreementId, ordered, now, (claim, remaining) =>
         {
             var eventId = Guid.CreateVersion7(now);
             return new RentanEnrolmentRefused(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
-                seals.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining);
+                nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining);
         }, cancellationToken);
 
         claims.AddRange(result.Claimed.Select(c => (indexOf[c.SponsorshipId], c)));
@@ -385,14 +383,12 @@ public sealed partial class WorkerEnrolment(
             };
         }
 
-        // One key agreement seals the NIKs of the chunk's events.
-        using var seals = nikSealer.Batch();
         var confirmed = confirmations.Count == 0 ? new HashSet<string>() : await store.ConfirmAsync(confirmations, now, id =>
         {
             var claim = byId[id].Claim;
             var eventId = Guid.CreateVersion7(now);
             return new RentanWorkerEnrolled(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
-                claim.SponsorshipId, claim.ParticipantNumber!, seals.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, claim.RegencyCode,
+                claim.SponsorshipId, claim.ParticipantNumber!, nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, claim.RegencyCode,
                 [.. claim.Programs.Split(',')], claim.Committed, WibCalendar.StartOf(claim.StartDate), WibCalendar.EndOf(claim.EndDate));
         }, CancellationToken.None);
         await store.ReleaseAsync(agreement.AgreementId, released, CancellationToken.None);
