@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Verification.Api;
 using Verification.Api.Audit.V1;
 using Verification.Api.Common.V1;
