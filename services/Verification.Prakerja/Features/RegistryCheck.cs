@@ -45,6 +45,13 @@ public sealed class RegistryCheck(ModuleClient<MembershipService.MembershipServi
         {
             // The reader sees why the call ended; its exception is the one that matters.
         }
+        catch
+        {
+            // Leave no reader running on a disposed call: disposing cancels the call, which ends the reader.
+            call.Dispose();
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
 
         var answered = await reading;
         if (answered != count) throw RpcErrors.Of(StatusCode.Internal, $"Membership answered {answered} of {count} rows.");

@@ -68,6 +68,13 @@ public sealed class MembershipRegistry(ModuleClient<MembershipService.Membership
         {
             // The reader sees why the call ended; its exception is the one that matters.
         }
+        catch
+        {
+            // Leave no reader running on a disposed call: disposing cancels the call, which ends the reader.
+            call.Dispose();
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
 
         var answered = await reading;
         if (answered != niks.Count) throw new RpcException(new Status(StatusCode.Internal, $"Membership answered {answered} of {niks.Count} NIKs."));
