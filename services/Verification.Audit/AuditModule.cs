@@ -36,9 +36,11 @@ public static class AuditModule
         // The audit service is NOT_SERVING once the log is found damaged, whatever its database says.
         var database = services.AddModule<AuditDbContext>(host, Name, ApiDescriptors.Audit.FullName, serving: sp => !sp.GetRequiredService<LogIntegrity>().Damaged);
         services.AddSingleton(settings);
-        services.AddSingleton(signingKey);
+        // Handed over through factories, the keys are the container's to dispose; an instance handed over is never disposed.
+        services.AddSingleton(_ => signingKey);
         services.AddSingleton(nikHasher);
-        services.AddSingleton(settings.LoadNikOpener());
+        var nikOpener = settings.LoadNikOpener();
+        services.AddSingleton(_ => nikOpener);
         services.AddSingleton<EventIntake>();
         services.AddSingleton<AppendSignal>();
         services.AddSingleton<SignedTreeSize>();

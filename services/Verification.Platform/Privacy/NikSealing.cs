@@ -69,12 +69,14 @@ public static class NikSealing
 
             // Written with the other first-start files once every setting is checked: read from there until then.
             path = EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PublicKeyPath;
-            services.AddSingleton(new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path)));
+            var development = new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path));
+            // Through a factory, so the container disposes the key; an instance handed over is never disposed.
+            services.AddSingleton(_ => development);
             return services;
         }
 
-        var key = ReadPublicKey(path);
-        services.AddSingleton(new NikSealer(key));
+        var sealer = new NikSealer(ReadPublicKey(path));
+        services.AddSingleton(_ => sealer);
         return services;
     }
 
