@@ -133,7 +133,9 @@ public static class MembershipSeeder
             }
         }
 
+#pragma warning disable CA2000 // The writer it is handed to owns it; disposed below if opening fails.
         var sqlite = new SqliteConnection(database.ConnectionString);
+#pragma warning restore CA2000
         try
         {
             await sqlite.OpenAsync(cancellationToken);
