@@ -106,9 +106,11 @@ public static class PortalModule
         X509Certificate2? certificate = null;
         if (listen.CertificatePath is { } path)
         {
+#pragma warning disable CA2000 // Kestrel serves with it for the process's life.
             certificate = listen.CertificateKeyPath is { } key
                 ? X509Certificate2.CreateFromPemFile(path, key)
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
+#pragma warning restore CA2000
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>

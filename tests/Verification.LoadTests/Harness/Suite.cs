@@ -21,7 +21,9 @@ public sealed class Suite : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Module, string Member), VerificationChannel> channels = new();
     private readonly Dictionary<string, ModuleProcess> hosts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ModuleProcess>> replicas = new(StringComparer.Ordinal);
+#pragma warning disable CA2213 // The caller's writer (the console): not the suite's to close.
     private readonly TextWriter output;
+#pragma warning restore CA2213
     private bool keepWork;
 
     private Suite(TextWriter output, string work, string runId)
