@@ -95,10 +95,15 @@ public sealed class ModuleClient<TClient>(GrpcClientFactory factory) where TClie
 }
 
 /// <summary>Where the other modules answer, and the internal-service member's credentials for calling them.</summary>
-public sealed class ModuleEndpoints(VerificationHostContext host, IServer server)
+public sealed class ModuleEndpoints(VerificationHostContext host, IServer server) : IDisposable
 {
     private readonly Lazy<X509Certificate2?> _certificate = new(() => host.Options.Internal.CertificatePath is { } path
         ? X509Certificate2.CreateFromPemFile(path, host.Options.Internal.CertificateKeyPath)
+        : null);
+
+    // Loaded once: the client factory makes a new handler every few minutes, and each used to load (and leak) its own copy.
+    private readonly Lazy<X509Certificate2?> _serverCa = new(() => host.Options.Internal.ServerCaPath is { } caPath
+        ? X509CertificateLoader.LoadCertificateFromFile(caPath)
         : null);
 
     private readonly Lazy<string?> _token = new(() =>
@@ -145,11 +150,14 @@ public sealed class ModuleEndpoints(VerificationHostContext host, IServer server
         };
         handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
         if (_certificate.Value is { } certificate) handler.SslOptions.ClientCertificates = [certificate];
-        if (host.Options.Internal.ServerCaPath is { } caPath)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthority.ServerValidation(X509CertificateLoader.LoadCertificateFromFile(caPath));
-        }
+        if (_serverCa.Value is { } authority) handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthority.ServerValidation(authority);
         return handler;
+    }
+
+    public void Dispose()
+    {
+        if (_certificate.IsValueCreated) _certificate.Value?.Dispose();
+        if (_serverCa.IsValueCreated) _serverCa.Value?.Dispose();
     }
 
     private string SelfAddress()
