@@ -292,6 +292,16 @@ public sealed class ComposeDeployment : IAsyncDisposable
         return queues;
     }
 
+    /// <summary>
+    /// Calls a module container served on a gRPC path (<c>/verification.kur.v1.KurService/EnrolBorrower</c>, or a service's
+    /// prefix), from its log's "Request starting" lines (tests/Verification.Deployment.Tests/compose.books.yml turns them on).
+    /// </summary>
+    public async Task<int> CallsServedAsync(string service, string path, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(compose[0], [.. compose[1..], .. ProjectArguments(), "logs", "--no-color", service], WorkDirectory, TimeSpan.FromMinutes(1), cancellationToken);
+        return result.Output.Split('\n').Count(l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains(path, StringComparison.Ordinal));
+    }
+
     public async Task<string> LogsAsync(string service, CancellationToken cancellationToken)
     {
         var result = await RunAsync(compose[0], [.. compose[1..], .. ProjectArguments(), "logs", "--no-color", "--tail", "40", service], WorkDirectory, TimeSpan.FromSeconds(60), cancellationToken);

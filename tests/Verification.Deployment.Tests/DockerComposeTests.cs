@@ -36,6 +36,13 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
 
     private static readonly (string Member, string BankCode)[] Banks = [("bank-bri", "002"), ("bank-bni", "009")];
 
+    /// <summary>Which calls must reach both replicas before one is killed: the banks' (round robin) and KUR's to Membership (dns:///).</summary>
+    private static readonly Dictionary<string, string> CallsSpread = new(StringComparer.Ordinal)
+    {
+        ["kur"] = "/verification.kur.v1.KurService/EnrolBorrower",
+        ["membership"] = "/verification.membership.v1.MembershipService/",
+    };
+
     /// <summary>One replica of each module is killed, in this order, during the banks' load.</summary>
     private static readonly string[] KillOrder = ["kur", "membership", "audit", "prakerja", "nonasn", "rentan"];
 
@@ -174,6 +181,8 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             foreach (var module in KillOrder)
             {
                 await AnsweredAtLeastAsync(mark + LoansBetweenKills, $"killing a replica of {module}");
+                // Round robin, not one HTTP/2 connection pinned to a replica: both replicas served calls before one dies.
+                if (CallsSpread.TryGetValue(module, out var path)) await BothReplicasServedAsync(deployment, module, path, say, ct);
                 (string Service, string HostName, JobLease Lease)? writer = module == "audit" ? await AuditWriterAsync(deployment, ct) : null;
                 var victim = writer?.Service ?? (module == "kur" ? "kur" : module + "-2");
                 mark = Volatile.Read(ref answered);
@@ -201,6 +210,25 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
         Assert.All(ledger.Loans, l => Assert.Equal(EnrolmentOutcome.Enrolled, l.First?.Outcome));
         Assert.Equal(KillOrder.Length, killed.Count);
         return ledger;
+    }
+
+    /// <summary>Waits until each replica of <paramref name="module"/> logged a call on <paramref name="path"/>: a hang guard, since round robin gives both calls.</summary>
+    private static async Task BothReplicasServedAsync(ComposeDeployment deployment, string module, string path, Action<string> say, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var served = new List<int>();
+            foreach (var service in ComposeDeployment.ReplicasOf(module)) served.Add(await deployment.CallsServedAsync(service, path, ct));
+            if (served.All(n => n > 0))
+            {
+                say($"{module}: both replicas served calls ({string.Join(" and ", served)} on {path})");
+                return;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"{module}: calls on {path} did not reach both replicas within 2 minutes ({string.Join(", ", served)})");
+            await Task.Delay(1000, ct);
+        }
     }
 
     /// <summary>The audit replica holding the writer lease, found by its holder name (container host name/pid/random).</summary>
