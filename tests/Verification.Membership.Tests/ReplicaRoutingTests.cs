@@ -1,10 +1,12 @@
+extern alias loadtests;
+
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Api;
 using Verification.Api.Membership.V1;
-using Verification.LoadTests.Harness;
+using loadtests::Verification.LoadTests.Harness;
 using Verification.Membership.Tests.Support;
 using Verification.Platform.Hosting;
 using Verification.Testing;

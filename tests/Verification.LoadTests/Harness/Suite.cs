@@ -269,7 +269,7 @@ public sealed class Suite : IAsyncDisposable
     /// </summary>
     public ChannelBase Channel(string module, string member) =>
         channels.GetOrAdd((module, member), key => replicas[key.Module].Count > 1
-            ? ReplicaChannel.Create(key.Module, [.. replicas[key.Module].Select(r => ("127.0.0.1", r.Port))], Token(key.Member))
+            ? (ChannelBase)ReplicaChannel.Create(key.Module, [.. replicas[key.Module].Select(r => ("127.0.0.1", r.Port))], Token(key.Member))
             : new VerificationChannel(hosts[key.Module].Address, new ChannelSettings
             {
                 BearerToken = Token(key.Member),
