@@ -146,7 +146,7 @@ public class DeploymentTests
 
     // A published host port may be chosen by the environment ("${KUR_PORT:-50052}"): check its default.
     private static string DefaultsOf(string value) =>
-        System.Text.RegularExpressions.Regex.Replace(value, @"\$\{[A-Z_]+:-([^}]*)\}", "$1");
+        System.Text.RegularExpressions.Regex.Replace(value, @"\$\{[A-Z0-9_]+:-([^}]*)\}", "$1");
 
     [Fact]
     public void NoSecretIsCommittedInTheComposeFile()
