@@ -42,7 +42,8 @@ public static class PortalModule
         var services = builder.Services;
         services.AddSingleton(settings);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ModuleEndpoints>();
+        // Modules at dns:/// or a list of replicas are balanced over them, as between modules.
+        services.AddModuleResolvers();
         services.AddHttpContextAccessor();
         services.AddSingleton<MemberSessions>();
         services.AddSingleton<MemberChannels>();

@@ -26,14 +26,7 @@ public static class ModuleClients
     {
         // Several modules in one process may need the same client: configure it once (the factory's settings add up).
         if (services.Any(d => d.ServiceType == typeof(ModuleClient<TClient>))) return services;
-        services.TryAddSingleton<ModuleEndpoints>();
-        if (!services.Any(d => d.ServiceType == typeof(ResolverFactory)))
-        {
-            // Replicas behind a name are looked up again this often, so new ones get calls without a restart.
-            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(refreshInterval: TimeSpan.FromSeconds(15)));
-            services.AddSingleton<ResolverFactory>(sp => new StaticResolverFactory(address => sp.GetRequiredService<ModuleEndpoints>().ReplicasOf(address)));
-        }
-
+        services.AddModuleResolvers();
         services.AddSingleton<ModuleClient<TClient>>();
         services
             .AddGrpcClient<TClient>((sp, o) => o.Address = sp.GetRequiredService<ModuleEndpoints>().AddressOf(module))
@@ -65,6 +58,24 @@ public static class ModuleClients
                 if (sp.GetRequiredService<ModuleEndpoints>().BearerToken is { } token) metadata.Add("authorization", "Bearer " + token);
                 return Task.CompletedTask;
             });
+        return services;
+    }
+}
+
+/// <summary>The resolvers of balanced module addresses, for channels made with the service provider as theirs.</summary>
+public static class ModuleResolvers
+{
+    /// <summary>Registers, once, the resolvers behind <c>dns:///host:port</c> and a fixed list of replicas (<see cref="ModuleAddress"/>).</summary>
+    public static IServiceCollection AddModuleResolvers(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ModuleEndpoints>();
+        if (!services.Any(d => d.ServiceType == typeof(ResolverFactory)))
+        {
+            // Replicas behind a name are looked up again this often, so new ones get calls without a restart.
+            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(refreshInterval: TimeSpan.FromSeconds(15)));
+            services.AddSingleton<ResolverFactory>(sp => new StaticResolverFactory(address => sp.GetRequiredService<ModuleEndpoints>().ReplicasOf(address)));
+        }
+
         return services;
     }
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
 using Verification.Api;
 using Verification.Api.Channels;
 using Verification.Platform.Access;
@@ -21,12 +22,14 @@ public sealed class MemberChannels : IDisposable
     private readonly ModuleEndpoints _endpoints;
     private readonly VerificationHostContext _host;
     private readonly X509Certificate2? _certificate;
+    private readonly IServiceProvider _resolvers;
     private readonly Dictionary<string, Lazy<GrpcChannel>> _channels;
 
-    public MemberChannels(ModuleEndpoints endpoints, VerificationHostContext host, PortalSettings settings, MemberDirectory members)
+    public MemberChannels(ModuleEndpoints endpoints, VerificationHostContext host, PortalSettings settings, MemberDirectory members, IServiceProvider resolvers)
     {
         _endpoints = endpoints;
         _host = host;
+        _resolvers = resolvers;
         if (settings.ClientCertificatePath is { } path)
         {
             _certificate = X509Certificate2.CreateFromPemFile(path, settings.ClientCertificateKeyPath);
@@ -40,13 +43,27 @@ public sealed class MemberChannels : IDisposable
 
     public CallInvoker Invoker(string module) => _channels[module].Value.CreateCallInvoker();
 
-    private GrpcChannel Create(string module) => GrpcChannel.ForAddress(_endpoints.AddressOf(module), new GrpcChannelOptions
+    private GrpcChannel Create(string module)
     {
-        HttpHandler = Handler(),
-        ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services),
-        DisposeHttpClient = true,
-        MaxReceiveMessageSize = 16 * 1024 * 1024,
-    });
+        var options = new GrpcChannelOptions
+        {
+            HttpHandler = Handler(),
+            ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services),
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        };
+        if (_endpoints.Of(module) is { Balanced: true } balanced)
+        {
+            // Every replica gets calls and one that stops answering leaves the rotation, as in ModuleClients.
+            options.ServiceConfig.LoadBalancingConfigs.Add(new RoundRobinConfig());
+            options.Credentials = balanced.Secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+            options.ServiceProvider = _resolvers;
+            options.InitialReconnectBackoff = TimeSpan.FromMilliseconds(100);
+            options.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
+        }
+
+        return GrpcChannel.ForAddress(_endpoints.AddressOf(module), options);
+    }
 
     private SocketsHttpHandler Handler()
     {
