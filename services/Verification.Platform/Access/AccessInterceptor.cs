@@ -121,11 +121,10 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
         }
     }
 
-    /// <summary>Audits a refused delegation under the caller; it costs the caller a call token, so a flood of them is throttled.</summary>
+    /// <summary>Audits a refused delegation under the caller, after it takes one of the caller's denial tokens like any other denial.</summary>
     private async Task<RpcException> RefuseDelegationAsync(ServerCallContext context, Member caller, string reasonCode, string reason, string message)
     {
-        if (TakeCalls(caller, 1) is { } retryAfter)
-            return RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
+        await TakeDenialAsync(caller, context);
         await denials.RecordAsync(context, reasonCode, reason, DeniedResource.None, context.CancellationToken);
         return AccessDenials.Denied(message, reasonCode);
     }
