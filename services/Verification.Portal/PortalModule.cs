@@ -9,9 +9,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
+using Verification.Api.Channels;
 using Verification.Platform.Hosting;
 using Verification.Portal.Calls;
 using Verification.Portal.Sessions;
@@ -47,6 +49,7 @@ public static class PortalModule
         services.AddHttpContextAccessor();
         services.AddSingleton<MemberSessions>();
         services.AddSingleton<MemberChannels>();
+        services.AddSingleton<PortalDelegation>();
         services.AddSingleton<StaffUploads>();
         services.AddSingleton<BatchResultsFiles>();
         services.AddScoped<PortalText>();
@@ -113,14 +116,25 @@ public static class PortalModule
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
 #pragma warning restore CA2000
         }
+        X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Parse(listen.Address), settings.Port, endpoint =>
             {
                 endpoint.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
-                // Browsers present no client certificate: members sign in with their token instead.
-                if (certificate is not null) endpoint.UseHttps(certificate);
+                if (certificate is not null)
+                {
+                    endpoint.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        // A member may sign in with its client certificate only where the portal can call for it (delegation).
+                        if (!settings.Delegates) return;
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        // Without a CA, members are pinned by thumbprint in the members file, as on the gRPC side.
+                        https.ClientCertificateValidation = (presented, _, _) => clientCa is null || CertificateAuthority.Issued(clientCa, presented);
+                    });
+                }
                 endpoint.Use(next => connection =>
                 {
                     connection.Items[PortalWeb.ConnectionMarker] = true;

@@ -14,8 +14,9 @@ namespace Verification.Portal.Calls;
 
 /// <summary>
 /// One gRPC channel per module the portal calls, made without the internal-service member's credentials: the portal's calls
-/// are authenticated only by the signed-in member's own token, added per call (see <see cref="MemberCalls"/>), so access
-/// control, scope checks, rate limits and audited denials are those of the member calling directly.
+/// are authenticated by the signed-in member's own token, or by the portal member with the member's signed delegation, added
+/// per call (see <see cref="MemberCalls"/>), so access control, scope checks, rate limits and audited denials are those of
+/// the member calling directly.
 /// </summary>
 public sealed class MemberChannels : IDisposable
 {
@@ -33,8 +34,9 @@ public sealed class MemberChannels : IDisposable
         if (settings.ClientCertificatePath is { } path)
         {
             _certificate = X509Certificate2.CreateFromPemFile(path, settings.ClientCertificateKeyPath);
-            // A member's certificate would make every call that member's, whoever signed in: refuse to start.
-            if (members.FindByCertificate(_certificate) is { } owner)
+            // A member's certificate would make every call that member's, whoever signed in: refuse to start. Only a delegating
+            // portal may present its own portal member's certificate, which can call nothing without a member's assertion.
+            if (members.FindByCertificate(_certificate) is { } owner && !(settings.Delegates && owner.Role == MemberRole.Portal))
                 throw new ConfigurationError($"{PortalSettings.SectionName}:ClientCertificatePath", "a certificate that belongs to no member", "the certificate of member " + owner.Code);
         }
 
