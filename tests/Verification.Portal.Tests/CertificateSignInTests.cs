@@ -13,6 +13,7 @@ using Verification.Api.Channels;
 using Verification.Platform.Access;
 using Verification.Platform.Hosting;
 using MemberRole = Verification.Platform.Access.MemberRole;
+using Verification.Testing;
 
 namespace Verification.Portal.Tests;
 
@@ -58,23 +59,10 @@ public sealed class DelegatingPortalScene : PortalScene
     protected override async Task PrepareAsync()
     {
         Directory.CreateDirectory(Files);
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Portal Test CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var ca = TestCertificates.NewAuthority("Portal Test CA");
         await File.WriteAllTextAsync(CaFile, ca.ExportCertificatePem());
-
-        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var serverRequest = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        serverRequest.CertificateExtensions.Add(names.Build());
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var server = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
-        await File.WriteAllTextAsync(ServerCertificate, server.ExportCertificatePem());
-        await File.WriteAllTextAsync(ServerKey, serverKey.ExportPkcs8PrivateKeyPem());
+        using var server = TestCertificates.Issue(ca);
+        TestCertificates.WritePem(server, Files, "server");
 
         var memberThumbprint = await ClientCertificateAsync("CN=Bank Mandiri", MemberCertificate, MemberKey);
         await ClientCertificateAsync("CN=Nobody", StrangerCertificate, StrangerKey);
