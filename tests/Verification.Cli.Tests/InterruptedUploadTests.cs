@@ -87,26 +87,19 @@ public sealed partial class InterruptedUploadTests
     {
         var state = new HeldUploadState();
         await using var server = await FakeServer.StartAsync(services => services.AddSingleton(state), app => app.MapGrpcService<HoldingNonAsnService>());
-        var input = TestData.Temp("staff.csv");
-        var work = Path.GetDirectoryName(input)!;
-        var niks = Enumerable.Range(0, Rows).Select(_ => TestData.NewNik()).ToArray();
-        await File.WriteAllTextAsync(input, BulkCommandTests.StaffList(
-            [.. Enumerable.Range(0, Rows).Select(i => $"R{i};11000001;{niks[i]};Pegawai {i};1990-08-15;M;Staf;Dinas;PPNPN;{TestData.Today};;3500000")]));
-        var tokenFile = Path.Combine(work, "member.token");
-        await File.WriteAllTextAsync(tokenFile, "a-token-the-fake-server-only-records");
-        var errorFile = Path.Combine(work, "cli.stderr");
+        var upload = await StaffUpload.WriteAsync(server.Address);
+        var errorFile = Path.Combine(upload.Directory, "cli.stderr");
 
         // stdout is the terminal (a wide one, so the bar's counts are not cut); stderr goes to a file so it is read on its own.
         // The CLI replaces the shell (exec), so Ctrl+C reaches only the CLI and script exits with the CLI's exit code.
-        string[] cli = [RealBinaryTests.Dotnet, RealBinaryTests.Cli, "nonasn", "register", input, "--address", server.Address, "--token-file", tokenFile];
-        var shell = $"stty cols 200 rows 50; exec {string.Join(' ', cli.Select(Quote))} 2>{Quote(errorFile)}";
+        var shell = $"stty cols 200 rows 50; exec {string.Join(' ', upload.Command.Select(Quote))} 2>{Quote(errorFile)}";
         var start = new ProcessStartInfo("script")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             StandardInputEncoding = new UTF8Encoding(false),
         };
         foreach (var argument in new[] { "-qefc", shell, "/dev/null" }) start.ArgumentList.Add(argument);
-        foreach (var name in new[] { "NO_COLOR", "VERIFICATION_ADDRESS", "VERIFICATION_TOKEN_FILE", "VERIFICATION_TOKEN" }) start.Environment.Remove(name);
+        StaffUpload.CleanEnvironment(start);
         start.Environment["TERM"] = "xterm-256color";
 
         using var terminal = Process.Start(start)!;
@@ -132,50 +125,138 @@ public sealed partial class InterruptedUploadTests
             terminal.StandardInput.Close();
             var scriptError = await scriptErrors.WaitAsync(Patience);
             var error = await File.ReadAllTextAsync(errorFile);
-            var run = $"exit code {terminal.ExitCode}; stderr: {error}; screen: {screen.Text}; script: {scriptError}";
 
-            // 130 alone would also be a CLI killed by the signal (128 + SIGINT); the message and the results file below show it handled it.
-            Assert.True(terminal.ExitCode == ExitCodes.Interrupted, run);
-            var results = Path.Combine(work, "staff.results.csv");
-            Assert.StartsWith("interrupting: keeping what is done", error, StringComparison.Ordinal);
-            Assert.Contains("error: interrupted. " + results + " holds a result for every row", error, StringComparison.Ordinal);
-            Assert.Contains("run the same command again to continue", error, StringComparison.Ordinal);
-            Assert.All(niks, nik => Assert.DoesNotContain(nik, error, StringComparison.Ordinal));
-            Assert.Equal("Bearer a-token-the-fake-server-only-records", state.Authorization);
-
-            // The CLI ended the call instead of leaving it open on the server.
-            if (await Task.WhenAny(state.Cancelled.Task, Task.Delay(Patience)) != state.Cancelled.Task)
-                Assert.Fail($"the server's call was not cancelled within {Patience} of the CLI ending; " + run);
-
-            // Whole lines only: the file ends with a line break and each line has the header's columns, one result per row in order.
-            var text = await File.ReadAllTextAsync(results);
-            Assert.EndsWith("\r\n", text, StringComparison.Ordinal);
-            Assert.Equal(Rows + 1, text.Split("\r\n").Length - 1);
-            var csv = CsvFile.Read(results);
-            Assert.Equal(NonAsnCommands.ResultsHeader, csv.Header);
-            Assert.All(csv.Records, r => Assert.Equal(csv.Header.Count, r.Fields.Count));
-            Assert.Equal(Enumerable.Range(0, Rows).Select(i => "R" + i), csv.Records.Select(r => r.Fields[1]));
-            Assert.Equal(Enumerable.Range(2, Rows).Select(i => i.ToString(CultureInfo.InvariantCulture)), csv.Records.Select(r => r.Fields[0]));
-
-            // The rows the server answered are REGISTERED with the ids it gave; every other row is NOT_DONE, marked INTERRUPTED.
-            Assert.Equal(Enumerable.Range(0, state.AnswerRows).Select(i => "R" + i), state.AnsweredRowIds);
-            foreach (var (record, i) in csv.Records.Select((r, i) => (r.Fields, i)))
-            {
-                if (i < state.AnswerRows)
-                {
-                    Assert.Equal(["REGISTERED", "emp-" + i, "1234567890" + i, ""], record.Skip(2).Take(4));
-                }
-                else
-                {
-                    Assert.Equal(["NOT_DONE", "", "", "INTERRUPTED"], record.Skip(2).Take(4));
-                    Assert.Contains("send the file again", record[6], StringComparison.Ordinal);
-                }
-            }
+            // Exactly the 5 rows the CLI confirmed before Ctrl+C are REGISTERED.
+            await AssertInterruptedAsync(upload, state, terminal.ExitCode, error, $"screen: {screen.Text}; script: {scriptError}", registered: state.AnswerRows);
         }
         finally
         {
             // A failed wait must not leave the CLI holding the server (whose disposal waits for the call): end what this test started.
             if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>
+    /// The same from a script or a scheduler (output piped, no bar), stopped by <c>kill -INT</c> or <c>kill -TERM</c> once the
+    /// server holds. Without the bar the test cannot know how many of the 5 answers the CLI had taken when the signal came, so
+    /// it checks that the REGISTERED rows are a run of the answered ones from the first, with the server's ids, and the rest NOT_DONE.
+    /// </summary>
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task ASignalToAPipedUploadExitsOneThirtyWithAResultForEveryRow(string signal)
+    {
+        var state = new HeldUploadState();
+        await using var server = await FakeServer.StartAsync(services => services.AddSingleton(state), app => app.MapGrpcService<HoldingNonAsnService>());
+        var upload = await StaffUpload.WriteAsync(server.Address);
+        var start = new ProcessStartInfo(upload.Command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in upload.Command.Skip(1)) start.ArgumentList.Add(argument);
+        StaffUpload.CleanEnvironment(start);
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            // Read both streams from the start (a full pipe would stall the CLI), but await them only once it has ended.
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            var exited = process.WaitForExitAsync();
+            if (await Task.WhenAny(state.Holding.Task, exited, Task.Delay(Patience)) != state.Holding.Task)
+                Assert.Fail($"the server did not hold the upload within {Patience} (CLI ended: {process.HasExited})");
+
+            using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                if (!kill.WaitForExit(Patience)) Assert.Fail($"kill -{signal} did not return within {Patience}");
+                Assert.Equal(0, kill.ExitCode);
+            }
+            if (await Task.WhenAny(exited, Task.Delay(Patience)) != exited)
+                Assert.Fail($"the CLI did not end within {Patience} of SIG{signal}");
+            var error = await errors.WaitAsync(Patience);
+            var stdout = await output.WaitAsync(Patience);
+
+            await AssertInterruptedAsync(upload, state, process.ExitCode, error, "stdout: " + stdout, registered: null);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>
+    /// What item 5 asks of an interrupted upload: exit 130; stderr says so, names the results file and how to continue, and
+    /// holds no NIK; the call ended on the server; the results file has one whole line per input row, in order, the first
+    /// <paramref name="registered"/> rows (when known) REGISTERED with the server's ids and every other row NOT_DONE/INTERRUPTED.
+    /// </summary>
+    private static async Task AssertInterruptedAsync(StaffUpload upload, HeldUploadState state, int exitCode, string error, string more, int? registered)
+    {
+        var run = $"exit code {exitCode}; stderr: {error}; {more}";
+
+        // 130 alone would also be a CLI killed by the signal (128 + SIGINT); the message and the results file below show it handled it.
+        Assert.True(exitCode == ExitCodes.Interrupted, run);
+        Assert.StartsWith("interrupting: keeping what is done", error, StringComparison.Ordinal);
+        Assert.Contains("error: interrupted. " + upload.Results + " holds a result for every row", error, StringComparison.Ordinal);
+        Assert.Contains("run the same command again to continue", error, StringComparison.Ordinal);
+        Assert.All(upload.Niks, nik => Assert.DoesNotContain(nik, error, StringComparison.Ordinal));
+        Assert.Equal("Bearer " + StaffUpload.Token, state.Authorization);
+
+        // The CLI ended the call instead of leaving it open on the server.
+        if (await Task.WhenAny(state.Cancelled.Task, Task.Delay(Patience)) != state.Cancelled.Task)
+            Assert.Fail($"the server's call was not cancelled within {Patience} of the CLI ending; " + run);
+
+        // Whole lines only: the file ends with a line break and each line has the header's columns, one result per row in order.
+        var text = await File.ReadAllTextAsync(upload.Results);
+        Assert.EndsWith("\r\n", text, StringComparison.Ordinal);
+        Assert.Equal(Rows + 1, text.Split("\r\n").Length - 1);
+        var csv = CsvFile.Read(upload.Results);
+        Assert.Equal(NonAsnCommands.ResultsHeader, csv.Header);
+        Assert.All(csv.Records, r => Assert.Equal(csv.Header.Count, r.Fields.Count));
+        Assert.Equal(Enumerable.Range(0, Rows).Select(i => "R" + i), csv.Records.Select(r => r.Fields[1]));
+        Assert.Equal(Enumerable.Range(2, Rows).Select(i => i.ToString(CultureInfo.InvariantCulture)), csv.Records.Select(r => r.Fields[0]));
+
+        // REGISTERED rows are answered rows, from the first on (answers are taken in order), with the ids the server gave;
+        // every other row is NOT_DONE, marked INTERRUPTED.
+        Assert.Equal(Enumerable.Range(0, state.AnswerRows).Select(i => "R" + i), state.AnsweredRowIds);
+        var taken = csv.Records.TakeWhile(r => r.Fields[2] == "REGISTERED").Count();
+        Assert.True(registered is null ? taken <= state.AnswerRows : taken == registered, $"{taken} rows REGISTERED; " + run);
+        foreach (var (record, i) in csv.Records.Select((r, i) => (r.Fields, i)))
+        {
+            if (i < taken)
+            {
+                Assert.Equal(["REGISTERED", "emp-" + i, "1234567890" + i, ""], record.Skip(2).Take(4));
+            }
+            else
+            {
+                Assert.Equal(["NOT_DONE", "", "", "INTERRUPTED"], record.Skip(2).Take(4));
+                Assert.Contains("send the file again", record[6], StringComparison.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>A staff list of <see cref="Rows"/> valid rows, a token file, and the command that uploads it to <paramref name="Address"/>.</summary>
+    private sealed record StaffUpload(string Address, string Input, string TokenFile, string[] Niks)
+    {
+        public const string Token = "a-token-the-fake-server-only-records";
+
+        public string Directory => Path.GetDirectoryName(Input)!;
+
+        public string Results => Path.Combine(Directory, "staff.results.csv");
+
+        public string[] Command => [RealBinaryTests.Dotnet, RealBinaryTests.Cli, "nonasn", "register", Input, "--address", Address, "--token-file", TokenFile];
+
+        public static async Task<StaffUpload> WriteAsync(string address)
+        {
+            var input = TestData.Temp("staff.csv");
+            var niks = Enumerable.Range(0, Rows).Select(_ => TestData.NewNik()).ToArray();
+            await File.WriteAllTextAsync(input, BulkCommandTests.StaffList(
+                [.. Enumerable.Range(0, Rows).Select(i => $"R{i};11000001;{niks[i]};Pegawai {i};1990-08-15;M;Staf;Dinas;PPNPN;{TestData.Today};;3500000")]));
+            var tokenFile = Path.Combine(Path.GetDirectoryName(input)!, "member.token");
+            await File.WriteAllTextAsync(tokenFile, Token);
+            return new StaffUpload(address, input, tokenFile, niks);
+        }
+
+        /// <summary>Only the command line says where to connect and as whom.</summary>
+        public static void CleanEnvironment(ProcessStartInfo start)
+        {
+            foreach (var name in new[] { "NO_COLOR", "VERIFICATION_ADDRESS", "VERIFICATION_TOKEN_FILE", "VERIFICATION_TOKEN" }) start.Environment.Remove(name);
         }
     }
 
