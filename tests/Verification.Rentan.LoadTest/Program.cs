@@ -11,6 +11,7 @@ using ApiProgram = Verification.Api.Common.V1.Program;
 using Verification.Api.Rentan.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 using Verification.Rentan;
 using Verification.Testing;
@@ -250,7 +251,7 @@ internal sealed class EventCounter : IConsumer<RentanWorkerEnrolled>, IConsumer<
 /// <summary>The host composition of verification-host, in process, with the modules a run picks.</summary>
 internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 {
-    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCounter>());
+    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCounter>());
 
     private static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, RentanModule.Module, Counter];
 
