@@ -1,4 +1,5 @@
 using MassTransit;
+using Verification.Audit.Data;
 using Verification.Audit.Features.Append;
 using Verification.Contracts.Events;
 using Verification.Platform.Outbox;
