@@ -23,7 +23,10 @@ public partial class AdmissionTests
     public async Task ADenialFloodIsThrottledAndAuditedAsAFewRowsThatCountEveryDenial()
     {
         await using var host = await AbuseHost.StartAsync(
-            "Verification:Access:RatePerSecond=20", "Verification:Access:Burst=20", "Verification:Access:DenialWindow=00:00:02");
+            "Verification:Access:RatePerSecond=20", "Verification:Access:Burst=20", "Verification:Access:DenialWindow=00:00:02",
+            // Counts refusals one by one: the pause that slows a flood (RefusalPauseTests) would make 400 calls take minutes;
+            // the member's call rate is what this test throttles on, not its denial budget (the next test).
+            "Verification:Access:RefusalDelay=00:00:00", "Verification:Access:DeniedCallsPerSecond=1000", "Verification:Access:DeniedCallsBurst=1000");
         using var channel = host.Channel("auditor-bpk");
         var membership = new MembershipService.MembershipServiceClient(channel);
         var denied = 0;
@@ -68,9 +71,40 @@ public partial class AdmissionTests
     }
 
     [Fact]
+    public async Task DenialsHaveTheirOwnSmallBudgetWellBelowTheMembersCallRateAndTheMembersOwnCallsGoOn()
+    {
+        await using var host = await AbuseHost.StartAsync(
+            "Verification:Access:RatePerSecond=1000", "Verification:Access:Burst=1000", "Verification:Access:DeniedCallsPerSecond=5",
+            "Verification:Access:DeniedCallsBurst=5", "Verification:Access:RefusalDelay=00:00:00");
+        using var channel = host.Channel("auditor-bpk");
+        var membership = new MembershipService.MembershipServiceClient(channel);
+        var denied = 0;
+        RpcException? throttled = null;
+        var flood = Stopwatch.StartNew();
+        for (var i = 0; i < 60; i++)
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(async () => await membership.CheckHousingBenefitEligibilityAsync(new CheckHousingBenefitEligibilityRequest { Nik = "3201010101900001" }));
+            if (ex.StatusCode == StatusCode.PermissionDenied) denied++;
+            else throttled ??= ex;
+        }
+        flood.Stop();
+
+        // The burst, plus what the rate refilled while the flood ran: far fewer than the 60 calls and the member's 1,000/s.
+        Assert.InRange(denied, 5, 5 + (int)Math.Ceiling(flood.Elapsed.TotalSeconds * 5) + 1);
+        Assert.NotNull(throttled);
+        Assert.Equal(StatusCode.ResourceExhausted, throttled!.StatusCode);
+        Assert.InRange(throttled.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan(), TimeSpan.FromTicks(1), TimeSpan.FromSeconds(1.0 / 5));
+        // Its allowed calls are not held back by its denials.
+        await membership.QuoteContributionAsync(new QuoteContributionRequest
+        {
+            Segment = Verification.Api.Common.V1.Segment.Bpu, MonthlyIncomeRupiah = 1_000_000, Programs = { Verification.Api.Common.V1.Program.Jkk },
+        });
+    }
+
+    [Fact]
     public async Task AnUnauthenticatedFloodIsThrottledByAddressAndAMemberOnTheSameAddressStillGetsIn()
     {
-        await using var host = await AbuseHost.StartAsync("Verification:Access:UnauthenticatedRatePerSecond=10", "Verification:Access:UnauthenticatedBurst=10");
+        await using var host = await AbuseHost.StartAsync("Verification:Access:UnauthenticatedRatePerSecond=10", "Verification:Access:UnauthenticatedBurst=10", "Verification:Access:RefusalDelay=00:00:00");
         using var stranger = new VerificationChannel(host.Address, new ChannelSettings { BearerToken = "not-a-token", RetryUnavailable = false });
         var membership = new MembershipService.MembershipServiceClient(stranger);
         var codes = new List<StatusCode>();

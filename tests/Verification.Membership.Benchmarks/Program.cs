@@ -90,6 +90,9 @@ static class MembershipProcess
             $"--Verification:Privacy:NikSealingKeyPath={sealingPublicKey}",
             "--Verification:Access:RatePerSecond=10000000",
             "--Verification:Access:Burst=10000000",
+            // The per-member item budget (20,000 NIKs/s by default) would measure itself, not the batch path.
+            "--Verification:Access:ItemsPerSecond=10000000",
+            "--Verification:Access:ItemBurst=10000000",
             $"--Verification:Listen:Port={(args.Contains("--port") ? Option("--port") : "0")}",
         };
         var builder = WebApplication.CreateSlimBuilder([.. settings, .. args]);

@@ -31,8 +31,70 @@ public sealed class NikSealTests : IDisposable
         var envelope = Convert.FromBase64String(sealedNik.Envelope);
         Assert.DoesNotContain(Nik, sealedNik.Envelope, StringComparison.Ordinal);
         Assert.DoesNotContain(Nik, Encoding.ASCII.GetString(envelope), StringComparison.Ordinal);
-        // A fresh ephemeral key and nonce each time: two seals of one NIK for one event share nothing an observer can link.
-        Assert.NotEqual(sealedNik.Envelope, sealer.Seal(Nik, eventId).Envelope);
+        // A fresh nonce each time: two seals of one NIK for one event share no ciphertext an observer could match.
+        var again = Convert.FromBase64String(sealer.Seal(Nik, eventId).Envelope);
+        Assert.NotEqual(Ciphertext(envelope).ToArray(), Ciphertext(again).ToArray());
+        Assert.NotEqual(Nonce(envelope).ToArray(), Nonce(again).ToArray());
+    }
+
+    [Fact]
+    public void One_ephemeral_key_serves_a_minute_of_seals_and_a_fresh_one_the_next_each_envelope_opening_alone()
+    {
+        using var key = NewKey();
+        var clock = new MovableClock();
+        using var sealer = new NikSealer(PublicOnly(key), clock);
+        using var opener = new NikOpener([Copy(key)]);
+        var events = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid()).ToArray();
+
+        var first = sealer.Seal(Nik, events[0]);
+        var second = sealer.Seal("3374015505900002", events[1]);
+        clock.Advance(NikSealer.EphemeralLifetime);
+        var third = sealer.Seal(Nik, events[2]);
+        var fourth = sealer.Seal(Nik, events[3]);
+
+        Assert.Equal(Point(first).ToArray(), Point(second).ToArray());
+        Assert.NotEqual(Point(second).ToArray(), Point(third).ToArray());
+        Assert.Equal(Point(third).ToArray(), Point(fourth).ToArray());
+        Assert.Equal([Nik, "3374015505900002", Nik, Nik], new[] { first, second, third, fourth }.Select((s, i) => opener.Open(s, events[i])));
+        // The opener's remembered key for a point opens nothing sealed for another event, nor a copy opened twice out of place.
+        Assert.Throws<SealedNikException>(() => opener.Open(second, events[0]));
+        Assert.Throws<SealedNikException>(() => opener.Open(fourth, events[2]));
+    }
+
+    [Fact]
+    public void A_point_moved_from_one_envelope_onto_another_of_the_same_key_does_not_open()
+    {
+        using var key = NewKey();
+        var clock = new MovableClock();
+        using var sealer = new NikSealer(PublicOnly(key), clock);
+        using var opener = new NikOpener([Copy(key)]);
+        var early = Guid.NewGuid();
+        var late = Guid.NewGuid();
+        var earlyEnvelope = Convert.FromBase64String(sealer.Seal(Nik, early).Envelope);
+        clock.Advance(NikSealer.EphemeralLifetime);
+        var lateEnvelope = Convert.FromBase64String(sealer.Seal(Nik, late).Envelope);
+        Assert.Equal(Nik, opener.Open(new SealedNik(NikSeal.KeyId(key), Convert.ToBase64String(earlyEnvelope)), early));
+
+        Point(earlyEnvelope).CopyTo(lateEnvelope.AsSpan(1));
+
+        Assert.Throws<SealedNikException>(() => opener.Open(new SealedNik(NikSeal.KeyId(key), Convert.ToBase64String(lateEnvelope)), late));
+    }
+
+    private static ReadOnlySpan<byte> Point(SealedNik sealedNik) => Point(Convert.FromBase64String(sealedNik.Envelope));
+
+    private static ReadOnlySpan<byte> Point(byte[] envelope) => envelope.AsSpan(1, 65);
+
+    private static ReadOnlySpan<byte> Nonce(byte[] envelope) => envelope.AsSpan(66, 12);
+
+    private static ReadOnlySpan<byte> Ciphertext(byte[] envelope) => envelope.AsSpan(1 + 65 + 12 + 16);
+
+    private sealed class MovableClock : TimeProvider
+    {
+        private TimeSpan offset;
+
+        public void Advance(TimeSpan by) => offset += by;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace Verification.Platform.Access;
 /// token), then a rate token (the member's, or the client address's when the credentials are missing or refused), then
 /// may their role call this method. Denials count against the rate, and are audited through <see cref="AccessDenials"/>.
 /// </summary>
-public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials denials, AdmissionBuckets buckets, IOptions<AccessOptions> options) : ServerCallInterceptor
+public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials denials, AdmissionBuckets buckets, RefusalPause pause, IOptions<AccessOptions> options) : ServerCallInterceptor
 {
     private readonly ConcurrentDictionary<RpcMethod, MemberAccess> _methods = new();
 
@@ -31,8 +31,13 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
         {
             // A stranger is throttled by address, so a flood of bad or refused credentials costs a token per call like anyone's.
             var limits = options.Value;
-            if (buckets.TryTake(AdmissionBuckets.AddressKey(context), 1, Math.Max(1, limits.UnauthenticatedRatePerSecond), Math.Max(1, limits.UnauthenticatedBurst)) is { } wait)
+            var address = AdmissionBuckets.AddressKey(context);
+            if (buckets.TryTake(address, 1, Math.Max(1, limits.UnauthenticatedRatePerSecond), Math.Max(1, limits.UnauthenticatedBurst)) is { } wait)
+            {
+                await PauseAsync(address, context);
                 throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Too many calls without valid credentials from this address; retry after the given delay.", wait);
+            }
+
             // An expired or revoked member's credential is refused like an unknown one, but audited under the member it belonged to.
             if (credential is MemberCredential.Refused refused) await denials.RecordRefusedCredentialAsync(context, refused.Member, refused.ReasonCode, refused.Reason);
             throw RpcErrors.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
@@ -42,13 +47,17 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
 
         // Before authorization: a denied call costs a token too, so a denial flood is throttled like any other.
         if (TakeCalls(member, 1) is { } retryAfter)
+        {
+            await PauseAsync(MemberKey(member), context);
             throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Rate limit exceeded for this member; retry after the given delay.", retryAfter);
+        }
 
         if (context.GetHttpContext().Request.Headers[CallerContext.OnBehalfOfHeader].ToString() is { Length: > 0 } partner)
         {
             // Only the suite's own modules relay a partner's call; a partner naming another member would act as it.
             if (member.Role != MemberRole.InternalService || directory.FindByCode(partner) is null)
             {
+                await TakeDenialAsync(member, context);
                 await denials.RecordAsync(context, "ON_BEHALF_OF_NOT_ALLOWED", $"role {member.Role} may not act on behalf of another member", DeniedResource.None, context.CancellationToken);
                 throw AccessDenials.Denied("Only the suite's own modules may act on behalf of another member.", "ON_BEHALF_OF_NOT_ALLOWED");
             }
@@ -58,12 +67,14 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
 
         if (access.Reflection && !options.Value.ReflectionRoles.Contains(member.Role))
         {
+            await TakeDenialAsync(member, context);
             await denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not use server reflection", DeniedResource.None, context.CancellationToken);
             throw AccessDenials.Denied("Your member role may not use server reflection; the API is described in the published protos.", "ROLE_NOT_ALLOWED");
         }
 
         if (!access.AnyMember && !access.Roles.Contains(member.Role))
         {
+            await TakeDenialAsync(member, context);
             await denials.RecordAsync(context, "ROLE_NOT_ALLOWED", $"role {member.Role} may not call this method", DeniedResource.None, context.CancellationToken);
             throw AccessDenials.Denied("Your member role may not call this method.", "ROLE_NOT_ALLOWED");
         }
@@ -76,8 +87,22 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
     {
         var rate = member.Limits?.RatePerSecond ?? options.Value.RatePerSecond;
         var burst = member.Limits?.Burst ?? options.Value.Burst;
-        return buckets.TryTake("member:" + member.Code, calls, Math.Max(1, rate), Math.Max(1, burst));
+        return buckets.TryTake(MemberKey(member), calls, Math.Max(1, rate), Math.Max(1, burst));
     }
+
+    private static string MemberKey(Member member) => "member:" + member.Code;
+
+    /// <summary>A denial takes one of the member's few denial tokens before it is audited; out of them, the call is throttled instead.</summary>
+    private async Task TakeDenialAsync(Member member, ServerCallContext context)
+    {
+        var limits = options.Value;
+        if (buckets.TryTake("denials:" + member.Code, 1, Math.Max(1, limits.DeniedCallsPerSecond), Math.Max(1, limits.DeniedCallsBurst)) is not { } wait) return;
+        await PauseAsync(MemberKey(member), context);
+        throw RpcErrors.RetryLater(StatusCode.ResourceExhausted, "Too many denied calls from this member; retry after the given delay.", wait);
+    }
+
+    private Task PauseAsync(string caller, ServerCallContext context) =>
+        pause.WaitAsync(caller, options.Value.RefusalDelay, options.Value.MaxHeldRefusals, context.Deadline, context.CancellationToken);
 
     /// <summary>The member of the call's certificate, else of its bearer token, in the directory in force now.</summary>
     private MemberCredential Authenticate(ServerCallContext context)

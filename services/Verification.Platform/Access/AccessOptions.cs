@@ -22,6 +22,25 @@ public sealed class AccessOptions
     /// <summary>Burst of unauthenticated calls one client address may make.</summary>
     public int UnauthenticatedBurst { get; set; } = 40;
 
+    /// <summary>
+    /// Denied calls per second a member may make (role or on-behalf-of denials, counted before each is audited); beyond
+    /// them RESOURCE_EXHAUSTED. A member's own work never needs many: a flood of denials would otherwise cost the host a
+    /// denial each, up to the member's whole call rate.
+    /// </summary>
+    public int DeniedCallsPerSecond { get; set; } = 10;
+
+    /// <summary>Denied calls a member may make at once above <see cref="DeniedCallsPerSecond"/>.</summary>
+    public int DeniedCallsBurst { get; set; } = 20;
+
+    /// <summary>
+    /// A call refused for the caller's rate is answered after this pause (or just before its deadline): a client that ignores
+    /// RetryInfo is slowed to its own streams' pace instead of costing the host a refusal per request it can send. Zero turns it off.
+    /// </summary>
+    public TimeSpan RefusalDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Refusals of one caller (member or client address) that may wait out <see cref="RefusalDelay"/> at once; more are answered at once.</summary>
+    public int MaxHeldRefusals { get; set; } = 256;
+
     /// <summary>Items per second (NIKs, rows, recipients) a member's batch and streaming calls may take; a member's entry can set its own.</summary>
     public int ItemsPerSecond { get; set; } = 20_000;
 

@@ -36,12 +36,16 @@ public static class PartnerRest
 
     public static void MapOpenApi(WebApplication app)
     {
-        app.UseWhen(http => http.Request.Path.Equals(DocumentPath, StringComparison.Ordinal), document => document.Use(async (http, next) =>
+        // Swagger's middleware only on its own path: every gRPC call would otherwise pass through it.
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/openapi", StringComparison.Ordinal), openApi =>
         {
-            if (SignedIn(http)) await next(http);
-            else http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        }));
-        app.UseSwagger(o => o.RouteTemplate = "openapi/{documentName}.json");
+            openApi.UseWhen(http => http.Request.Path.Equals(DocumentPath, StringComparison.Ordinal), document => document.Use(async (http, next) =>
+            {
+                if (SignedIn(http)) await next(http);
+                else http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            }));
+            openApi.UseSwagger(o => o.RouteTemplate = "openapi/{documentName}.json");
+        });
     }
 
     /// <summary>Where the REST port listens (the second address Kestrel bound: it listens in the order configured), or null.</summary>

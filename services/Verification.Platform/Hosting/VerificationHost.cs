@@ -114,6 +114,8 @@ public static class VerificationHost
             UnauthenticatedRatePerSecond = int.TryParse(section["UnauthenticatedRatePerSecond"], out var strangers) ? strangers : new AccessOptions().UnauthenticatedRatePerSecond,
             UnauthenticatedBurst = int.TryParse(section["UnauthenticatedBurst"], out var strangerBurst) ? strangerBurst : new AccessOptions().UnauthenticatedBurst,
             DenialWindow = TimeSpan.TryParse(section["DenialWindow"], System.Globalization.CultureInfo.InvariantCulture, out var window) && window > TimeSpan.Zero ? window : new AccessOptions().DenialWindow,
+            DeniedCallsPerSecond = int.TryParse(section["DeniedCallsPerSecond"], out var denials) ? denials : new AccessOptions().DeniedCallsPerSecond,
+            DeniedCallsBurst = int.TryParse(section["DeniedCallsBurst"], out var denialBurst) ? denialBurst : new AccessOptions().DeniedCallsBurst,
             ItemsPerSecond = int.TryParse(section["ItemsPerSecond"], out var items) ? items : new AccessOptions().ItemsPerSecond,
             ItemBurst = int.TryParse(section["ItemBurst"], out var itemBurst) ? itemBurst : new AccessOptions().ItemBurst,
             MaxItemWait = TimeSpan.TryParse(section["MaxItemWait"], System.Globalization.CultureInfo.InvariantCulture, out var itemWait) && itemWait >= TimeSpan.Zero ? itemWait : new AccessOptions().MaxItemWait,
@@ -131,6 +133,18 @@ public static class VerificationHost
                 .Select(role => Enum.TryParse<MemberRole>(role, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(role, out _) ? parsed
                     : throw new ConfigurationError("Verification:Access:ReflectionRoles", "role names separated by commas, such as InternalService,Administrator", reflection))
                 .ToArray();
+        }
+        if (section["RefusalDelay"] is { Length: > 0 } pause)
+        {
+            access.RefusalDelay = TimeSpan.TryParse(pause, System.Globalization.CultureInfo.InvariantCulture, out var delay) && delay >= TimeSpan.Zero && delay <= TimeSpan.FromMinutes(10)
+                ? delay
+                : throw new ConfigurationError("Verification:Access:RefusalDelay", "a pause from 00:00:00 to 00:10:00, such as 00:00:00.500", pause);
+        }
+        if (section["MaxHeldRefusals"] is { Length: > 0 } held)
+        {
+            access.MaxHeldRefusals = int.TryParse(held, out var most) && most >= 0
+                ? most
+                : throw new ConfigurationError("Verification:Access:MaxHeldRefusals", "a whole number of refusals, 0 or more", held);
         }
         if (section["RatePerSecond"] is { } r && (!int.TryParse(r, out var parsedRate) || parsedRate < 1))
             throw new ConfigurationError("Verification:Access:RatePerSecond", "a whole number of calls per second, at least 1", r);
@@ -170,6 +184,7 @@ public static class VerificationHost
         builder.Services.AddSingleton<AccessDenials>();
         builder.Services.AddHostedService<DenialWindowFlush>();
         builder.Services.AddSingleton(sp => new AdmissionBuckets(sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton(sp => new RefusalPause(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton<ItemBudget>();
         builder.Services.AddSingleton<AccessInterceptor>();
         builder.Services.AddModuleDatabase<AccessDbContext>(host.Database.For(AccessModule));

@@ -15,17 +15,20 @@ public static class RequestMetadataLimit
     /// <summary>What HTTP/2 adds to each header field's name and value when it counts a header list's size (RFC 9113, 6.5.2).</summary>
     private const int FieldOverhead = 32;
 
-    public static IApplicationBuilder UseRequestMetadataLimit(this IApplicationBuilder app, ConnectionLimits limits) => app.Use(async (context, next) =>
+    // Not an async lambda: a call within the limit goes straight on, with no state machine of its own on every call's path.
+    public static IApplicationBuilder UseRequestMetadataLimit(this IApplicationBuilder app, ConnectionLimits limits) =>
+        app.Use((HttpContext context, RequestDelegate next) => Size(context.Request.Headers) <= limits.MaxRequestMetadataSize ? next(context) : RefuseAsync(context, limits));
+
+    private static long Size(IHeaderDictionary headers)
     {
         var size = 0L;
-        foreach (var (name, values) in context.Request.Headers)
+        foreach (var (name, values) in headers)
             foreach (var value in values) size += name.Length + (value?.Length ?? 0) + FieldOverhead;
-        if (size <= limits.MaxRequestMetadataSize)
-        {
-            await next(context);
-            return;
-        }
+        return size;
+    }
 
+    private static Task RefuseAsync(HttpContext context, ConnectionLimits limits)
+    {
         if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
         {
             // Trailers-only: the status in the one HEADERS frame that ends the stream.
@@ -33,12 +36,12 @@ public static class RequestMetadataLimit
             context.Response.ContentType = "application/grpc";
             context.Response.Headers["grpc-status"] = "8";
             context.Response.Headers["grpc-message"] = Uri.EscapeDataString(Message(limits));
-            return;
+            return Task.CompletedTask;
         }
 
         context.Response.StatusCode = StatusCodes.Status431RequestHeaderFieldsTooLarge;
-        await context.Response.WriteAsync(Message(limits), context.RequestAborted);
-    });
+        return context.Response.WriteAsync(Message(limits), context.RequestAborted);
+    }
 
     public static string Message(ConnectionLimits limits) =>
         $"The request metadata is larger than {limits.MaxRequestMetadataSize} bytes; nothing was done. Send less metadata.";
