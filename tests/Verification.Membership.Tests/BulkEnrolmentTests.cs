@@ -3,6 +3,7 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
+using Verification.Platform.Privacy;
 using Grpc.Core;
 using Verification.Api;
 using Verification.Contracts.Events;
@@ -110,6 +111,24 @@ public sealed class BulkEnrolmentTests(MembershipHosts hosts) : IClassFixture<Me
         Assert.All(coverages.Where(c => c.Program is Program.Jkk or Program.Jkm), c => Assert.Equal((TestData.Today.AddDays(3).ToApi(), CoverageEndReason.EmploymentEnded), (c.EndDate, c.EndReason)));
         Assert.All(coverages.Where(c => c.Program is Program.Jht or Program.Jp), c => Assert.Equal(CoverageEndReason.Unspecified, c.EndReason));
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, async () => await internalServices.EndCoverageAsync(End(TestData.Today.AddYears(2), contract: true)));
+    }
+
+    [Theory, BothProviders]
+    public async Task EachNewParticipantOfAChunkHasItsNikSealedForItsOwnEventOnly(DatabaseProvider provider)
+    {
+        var host = await hosts.OnAsync(provider);
+        var items = Enumerable.Range(0, 3).Select(_ => TestData.Bpu()).ToList();
+
+        var results = (await host.Client("internal-services").EnrollParticipantsAsync(Chunk(items))).Results;
+
+        var published = await host.PublishedAsync();
+        var enrolled = results.Select(r => published.About(r.Enrolled.ParticipantNumber).OfType<ParticipantEnrolled>().Single()).ToList();
+        using var opener = new NikOpener([NikSealing.ReadPrivateKey(TestNikKeys.PrivateKeyPath, "test")]);
+        for (var i = 0; i < items.Count; i++)
+        {
+            Assert.Equal(items[i].Nik, opener.Open(enrolled[i].SealedNik, enrolled[i].EventId));
+            Assert.Throws<SealedNikException>(() => opener.Open(enrolled[i].SealedNik, enrolled[(i + 1) % items.Count].EventId));
+        }
     }
 
     private static async Task EachItemIsAnsweredAsAloneAsync(MembershipHost host)

@@ -189,7 +189,10 @@ public sealed class RegistryOperationsTests(MembershipHosts hosts) : IClassFixtu
         var byNik = (await auditor.GetParticipantAsync(new GetParticipantRequest { Nik = request.Nik })).Participant;
         Assert.Equal(byNumber, byNik);
         Assert.Equal(request.Nik[..4] + "••••••••" + request.Nik[^4..], byNik.Nik); // an auditor reads the NIK masked (issue 25)
-        Assert.Equal("Siti Aminah", byNik.FullName);
+        Assert.Equal("S. A.", byNik.FullName); // and the name as initials (issue 25)
+        var whole = (await Internal.GetParticipantAsync(new GetParticipantRequest { Nik = request.Nik })).Participant;
+        Assert.Equal((request.Nik, "Siti Aminah"), (whole.Nik, whole.FullName)); // the suite's own modules read both whole
+        Assert.Equal(whole.Coverages, byNik.Coverages);
         Assert.Equal("11000001", byNik.Coverages[0].EmployerNumber);
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, async () => await auditor.GetParticipantAsync(new GetParticipantRequest { Nik = TestData.Nik() }));

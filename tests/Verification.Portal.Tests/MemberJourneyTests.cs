@@ -223,13 +223,14 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
     public async Task AuditorTracesALoanReadsItsCanonicalJsonAndProvesItInTheBrowser()
     {
         var loan = "SIKP-" + Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
+        var borrowerNik = Nik.New();
         using (var channel = new VerificationChannel(scene.GrpcAddress, new ChannelSettings { BearerToken = scene.Token("bank-bri") }))
         {
             await new KurService.KurServiceClient(channel).EnrolBorrowerAsync(new EnrolBorrowerRequest
             {
                 BankCode = "002", LoanReference = loan, Scheme = KurScheme.Mikro, LoanAmountRupiah = 25_000_000,
                 DisbursementDate = new Date { Year = Nik.JakartaToday.AddDays(20).Year, Month = Nik.JakartaToday.AddDays(20).Month, Day = Nik.JakartaToday.AddDays(20).Day },
-                Borrower = new Borrower { Nik = Nik.New(), FullName = "Dewi Lestari", BirthDate = new Date { Year = 1990, Month = 8, Day = 15 }, Sex = Sex.Male, BusinessSector = "47111", RegionCode = "3374", DeclaredMonthlyIncomeRupiah = 2_500_000 },
+                Borrower = new Borrower { Nik = borrowerNik, FullName = "Dewi Lestari", BirthDate = new Date { Year = 1990, Month = 8, Day = 15 }, Sex = Sex.Male, BusinessSector = "47111", RegionCode = "3374", DeclaredMonthlyIncomeRupiah = 2_500_000 },
             });
         }
 
@@ -248,6 +249,11 @@ public sealed class MemberJourneyTests(PortalScene scene) : IClassFixture<Portal
 
         var entry = page.Locator("#entries li.entry").First;
         Assert.Contains(loan, await entry.Locator("pre.canonical").TextContentAsync(), StringComparison.Ordinal);
+        // An auditor traces what happened, not who the person is: the page never shows the borrower's name or whole NIK (issue 25).
+        var shown = await page.ContentAsync();
+        Assert.DoesNotContain("Dewi", shown, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Lestari", shown, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(borrowerNik, shown, StringComparison.Ordinal);
         await page.FillAsync("#log-key", scene.PublicKeyPem);
         await page.DispatchEventAsync("#log-key", "change");
         await entry.Locator("button[data-prove]").ClickAsync();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -11,21 +12,32 @@ using ApiProgram = Verification.Api.Common.V1.Program;
 using Verification.Api.Rentan.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Membership.Features.Seed;
 using Verification.Platform.Bus;
+using Verification.Platform.Data;
 using Verification.Platform.Hosting;
+using Verification.Platform.Privacy;
 using Verification.Rentan;
 using Verification.Testing;
 using WibCalendar = Verification.Domain.WibCalendar;
 
-// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--rows 100000]
+// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--postgres-pid PID] [--rabbitmq AMQP_URI] [--rows 100000] [--registry N]
+// Arguments --Verification:Key=Value are given to both hosts as configuration.
+// --registry N seeds Membership's registry with N synthetic participants first (the workers' NIKs are in a district the
+// seed never draws, so they are new people). --postgres-pid (the postmaster's) adds PostgreSQL's CPU to the figures.
+// Each step is timed to its answer, then until both outboxes are empty (the relays publishing its events): CPU is
+// reported for both, per row, so what the call costs and what its events cost afterwards are told apart.
 // Without --postgres or --rabbitmq it starts the throwaway servers of Verification.Testing (PostgreSQL there runs with
 // fsync off: pass a durable server, as tests/benchmarks/rentan-enrol.sh does, for figures worth publishing).
 // One sponsor (the development sponsor-parepare): an extract of N people (deciles 1-4) taken yesterday, a list of the same
 // N workers enrolled in one call, then a December extract taken today (a tenth of them richer, decile 6) and the update
-// renewing the rest into next year's agreement. Membership's registry holds only what the run enrols.
+// renewing the rest into next year's agreement. Membership's registry holds only what the run enrols, unless --registry.
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 var rowCount = int.Parse(Value("--rows") ?? "100000", CultureInfo.InvariantCulture);
+var registrySize = long.Parse(Value("--registry") ?? "0", CultureInfo.InvariantCulture);
+var postgresPid = Value("--postgres-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
 Console.WriteLine($"== {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, load average at start: {LoadAverage()}");
+SealingCost.Print();
 
 var admin = Value("--postgres") ?? (await PostgresServer.SharedAsync()).AdminConnectionString;
 var rabbit = Value("--rabbitmq") ?? (await RabbitMqBroker.SharedAsync()).AmqpUri.ToString();
@@ -34,18 +46,31 @@ var databases = new Dictionary<string, string>();
 foreach (var name in new[] { "membership", "rentan", "access_membership", "access_rentan" }) databases[name] = await CreateDatabaseAsync(admin, name);
 
 var data = Path.Combine(Path.GetTempPath(), "rentan-loadtest-" + Guid.NewGuid().ToString("N"));
-var common = new[]
-{
+string[] common =
+[
     "--Verification:Database:Provider=Postgres",
     "--Verification:Bus:Transport=RabbitMq",
     $"--Verification:Bus:RabbitMqUri={rabbit}",
     "--Verification:Internal:DefaultDeadline=00:02:00",
     "--Verification:Access:RatePerSecond=100000",
     "--Verification:Access:Burst=100000",
-};
+    // The sponsor's item budget (20,000 rows/s by default) is admission control, not what this measures.
+    "--Verification:Access:ItemsPerSecond=10000000",
+    "--Verification:Access:ItemBurst=10000000",
+    // Any --Verification:… argument goes to both hosts (e.g. --Verification:Rentan:ChunkSize=1000 to compare settings).
+    .. args.Where(a => a.StartsWith("--Verification:", StringComparison.Ordinal)),
+];
 await using var membership = await ModuleHost.StartAsync(
     [.. common, $"--Verification:Database:DataDirectory={data}/membership", "--Verification:Services=membership",
      $"--Verification:Database:ConnectionStrings:membership={databases["membership"]}", $"--Verification:Database:ConnectionStrings:access={databases["access_membership"]}"]);
+if (registrySize > 0)
+{
+    var seeded = await MembershipSeeder.SeedAsync(new ModuleDatabase("membership", DatabaseProvider.Postgres, databases["membership"]),
+        new SeedArguments(registrySize, 1, 0.15, null, null), TextWriter.Null, CancellationToken.None);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"== Membership's registry seeded: {seeded.Participants:N0} participants, {seeded.Coverages:N0} coverage rows in {seeded.Elapsed.TotalSeconds:0} s; load average {LoadAverage()}"));
+}
+
 var credentials = Path.Combine(data, "membership", "dev-credentials");
 await using var rentan = await ModuleHost.StartAsync(
     [.. common, $"--Verification:Database:DataDirectory={data}/rentan", "--Verification:Services=rentan,counter",
@@ -73,22 +98,27 @@ foreach (var year in new[] { today.Year, today.Year + 1 })
     });
 }
 
-Console.WriteLine($"== {Sponsor}: {rowCount:N0} people; Membership and Rentan are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them");
-var extract = await TimedAsync(() => UploadAsync(sponsor, rowCount, today.AddDays(-1), december: false));
+Console.WriteLine($"== {Sponsor}: {rowCount:N0} people; Membership and Rentan are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them; registry of {registrySize:N0} seeded participants");
+var outboxes = new Outboxes([databases["membership"], databases["rentan"]]);
+var meter = new CpuMeter(postgresPid);
+await outboxes.DrainAsync();
+var extract = await meter.TimedAsync(() => UploadAsync(sponsor, rowCount, today.AddDays(-1), december: false));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   UploadExtract: {extract.Value.Accepted:N0} rows kept in {extract.Elapsed.TotalSeconds:0.0} s = {rowCount / extract.Elapsed.TotalSeconds:N0} rows/s"));
 
-var enrol = await TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
+var enrol = await meter.TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"   EnrolWorkers: {enrol.Value.Enrolled:N0} enrolled, {enrol.Value.Refused:N0} refused, {enrol.Value.Rejected:N0} rejected of {enrol.Value.Rows:N0} in {enrol.Elapsed.TotalSeconds:0.0} s = {rowCount / enrol.Elapsed.TotalSeconds:N0} rows/s; {enrol.Cpu.TotalMilliseconds * 1000 / rowCount:N0} µs of this process's CPU per row; load average {LoadAverage()}"));
+    $"   EnrolWorkers: {enrol.Value.Enrolled:N0} enrolled, {enrol.Value.Refused:N0} refused, {enrol.Value.Rejected:N0} rejected of {enrol.Value.Rows:N0} in {enrol.Elapsed.TotalSeconds:0.0} s = {rowCount / enrol.Elapsed.TotalSeconds:N0} rows/s; {enrol.Cpu.PerRow(rowCount)}; load average {LoadAverage()}"));
+await DrainedAsync("EnrolWorkers", rowCount);
 
-var repeat = await TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   the same list again: {repeat.Value.Unchanged:N0} unchanged in {repeat.Elapsed.TotalSeconds:0.0} s = {rowCount / repeat.Elapsed.TotalSeconds:N0} rows/s"));
+var repeat = await meter.TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   the same list again: {repeat.Value.Unchanged:N0} unchanged in {repeat.Elapsed.TotalSeconds:0.0} s = {rowCount / repeat.Elapsed.TotalSeconds:N0} rows/s; {repeat.Cpu.PerRow(rowCount)}"));
 
-var december = await TimedAsync(() => UploadAsync(sponsor, rowCount, today, december: true));
+var december = await meter.TimedAsync(() => UploadAsync(sponsor, rowCount, today, december: true));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   December extract: {december.Value.Accepted:N0} rows in {december.Elapsed.TotalSeconds:0.0} s"));
-var update = await TimedAsync(() => UpdateAsync(sponsor, today.Year));
+var update = await meter.TimedAsync(() => UpdateAsync(sponsor, today.Year));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"   RunAnnualUpdate: {update.Value.Workers:N0} workers re-checked ({update.Value.Renewed:N0} renewed, {update.Value.Ended:N0} ended) in {update.Elapsed.TotalSeconds:0.0} s = {update.Value.Workers / update.Elapsed.TotalSeconds:N0} workers/s; {update.Cpu.TotalMilliseconds * 1000 / update.Value.Workers:N0} µs of this process's CPU per worker; load average {LoadAverage()}"));
+    $"   RunAnnualUpdate: {update.Value.Workers:N0} workers re-checked ({update.Value.Renewed:N0} renewed, {update.Value.Ended:N0} ended) in {update.Elapsed.TotalSeconds:0.0} s = {update.Value.Workers / update.Elapsed.TotalSeconds:N0} workers/s; {update.Cpu.PerRow(update.Value.Workers)}; load average {LoadAverage()}"));
+await DrainedAsync("RunAnnualUpdate", update.Value.Workers);
 
 var drained = await EventCounter.WaitForAsync(enrol.Value.Enrolled, update.Value.Renewed, update.Value.Ended, TimeSpan.FromSeconds(900));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -104,21 +134,18 @@ catch (IOException)
 
 return drained && enrol.Value.Enrolled == rowCount ? 0 : 1;
 
-// The process's CPU (Membership, Rentan, the relays and the client: not PostgreSQL or RabbitMQ) says more than the wall clock on a loaded machine.
-static async Task<(T Value, TimeSpan Elapsed, TimeSpan Cpu)> TimedAsync<T>(Func<Task<T>> run)
+// After a step: how long its events took to leave both outboxes, and the CPU that cost.
+async Task DrainedAsync(string step, long rows)
 {
-    var process = Process.GetCurrentProcess();
-    var cpu = process.TotalProcessorTime;
-    var watch = Stopwatch.StartNew();
-    var value = await run();
-    process.Refresh();
-    return (value, watch.Elapsed, process.TotalProcessorTime - cpu);
+    var drain = await meter.TimedAsync(async () => { await outboxes.DrainAsync(); return 0; });
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"     then its events left the outboxes in {drain.Elapsed.TotalSeconds:0.0} s more; {drain.Cpu.PerRow(rows)} of {step}; load average {LoadAverage()}"));
 }
 
 static string Nik(int n)
 {
     var birth = new DateOnly(1970, 1, 1).AddDays(n / 9999 % 10_000);
-    return string.Create(CultureInfo.InvariantCulture, $"737201{birth.Day:00}{birth.Month:00}{birth.Year % 100:00}{1 + (n % 9999):0000}");
+    // District 90: the synthetic registry draws districts 01-30, so a seeded registry never holds these people.
+    return string.Create(CultureInfo.InvariantCulture, $"737290{birth.Day:00}{birth.Month:00}{birth.Year % 100:00}{1 + (n % 9999):0000}");
 }
 
 static async Task<ExtractSummary> UploadAsync(RentanService.RentanServiceClient client, int rows, DateOnly date, bool december)
@@ -272,5 +299,118 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
+    }
+}
+
+/// <summary>CPU spent since a point: this process's (Membership, Rentan, relays, counter, client) and PostgreSQL's when its postmaster is known.</summary>
+internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres)
+{
+    public string PerRow(long rows) => rows == 0 ? "no rows" : string.Create(CultureInfo.InvariantCulture,
+        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}");
+}
+
+/// <summary>Reads this process's CPU and, from /proc, the PostgreSQL server's: the postmaster, its live backends, and the backends it has reaped.</summary>
+internal sealed class CpuMeter(int? postgresPid)
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    public async Task<(T Value, TimeSpan Elapsed, CpuSpent Cpu)> TimedAsync<T>(Func<Task<T>> run)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var postgres = PostgresCpu();
+        var watch = Stopwatch.StartNew();
+        var value = await run();
+        process.Refresh();
+        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres));
+    }
+
+    private TimeSpan? PostgresCpu()
+    {
+        if (postgresPid is not { } postmaster) return null;
+        double ticks = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(directory, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the process ended meanwhile: its time is in the postmaster's reaped children
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            // Fields after the command's closing parenthesis: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ppid = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            if (pid != postmaster && ppid != postmaster) continue;
+            ticks += double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
+            if (pid == postmaster) ticks += double.Parse(fields[13], CultureInfo.InvariantCulture) + double.Parse(fields[14], CultureInfo.InvariantCulture);
+        }
+
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+}
+
+/// <summary>The modules' outboxes: waits until no event is left unpublished in any of them.</summary>
+internal sealed class Outboxes(IReadOnlyList<string> connectionStrings)
+{
+    public async Task DrainAsync()
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+        while (await PendingAsync() > 0)
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException("The outboxes did not drain within 15 minutes.");
+            await Task.Delay(200);
+        }
+    }
+
+    private async Task<long> PendingAsync()
+    {
+        long pending = 0;
+        foreach (var connectionString in connectionStrings)
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM outbox_messages WHERE published_at IS NULL", connection);
+            pending += (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        return pending;
+    }
+}
+
+/// <summary>What sealing a NIK to the audit key costs on this machine now: with an ephemeral key of its own, and as the sealer does it (one key a minute).</summary>
+internal static class SealingCost
+{
+    public static void Print()
+    {
+        using var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var publicOnly = ECDiffieHellman.Create();
+        publicOnly.ImportSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
+        using var sealer = new NikSealer(publicOnly);
+        const string Nik = "7372901501700001";
+        const int Count = 2_000;
+        // Warm-up: JIT and OpenSSL's first use are not the steady state.
+        for (var i = 0; i < 100; i++) NikSeal.Seal(Nik, Guid.NewGuid(), publicOnly, sealer.KeyId);
+        var alone = Measure(() => { for (var i = 0; i < Count; i++) NikSeal.Seal(Nik, Guid.NewGuid(), publicOnly, sealer.KeyId); });
+        var shared = Measure(() => { for (var i = 0; i < Count; i++) sealer.Seal(Nik, Guid.NewGuid()); });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"== sealing a NIK to the audit key, CPU per event: {alone.TotalMilliseconds * 1000 / Count:N1} µs with its own ephemeral key, {shared.TotalMilliseconds * 1000 / Count:N1} µs as NikSealer seals (one key a minute)"));
+    }
+
+    private static TimeSpan Measure(Action run)
+    {
+        var process = Process.GetCurrentProcess();
+        var before = process.TotalProcessorTime;
+        run();
+        process.Refresh();
+        return process.TotalProcessorTime - before;
     }
 }

@@ -115,6 +115,10 @@ public sealed class EnrolmentTests(RentanHostsFixture fixture) : IClassFixture<R
         Assert.Throws<SealedNikException>(() => opener.Open(poorestEvent.SealedNik, Guid.NewGuid()));
         Assert.DoesNotContain(poorest, poorestEvent.MaskedNik, StringComparison.Ordinal);
         Assert.DoesNotContain(poorest, poorestEvent.ToString(), StringComparison.Ordinal);
+        // Both of the list's enrolments open, each only for its own event.
+        var vulnerableEvent = events.Single(e => e.SponsorshipId == byId["r-vulnerable"].SponsorshipId);
+        Assert.Equal(vulnerable, opener.Open(vulnerableEvent.SealedNik, vulnerableEvent.EventId));
+        Assert.Throws<SealedNikException>(() => opener.Open(poorestEvent.SealedNik, vulnerableEvent.EventId));
     }
 
     [Theory, BothProviders]

@@ -4,7 +4,10 @@
 # outboxes to RabbitMQ; the development sponsor uploads an N-row DTSEN extract, enrols the same N workers in one
 # EnrolWorkers call (then again: all UNCHANGED), uploads a December extract and runs the December update; prints rows/s
 # for each step, then waits until every enrolment, renewal and end event has been consumed.
-# Usage: tests/benchmarks/rentan-enrol.sh [rows (default 100000)]
+# Each step is also timed until both outboxes are empty, with CPU per row of this process and of PostgreSQL.
+# Usage: tests/benchmarks/rentan-enrol.sh [rows (default 100000)] [--registry N (seed Membership with N participants first)]
+# RUN_WITH prefixes the load test's command, e.g. RUN_WITH="dotnet-trace collect --format Speedscope -o /tmp/rentan.nettrace --"
+# for a CPU profile (tests/benchmarks/speedscope-top.py summarises it); PG_SHARED_BUFFERS (default 512MB), e.g. 2GB with --registry 10000000.
 # Needs postgresql-15 and rabbitmq-server (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +28,7 @@ trap cleanup EXIT
 mkdir "$work/pg"; [[ $(id -u) -eq 0 ]] && chown postgres "$work/pg"
 as_pg $PG/initdb -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg $PG/pg_ctl -D "$work/pg" -l "$work/pg/log" -w -o "-p $PGPORT -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_connections=500" start >/dev/null
+as_pg $PG/pg_ctl -D "$work/pg" -l "$work/pg/log" -w -o "-p $PGPORT -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=${PG_SHARED_BUFFERS:-512MB} -c max_connections=500" start >/dev/null
 echo "== PostgreSQL 15 on port $PGPORT: fsync $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW fsync'), synchronous_commit $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW synchronous_commit')"
-dotnet tests/Verification.Rentan.LoadTest/bin/Release/net10.0/Verification.Rentan.LoadTest.dll \
-  --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres" --rows "$ROWS" "$@"
+${RUN_WITH:-} dotnet tests/Verification.Rentan.LoadTest/bin/Release/net10.0/Verification.Rentan.LoadTest.dll \
+  --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres" --postgres-pid "$(head -1 "$work/pg/postmaster.pid")" --rows "$ROWS" "$@"

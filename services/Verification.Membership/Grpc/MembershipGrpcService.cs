@@ -379,8 +379,8 @@ public sealed class MembershipGrpcService(
             : await participants.FindAsync(nik!, context.CancellationToken);
         if (participant is null) throw RpcErrors.Of(StatusCode.NotFound, "No such participant.");
         var answer = participant.ToApi(time.JakartaToday());
-        // An audit needs the participant and its coverages, not the full NIK (the key that links a person across data sets).
-        if (context.Member().Role == MemberRole.Auditor) answer.Nik = Nik.MaskInput(answer.Nik);
+        // An audit needs the participant and its coverages, not who the person is: NIK and name masked (AuditorView).
+        if (context.Member().Role == MemberRole.Auditor) answer = AuditorView.Of(answer);
         return new GetParticipantResponse { Participant = answer, ReadTime = ApiMapping.Now(time) };
     }
 }

@@ -49,6 +49,13 @@ public sealed record ConnectionLimits
     /// </summary>
     public int MaxHeaderBlockSize { get; init; } = 128 * 1024;
 
+    /// <summary>
+    /// Header fields Kestrel takes in one request: as many as <see cref="MaxRequestMetadataSize"/> can hold at 32 bytes each,
+    /// plus the pseudo-headers. Kestrel's default (100, with twice that closing the whole connection) refused metadata far
+    /// under the size limit; a block with more fields is over the size limit anyway and Kestrel answers it 431 on its stream.
+    /// </summary>
+    public int MaxRequestHeaderCount => MaxRequestMetadataSize / 32 + 16;
+
     public static ConnectionLimits Read(IConfiguration configuration)
     {
         var section = configuration.GetSection(SectionName);
@@ -77,6 +84,7 @@ public sealed record ConnectionLimits
         kestrel.Limits.Http2.MaxStreamsPerConnection = MaxConcurrentStreams;
         kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(MaxHeaderBlockSize, MaxRequestMetadataSize);
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(MaxHeaderBlockSize, MaxRequestMetadataSize);
+        kestrel.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
     }
 
     private static TimeSpan Duration(IConfigurationSection section, string key, TimeSpan fallback)
