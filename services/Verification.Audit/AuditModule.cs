@@ -30,15 +30,22 @@ public static class AuditModule
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(host);
         var settings = AuditSettings.Read(builder.Configuration, host);
+        // Both keys go to the container through factories below, so it disposes them; CA2000 does not follow the capture.
+#pragma warning disable CA2000
         var signingKey = new LogSigningKey(settings.LoadSigner());
+#pragma warning restore CA2000
         var nikHasher = settings.LoadNikHasher();
         var services = builder.Services;
         // The audit service is NOT_SERVING once the log is found damaged, whatever its database says.
         var database = services.AddModule<AuditDbContext>(host, Name, ApiDescriptors.Audit.FullName, serving: sp => !sp.GetRequiredService<LogIntegrity>().Damaged);
         services.AddSingleton(settings);
-        services.AddSingleton(signingKey);
+        // Handed over through factories, the keys are the container's to dispose; an instance handed over is never disposed.
+        services.AddSingleton(_ => signingKey);
         services.AddSingleton(nikHasher);
-        services.AddSingleton(settings.LoadNikOpener());
+#pragma warning disable CA2000
+        var nikOpener = settings.LoadNikOpener();
+#pragma warning restore CA2000
+        services.AddSingleton(_ => nikOpener);
         services.AddSingleton<EventIntake>();
         services.AddSingleton<AppendSignal>();
         services.AddSingleton<SignedTreeSize>();

@@ -9,9 +9,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
+using Verification.Api.Channels;
 using Verification.Platform.Hosting;
 using Verification.Portal.Calls;
 using Verification.Portal.Sessions;
@@ -42,10 +44,12 @@ public static class PortalModule
         var services = builder.Services;
         services.AddSingleton(settings);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ModuleEndpoints>();
+        // Modules at dns:/// or a list of replicas are balanced over them, as between modules.
+        services.AddModuleResolvers();
         services.AddHttpContextAccessor();
         services.AddSingleton<MemberSessions>();
         services.AddSingleton<MemberChannels>();
+        services.AddSingleton<PortalDelegation>();
         services.AddSingleton<StaffUploads>();
         services.AddSingleton<BatchResultsFiles>();
         services.AddScoped<PortalText>();
@@ -106,18 +110,31 @@ public static class PortalModule
         X509Certificate2? certificate = null;
         if (listen.CertificatePath is { } path)
         {
+#pragma warning disable CA2000 // Kestrel serves with it for the process's life.
             certificate = listen.CertificateKeyPath is { } key
                 ? X509Certificate2.CreateFromPemFile(path, key)
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
+#pragma warning restore CA2000
         }
+        X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Parse(listen.Address), settings.Port, endpoint =>
             {
                 endpoint.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
-                // Browsers present no client certificate: members sign in with their token instead.
-                if (certificate is not null) endpoint.UseHttps(certificate);
+                if (certificate is not null)
+                {
+                    endpoint.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        // A member may sign in with its client certificate only where the portal can call for it (delegation).
+                        if (!settings.Delegates) return;
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        // Without a CA, members are pinned by thumbprint in the members file, as on the gRPC side.
+                        https.ClientCertificateValidation = (presented, _, _) => clientCa is null || CertificateAuthority.Issued(clientCa, presented);
+                    });
+                }
                 endpoint.Use(next => connection =>
                 {
                     connection.Items[PortalWeb.ConnectionMarker] = true;

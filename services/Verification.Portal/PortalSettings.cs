@@ -33,12 +33,24 @@ public sealed record PortalSettings
     public int SignInAttemptsPerMinute { get; init; } = 10;
 
     /// <summary>
-    /// A certificate the portal presents to modules that require mutual TLS. It must belong to no member: the portal calls as the
-    /// signed-in member's token, never as an identity of its own.
+    /// A certificate the portal presents to modules that require mutual TLS. Without delegation it must belong to no member (the
+    /// portal calls with the signed-in member's token); with delegation it may be the portal member's own.
     /// </summary>
     public string? ClientCertificatePath { get; init; }
 
     public string? ClientCertificateKeyPath { get; init; }
+
+    /// <summary>
+    /// The portal's delegation-signing key (P-256 private key, PEM). When set, every call is made as the portal member for the
+    /// signed-in member by a signed assertion (Platform's MemberDelegation), members may sign in with a client certificate, and
+    /// no member's token is kept after sign-in.
+    /// </summary>
+    public string? DelegationKeyPath { get; init; }
+
+    /// <summary>The portal member's bearer token file, when its identity towards the modules is a token rather than <see cref="ClientCertificatePath"/>.</summary>
+    public string? DelegationTokenPath { get; init; }
+
+    public bool Delegates => DelegationKeyPath is not null;
 
     public static PortalSettings Read(IConfiguration configuration, VerificationOptions host)
     {
@@ -56,11 +68,21 @@ public sealed record PortalSettings
             SignInAttemptsPerMinute = section.WholeNumber("SignInAttemptsPerMinute", 10, 1, 10_000),
             ClientCertificatePath = Text(section, "ClientCertificatePath"),
             ClientCertificateKeyPath = Text(section, "ClientCertificateKeyPath"),
+            DelegationKeyPath = Text(section, "DelegationKeyPath"),
+            DelegationTokenPath = Text(section, "DelegationTokenPath"),
         };
         if (settings.Port != 0 && (settings.Port == host.Listen.Port || settings.Port == host.Listen.RestPort))
             throw new ConfigurationError($"{SectionName}:Port", "a port other than the gRPC and REST ports", settings.Port.ToString(CultureInfo.InvariantCulture));
         if (settings.ClientCertificatePath is { } certificate && !File.Exists(certificate))
             throw new ConfigurationError($"{SectionName}:ClientCertificatePath", "an existing PEM certificate", certificate);
+        if (settings.DelegationKeyPath is { } key && !File.Exists(key))
+            throw new ConfigurationError($"{SectionName}:DelegationKeyPath", "an existing P-256 private key (PEM)", key);
+        if (settings.DelegationTokenPath is { } token && !File.Exists(token))
+            throw new ConfigurationError($"{SectionName}:DelegationTokenPath", "an existing file holding the portal member's token", token);
+        if (settings.Delegates && settings.DelegationTokenPath is null && settings.ClientCertificatePath is null)
+            throw new ConfigurationError($"{SectionName}:DelegationTokenPath", "the portal member's token file (or ClientCertificatePath) beside DelegationKeyPath");
+        if (!settings.Delegates && settings.DelegationTokenPath is not null)
+            throw new ConfigurationError($"{SectionName}:DelegationKeyPath", "the portal's delegation key beside DelegationTokenPath");
         return settings;
     }
 

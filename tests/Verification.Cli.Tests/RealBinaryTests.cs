@@ -9,7 +9,7 @@ namespace Verification.Cli.Tests;
 public sealed class RealBinaryTests(SuiteHost suite) : IClassFixture<SuiteHost>
 {
     /// <summary>The CLI's own build output (its own dependency versions), in the configuration these tests were built in.</summary>
-    private static string Cli
+    internal static string Cli
     {
         get
         {
@@ -21,7 +21,7 @@ public sealed class RealBinaryTests(SuiteHost suite) : IClassFixture<SuiteHost>
         }
     }
 
-    private static string Dotnet => Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+    internal static string Dotnet => Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     private ProcessStartInfo Start(string member, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {

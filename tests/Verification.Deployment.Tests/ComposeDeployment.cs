@@ -6,8 +6,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 using Verification.Api;
 using Verification.Api.Channels;
+using Verification.LoadTests.Harness;
 using Verification.Platform.Hosting;
 using Xunit.Abstractions;
 
@@ -31,9 +33,17 @@ public sealed class ComposeDeployment : IAsyncDisposable
         ["rentan"] = ApiDescriptors.Rentan.FullName,
     };
 
+    /// <summary>The compose services of a module's two replicas: the module's name, then <c>&lt;module&gt;-2</c>.</summary>
+    public static IReadOnlyList<string> ReplicasOf(string module) => [module, module + "-2"];
+
+    /// <summary>Every module container of the deployment (the portal aside).</summary>
+    public static IEnumerable<string> ModuleServices => Modules.Keys.SelectMany(ReplicasOf);
+
+    public static string ModuleOf(string service) => service.EndsWith("-2", StringComparison.Ordinal) ? service[..^2] : service;
+
     private readonly ITestOutputHelper output;
     private readonly string[] compose;
-    private readonly Dictionary<(string Module, string Member), VerificationChannel> channels = [];
+    private readonly Dictionary<(string Module, string Member), GrpcChannel> channels = [];
 
     private ComposeDeployment(ITestOutputHelper output, string[] compose, string work, string project)
     {
@@ -47,6 +57,7 @@ public sealed class ComposeDeployment : IAsyncDisposable
 
     public string Project { get; }
 
+    /// <summary>The published port of each module service (each replica its own).</summary>
     public Dictionary<string, int> Ports { get; } = new(StringComparer.Ordinal);
 
     public int PostgresPort { get; private set; }
@@ -62,7 +73,8 @@ public sealed class ComposeDeployment : IAsyncDisposable
 
     public string TokenFile(string member) => Path.Combine(WorkDirectory, "dev-credentials", member + ".token");
 
-    public string Address(string module) => $"http://127.0.0.1:{Ports[module]}";
+    /// <summary>One replica's published address: a module's name is its first replica.</summary>
+    public string Address(string service) => $"http://127.0.0.1:{Ports[service]}";
 
     public string Database(string name) =>
         $"Host=127.0.0.1;Port={PostgresPort};Username=verification;Password={PostgresPassword};Database={name};Timeout=10;Command Timeout=60";
@@ -81,7 +93,8 @@ public sealed class ComposeDeployment : IAsyncDisposable
             var clock = Stopwatch.StartNew();
             await deployment.ComposeAsync(["up", "-d"], TimeSpan.FromMinutes(5), cancellationToken);
             output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {string.Join(' ', compose)} up -d: project {project}");
-            await deployment.WaitUntilServingAsync(Modules.Keys, TimeSpan.FromMinutes(4), cancellationToken);
+            // Twelve module containers starting at once on a shared machine: minutes are a hang guard, not a speed check.
+            await deployment.WaitUntilServingAsync(ModuleServices, TimeSpan.FromMinutes(10), cancellationToken);
             await deployment.WaitUntilPortalAnswersAsync(TimeSpan.FromMinutes(2), cancellationToken);
             output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  every module SERVING ({string.Join(", ", deployment.Ports.Select(p => $"{p.Key} :{p.Value}"))})");
             return deployment;
@@ -149,10 +162,10 @@ public sealed class ComposeDeployment : IAsyncDisposable
         var ports = new StringBuilder();
         PortalPort = FreePort();
         ports.Append(CultureInfo.InvariantCulture, $"PORTAL_PORT={PortalPort}\n");
-        foreach (var module in Modules.Keys)
+        foreach (var service in ModuleServices)
         {
-            Ports[module] = FreePort();
-            ports.Append(CultureInfo.InvariantCulture, $"{module.ToUpperInvariant()}_PORT={Ports[module]}\n");
+            Ports[service] = FreePort();
+            ports.Append(CultureInfo.InvariantCulture, $"{service.ToUpperInvariant().Replace('-', '_')}_PORT={Ports[service]}\n");
         }
 
         File.WriteAllText(Path.Combine(WorkDirectory, ".env"), $"""
@@ -171,19 +184,19 @@ public sealed class ComposeDeployment : IAsyncDisposable
             """);
     }
 
-    /// <summary>Health of each module through its published port, by its service name: SERVING once its database and bus answer.</summary>
-    public async Task<TimeSpan> WaitUntilServingAsync(IEnumerable<string> modules, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Health of each module container through its published port, by its module's service name: SERVING once its database and bus answer.</summary>
+    public async Task<TimeSpan> WaitUntilServingAsync(IEnumerable<string> services, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        foreach (var module in modules)
+        foreach (var service in services)
         {
-            using var channel = new VerificationChannel(Address(module), new ChannelSettings { RetryUnavailable = false });
+            using var channel = new VerificationChannel(Address(service), new ChannelSettings { RetryUnavailable = false });
             var health = new Health.HealthClient(channel);
             while (true)
             {
                 try
                 {
-                    var answer = await health.CheckAsync(new HealthCheckRequest { Service = Modules[module] }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(3), cancellationToken));
+                    var answer = await health.CheckAsync(new HealthCheckRequest { Service = Modules[ModuleOf(service)] }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(3), cancellationToken));
                     if (answer.Status == HealthCheckResponse.Types.ServingStatus.Serving) break;
                 }
                 catch (RpcException) when (clock.Elapsed < timeout)
@@ -192,7 +205,7 @@ public sealed class ComposeDeployment : IAsyncDisposable
 
                 if (clock.Elapsed > timeout)
                 {
-                    throw new TimeoutException($"{module} did not answer SERVING within {timeout.TotalSeconds:0} s; its log:\n{await LogsAsync(module, cancellationToken)}");
+                    throw new TimeoutException($"{service} did not answer SERVING within {timeout.TotalSeconds:0} s; its log:\n{await LogsAsync(service, cancellationToken)}");
                 }
 
                 await Task.Delay(500, cancellationToken);
@@ -224,14 +237,17 @@ public sealed class ComposeDeployment : IAsyncDisposable
         }
     }
 
-    /// <summary>A channel to a module's published port as a member, without the channel's own retries (callers retry as banks do).</summary>
-    public VerificationChannel Channel(string module, string member)
+    /// <summary>
+    /// A channel to both replicas' published ports as a member, round robin, as a partner given both addresses calls;
+    /// without retries of its own (callers retry as banks do).
+    /// </summary>
+    public ChannelBase Channel(string module, string member)
     {
         lock (channels)
         {
             if (!channels.TryGetValue((module, member), out var channel))
             {
-                channel = new VerificationChannel(Address(module), new ChannelSettings { BearerToken = File.ReadAllText(TokenFile(member)).Trim(), RetryUnavailable = false });
+                channel = ReplicaChannel.Create(module, [.. ReplicasOf(module).Select(s => ("127.0.0.1", Ports[s]))], File.ReadAllText(TokenFile(member)).Trim());
                 channels[(module, member)] = channel;
             }
 
@@ -239,13 +255,51 @@ public sealed class ComposeDeployment : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGKILL to a module's container, then <c>start</c> after <paramref name="down"/>; returns when it serves again.</summary>
-    public async Task<TimeSpan> KillAndStartAsync(string module, TimeSpan down, CancellationToken cancellationToken)
+    /// <summary>SIGKILL to one module container (<c>kill -s SIGKILL</c>: no graceful shutdown; Docker does not restart a killed container).</summary>
+    public Task KillAsync(string service, CancellationToken cancellationToken) =>
+        ComposeAsync(["kill", "-s", "SIGKILL", service], TimeSpan.FromMinutes(1), cancellationToken);
+
+    /// <summary>Starts stopped module containers again; returns when each serves.</summary>
+    public async Task<TimeSpan> StartAsync(IReadOnlyList<string> services, CancellationToken cancellationToken)
     {
-        await ComposeAsync(["kill", "-s", "SIGKILL", module], TimeSpan.FromMinutes(1), cancellationToken);
-        await Task.Delay(down, cancellationToken);
-        await ComposeAsync(["start", module], TimeSpan.FromMinutes(1), cancellationToken);
-        return await WaitUntilServingAsync([module], TimeSpan.FromMinutes(3), cancellationToken);
+        await ComposeAsync(["start", .. services], TimeSpan.FromMinutes(2), cancellationToken);
+        // A hang guard, not a speed check: a start on the shared machine has taken over a minute.
+        return await WaitUntilServingAsync(services, TimeSpan.FromMinutes(5), cancellationToken);
+    }
+
+    /// <summary>The host name of a service's container (Docker gives it the first 12 digits of the container's id).</summary>
+    public async Task<string> HostNameAsync(string service, CancellationToken cancellationToken)
+    {
+        var text = await ComposeOutputAsync(["ps", "-q", service], TimeSpan.FromMinutes(1), cancellationToken);
+        // Standard error (compose's warnings, if any) follows the id in the output.
+        var id = text.Split('\n', StringSplitOptions.TrimEntries).FirstOrDefault(l => l.Length == 64 && l.All(char.IsAsciiHexDigitLower))
+            ?? throw new InvalidOperationException($"{service} has no container: '{text.Trim()}'");
+        return id[..12];
+    }
+
+    /// <summary>Every queue of the broker with its message count, read inside its container (<c>rabbitmqctl list_queues</c>).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> QueuesAsync(CancellationToken cancellationToken)
+    {
+        var text = await ComposeOutputAsync(["exec", "-T", "rabbitmq", "rabbitmqctl", "list_queues", "--quiet", "--no-table-headers", "name", "messages"],
+            TimeSpan.FromMinutes(2), cancellationToken);
+        var queues = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split('\t');
+            if (fields.Length == 2 && long.TryParse(fields[1], CultureInfo.InvariantCulture, out var messages)) queues[fields[0]] = messages;
+        }
+
+        return queues;
+    }
+
+    /// <summary>
+    /// Calls a module container served on a gRPC path (<c>/verification.kur.v1.KurService/EnrolBorrower</c>, or a service's
+    /// prefix), from its log's "Request starting" lines (tests/Verification.Deployment.Tests/compose.books.yml turns them on).
+    /// </summary>
+    public async Task<int> CallsServedAsync(string service, string path, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(compose[0], [.. compose[1..], .. ProjectArguments(), "logs", "--no-color", service], WorkDirectory, TimeSpan.FromMinutes(1), cancellationToken);
+        return result.Output.Split('\n').Count(l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains(path, StringComparison.Ordinal));
     }
 
     public async Task<string> LogsAsync(string service, CancellationToken cancellationToken)
@@ -268,10 +322,14 @@ public sealed class ComposeDeployment : IAsyncDisposable
         ["-f", Path.Combine(Repository.Root, "docker-compose.yml"), "-f", Path.Combine(Repository.Root, "tests", "Verification.Deployment.Tests", "compose.books.yml"),
          "--env-file", Path.Combine(WorkDirectory, ".env"), "-p", Project];
 
-    private async Task ComposeAsync(string[] arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task ComposeAsync(string[] arguments, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await ComposeOutputAsync(arguments, timeout, cancellationToken);
+
+    private async Task<string> ComposeOutputAsync(string[] arguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var result = await RunAsync(compose[0], [.. compose[1..], .. ProjectArguments(), .. arguments], WorkDirectory, timeout, cancellationToken);
         if (result.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', compose)} {string.Join(' ', arguments)} exited with {result.ExitCode}:\n{result.Output}");
+        return result.Output;
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> arguments, string? directory, TimeSpan timeout, CancellationToken cancellationToken)

@@ -11,26 +11,46 @@ using Verification.Api.Prakerja.V1;
 using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
 using Verification.LoadTests.Scenarios;
+using Verification.Platform.Data;
+using Verification.Platform.Leases;
 using Xunit.Abstractions;
 
 namespace Verification.Deployment.Tests;
 
 /// <summary>
-/// The microservices deployment run for real: docker-compose.yml up (images from deploy/build-images.sh), every module
-/// SERVING, then partners through the published ports only — two banks enrolling KUR borrowers while KUR's container is
-/// killed and started again, a ministry's non-ASN upload and the Prakerja PMO's batch with the command-line client, an
-/// auditor's <c>audit verify</c> — and the books: every loan answered and recorded, every enrolment with its events in
-/// the audit log, every event any module wrote in the log exactly once. Small on purpose: it runs in every test run.
+/// The microservices deployment run for real: docker-compose.yml up (images from deploy/build-images.sh), both replicas of
+/// every module SERVING, then partners through the published ports only — two banks enrolling KUR borrowers through both
+/// KUR replicas while one replica of each module is SIGKILLed in turn (for Audit the log's writer), a ministry's non-ASN
+/// upload and the Prakerja PMO's batch with the command-line client on the survivors, an auditor's <c>audit verify</c> —
+/// and the books: every loan answered and recorded, every enrolment with its events in the audit log, every event any
+/// module wrote in the log exactly once at consecutive indexes, no message in an error or skipped queue. Then the killed
+/// containers start again and serve. Small on purpose: it runs in every test run.
 /// </summary>
 public sealed class DockerComposeTests(ITestOutputHelper output)
 {
     private const int LoansPerBank = 24;
+    private const int LoansBetweenKills = 4;
+
+    /// <summary>The job lease the audit log's writer holds (Verification.Audit's AppendSession.WriterJob).</summary>
+    private const string AuditWriterJob = "audit-log-writer";
+
     private static readonly (string Member, string BankCode)[] Banks = [("bank-bri", "002"), ("bank-bni", "009")];
 
-    [Fact]
-    public async Task TheComposeDeploymentServesPartnersThroughAModuleKilledMidLoadAndKeepsItsBooks()
+    /// <summary>Which calls must reach both replicas before one is killed: the banks' (round robin) and KUR's to Membership (dns:///).</summary>
+    private static readonly Dictionary<string, string> CallsSpread = new(StringComparer.Ordinal)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        ["kur"] = "/verification.kur.v1.KurService/EnrolBorrower",
+        ["membership"] = "/verification.membership.v1.MembershipService/",
+    };
+
+    /// <summary>One replica of each module is killed, in this order, during the banks' load.</summary>
+    private static readonly string[] KillOrder = ["kur", "membership", "audit", "prakerja", "nonasn", "rentan"];
+
+    [Fact]
+    public async Task TheComposeDeploymentServesPartnersWhileOneReplicaOfEachModuleIsKilledMidLoadAndKeepsItsBooks()
+    {
+        // Fourteen containers on a shared machine: a hang guard, not a speed check.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
         var ct = timeout.Token;
         var clock = Stopwatch.StartNew();
         void Say(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
@@ -38,16 +58,20 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
         await using var deployment = await ComposeDeployment.UpAsync(output, ct);
         try
         {
-            var ledger = await EnrolWhileKurIsKilledAsync(deployment, Say, ct);
-            await UploadNonAsnStaffAsync(deployment, Say, ct);
-            await CrossCheckPrakerjaBatchAsync(deployment, Say, ct);
+            var killed = new List<string>();
+            var ledger = await EnrolWhileOneReplicaOfEachModuleIsKilledAsync(deployment, killed, Say, ct);
+            // The CLI talks to one address: the replicas that were not killed.
+            await UploadNonAsnStaffAsync(deployment, Survivor("nonasn", killed), Say, ct);
+            await CrossCheckPrakerjaBatchAsync(deployment, Survivor("prakerja", killed), Say, ct);
             await CheckBooksAsync(deployment, ledger, Say, ct);
-            await VerifyTheAuditLogAsAnAuditorAsync(deployment, ledger, Say, ct);
+            await VerifyTheAuditLogAsAnAuditorAsync(deployment, ledger, Survivor("audit", killed), Say, ct);
             await SignInToThePortalAsABankAsync(deployment, Say, ct);
+            var serving = await deployment.StartAsync(killed, ct);
+            Say($"the {killed.Count} killed containers started again, all SERVING within {serving.TotalSeconds:0.0} s ({string.Join(", ", killed)})");
         }
         catch
         {
-            foreach (var service in ComposeDeployment.Modules.Keys.Append("portal").Append("postgres").Append("rabbitmq"))
+            foreach (var service in ComposeDeployment.ModuleServices.Append("portal").Append("postgres").Append("rabbitmq"))
             {
                 output.WriteLine($"--- {service}:\n{await deployment.LogsAsync(service, CancellationToken.None)}");
             }
@@ -95,7 +119,17 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
         say("portal: bank-bri signed in through the portal's container and verified a NIK there (Membership answered: not registered)");
     }
 
-    private async Task<KurLedger> EnrolWhileKurIsKilledAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    /// <summary>The replica of a module that was not killed.</summary>
+    private static string Survivor(string module, List<string> killed) => ComposeDeployment.ReplicasOf(module).First(s => !killed.Contains(s));
+
+    /// <summary>
+    /// Two banks (two callers each) enrol new borrowers through both KUR replicas while one replica of every module is
+    /// SIGKILLed in turn: KUR's first, Membership's second (KUR's calls to it go through <c>dns:///membership-replicas</c>),
+    /// the audit log's writer (the survivor must take the lease), then Prakerja's, NonAsn's and Rentan's second. Each kill
+    /// waits for more loans answered after the one before, and the banks go on until loans were answered after the last:
+    /// every kill lands mid-load. The killed containers stay down until the books are checked.
+    /// </summary>
+    private async Task<KurLedger> EnrolWhileOneReplicaOfEachModuleIsKilledAsync(ComposeDeployment deployment, List<string> killed, Action<string> say, CancellationToken ct)
     {
         var stats = new RpcStats();
         var calls = new BankCalls(stats);
@@ -119,12 +153,12 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
         }
 
         var faultDone = false;
-        // Two callers per bank, each with its own new borrowers.
+        // Two callers per bank, each with its own new borrowers, each through both KUR replicas.
         var banks = Banks.SelectMany(bank => Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
         {
             var client = new KurService.KurServiceClient(deployment.Channel("kur", bank.Member));
-            // Until kur is back, whatever the count: a faster KUR once answered every loan before the kill took effect.
-            for (var i = 0; i < LoansPerBank / 2 || (!Volatile.Read(ref faultDone) && i < LoansPerBank * 10); i++)
+            // Until every kill is done and loans were answered after the last, whatever the count (a cap against a hang).
+            for (var i = 0; i < LoansPerBank / 2 || (!Volatile.Read(ref faultDone) && i < LoansPerBank * 20); i++)
             {
                 var loan = new Loan(bank.Member, borrowers.NewLoan(bank.BankCode), BorrowerKind.Fresh);
                 ledger.Add(loan);
@@ -134,10 +168,31 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
 
         var fault = Task.Run(async () =>
         {
-            while (Volatile.Read(ref answered) < LoansPerBank / 2 && !banks.All(b => b.IsCompleted)) await Task.Delay(50, ct);
-            say($"SIGKILL kur's container after {Volatile.Read(ref answered)} loans answered");
-            var serving = await deployment.KillAndStartAsync("kur", TimeSpan.FromSeconds(2), ct);
-            say($"kur started again, SERVING after {serving.TotalSeconds:0.0} s; {Volatile.Read(ref answered)} loans answered so far");
+            var mark = 0;
+            async Task AnsweredAtLeastAsync(int count, string what)
+            {
+                while (Volatile.Read(ref answered) < count)
+                {
+                    Assert.False(banks.All(b => b.IsCompleted), $"the banks stopped before {what}");
+                    await Task.Delay(50, ct);
+                }
+            }
+
+            foreach (var module in KillOrder)
+            {
+                await AnsweredAtLeastAsync(mark + LoansBetweenKills, $"killing a replica of {module}");
+                // Round robin, not one HTTP/2 connection pinned to a replica: both replicas served calls before one dies.
+                if (CallsSpread.TryGetValue(module, out var path)) await BothReplicasServedAsync(deployment, module, path, say, ct);
+                (string Service, string HostName, JobLease Lease)? writer = module == "audit" ? await AuditWriterAsync(deployment, ct) : null;
+                var victim = writer?.Service ?? (module == "kur" ? "kur" : module + "-2");
+                mark = Volatile.Read(ref answered);
+                await deployment.KillAsync(victim, ct);
+                killed.Add(victim);
+                say($"SIGKILL {victim}{(writer is null ? "" : $" (the audit log's writer, lease token {writer.Value.Lease.Token})")} after {mark} loans answered");
+                if (writer is { } old) await WriterTakenOverAsync(deployment, old, say, ct);
+            }
+
+            await AnsweredAtLeastAsync(mark + LoansBetweenKills, "loans were answered after the last kill");
             Volatile.Write(ref faultDone, true);
         }, ct);
         await Task.WhenAll([.. banks, fault]);
@@ -148,16 +203,70 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             await SendAsync(new KurService.KurServiceClient(deployment.Channel("kur", loan.Member)), loan);
         }
 
-        var retried = calls.Retries;
-        say($"KUR: {ledger.Loans.Count} loans from {Banks.Length} banks answered ({retried} attempts retried after UNAVAILABLE or a deadline)");
+        say($"KUR: {ledger.Loans.Count} loans from {Banks.Length} banks answered through both KUR replicas while {killed.Count} replicas were killed " +
+            $"({calls.Retries} attempts retried after UNAVAILABLE or a deadline, each retry answered)");
         Assert.Empty(failures);
         Assert.Empty(ledger.WrongAnswers);
         Assert.All(ledger.Loans, l => Assert.Equal(EnrolmentOutcome.Enrolled, l.First?.Outcome));
-        Assert.True(retried > 0, "no call was refused while kur was down: the kill happened after the load");
+        Assert.Equal(KillOrder.Length, killed.Count);
         return ledger;
     }
 
-    private async Task UploadNonAsnStaffAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    /// <summary>Waits until each replica of <paramref name="module"/> logged a call on <paramref name="path"/>: a hang guard, since round robin gives both calls.</summary>
+    private static async Task BothReplicasServedAsync(ComposeDeployment deployment, string module, string path, Action<string> say, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var served = new List<int>();
+            foreach (var service in ComposeDeployment.ReplicasOf(module)) served.Add(await deployment.CallsServedAsync(service, path, ct));
+            if (served.All(n => n > 0))
+            {
+                say($"{module}: both replicas served calls ({string.Join(" and ", served)} on {path})");
+                return;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"{module}: calls on {path} did not reach both replicas within 2 minutes ({string.Join(", ", served)})");
+            await Task.Delay(1000, ct);
+        }
+    }
+
+    /// <summary>The audit replica holding the writer lease, found by its holder name (container host name/pid/random).</summary>
+    private static async Task<(string Service, string HostName, JobLease Lease)> AuditWriterAsync(ComposeDeployment deployment, CancellationToken ct)
+    {
+        var hosts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var service in ComposeDeployment.ReplicasOf("audit")) hosts[await deployment.HostNameAsync(service, ct)] = service;
+        var leases = new JobLeases(new ModuleDatabase("audit", DatabaseProvider.Postgres, deployment.Database("audit")));
+        var until = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await leases.HolderAsync(AuditWriterJob, ct) is { } lease && hosts.TryGetValue(lease.Holder.Split('/')[0], out var writer)) return (writer, lease.Holder.Split('/')[0], lease);
+            Assert.True(until.Elapsed < TimeSpan.FromMinutes(2), "no audit replica held the writer lease for 2 minutes");
+            await Task.Delay(200, ct);
+        }
+    }
+
+    /// <summary>After the writer's SIGKILL: the other replica holds the lease under a later fencing token (once the old one ran out).</summary>
+    private static async Task WriterTakenOverAsync(ComposeDeployment deployment, (string Service, string HostName, JobLease Lease) old, Action<string> say, CancellationToken ct)
+    {
+        var leases = new JobLeases(new ModuleDatabase("audit", DatabaseProvider.Postgres, deployment.Database("audit")));
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await leases.HolderAsync(AuditWriterJob, ct) is { } lease && !lease.Holder.StartsWith(old.HostName + "/", StringComparison.Ordinal))
+            {
+                Assert.True(lease.Token > old.Lease.Token, $"the new writer's token {lease.Token} does not follow the killed writer's {old.Lease.Token}");
+                say($"the other audit replica took the writer lease {clock.Elapsed.TotalSeconds:0.0} s after the kill (token {lease.Token})");
+                return;
+            }
+
+            // A hang guard: the lease runs out 10 s after the writer's last renewal.
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the writer lease was not taken over within 2 minutes of killing {old.Service}");
+            await Task.Delay(200, ct);
+        }
+    }
+
+    private async Task UploadNonAsnStaffAsync(ComposeDeployment deployment, string service, Action<string> say, CancellationToken ct)
     {
         var staff = Path.Combine(deployment.WorkDirectory, "staff.csv");
         var results = Path.Combine(deployment.WorkDirectory, "staff.results.csv");
@@ -165,21 +274,21 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             $"737201150890{i:0000},Pegawai {i},1990-08-15,M,Staf Administrasi,Dinas Kominfo,PPNPN,2026-01-01,{3_000_000 + (i * 10_000)}"));
         await File.WriteAllTextAsync(staff,
             "nik,full_name,birth_date,sex,position,work_unit,employment_type,contract_start_date,monthly_wage_rupiah\n" + string.Join('\n', rows) + "\n", ct);
-        var (exitCode, text) = await deployment.CliAsync("nonasn", "kemnaker", ["nonasn", "register", staff, "--employer", "11000001", "--results", results], ct);
+        var (exitCode, text) = await deployment.CliAsync(service, "kemnaker", ["nonasn", "register", staff, "--employer", "11000001", "--results", results], ct);
         Assert.True(exitCode == 0, $"verification nonasn register exited {exitCode}:\n{text}");
         var outcomes = (await File.ReadAllLinesAsync(results, ct)).Skip(1).Select(l => l.Split(',')[2]).ToList();
         Assert.Equal(12, outcomes.Count);
         Assert.All(outcomes, o => Assert.Equal("REGISTERED", o));
-        say("non-ASN: kemnaker's upload of 12 staff, every row REGISTERED (verification nonasn register)");
+        say($"non-ASN: kemnaker's upload of 12 staff to {service}, every row REGISTERED (verification nonasn register)");
     }
 
-    private async Task CrossCheckPrakerjaBatchAsync(ComposeDeployment deployment, Action<string> say, CancellationToken ct)
+    private async Task CrossCheckPrakerjaBatchAsync(ComposeDeployment deployment, string service, Action<string> say, CancellationToken ct)
     {
         const int Recipients = 150;
         var list = Path.Combine(deployment.WorkDirectory, "recipients.csv");
         var niks = Enumerable.Range(1, Recipients).Select(i => string.Create(CultureInfo.InvariantCulture, $"737101{(i % 28) + 1:00}0385{i:0000},r{i}"));
         await File.WriteAllTextAsync(list, "nik,row_id\n" + string.Join('\n', niks) + "\n", ct);
-        var (exitCode, text) = await deployment.CliAsync("prakerja", "prakerja-pmo", ["prakerja", "submit", list, "--label", "Gelombang uji compose", "--output", "json"], ct);
+        var (exitCode, text) = await deployment.CliAsync(service, "prakerja-pmo", ["prakerja", "submit", list, "--label", "Gelombang uji compose", "--output", "json"], ct);
         Assert.True(exitCode == 0, $"verification prakerja submit exited {exitCode}:\n{text}");
         var batchId = JsonDocument.Parse(text.Trim().Split('\n')[^1]).RootElement.GetProperty("batchId").GetString()!;
 
@@ -196,10 +305,10 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
 
         Assert.Equal(BatchState.Completed, batch.State);
         var results = Path.Combine(deployment.WorkDirectory, "prakerja-results.csv");
-        (exitCode, text) = await deployment.CliAsync("prakerja", "prakerja-pmo", ["prakerja", "results", batchId, "--out", results], ct);
+        (exitCode, text) = await deployment.CliAsync(service, "prakerja-pmo", ["prakerja", "results", batchId, "--out", results], ct);
         Assert.True(exitCode == 0, $"verification prakerja results exited {exitCode}:\n{text}");
         Assert.Equal(Recipients, (await File.ReadAllLinesAsync(results, ct)).Skip(1).Count(l => l.Length > 0));
-        say($"Prakerja: a batch of {Recipients} recipients COMPLETED and its results downloaded (verification prakerja submit / results)");
+        say($"Prakerja: a batch of {Recipients} recipients submitted to {service} COMPLETED and its results downloaded (verification prakerja submit / results)");
     }
 
     private async Task CheckBooksAsync(ComposeDeployment deployment, KurLedger ledger, Action<string> say, CancellationToken ct)
@@ -237,6 +346,16 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
         Assert.Empty(written.Keys.Where(id => !inLog.ContainsKey(id)).Select(id => $"{written[id]} {id} not in the log"));
         Assert.Empty(inLog.Keys.Where(id => !written.ContainsKey(id)).Select(id => $"log entry for event {id} that no module wrote"));
 
+        // One writer at a time, the killed one included: the log's leaves are consecutive from 0, no gap and no fork.
+        var leaves = (await QueryAsync(deployment, "audit", "SELECT count(*), coalesce(min(entry_index), -1), coalesce(max(entry_index), -1), count(DISTINCT entry_index) FROM audit_entries", ct))[0];
+        var count = (long)leaves[0]!;
+        Assert.Equal((0L, count - 1, count), ((long)leaves[1]!, (long)leaves[2]!, (long)leaves[3]!));
+
+        // Consumed exactly once as far as the broker can tell too: nothing waiting, nothing in an error or skipped queue.
+        var queues = await deployment.QueuesAsync(ct);
+        Assert.True(queues.ContainsKey("audit-log"), $"the audit log's queue is missing: {string.Join(", ", queues.Keys)}");
+        Assert.Empty(queues.Where(q => q.Value != 0).Select(q => $"{q.Key}: {q.Value} messages"));
+
         // Every loan a bank was answered is recorded as answered, and its enrolment has its events in the log, once each.
         var records = (await QueryAsync(deployment, "kur", "SELECT bank_code, loan_reference, outcome, participant_number, recorded_at IS NOT NULL FROM kur_enrolments", ct))
             .ToDictionary(r => ((string)r[0]!, (string)r[1]!), r => (Outcome: (string)r[2]!, Participant: (string?)r[3], Recorded: (bool)r[4]!));
@@ -259,17 +378,17 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             }
         }
 
-        say($"books: {records.Count} KUR records = the loans answered, each with one KurBorrowerEnrolled, ParticipantEnrolled and CoverageStarted entry; all {written.Count} events in the log exactly once");
+        say($"books: {records.Count} KUR records = the loans answered, each with one KurBorrowerEnrolled, ParticipantEnrolled and CoverageStarted entry; all {written.Count} events in the log exactly once at indexes 0..{count - 1}; {queues.Count} queues empty, none in an error or skipped queue");
     }
 
-    private async Task VerifyTheAuditLogAsAnAuditorAsync(ComposeDeployment deployment, KurLedger ledger, Action<string> say, CancellationToken ct)
+    private async Task VerifyTheAuditLogAsAnAuditorAsync(ComposeDeployment deployment, KurLedger ledger, string service, Action<string> say, CancellationToken ct)
     {
         var state = Path.Combine(deployment.WorkDirectory, "audit-head.json");
         // The first verify pins a signed head; the second checks the log grew consistently from it and proves a loan's entries.
-        var (exitCode, text) = await deployment.CliAsync("audit", "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state], ct);
+        var (exitCode, text) = await deployment.CliAsync(service, "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state], ct);
         Assert.True(exitCode == 0, $"verification audit verify exited {exitCode}:\n{text}");
         var loan = ledger.Loans.First().Request.LoanReference;
-        (exitCode, text) = await deployment.CliAsync("audit", "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state, "--loan", loan], ct);
+        (exitCode, text) = await deployment.CliAsync(service, "auditor-bpk", ["audit", "verify", "--public-key", deployment.AuditPublicKeyFile, "--state", state, "--loan", loan], ct);
         Assert.True(exitCode == 0, $"verification audit verify --loan exited {exitCode}:\n{text}");
         Assert.DoesNotContain("NOT INTACT", text, StringComparison.Ordinal);
         say($"auditor: verification audit verify (signed head, consistency, inclusion of loan {loan}'s entries) exited 0");

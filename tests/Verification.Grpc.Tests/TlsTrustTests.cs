@@ -1,3 +1,4 @@
+using Verification.Testing;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;

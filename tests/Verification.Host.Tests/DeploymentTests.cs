@@ -58,8 +58,36 @@ public class DeploymentTests
             Assert.Contains("Verification__Database__ConnectionStrings__access", env.Keys);
             // The portal keeps nothing but sessions in memory: a connection string of its own would be a database nobody uses.
             Assert.Equal(module.HasDatabase, env.ContainsKey($"Verification__Database__ConnectionStrings__{module.Name}"));
+            // Every replica of the module called, through the alias both carry (docs/scale-out.md).
             foreach (var needed in module.Needs)
-                Assert.True(env.TryGetValue($"Verification__Endpoints__{needed}", out var address) && address == $"http://{needed}:50051", $"{module.Name} calls {needed} but has no address for it");
+                Assert.True(env.TryGetValue($"Verification__Endpoints__{needed}", out var address) && address == $"dns:///{needed}-replicas:50051", $"{module.Name} calls {needed} but not at dns:///{needed}-replicas:50051");
+        }
+    }
+
+    [Fact]
+    public void EveryModuleWithADatabaseRunsAsTwoReplicasBehindOneAlias()
+    {
+        var services = Services;
+        static string Alias(YamlMappingNode service) =>
+            string.Join(",", ((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)service["networks"])["default"])["aliases"]).Children.Select(a => ((YamlScalarNode)a).Value));
+        foreach (var module in ModuleCatalog.All)
+        {
+            var first = (YamlMappingNode)services[module.Name];
+            var second = new YamlScalarNode(module.Name + "-2");
+            // The portal keeps its sessions in memory: a second one would need sticky sessions in front.
+            if (!module.HasDatabase)
+            {
+                Assert.False(services.Children.ContainsKey(second), $"{module.Name} keeps sessions in memory and must run once");
+                continue;
+            }
+
+            Assert.True(services.Children.ContainsKey(second), $"no second replica of {module.Name}");
+            Assert.Equal(module.Name + "-replicas", Alias(first));
+            // The second replica is the first's definition (merged), with a port (and the audit log's, a volume) of its own.
+            var replica = (YamlMappingNode)services[second];
+            Assert.Same(first, replica["<<"]);
+            var own = replica.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).Where(k => k != "volumes").Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(new[] { "<<", "ports" }, own);
         }
     }
 
@@ -118,7 +146,7 @@ public class DeploymentTests
 
     // A published host port may be chosen by the environment ("${KUR_PORT:-50052}"): check its default.
     private static string DefaultsOf(string value) =>
-        System.Text.RegularExpressions.Regex.Replace(value, @"\$\{[A-Z_]+:-([^}]*)\}", "$1");
+        System.Text.RegularExpressions.Regex.Replace(value, @"\$\{[A-Z0-9_]+:-([^}]*)\}", "$1");
 
     [Fact]
     public void NoSecretIsCommittedInTheComposeFile()

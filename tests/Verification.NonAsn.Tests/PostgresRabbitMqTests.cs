@@ -2,6 +2,8 @@ using Verification.Api.Common.V1;
 using Verification.Api.Membership.V1;
 using Verification.Api.NonAsn.V1;
 using Verification.NonAsn.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Verification.NonAsn.Tests;
 
@@ -107,7 +109,22 @@ public sealed class PostgresRabbitMqTests(PostgresRabbitMqFixture fixture) : ICl
         Assert.Equal(uploads[0].Rows.Select(r => (r.EmploymentId, r.ParticipantNumber)), uploads[1].Rows.Select(r => (r.EmploymentId, r.ParticipantNumber)));
         var ids = uploads[0].Rows.Select(r => r.EmploymentId).ToHashSet();
         Assert.Equal(600, ids.Count);
-        await EventLog.WaitForAsync(() => fixture.NonAsn.Events.Registered.Count(e => ids.Contains(e.EmploymentId)) >= 600, "every registration's event", TimeSpan.FromSeconds(120));
+        int Seen() => fixture.NonAsn.Events.Registered.Count(e => ids.Contains(e.EmploymentId));
+        try
+        {
+            await EventLog.WaitForAsync(() => Seen() >= 600, "every registration's event", TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException ex)
+        {
+            using var scope = fixture.NonAsn.Services.CreateScope();
+            var outbox = scope.ServiceProvider.GetRequiredService<Verification.NonAsn.Data.NonAsnDbContext>().Set<Verification.Platform.Outbox.OutboxMessage>();
+            var pending = await outbox.CountAsync(m => m.PublishedAt == null);
+            var published = await outbox.CountAsync(m => m.PublishedAt != null && m.MessageType.Contains("Registered"));
+            var errors = string.Join(" | ", await outbox.Where(m => m.LastError != null).Select(m => m.LastError).Distinct().Take(3).ToListAsync());
+            var queues = string.Join(", ", (await (await Verification.Testing.RabbitMqBroker.SharedAsync()).ListQueuesAsync()).Select(q => $"{q.Name} {q.Ready}/{q.Unacknowledged}"));
+            throw new TimeoutException($"{ex.Message} Seen {Seen()} of 600 (all registered events: {fixture.NonAsn.Events.Registered.Count}); "
+                + $"outbox: {pending} pending, {published} registered rows published, errors: {errors}; queues: {queues}.", ex);
+        }
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal(600, fixture.NonAsn.Events.Registered.Where(e => ids.Contains(e.EmploymentId)).Select(e => e.EventId).Distinct().Count());
     }

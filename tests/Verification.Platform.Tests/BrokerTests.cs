@@ -226,6 +226,48 @@ public sealed class BrokerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task EventsPendingWhenTheHostStartsWithoutItsBrokerReachItsOwnConsumerOnceTheBrokerIsUp()
+    {
+        // A publish reaches only the queues bound at that moment. A host starting while its broker is down (a site
+        // restarting, the broker last) holds events for a consumer whose queue does not exist yet: the relay must not
+        // publish them before the bus has declared and bound it.
+        var broker = await RabbitMqBroker.SharedAsync();
+        var ct = Timeout;
+        var (producer, consumer) = await CreateDatabasesAsync(ct);
+        var events = TestEvents.Enrolments("first-start", 200);
+        await TestData.WriteAsync(producer, events, perTransaction: 50, ct);
+        var deliveries = new DeliveryLog();
+        await broker.StopAsync(ct);
+        IHost host;
+        try
+        {
+            host = await TestHosts.StartAsync(services =>
+            {
+                services.AddModuleDatabase<ProducerDbContext>(producer);
+                AddConsumerModule(services, consumer, broker, deliveries, "recorder-first-start");
+                services.AddOutboxRelay<ProducerDbContext>(TestHosts.FastRelay);
+            }, ct, waitForBus: false);
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        }
+        finally
+        {
+            await broker.StartAsync(CancellationToken.None);
+        }
+
+        using (host)
+        {
+            await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+                TimeSpan.FromSeconds(40), "every row is marked published", ct);
+            await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Received >= events.Count,
+                TimeSpan.FromSeconds(20), $"the consumer processed all {events.Count} published events", ct);
+            var (received, distinct) = await TestData.ConsumerCountsAsync(consumer, ct);
+            Assert.Equal(events.Count, received);
+            Assert.Equal(events.Count, distinct);
+            await host.StopAsync(ct);
+        }
+    }
+
+    [Fact]
     public async Task DuplicateDeliveriesOfAnEventAreProcessedOnce()
     {
         var broker = await RabbitMqBroker.SharedAsync();

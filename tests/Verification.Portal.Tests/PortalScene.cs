@@ -47,10 +47,14 @@ public class PortalScene : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataDirectory);
+        await PrepareAsync();
         await StartHostAsync();
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
     }
+
+    /// <summary>Files a test class needs in place before the host first starts (members, keys, certificates).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
 
     /// <summary>Settings a test class needs beyond the scene's own (command-line form).</summary>
     protected virtual IEnumerable<string> ExtraArguments => [];

@@ -100,6 +100,31 @@ public sealed class RabbitMqBroker
         return queues;
     }
 
+    /// <summary>
+    /// Every queue of a virtual host with its type and the arguments it was declared with (<c>rabbitmqctl list_queues name
+    /// type arguments</c>; arguments as rabbitmqctl prints them, e.g. <c>[{"x-queue-type","quorum"}]</c>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (string Type, string Arguments)>> ListQueueTypesAsync(string virtualHost = "/", CancellationToken cancellationToken = default)
+    {
+        var owned = RequireOwned();
+        var result = await owned.ExecAsync(
+            ["rabbitmqctl", "list_queues", "-p", virtualHost, "--quiet", "--no-table-headers", "name", "type", "arguments"],
+            cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl list_queues exited with {result.ExitCode}: {result.Stderr}");
+        }
+
+        var queues = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        foreach (var line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split('\t');
+            if (fields.Length == 3) queues[fields[0]] = (fields[1], fields[2]);
+        }
+
+        return queues;
+    }
+
     private static async Task<RabbitMqBroker> StartSharedAsync(CancellationToken cancellationToken)
     {
         var external = Environment.GetEnvironmentVariable(OverrideVariable);

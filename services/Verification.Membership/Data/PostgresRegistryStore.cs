@@ -213,7 +213,9 @@ internal sealed class PostgresRegistryStore : RegistryStore, IAsyncDisposable
     /// <summary>One enrolment on the context's own connection and an Npgsql transaction: two batches and the commit.</summary>
     private sealed class Person(MembershipDbContext db, OutboxSignal<MembershipDbContext> outbox) : PersonEnrolment
     {
+#pragma warning disable CA2213 // The context's own connection: closed through the context, disposed with it.
         private NpgsqlConnection? _connection;
+#pragma warning restore CA2213
         private NpgsqlTransaction? _transaction;
 
         /// <summary>

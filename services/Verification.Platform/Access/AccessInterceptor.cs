@@ -45,6 +45,13 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
         }
         context.UserState[typeof(Member)] = member;
 
+        // The portal acting for a signed-in member: from here on the call is that member's (roles, scope, rate, denials).
+        if (context.GetHttpContext().Request.Headers[MemberDelegation.Header].ToString() is { Length: > 0 } assertion)
+        {
+            member = await DelegatedMemberAsync(context, member, assertion);
+            context.UserState[typeof(Member)] = member;
+        }
+
         // Before authorization: a denied call costs a token too, so a denial flood is throttled like any other.
         if (TakeCalls(member, 1) is { } retryAfter)
         {
@@ -80,6 +87,46 @@ public sealed class AccessInterceptor(MemberDirectory directory, AccessDenials d
         }
 
         await next();
+    }
+
+    /// <summary>
+    /// The member a portal's assertion names, once the caller is a portal, the assertion is its own, signed, for this method and
+    /// live, and the member is one a portal may act for. Every refusal is audited: under the caller, or under the named member
+    /// when its access has expired (then UNAUTHENTICATED, as its own expired credential would be).
+    /// </summary>
+    private async Task<Member> DelegatedMemberAsync(ServerCallContext context, Member caller, string assertion)
+    {
+        if (caller.Role != MemberRole.Portal)
+            throw await RefuseDelegationAsync(context, caller, "DELEGATION_NOT_ALLOWED", $"role {caller.Role} may not act for another member by delegation",
+                "Only the partner portal may act for a member by delegation.");
+        var check = MemberDelegation.Check(assertion, caller.Code, directory.DelegationKeysOf(caller.Code), context.Method, DateTimeOffset.UtcNow);
+        if (check is DelegationCheck.Refused refusedCheck)
+            throw await RefuseDelegationAsync(context, caller, "DELEGATION_INVALID", refusedCheck.Reason, "The delegation is not valid.");
+        var claim = ((DelegationCheck.Accepted)check).Claim;
+        switch (directory.IdentifyCode(claim.Member))
+        {
+            case MemberCredential.Valid { Member: { Role: not (MemberRole.InternalService or MemberRole.Portal) } acting }:
+                context.ActThroughPortal(caller.Code);
+                return acting;
+            case MemberCredential.Valid:
+                throw await RefuseDelegationAsync(context, caller, "DELEGATION_NOT_ALLOWED", "the delegation names a member no portal may act for",
+                    "The portal may not act for that member.");
+            case MemberCredential.Refused refused:
+                await denials.RecordRefusedCredentialAsync(context, refused.Member, refused.ReasonCode, refused.Reason);
+                throw RpcErrors.WithDetails(StatusCode.Unauthenticated, "Missing or invalid credentials.",
+                    new ErrorInfo { Reason = "UNAUTHENTICATED", Domain = "verification.bpjsketenagakerjaan.go.id" });
+            default:
+                throw await RefuseDelegationAsync(context, caller, "DELEGATION_UNKNOWN_MEMBER", "the delegation names no member of the members file",
+                    "The delegation names no member.");
+        }
+    }
+
+    /// <summary>Audits a refused delegation under the caller, after it takes one of the caller's denial tokens like any other denial.</summary>
+    private async Task<RpcException> RefuseDelegationAsync(ServerCallContext context, Member caller, string reasonCode, string reason, string message)
+    {
+        await TakeDenialAsync(caller, context);
+        await denials.RecordAsync(context, reasonCode, reason, DeniedResource.None, context.CancellationToken);
+        return AccessDenials.Denied(message, reasonCode);
     }
 
     /// <summary>Takes <paramref name="calls"/> of the member's call tokens (its own rate from the members file, else the default); null when taken.</summary>

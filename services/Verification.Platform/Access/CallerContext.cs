@@ -16,6 +16,8 @@ public static class CallerContext
 
     private static readonly object OnBehalfOfKey = new();
 
+    private static readonly object DelegatedByKey = new();
+
     /// <summary>The authenticated member; only anonymous RPCs (health) have none.</summary>
     public static Member Member(this ServerCallContext context) =>
         context.MemberOrNull() ?? throw new InvalidOperationException($"{context.Method} has no authenticated member.");
@@ -28,9 +30,17 @@ public static class CallerContext
     public static string ActingMemberCode(this ServerCallContext context) =>
         context.UserState.TryGetValue(OnBehalfOfKey, out var partner) && partner is string code ? code : context.Member().Code;
 
-    /// <summary>The module that relayed a partner's call to this one, or null for a direct call.</summary>
+    /// <summary>The portal member that made this call for the member by delegation (<see cref="MemberDelegation"/>), or null.</summary>
+    public static string? DelegatedBy(this ServerCallContext context) =>
+        context.UserState.TryGetValue(DelegatedByKey, out var portal) ? portal as string : null;
+
+    /// <summary>Marks this call as made by <paramref name="portalCode"/> for the member now in the context (access control has checked the assertion).</summary>
+    internal static void ActThroughPortal(this ServerCallContext context, string portalCode) => context.UserState[DelegatedByKey] = portalCode;
+
+    /// <summary>The module that relayed a partner's call to this one (the portal's member code for a delegated call), or null for a direct call.</summary>
     public static string? RelayedBy(this ServerCallContext context)
     {
+        if (context.DelegatedBy() is { } portal) return portal;
         if (!context.UserState.ContainsKey(OnBehalfOfKey)) return null;
         var module = context.GetHttpContext().Request.Headers[RelayedByHeader].ToString();
         return module.Length is > 0 and <= 32 && module.All(char.IsAsciiLetterLower) ? module : "unnamed module";

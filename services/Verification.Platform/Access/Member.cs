@@ -19,6 +19,12 @@ public enum MemberRole
 
     /// <summary>A BPJS Ketenagakerjaan administrator: registers sponsors and their agreements.</summary>
     Administrator,
+
+    /// <summary>
+    /// The partner portal's own identity: it may call nothing as itself, only for a signed-in member named in a signed
+    /// delegation (<see cref="MemberDelegation"/>), which is then authorized, limited and audited as that member.
+    /// </summary>
+    Portal,
 }
 
 /// <summary>
@@ -77,6 +83,10 @@ public sealed class MemberEntry
 
     /// <summary>This member's own rate limits; null (or a field unset) takes the host's defaults.</summary>
     public MemberLimits? Limits { get; set; }
+
+    /// <summary>A <see cref="MemberRole.Portal"/> member's delegation-signing public keys (P-256, base64 SubjectPublicKeyInfo); several during a rotation.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<string>? DelegationKeys { get; set; }
 
     public Member ToMember() => new(Code, Name, Role, BankCode, EmployerNumbers.ToArray(), RegionCode, RegionCodes.ToArray(), Limits);
 }

@@ -113,6 +113,16 @@ public sealed class MemberDirectory
 
     public Member? FindByToken(string token) => (IdentifyToken(token) as MemberCredential.Valid)?.Member;
 
+    /// <summary>The member a delegation names, judged like a credential: valid, refused (expired) or no one.</summary>
+    public MemberCredential IdentifyCode(string code)
+    {
+        var snapshot = _current;
+        return Judge(new Found(snapshot.ByCode.GetValueOrDefault(code), null), snapshot);
+    }
+
+    /// <summary>The delegation-signing public keys (SubjectPublicKeyInfo) of a <see cref="MemberRole.Portal"/> member in the file in force; empty for anyone else.</summary>
+    public IReadOnlyList<byte[]> DelegationKeysOf(string code) => _current.DelegationKeys.GetValueOrDefault(code) ?? [];
+
     public Member? FindByCertificate(X509Certificate2 certificate) => (IdentifyCertificate(certificate) as MemberCredential.Valid)?.Member;
 
     /// <summary>Whose token this is now: a valid member, a member refused (expired, or its token revoked since start) or no one.</summary>
@@ -182,6 +192,7 @@ public sealed class MemberDirectory
         public Dictionary<string, Member> RevokedTokenHashes { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, Member> RevokedThumbprints { get; } = new(StringComparer.OrdinalIgnoreCase);
         public ConcurrentDictionary<string, Found> RecentTokens { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, byte[][]> DelegationKeys { get; } = new(StringComparer.Ordinal);
 
         public static Found Lookup(string key, Dictionary<string, Credential> current, Dictionary<string, Member> revoked) =>
             new(current.GetValueOrDefault(key), revoked.GetValueOrDefault(key));
@@ -207,6 +218,7 @@ public sealed class MemberDirectory
                 if (entry.EmployerNumbers is null || entry.EmployerNumbers.Any(n => n is null)) throw new InvalidMembersFileException($"entry {position} has an empty employerNumbers value");
                 if (codeOwners.TryGetValue(entry.Code, out var first)) throw new InvalidMembersFileException($"entry {position} repeats the code of entry {first}");
                 codeOwners[entry.Code] = position;
+                if (DelegationKeysOf(entry, position) is { } keys) snapshot.DelegationKeys[entry.Code] = keys;
                 var credential = new Credential(entry.ToMember(), entry.ExpiresAt);
                 snapshot.Credentials.Add(credential);
                 snapshot.ByCode[entry.Code] = credential;
@@ -231,6 +243,16 @@ public sealed class MemberDirectory
                 Carry(previous.RevokedThumbprints, previous.ByThumbprint, snapshot.ByThumbprint, snapshot.RevokedThumbprints);
             }
             return snapshot;
+        }
+
+        /// <summary>A portal's keys, each a P-256 public key; only a portal carries them, and a portal must (it can do nothing else).</summary>
+        private static byte[][]? DelegationKeysOf(MemberEntry entry, int position)
+        {
+            var texts = entry.DelegationKeys ?? [];
+            if (entry.Role != MemberRole.Portal)
+                return texts.Count == 0 ? null : throw new InvalidMembersFileException($"entry {position} has delegationKeys but is not a Portal member");
+            if (texts.Count == 0) throw new InvalidMembersFileException($"entry {position} is a Portal member without delegationKeys");
+            return [.. texts.Select(text => MemberDelegation.ReadPublicKey(text) ?? throw new InvalidMembersFileException($"entry {position} has a delegationKeys value that is not a base64 P-256 public key"))];
         }
 
         /// <summary>What was revoked stays revoked, what the new file dropped becomes revoked; what it names again is valid again.</summary>

@@ -26,14 +26,7 @@ public static class ModuleClients
     {
         // Several modules in one process may need the same client: configure it once (the factory's settings add up).
         if (services.Any(d => d.ServiceType == typeof(ModuleClient<TClient>))) return services;
-        services.TryAddSingleton<ModuleEndpoints>();
-        if (!services.Any(d => d.ServiceType == typeof(ResolverFactory)))
-        {
-            // Replicas behind a name are looked up again this often, so new ones get calls without a restart.
-            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(refreshInterval: TimeSpan.FromSeconds(15)));
-            services.AddSingleton<ResolverFactory>(sp => new StaticResolverFactory(address => sp.GetRequiredService<ModuleEndpoints>().ReplicasOf(address)));
-        }
-
+        services.AddModuleResolvers();
         services.AddSingleton<ModuleClient<TClient>>();
         services
             .AddGrpcClient<TClient>((sp, o) => o.Address = sp.GetRequiredService<ModuleEndpoints>().AddressOf(module))
@@ -69,6 +62,24 @@ public static class ModuleClients
     }
 }
 
+/// <summary>The resolvers of balanced module addresses, for channels made with the service provider as theirs.</summary>
+public static class ModuleResolvers
+{
+    /// <summary>Registers, once, the resolvers behind <c>dns:///host:port</c> and a fixed list of replicas (<see cref="ModuleAddress"/>).</summary>
+    public static IServiceCollection AddModuleResolvers(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ModuleEndpoints>();
+        if (!services.Any(d => d.ServiceType == typeof(ResolverFactory)))
+        {
+            // Replicas behind a name are looked up again this often, so new ones get calls without a restart.
+            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(refreshInterval: TimeSpan.FromSeconds(15)));
+            services.AddSingleton<ResolverFactory>(sp => new StaticResolverFactory(address => sp.GetRequiredService<ModuleEndpoints>().ReplicasOf(address)));
+        }
+
+        return services;
+    }
+}
+
 /// <summary>
 /// One client per module and process, made from the factory on first use (in monolithic mode this server's address is known
 /// only once it listens). The client is thread-safe; propagation reads the serving call at each call, not at creation.
@@ -95,10 +106,15 @@ public sealed class ModuleClient<TClient>(GrpcClientFactory factory) where TClie
 }
 
 /// <summary>Where the other modules answer, and the internal-service member's credentials for calling them.</summary>
-public sealed class ModuleEndpoints(VerificationHostContext host, IServer server)
+public sealed class ModuleEndpoints(VerificationHostContext host, IServer server) : IDisposable
 {
     private readonly Lazy<X509Certificate2?> _certificate = new(() => host.Options.Internal.CertificatePath is { } path
         ? X509Certificate2.CreateFromPemFile(path, host.Options.Internal.CertificateKeyPath)
+        : null);
+
+    // Loaded once: the client factory makes a new handler every few minutes, and each used to load (and leak) its own copy.
+    private readonly Lazy<X509Certificate2?> _serverCa = new(() => host.Options.Internal.ServerCaPath is { } caPath
+        ? X509CertificateLoader.LoadCertificateFromFile(caPath)
         : null);
 
     private readonly Lazy<string?> _token = new(() =>
@@ -145,11 +161,14 @@ public sealed class ModuleEndpoints(VerificationHostContext host, IServer server
         };
         handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
         if (_certificate.Value is { } certificate) handler.SslOptions.ClientCertificates = [certificate];
-        if (host.Options.Internal.ServerCaPath is { } caPath)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthority.ServerValidation(X509CertificateLoader.LoadCertificateFromFile(caPath));
-        }
+        if (_serverCa.Value is { } authority) handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthority.ServerValidation(authority);
         return handler;
+    }
+
+    public void Dispose()
+    {
+        if (_certificate.IsValueCreated) _certificate.Value?.Dispose();
+        if (_serverCa.IsValueCreated) _serverCa.Value?.Dispose();
     }
 
     private string SelfAddress()

@@ -196,9 +196,11 @@ public static class VerificationHost
         X509Certificate2? certificate = null;
         if (listen.CertificatePath is { } path)
         {
+#pragma warning disable CA2000 // Kestrel serves with it for the process's life.
             certificate = listen.CertificateKeyPath is { } key
                 ? X509Certificate2.CreateFromPemFile(path, key)
                 : X509CertificateLoader.LoadPkcs12FromFile(path, null);
+#pragma warning restore CA2000
         }
         X509Certificate2? clientCa = listen.ClientCaPath is { } ca ? X509CertificateLoader.LoadCertificateFromFile(ca) : null;
         var perAddress = new ConnectionsPerAddress(limits.MaxConnectionsPerAddress);

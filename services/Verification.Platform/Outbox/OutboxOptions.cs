@@ -34,6 +34,12 @@ public sealed class OutboxOptions
 
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long the relay waits, at start and after a broker outage, for the bus's receive endpoints to declare their
+    /// queues and bindings before it publishes anyway (an endpoint that never gets ready must not hold every event).
+    /// </summary>
+    public TimeSpan BusReadyWait { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a graceful shutdown keeps publishing what is pending.</summary>
     public TimeSpan ShutdownFlushTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

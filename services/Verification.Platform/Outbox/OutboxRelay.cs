@@ -77,15 +77,24 @@ public sealed partial class OutboxRelay<TContext>(
         // The bus and every module's schema are ready once the host has started.
         await hostStarted.Task.WaitAsync(stoppingToken);
         var failures = 0;
+        var waitForBus = true;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (waitForBus)
+                {
+                    await WaitForBusReadyAsync(stoppingToken);
+                    waitForBus = false;
+                }
+
                 var result = await PublishRoundAsync(stoppingToken);
                 if (result.Failed)
                 {
                     failures++;
                     await Task.Delay(Backoff(failures), stoppingToken);
+                    // The broker was away: its queues and bindings may be declared again only once the bus reconnects.
+                    waitForBus = true;
                     continue;
                 }
 
@@ -118,6 +127,33 @@ public sealed partial class OutboxRelay<TContext>(
             }
         }
     }
+
+    /// <summary>
+    /// Waits (at most <see cref="OutboxOptions.BusReadyWait"/>) until every receive endpoint of this process's bus has
+    /// declared its queue and bindings: the broker drops a publish that no binding matches, so an event published before
+    /// then never reaches this process's own consumers on a first start, or after the broker came back empty.
+    /// </summary>
+    private async Task WaitForBusReadyAsync(CancellationToken cancellationToken)
+    {
+        if (bus is not IBusControl control)
+        {
+            return;
+        }
+
+        var until = DateTimeOffset.UtcNow + options.BusReadyWait;
+        while (control.CheckHealth().Status != BusHealthStatus.Healthy)
+        {
+            if (DateTimeOffset.UtcNow >= until)
+            {
+                LogBusNotReady(OutboxName, options.BusReadyWait);
+                return;
+            }
+
+            await Task.Delay(BusReadyPoll, cancellationToken);
+        }
+    }
+
+    private static readonly TimeSpan BusReadyPoll = TimeSpan.FromMilliseconds(50);
 
     private async Task<RoundResult> PublishRoundAsync(CancellationToken cancellationToken)
     {
@@ -467,6 +503,9 @@ public sealed partial class OutboxRelay<TContext>(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox {Outbox}: row {SequenceId} cannot be published and stays pending: {Error}")]
     private partial void LogUnpublishable(string outbox, long sequenceId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: the bus's receive endpoints were not all ready after {Wait}; publishing anyway")]
+    private partial void LogBusNotReady(string outbox, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox {Outbox}: purged {Count} published rows past retention")]
     private partial void LogPurged(string outbox, int count);

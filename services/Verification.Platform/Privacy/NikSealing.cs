@@ -124,12 +124,18 @@ public static class NikSealing
 
             // Written with the other first-start files once every setting is checked: read from there until then.
             path = EnsureDevelopmentKeys(host.DataDirectory, host.FirstStart).PublicKeyPath;
-            services.AddSingleton(new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path)));
+            // Through a factory, so the container disposes the key (an instance handed over is never disposed); CA2000 does not follow the capture.
+#pragma warning disable CA2000
+            var development = new NikSealer(PublicKeyFromPem(host.FirstStart.ReadAllText(path), path));
+#pragma warning restore CA2000
+            services.AddSingleton(_ => development);
             return services;
         }
 
-        var key = ReadPublicKey(path);
-        services.AddSingleton(new NikSealer(key));
+#pragma warning disable CA2000 // The container's through the factory below, as above.
+        var sealer = new NikSealer(ReadPublicKey(path));
+#pragma warning restore CA2000
+        services.AddSingleton(_ => sealer);
         return services;
     }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
 using Verification.Api;
 using Verification.Api.Channels;
 using Verification.Platform.Access;
@@ -13,25 +14,29 @@ namespace Verification.Portal.Calls;
 
 /// <summary>
 /// One gRPC channel per module the portal calls, made without the internal-service member's credentials: the portal's calls
-/// are authenticated only by the signed-in member's own token, added per call (see <see cref="MemberCalls"/>), so access
-/// control, scope checks, rate limits and audited denials are those of the member calling directly.
+/// are authenticated by the signed-in member's own token, or by the portal member with the member's signed delegation, added
+/// per call (see <see cref="MemberCalls"/>), so access control, scope checks, rate limits and audited denials are those of
+/// the member calling directly.
 /// </summary>
 public sealed class MemberChannels : IDisposable
 {
     private readonly ModuleEndpoints _endpoints;
     private readonly VerificationHostContext _host;
     private readonly X509Certificate2? _certificate;
+    private readonly IServiceProvider _resolvers;
     private readonly Dictionary<string, Lazy<GrpcChannel>> _channels;
 
-    public MemberChannels(ModuleEndpoints endpoints, VerificationHostContext host, PortalSettings settings, MemberDirectory members)
+    public MemberChannels(ModuleEndpoints endpoints, VerificationHostContext host, PortalSettings settings, MemberDirectory members, IServiceProvider resolvers)
     {
         _endpoints = endpoints;
         _host = host;
+        _resolvers = resolvers;
         if (settings.ClientCertificatePath is { } path)
         {
             _certificate = X509Certificate2.CreateFromPemFile(path, settings.ClientCertificateKeyPath);
-            // A member's certificate would make every call that member's, whoever signed in: refuse to start.
-            if (members.FindByCertificate(_certificate) is { } owner)
+            // A member's certificate would make every call that member's, whoever signed in: refuse to start. Only a delegating
+            // portal may present its own portal member's certificate, which can call nothing without a member's assertion.
+            if (members.FindByCertificate(_certificate) is { } owner && !(settings.Delegates && owner.Role == MemberRole.Portal))
                 throw new ConfigurationError($"{PortalSettings.SectionName}:ClientCertificatePath", "a certificate that belongs to no member", "the certificate of member " + owner.Code);
         }
 
@@ -40,13 +45,27 @@ public sealed class MemberChannels : IDisposable
 
     public CallInvoker Invoker(string module) => _channels[module].Value.CreateCallInvoker();
 
-    private GrpcChannel Create(string module) => GrpcChannel.ForAddress(_endpoints.AddressOf(module), new GrpcChannelOptions
+    private GrpcChannel Create(string module)
     {
-        HttpHandler = Handler(),
-        ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services),
-        DisposeHttpClient = true,
-        MaxReceiveMessageSize = 16 * 1024 * 1024,
-    });
+        var options = new GrpcChannelOptions
+        {
+            HttpHandler = Handler(),
+            ServiceConfig = ApiRetries.ServiceConfig(ApiDescriptors.Services),
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        };
+        if (_endpoints.Of(module) is { Balanced: true } balanced)
+        {
+            // Every replica gets calls and one that stops answering leaves the rotation, as in ModuleClients.
+            options.ServiceConfig.LoadBalancingConfigs.Add(new RoundRobinConfig());
+            options.Credentials = balanced.Secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+            options.ServiceProvider = _resolvers;
+            options.InitialReconnectBackoff = TimeSpan.FromMilliseconds(100);
+            options.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
+        }
+
+        return GrpcChannel.ForAddress(_endpoints.AddressOf(module), options);
+    }
 
     private SocketsHttpHandler Handler()
     {

@@ -3,16 +3,20 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.RateLimiting;
 using Verification.Platform.Access;
+using Verification.Portal.Calls;
 using Verification.Portal.Sessions;
 using Verification.Portal.Web;
 
 namespace Verification.Portal.Pages;
 
-/// <summary>Sign-in: the member's token, checked against the members file exactly as the gRPC side checks it, becomes a session cookie.</summary>
+/// <summary>Sign-in: the member's token or client certificate, checked against the members file exactly as the gRPC side checks it, becomes a session cookie.</summary>
 [AnonymousPage]
 [EnableRateLimiting(PortalModule.SignInRateLimit)]
-public sealed class SignInModel(MemberDirectory members, MemberSessions sessions) : PageModel
+public sealed class SignInModel(MemberDirectory members, MemberSessions sessions, PortalDelegation delegation) : PageModel
 {
+    /// <summary>The certificate form is offered where a browser can present one (TLS) and the portal can call for such a member (delegation).</summary>
+    public bool OffersCertificate => delegation.Enabled && Request.IsHttps;
+
     [BindProperty(SupportsGet = true)]
     public string? Kembali { get; set; }
 
@@ -43,8 +47,36 @@ public sealed class SignInModel(MemberDirectory members, MemberSessions sessions
             return Page();
         }
 
-        // The suite's own modules' credential acts for anyone: it has no business in a browser.
-        if (member.Role == MemberRole.InternalService)
+        // A delegating portal keeps no member's token: its calls carry its own credential and an assertion for the member.
+        return StartSession(member, delegation.Enabled ? null : token!.Trim());
+    }
+
+    /// <summary>Sign-in with the client certificate the browser presented in the TLS handshake, matched in the members file as the gRPC side matches it.</summary>
+    public async Task<IActionResult> OnPostCertificateAsync()
+    {
+        if (!OffersCertificate) return NotFound();
+        var certificate = await HttpContext.Connection.GetClientCertificateAsync(HttpContext.RequestAborted);
+        if (certificate is null)
+        {
+            ErrorKey = "SignInNoCertificate";
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return Page();
+        }
+
+        if (members.FindByCertificate(certificate) is not { } member)
+        {
+            ErrorKey = "SignInUnknownCertificate";
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return Page();
+        }
+
+        return StartSession(member, token: null);
+    }
+
+    private IActionResult StartSession(Member member, string? token)
+    {
+        // The suite's own modules' credential acts for anyone, and the portal's own acts for the signed-in: neither belongs in a browser.
+        if (member.Role is MemberRole.InternalService or MemberRole.Portal)
         {
             ErrorKey = "SignInInternal";
             Response.StatusCode = StatusCodes.Status403Forbidden;
@@ -52,7 +84,7 @@ public sealed class SignInModel(MemberDirectory members, MemberSessions sessions
         }
 
         if (PortalSessionMiddleware.SessionOf(HttpContext) is { } previous) sessions.End(previous);
-        var (cookie, _) = sessions.Start(member, token!.Trim());
+        var (cookie, _) = sessions.Start(member, token);
         PortalSessionMiddleware.IssueCookie(HttpContext, cookie);
         return LocalRedirect(PortalEndpoints.LocalPath(Kembali));
     }

@@ -15,8 +15,8 @@ public sealed class MemberSessions(PortalSettings settings, TimeProvider time)
 
     private readonly ConcurrentDictionary<string, MemberSession> _sessions = new(StringComparer.Ordinal);
 
-    /// <summary>Starts a session; returns the cookie value (shown to no one else, kept nowhere).</summary>
-    public (string CookieValue, MemberSession Session) Start(Member member, string token)
+    /// <summary>Starts a session (<paramref name="token"/> null when the portal calls by delegation); returns the cookie value (shown to no one else, kept nowhere).</summary>
+    public (string CookieValue, MemberSession Session) Start(Member member, string? token)
     {
         var now = time.GetUtcNow();
         if (_sessions.Count >= MaxSessions) Sweep(now);

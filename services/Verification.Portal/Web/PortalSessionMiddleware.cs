@@ -6,7 +6,7 @@ using Verification.Portal.Sessions;
 namespace Verification.Portal.Web;
 
 /// <summary>Finds the request's session from its cookie and makes the member's calls available to the pages.</summary>
-public sealed class PortalSessionMiddleware(RequestDelegate next, MemberSessions sessions, MemberChannels channels, PortalSettings settings)
+public sealed class PortalSessionMiddleware(RequestDelegate next, MemberSessions sessions, MemberChannels channels, PortalDelegation delegation, PortalSettings settings)
 {
     public const string CookieName = "verification-portal";
 
@@ -18,7 +18,7 @@ public sealed class PortalSessionMiddleware(RequestDelegate next, MemberSessions
         if (sessions.Find(http.Request.Cookies[CookieNameFor(http.Request)]) is { } session)
         {
             http.Items[typeof(MemberSession)] = session;
-            http.Items[typeof(MemberCalls)] = new MemberCalls(channels, session, settings.CallDeadline);
+            http.Items[typeof(MemberCalls)] = new MemberCalls(channels, delegation, session, settings.CallDeadline);
             // Anti-forgery tokens are bound to this identity: a token from another session is refused.
             http.User = new ClaimsPrincipal(new ClaimsIdentity(
                 [new Claim(ClaimTypes.NameIdentifier, session.Key), new Claim(ClaimTypes.Name, session.Member.Code)], "portal-session"));

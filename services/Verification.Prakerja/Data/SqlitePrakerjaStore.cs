@@ -18,7 +18,9 @@ public sealed class SqlitePrakerjaStore : PrakerjaStore
     private const int RowsPerInsert = 16;
 
     private readonly string _connectionString;
+#pragma warning disable CA2213 // The database file's gate, shared by every store on it for the process's life (SqliteWriteGate).
     private readonly SemaphoreSlim _writeGate;
+#pragma warning restore CA2213
 
     public SqlitePrakerjaStore(ModuleDatabase database, IServiceScopeFactory scopes) : base(scopes)
     {

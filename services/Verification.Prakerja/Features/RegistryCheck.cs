@@ -28,7 +28,9 @@ public sealed class RegistryCheck(ModuleClient<MembershipService.MembershipServi
     {
         if (count == 0) return;
         using var call = Client.VerifyMembershipBatch(RpcCalls.WithTimeout(deadline, cancellationToken));
+#pragma warning disable CA2025 // Every exit awaits the reader: after an RpcException below, after cancelling the call otherwise.
         var reading = ReadAsync(call, answer, cancellationToken);
+#pragma warning restore CA2025
         try
         {
             for (var start = 0; start < count; start += ItemsPerMessage)
@@ -44,6 +46,13 @@ public sealed class RegistryCheck(ModuleClient<MembershipService.MembershipServi
         catch (RpcException)
         {
             // The reader sees why the call ended; its exception is the one that matters.
+        }
+        catch
+        {
+            // Leave no reader running on a disposed call: disposing cancels the call, which ends the reader.
+            call.Dispose();
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
         }
 
         var answered = await reading;

@@ -109,11 +109,12 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
     {
         await using var db = await RentAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var done = await ReadIdsAsync(Command(db, Confirm,
+        await using var command = Command(db, Confirm,
             Array(NpgsqlDbType.Text, confirmations.Select(c => c.SponsorshipId).ToArray()),
             Array(NpgsqlDbType.Text, confirmations.Select(c => c.ParticipantNumber).ToArray()),
             Array(NpgsqlDbType.Text, confirmations.Select(c => c.StartedPrograms).ToArray()),
-            Instant(now)), cancellationToken);
+            Instant(now));
+        var done = await ReadIdsAsync(command, cancellationToken);
         await AddEventsAsync(db, [.. done.Select(confirmed)], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return done;
@@ -151,10 +152,11 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         {
             await using var db = await RentAsync(cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var ended1 = await ReadIdsAsync(Command(db, End,
+            await using var command = Command(db, End,
                 Array(NpgsqlDbType.Text, chunk.Select(e => e.SponsorshipId).ToArray()),
                 Array(NpgsqlDbType.Text, chunk.Select(e => StoredNames.Of(e.Reason)).ToArray()),
-                Instant(now)), cancellationToken);
+                Instant(now));
+            var ended1 = await ReadIdsAsync(command, cancellationToken);
             await AddEventsAsync(db, [.. ended1.Select(ended)], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             done.UnionWith(ended1);
@@ -197,7 +199,7 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var chunk in claims.Chunk(RowsPerStatement))
         {
-            var command = Command(db, InsertClaims, [.. SponsorshipColumns.Select(c => Array(c.Type, c.Values(chunk)))]);
+            await using var command = Command(db, InsertClaims, [.. SponsorshipColumns.Select(c => Array(c.Type, c.Values(chunk)))]);
             inserted.UnionWith(await ReadIdsAsync(command, cancellationToken));
         }
 
@@ -219,13 +221,10 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
 
     private static async Task<HashSet<string>> ReadIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
-        await using (command)
-        {
-            var ids = new HashSet<string>(StringComparer.Ordinal);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetString(0));
-            return ids;
-        }
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetString(0));
+        return ids;
     }
 
     private static NpgsqlParameter Array(NpgsqlDbType type, object values) => new() { NpgsqlDbType = NpgsqlDbType.Array | type, Value = values };

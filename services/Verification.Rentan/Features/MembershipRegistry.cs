@@ -51,7 +51,9 @@ public sealed class MembershipRegistry(ModuleClient<MembershipService.Membership
         var wageEarners = new HashSet<long>();
         if (niks.Count == 0) return wageEarners;
         using var call = Client.VerifyMembershipBatch(RpcCalls.WithTimeout(VerificationDeadline, cancellationToken));
+#pragma warning disable CA2025 // Every exit awaits the reader: after an RpcException below, after cancelling the call otherwise.
         var reading = ReadAsync(call, niks, wageEarners, cancellationToken);
+#pragma warning restore CA2025
         try
         {
             for (var start = 0; start < niks.Count; start += ItemsPerMessage)
@@ -67,6 +69,13 @@ public sealed class MembershipRegistry(ModuleClient<MembershipService.Membership
         catch (RpcException)
         {
             // The reader sees why the call ended; its exception is the one that matters.
+        }
+        catch
+        {
+            // Leave no reader running on a disposed call: disposing cancels the call, which ends the reader.
+            call.Dispose();
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
         }
 
         var answered = await reading;

@@ -46,7 +46,9 @@ public sealed class AuditTestHost : IAsyncDisposable
     private readonly IReadOnlyList<VerificationModule> _modules;
     private readonly string[] _settings;
     private readonly List<VerificationChannel> _channels = [];
+#pragma warning disable CA2213 // Stopping takes it out of the field and disposes it (StopAsync), and disposing stops.
     private WebApplication? _app;
+#pragma warning restore CA2213
 
     private AuditTestHost(string dataDirectory, IReadOnlyList<VerificationModule> modules, string[] settings)
     {

@@ -15,7 +15,8 @@ public sealed record LoadOptions
           --fault-at N           seconds into the load when the fault starts (default: a third of --seconds)
           --down N               seconds the broken component stays down (fault-broker 20, fault-membership-down 10, fault-postgres 2, fault-kill 0)
           --kill LIST            modules fault-kill kills, in turn (default kur,membership); fault-kill-replica: default every module
-          --replicas N           processes per module (default 1); each module calls every replica of the others (round robin)
+          --replicas N           processes per module (default 1); each module calls every replica of the others, and the banks every KUR replica (round robin)
+          --count-calls          each host logs a line per call it serves; the report counts the calls each replica served
           --duplicates N         outbox rows per module fault-duplicate publishes again directly to the exchanges (default 500)
           --recipients N         Prakerja batch size (default 100000)
           --rows N               non-ASN rows per bulk upload (default 1000)
@@ -43,6 +44,9 @@ public sealed record LoadOptions
 
     /// <summary>Host processes per module, all on the module's one database.</summary>
     public int Replicas { get; init; } = 1;
+
+    /// <summary>Hosts log ASP.NET Core's "Request starting" line per call, so the report can say which replica served how many.</summary>
+    public bool CountCalls { get; init; }
     public int Duplicates { get; init; } = 500;
     public int Recipients { get; init; } = 100_000;
     public int Rows { get; init; } = 1000;
@@ -101,6 +105,7 @@ public sealed record LoadOptions
                 "--host" => options with { HostBinary = Next() },
                 "--work" => options with { WorkDirectory = Next() },
                 "--no-rabbitmqctl" => options with { ListQueues = false },
+                "--count-calls" => options with { CountCalls = true },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }

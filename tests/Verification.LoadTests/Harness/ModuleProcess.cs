@@ -119,6 +119,29 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
         }
     }
 
+    /// <summary>
+    /// Calls this process served, by gRPC method, from its log's "Request starting HTTP/2 POST http://…/&lt;service&gt;/&lt;method&gt;"
+    /// lines (hosts started with <see cref="LoadOptions.CountCalls"/>); every start of the process counts.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> CallsServed()
+    {
+        var calls = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (!File.Exists(LogFile)) return calls;
+        using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            var at = line.IndexOf("Request starting HTTP/2 POST http://", StringComparison.Ordinal);
+            if (at < 0) continue;
+            var url = line[(at + "Request starting HTTP/2 POST ".Length)..].Split(' ')[0];
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Segments.Length < 3) continue;
+            var method = uri.Segments[^2].TrimEnd('/').Split('.')[^1] + "/" + uri.Segments[^1];
+            calls[method] = calls.GetValueOrDefault(method) + 1;
+        }
+
+        return calls;
+    }
+
     public double? ResidentMegabytes() => Pid is { } pid ? Machine.ResidentMegabytes(pid) : null;
 
     public string Tail()

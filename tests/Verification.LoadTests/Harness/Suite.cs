@@ -18,10 +18,12 @@ namespace Verification.LoadTests.Harness;
 /// </summary>
 public sealed class Suite : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<(string Module, string Member), VerificationChannel> channels = new();
+    private readonly ConcurrentDictionary<(string Module, string Member), ChannelBase> channels = new();
     private readonly Dictionary<string, ModuleProcess> hosts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ModuleProcess>> replicas = new(StringComparer.Ordinal);
+#pragma warning disable CA2213 // The caller's writer (the console): not the suite's to close.
     private readonly TextWriter output;
+#pragma warning restore CA2213
     private bool keepWork;
 
     private Suite(TextWriter output, string work, string runId)
@@ -206,6 +208,8 @@ public sealed class Suite : IAsyncDisposable
                 $"--Logging:LogLevel:Default={options.LogLevel}",
                 "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
             ];
+            // One line per call served ("Request starting … /<service>/<method>"): ModuleProcess.CallsServed counts them.
+            if (options.CountCalls) arguments.Add("--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information");
             // The portal keeps nothing but sessions: no database of its own, a browser port instead.
             arguments.Add(module == Portal
                 ? $"--Verification:Portal:Port={(replica == 0 ? PortalPort = FreePort() : FreePort())}"
@@ -261,13 +265,18 @@ public sealed class Suite : IAsyncDisposable
         return await host.WaitUntilServingAsync(TimeSpan.FromMinutes(5), cancellationToken);
     }
 
-    /// <summary>A channel to a module, authenticated as a member (development token), without the channel's own retries.</summary>
-    public VerificationChannel Channel(string module, string member) =>
-        channels.GetOrAdd((module, member), key => new VerificationChannel(hosts[key.Module].Address, new ChannelSettings
-        {
-            BearerToken = Token(key.Member),
-            RetryUnavailable = false,
-        }));
+    /// <summary>
+    /// A channel to a module, authenticated as a member (development token), without the channel's own retries: to its
+    /// one process, or round robin over every replica when it runs several (as a partner behind a load balancer calls).
+    /// </summary>
+    public ChannelBase Channel(string module, string member) =>
+        channels.GetOrAdd((module, member), key => replicas[key.Module].Count > 1
+            ? (ChannelBase)ReplicaChannel.Create(key.Module, [.. replicas[key.Module].Select(r => ("127.0.0.1", r.Port))], Token(key.Member))
+            : new VerificationChannel(hosts[key.Module].Address, new ChannelSettings
+            {
+                BearerToken = Token(key.Member),
+                RetryUnavailable = false,
+            }));
 
     public string Token(string member) => File.ReadAllText(Path.Combine(WorkDirectory, "dev-credentials", member + ".token")).Trim();
 
@@ -332,7 +341,7 @@ public sealed class Suite : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var channel in channels.Values) channel.Dispose();
+        foreach (var channel in channels.Values) (channel as IDisposable)?.Dispose();
         await Task.WhenAll(AllHosts.Select(h => h.DisposeAsync().AsTask()));
         NpgsqlConnection.ClearAllPools();
         try

@@ -104,6 +104,7 @@ public static class ScenarioRunner
         var throughput = workloads.Select(w => w.Throughput(loadElapsed)).ToList();
         foreach (var line in throughput) output.WriteLine("   " + line);
         stats.Print(output, loadElapsed);
+        if (options.CountCalls) PrintCallsServed(suite, output);
 
         var books = new BooksCheck(suite, stats, output, options.ListQueues);
         foreach (var workload in workloads) workload.AddChecks(books);
@@ -127,6 +128,23 @@ public static class ScenarioRunner
         if (!report.Balanced) suite.KeepWorkDirectory();
         var answered = kur?.Ledger.Loans.Count(l => l.First is not null && l.Kind != BorrowerKind.Setup) ?? 0;
         return new RunResult(report, stats, loadElapsed, timeline.Events, throughput, answered);
+    }
+
+    /// <summary>Calls each replica served since it started (its request log lines, setup included): how the work spread.</summary>
+    private static void PrintCallsServed(Suite suite, TextWriter output)
+    {
+        output.WriteLine("   calls served, per replica (setup included):");
+        foreach (var module in suite.Modules)
+        {
+            var replicas = suite.ReplicasOf(module);
+            for (var i = 0; i < replicas.Count; i++)
+            {
+                var calls = replicas[i].CallsServed().Where(c => !c.Key.StartsWith("Health/", StringComparison.Ordinal)).OrderByDescending(c => c.Value).ToList();
+                if (calls.Count == 0) continue;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"     {module} {i + 1}/{replicas.Count} (:{replicas[i].Port}): {string.Join(", ", calls.Select(c => $"{c.Key} {c.Value}"))}"));
+            }
+        }
     }
 
     private static Task FaultOf(string scenario, Suite suite, LoadOptions options, Timeline timeline, CancellationToken cancellationToken) => scenario switch

@@ -10,13 +10,16 @@ namespace Verification.Platform.Tests.Support;
 
 internal static class TestHosts
 {
-    /// <summary>Builds and starts a host whose bus is connected before StartAsync returns.</summary>
-    public static async Task<IHost> StartAsync(Action<IServiceCollection> configure, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds and starts a host whose bus is connected before StartAsync returns, or (<paramref name="waitForBus"/> false)
+    /// one that starts as the suite's host does, with the bus connecting in the background.
+    /// </summary>
+    public static async Task<IHost> StartAsync(Action<IServiceCollection> configure, CancellationToken cancellationToken, bool waitForBus = true)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.Configure<MassTransitHostOptions>(options =>
         {
-            options.WaitUntilStarted = true;
+            options.WaitUntilStarted = waitForBus;
             options.StartTimeout = TimeSpan.FromSeconds(30);
             options.StopTimeout = TimeSpan.FromSeconds(10);
         });

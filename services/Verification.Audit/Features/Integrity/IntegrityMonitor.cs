@@ -27,6 +27,12 @@ public sealed partial class IntegrityMonitor(LogIntegrityCheck check, LogIntegri
         }
     }
 
+    public override void Dispose()
+    {
+        base.Dispose();
+        _running.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)

@@ -121,19 +121,37 @@ public static class MembershipSeeder
         if (database.Provider == DatabaseProvider.Postgres)
         {
             var connection = new NpgsqlConnection(database.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            return new PostgresCopyWriter(connection);
+            try
+            {
+                await connection.OpenAsync(cancellationToken);
+                return new PostgresCopyWriter(connection);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
         }
 
+#pragma warning disable CA2000 // The writer it is handed to owns it; disposed below if opening fails.
         var sqlite = new SqliteConnection(database.ConnectionString);
-        await sqlite.OpenAsync(cancellationToken);
-        await using (var pragmas = sqlite.CreateCommand())
+#pragma warning restore CA2000
+        try
         {
-            pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-            await pragmas.ExecuteNonQueryAsync(cancellationToken);
-        }
+            await sqlite.OpenAsync(cancellationToken);
+            await using (var pragmas = sqlite.CreateCommand())
+            {
+                pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+                await pragmas.ExecuteNonQueryAsync(cancellationToken);
+            }
 
-        return new SqliteBatchWriter(sqlite);
+            return new SqliteBatchWriter(sqlite);
+        }
+        catch
+        {
+            await sqlite.DisposeAsync();
+            throw;
+        }
     }
 }
 

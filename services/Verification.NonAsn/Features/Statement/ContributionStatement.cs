@@ -58,7 +58,9 @@ public sealed class ContributionStatement(EmploymentStore employments, IMembersh
         foreach (var (employment, wage) in months)
         {
             var key = (wage, employment.Programs, employment.JkkRiskClass);
+#pragma warning disable CA2025 // Task.WhenAll below returns only once every quote has ended, before the slots are disposed.
             if (!quotes.ContainsKey(key)) quotes[key] = QuoteAsync(key, first, slots, cancellationToken);
+#pragma warning restore CA2025
         }
 
         try

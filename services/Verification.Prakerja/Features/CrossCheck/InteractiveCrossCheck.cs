@@ -144,6 +144,13 @@ public sealed class InteractiveCrossCheck(RegistryCheck registry)
             await answering;
             throw;
         }
+        catch
+        {
+            // Leave no reader running on a disposed call: disposing cancels the call, which ends the reader.
+            call.Dispose();
+            await answering.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
 
         await answering;
         if (inputEnded is not null) return new CrossCheckOutcome.InputEnded(inputEnded);

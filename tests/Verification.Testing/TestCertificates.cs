@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Verification.Grpc.Tests.Support;
+namespace Verification.Testing;
 
 /// <summary>A private CA and the certificates it issues, as members and modules get them; written as PEM where a peer needs files.</summary>
 public static class TestCertificates
