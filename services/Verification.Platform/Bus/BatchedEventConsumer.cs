@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Reflection;
+using System.Runtime.ExceptionServices;
 using MassTransit;
 using MassTransit.Context;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -11,8 +12,9 @@ namespace Verification.Platform.Bus;
 /// <summary>
 /// Hands each event of an outbox relay's <see cref="IntegrationEventBatch"/> to <typeparamref name="TConsumer"/>'s
 /// <c>IConsumer&lt;TEvent&gt;</c> for its type, in order, as if it had been delivered alone; events of types the consumer
-/// does not take are skipped. A failure fails the whole batch, which the bus retries: the consumer must be idempotent on
-/// the event id, as it must be anyway.
+/// does not take are skipped. One event's failure does not stop the others: every event is handed over, then the
+/// first failure fails the batch, which the bus retries (and at last moves to the error queue) as it would that event
+/// alone; the consumer must be idempotent on the event id, as it must be anyway.
 /// </summary>
 public sealed class BatchedEventConsumer<TConsumer>(TConsumer consumer, OutboxEventTypes eventTypes) : IConsumer<IntegrationEventBatch>
     where TConsumer : class, IConsumer
@@ -25,6 +27,7 @@ public sealed class BatchedEventConsumer<TConsumer>(TConsumer consumer, OutboxEv
     {
         ArgumentNullException.ThrowIfNull(context);
         List<string>? unreadable = null;
+        ExceptionDispatchInfo? failed = null;
         foreach (var item in context.Message.Events)
         {
             if (!eventTypes.TryResolve(item.MessageType, out var type) || !Handlers.TryGetValue(type, out var handle))
@@ -38,9 +41,18 @@ public sealed class BatchedEventConsumer<TConsumer>(TConsumer consumer, OutboxEv
                 continue;
             }
 
-            await handle(consumer, context, integrationEvent);
+            try
+            {
+                await handle(consumer, context, integrationEvent);
+            }
+            catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)
+            {
+                // The events after it are still handed over; the retry hands the failed one over again.
+                failed ??= ExceptionDispatchInfo.Capture(ex);
+            }
         }
 
+        failed?.Throw();
         if (unreadable is not null)
         {
             throw new UnreadableBatchedEventException(context.Message, unreadable);
