@@ -10,6 +10,7 @@ using Verification.Api;
 using Verification.Api.Channels;
 using Verification.Contracts.Events;
 using Verification.Platform.Access;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 
 namespace Verification.Host.Tests;
@@ -235,7 +236,7 @@ public sealed class ReloadHost : IAsyncDisposable
                 if (clock is not null) builder.Services.AddSingleton(clock);
             },
             app => app.MapGrpcService<BankOnlyTestService>(),
-            consumers => consumers.AddConsumer<AccessDeniedCollector>());
+            consumers => consumers.AddEventConsumer<AccessDeniedCollector>());
         var data = Path.Combine(Path.GetTempPath(), "verification-reload-tests-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateSlimBuilder(
         [

@@ -6,6 +6,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Contracts.Events;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 
 namespace Verification.Host.Tests;
@@ -13,7 +14,7 @@ namespace Verification.Host.Tests;
 /// <summary>The REST/JSON door, called with HttpClient over HTTP/1.1 as a bank's or a ministry's integration team would.</summary>
 public sealed class PartnerRestTests : IAsyncLifetime
 {
-    private static readonly VerificationModule DenialWatch = new("denial-watch", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<AccessDeniedCollector>());
+    private static readonly VerificationModule DenialWatch = new("denial-watch", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<AccessDeniedCollector>());
 
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("verification-rest-");
     private WebApplication? _app;

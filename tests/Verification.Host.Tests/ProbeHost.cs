@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Verification.Contracts.Events;
 using Verification.Platform.Access;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Rpc.InteropServer;
@@ -67,7 +68,7 @@ public sealed class ProbeHost : IAsyncDisposable
         "probe",
         (builder, _) => { },
         app => app.MapGrpcService<BankOnlyTestService>(),
-        consumers => consumers.AddConsumer<AccessDeniedCollector>());
+        consumers => consumers.AddEventConsumer<AccessDeniedCollector>());
 
     private readonly WebApplication _app;
 

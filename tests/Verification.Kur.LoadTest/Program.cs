@@ -12,6 +12,7 @@ using Verification.Contracts.Events;
 using Verification.Kur;
 using Verification.Kur.Domain;
 using Verification.Membership;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Api;
@@ -395,7 +396,7 @@ internal sealed class EventCounter : IConsumer<KurBorrowerEnrolled>, IConsumer<P
 /// <summary>The host composition of verification-host, in process, with the modules a run picks.</summary>
 internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 {
-    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCounter>());
+    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCounter>());
 
     private static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, KurModule.Module, Counter];
 

@@ -11,6 +11,7 @@ using Verification.Api.NonAsn.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.NonAsn;
+using Verification.Platform.Bus;
 using Verification.Platform.Hosting;
 using Grpc.Core;
 using Verification.Testing;
@@ -226,7 +227,7 @@ internal sealed class EventCounter : IConsumer<NonAsnEmployeeRegistered>, IConsu
 /// <summary>The host composition of verification-host, in process, with the modules a run picks.</summary>
 internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 {
-    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCounter>());
+    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCounter>());
 
     private static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, NonAsnModule.Module, Counter];
 

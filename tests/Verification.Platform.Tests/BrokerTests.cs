@@ -117,6 +117,7 @@ public sealed class BrokerTests(ITestOutputHelper output)
                 TestHosts.FastRelay(options);
                 options.BatchSize = 200;
                 options.PublishConcurrency = 64;
+                options.EventsPerMessage = 4; // 50 messages a round: a window of confirms in flight when the broker stops
             });
         }, ct);
 
@@ -193,7 +194,7 @@ public sealed class BrokerTests(ITestOutputHelper output)
         await TestData.WriteAsync(producer, events, perTransaction: 50, ct);
 
         var clock = Stopwatch.StartNew();
-        using (var first = RelayProbe.Start(producer, broker, publishDelayMs: 10))
+        using (var first = RelayProbe.Start(producer, broker, publishDelayMs: 100)) // per message: a round of 20 rows is one
         {
             await Eventually.HoldsAsync(async () => await TestData.PublishedAsync(producer, ct) >= 60,
                 TimeSpan.FromSeconds(40), "the first relay has published part of the stream", ct);
@@ -293,7 +294,7 @@ public sealed class BrokerTests(ITestOutputHelper output)
         await host.StopAsync(ct);
     }
 
-    private static async Task<(ModuleDatabase Producer, ModuleDatabase Consumer)> CreateDatabasesAsync(CancellationToken ct)
+    internal static async Task<(ModuleDatabase Producer, ModuleDatabase Consumer)> CreateDatabasesAsync(CancellationToken ct)
     {
         var postgres = await PostgresServer.SharedAsync();
         var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("producer", ct));
@@ -305,7 +306,7 @@ public sealed class BrokerTests(ITestOutputHelper output)
     }
 
     /// <summary>Registers the recording consumer on a queue of its own; returns the queue's name.</summary>
-    private static string AddConsumerModule(
+    internal static string AddConsumerModule(
         IServiceCollection services, ModuleDatabase consumer, RabbitMqBroker broker, DeliveryLog deliveries, string queue)
     {
         var name = $"{queue}-{Guid.NewGuid():N}";
@@ -313,7 +314,7 @@ public sealed class BrokerTests(ITestOutputHelper output)
             consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
         services.AddVerificationBus(
             new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(broker.AmqpUri) },
-            bus => bus.AddConsumer<ParticipantEnrolledRecorder>().Endpoint(e => e.Name = name),
+            bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(e => e.Name = name),
             (_, cfg) => cfg.ConnectConsumeObserver(deliveries));
         return name;
     }
@@ -343,7 +344,8 @@ internal sealed class RelayProbe : IDisposable
 
     private RelayProbe(Process process) => this.process = process;
 
-    public static RelayProbe Start(ModuleDatabase producer, RabbitMqBroker broker, int publishDelayMs)
+    /// <param name="dieAfterPublishes">When above 0, the probe kills itself once the broker confirmed that many publishes, before marking them.</param>
+    public static RelayProbe Start(ModuleDatabase producer, RabbitMqBroker broker, int publishDelayMs, int dieAfterPublishes = 0)
     {
         // bin/<Configuration>/<tfm>/ of this project → the same folders of the probe project.
         var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -367,6 +369,10 @@ internal sealed class RelayProbe : IDisposable
         start.ArgumentList.Add(broker.AmqpUri.ToString());
         start.ArgumentList.Add(publishDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (dieAfterPublishes > 0)
+        {
+            start.ArgumentList.Add(dieAfterPublishes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the relay probe.");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -32,7 +32,7 @@ public sealed class QuorumQueueTests
             services.AddModuleDatabase<ConsumerDbContext>(consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
             services.AddVerificationBus(
                 new BusOptions { Transport = BusTransport.RabbitMq, RabbitMq = RabbitMqOptions.FromUri(broker.AmqpUri), QuorumQueues = quorum },
-                bus => bus.AddConsumer<ParticipantEnrolledRecorder>().Endpoint(e => e.Name = queue));
+                bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(e => e.Name = queue));
             services.AddOutboxRelay<ProducerDbContext>(TestHosts.FastRelay);
         }, ct);
 

@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Verification.Contracts.Events;
 using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
@@ -76,7 +77,17 @@ public sealed class SqliteOutboxTests
         ActivitySource.AddActivityListener(listener);
         var headers = new ConcurrentDictionary<Guid, string?>();
         using var host = await StartMonolithAsync(producer, consumer, new DeliveryLog(), TestHosts.FastRelay, ct,
-            (_, cfg) => cfg.UseExecute(context => headers[context.MessageId ?? Guid.Empty] = context.Headers.Get<string>(OutboxHeaders.TraceParent)));
+            (_, cfg) => cfg.UseExecute(context =>
+            {
+                // Each event of a batch carries its own trace context.
+                if (context.TryGetMessage<IntegrationEventBatch>(out var batch))
+                {
+                    foreach (var item in batch.Message.Events)
+                    {
+                        headers[item.EventId] = item.Headers.GetValueOrDefault(OutboxHeaders.TraceParent);
+                    }
+                }
+            }));
 
         var enrolled = TestEvents.Enrolled("trace", 1);
         ActivityTraceId requestTrace;
@@ -113,6 +124,7 @@ public sealed class SqliteOutboxTests
             TestHosts.FastRelay(options);
             options.BatchSize = 100;
             options.PublishConcurrency = 8;
+            options.EventsPerMessage = 5; // 20 messages in the round, so there is a window to fill
         }, ct, (_, cfg) => cfg.ConnectPublishObserver(inFlight));
 
         // One transaction, so the relay finds all of them pending in one round.
@@ -206,7 +218,7 @@ public sealed class SqliteOutboxTests
                 consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
             services.AddVerificationBus(
                 new BusOptions { Transport = BusTransport.InMemory },
-                bus => bus.AddConsumer<ParticipantEnrolledRecorder>(),
+                bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(),
                 (context, cfg) =>
                 {
                     cfg.ConnectConsumeObserver(deliveries);

@@ -13,6 +13,7 @@ using Verification.Api.Rentan.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.Membership.Features.Seed;
+using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Platform.Privacy;
@@ -277,7 +278,7 @@ internal sealed class EventCounter : IConsumer<RentanWorkerEnrolled>, IConsumer<
 /// <summary>The host composition of verification-host, in process, with the modules a run picks.</summary>
 internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 {
-    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCounter>());
+    private static readonly VerificationModule Counter = new("counter", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCounter>());
 
     private static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, RentanModule.Module, Counter];
 

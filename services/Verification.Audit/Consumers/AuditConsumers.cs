@@ -21,12 +21,13 @@ public static class AuditConsumers
             .OrderBy(t => t.FullName, StringComparer.Ordinal),
     ];
 
+    /// <summary>Events arrive in the relays' batches (<see cref="AuditedEventBatchConsumer"/>) and, published directly or by an older relay, alone.</summary>
     public static void Register(IBusRegistrationConfigurator consumers)
     {
         ArgumentNullException.ThrowIfNull(consumers);
-        foreach (var eventType in EventTypes)
+        foreach (var consumer in EventTypes.Select(t => typeof(AuditedEventConsumer<>).MakeGenericType(t)).Append(typeof(AuditedEventBatchConsumer)))
         {
-            consumers.AddConsumer(typeof(AuditedEventConsumer<>).MakeGenericType(eventType))
+            consumers.AddConsumer(consumer)
                 .Endpoint(endpoint =>
                 {
                     endpoint.Name = EndpointName;

@@ -91,6 +91,8 @@ public static class BusServiceCollectionExtensions
             retry.Ignore<ValidationException>();
             // A sealed NIK that does not open will not open on a retry either: straight to the error queue.
             retry.Ignore<Privacy.SealedNikException>();
+            // Neither does an event of a batch whose type or payload this consumer cannot read.
+            retry.Ignore<Outbox.UnreadableBatchedEventException>();
         });
         configureBus?.Invoke(context, cfg);
     }

@@ -6,8 +6,14 @@ public sealed class OutboxOptions
     /// <summary>Rows read (and on PostgreSQL locked) per round.</summary>
     public int BatchSize { get; set; } = 100;
 
-    /// <summary>Publishes awaiting the broker's confirm at once; one at a time caps a relay at one confirm round trip per event.</summary>
+    /// <summary>Messages awaiting the broker's confirm at once; one at a time caps a relay at one confirm round trip per message.</summary>
     public int PublishConcurrency { get; set; } = 32;
+
+    /// <summary>Most events in one published message (an IntegrationEventBatch); a round of <see cref="BatchSize"/> rows is one message by default.</summary>
+    public int EventsPerMessage { get; set; } = 100;
+
+    /// <summary>Most payload bytes in one message (a single larger event still goes, alone): well under RabbitMQ's frame and message limits.</summary>
+    public int MaxMessageBytes { get; set; } = 512 * 1024;
 
     /// <summary>How often the relay looks for rows written by other processes, or committed without a signal.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Verification.Contracts.Events;
 using Verification.Platform.Data;
 
 namespace Verification.Platform.Outbox;
@@ -16,11 +17,14 @@ namespace Verification.Platform.Outbox;
 /// the mark leaves the row pending and it is published again, which consumers absorb by EventId.
 /// </summary>
 /// <remarks>
+/// A window of rows goes out as one <see cref="IntegrationEventBatch"/> message (up to <see cref="OutboxOptions.EventsPerMessage"/>
+/// events): one publish, one confirm, one delivery and one acknowledgement for the window instead of one per event. The
+/// whole message is confirmed or not, so its rows are marked together or stay pending together.
 /// On PostgreSQL each round runs in a transaction that takes its rows with <c>FOR UPDATE SKIP LOCKED</c>, so any
 /// number of relay instances share the work and never hold the same row at once. On SQLite (one process per file)
 /// a round reads without holding the write lock during the publish, and rounds of this instance never overlap.
-/// Rows are published in sequence order, up to <see cref="OutboxOptions.PublishConcurrency"/> at once, so the broker
-/// may receive neighbours out of order; with several instances, or writers whose commits finish out of sequence order,
+/// Messages are published in sequence order, up to <see cref="OutboxOptions.PublishConcurrency"/> at once, so the broker
+/// may receive neighbouring messages out of order; with several instances, or writers whose commits finish out of sequence order,
 /// neither is order kept across rounds: consumers must not rely on it.
 /// </remarks>
 public sealed partial class OutboxRelay<TContext>(
@@ -205,25 +209,27 @@ public sealed partial class OutboxRelay<TContext>(
     }
 
     /// <summary>
-    /// Publishes the rows in sequence order with up to <see cref="OutboxOptions.PublishConcurrency"/> awaiting their
-    /// confirms at once (a sliding window: a new publish starts as soon as the oldest in flight is answered); after the
-    /// first broker failure no new publish starts, and those in flight are awaited and counted.
+    /// Publishes the rows as <see cref="IntegrationEventBatch"/> messages of up to <see cref="OutboxOptions.EventsPerMessage"/>
+    /// events in sequence order, with up to <see cref="OutboxOptions.PublishConcurrency"/> messages awaiting their confirms at
+    /// once (a sliding window: a new publish starts as soon as the oldest in flight is answered); after the first broker
+    /// failure no new publish starts, and those in flight are awaited and counted. Rows that cannot be published are left out.
     /// </summary>
     private async Task<(List<long> Published, List<OutboxMessage> NotPublished, bool Failed)> PublishRowsAsync(
         List<OutboxMessage> rows, CancellationToken cancellationToken)
     {
         var published = new List<long>(rows.Count);
         var notPublished = new List<OutboxMessage>();
+        var messages = Messages(rows, notPublished);
         var failed = false;
         var stopped = false;
-        var inFlight = new Queue<(OutboxMessage Row, Task<PublishOutcome> Outcome)>(options.PublishConcurrency);
+        var inFlight = new Queue<(List<OutboxRow> Rows, Task<PublishOutcome> Outcome)>(options.PublishConcurrency);
         var next = 0;
-        while (next < rows.Count || inFlight.Count > 0)
+        while (next < messages.Count || inFlight.Count > 0)
         {
-            while (next < rows.Count && inFlight.Count < options.PublishConcurrency && !failed && !stopped)
+            while (next < messages.Count && inFlight.Count < options.PublishConcurrency && !failed && !stopped)
             {
-                var row = rows[next++];
-                inFlight.Enqueue((row, PublishOneAsync(row, cancellationToken)));
+                var message = messages[next++];
+                inFlight.Enqueue((message, PublishBatchAsync(message, cancellationToken)));
             }
 
             if (inFlight.Count == 0)
@@ -235,22 +241,86 @@ public sealed partial class OutboxRelay<TContext>(
             switch (await outcome)
             {
                 case PublishOutcome.Published:
-                    published.Add(done.SequenceId);
+                    published.AddRange(done.Select(r => r.Row.SequenceId));
                     break;
                 case PublishOutcome.Stopped:
                     stopped = true;
                     break;
-                case PublishOutcome.BrokerUnavailable:
-                    failed = true;
-                    notPublished.Add(done);
-                    break;
                 default:
-                    notPublished.Add(done);
+                    failed = true;
+                    notPublished.AddRange(done.Select(r => r.Row));
                     break;
             }
         }
 
         return (published, notPublished, failed);
+    }
+
+    /// <summary>
+    /// The rows that can be published, cut into messages of at most <see cref="OutboxOptions.EventsPerMessage"/> events and
+    /// (but for a single larger row) <see cref="OutboxOptions.MaxMessageBytes"/> of payload; the others go to
+    /// <paramref name="unpublishable"/> with their reason.
+    /// </summary>
+    private List<List<OutboxRow>> Messages(List<OutboxMessage> rows, List<OutboxMessage> unpublishable)
+    {
+        var messages = new List<List<OutboxRow>>();
+        var current = new List<OutboxRow>();
+        var bytes = 0L;
+        foreach (var row in rows)
+        {
+            if (Prepare(row) is not { } prepared)
+            {
+                unpublishable.Add(row);
+                continue;
+            }
+
+            if (current.Count > 0 && (current.Count >= options.EventsPerMessage || bytes + row.Payload.Length > options.MaxMessageBytes))
+            {
+                messages.Add(current);
+                current = [];
+                bytes = 0;
+            }
+
+            current.Add(prepared);
+            bytes += row.Payload.Length;
+        }
+
+        if (current.Count > 0)
+        {
+            messages.Add(current);
+        }
+
+        return messages;
+    }
+
+    /// <summary>The row as a batch item, or null (with its error set) when its type is unknown or its stored JSON unreadable.</summary>
+    private OutboxRow? Prepare(OutboxMessage row)
+    {
+        if (!eventTypes.TryResolve(row.MessageType, out var messageType))
+        {
+            row.LastError = $"Unknown message type '{row.MessageType}': is its assembly registered with OutboxEventTypes?";
+            LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
+            return null;
+        }
+
+        try
+        {
+            // Parsed, not bound to the event type: the payload travels as the JSON it is; consumers bind it.
+            using var payload = JsonDocument.Parse(row.Payload);
+            if (payload.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("The payload is not a JSON object.");
+            }
+
+            var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers, OutboxEventTypes.PayloadJson) ?? [];
+            return new OutboxRow(row, messageType, new BatchedIntegrationEvent(row.EventId, row.MessageType, payload.RootElement.Clone(), headers));
+        }
+        catch (JsonException ex)
+        {
+            row.LastError = Truncate($"Unreadable payload: {ex.Message}");
+            LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
+            return null;
+        }
     }
 
     /// <summary>Marks the confirmed rows published and clears their payloads with one statement; the others get an attempt and their error.</summary>
@@ -274,58 +344,47 @@ public sealed partial class OutboxRelay<TContext>(
         }
     }
 
-    private async Task<PublishOutcome> PublishOneAsync(OutboxMessage row, CancellationToken cancellationToken)
+    private async Task<PublishOutcome> PublishBatchAsync(List<OutboxRow> rows, CancellationToken cancellationToken)
     {
-        if (!eventTypes.TryResolve(row.MessageType, out var messageType))
+        // One producer span per event, a child of the request that wrote its row, even though that finished long ago;
+        // the consumer gets the span's id as the event's traceparent, so the log's trace id is the request's.
+        var ambient = Activity.Current;
+        var spans = new List<Activity>(rows.Count);
+        foreach (var (row, messageType, item) in rows)
         {
-            row.LastError = $"Unknown message type '{row.MessageType}': is its assembly registered with OutboxEventTypes?";
-            LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
-            return PublishOutcome.Unpublishable;
+            item.Headers.TryGetValue(OutboxHeaders.TraceParent, out var traceParent);
+            item.Headers.TryGetValue(OutboxHeaders.TraceState, out var traceState);
+            ActivityContext.TryParse(traceParent, traceState, out var parent);
+            var activity = OutboxTelemetry.ActivitySource.StartActivity($"{messageType.Name} publish", ActivityKind.Producer, parent);
+            if (activity is null)
+            {
+                continue;
+            }
+
+            activity.SetTag("messaging.operation.type", "publish");
+            activity.SetTag("messaging.message.id", row.EventId.ToString());
+            activity.SetTag("messaging.batch.message_count", rows.Count);
+            activity.SetTag("verification.outbox", OutboxName);
+            item.Headers[OutboxHeaders.TraceParent] = activity.Id!;
+            spans.Add(activity);
         }
 
-        object message;
-        Dictionary<string, string> headers;
-        try
-        {
-            message = JsonSerializer.Deserialize(row.Payload, messageType, OutboxEventTypes.PayloadJson)
-                ?? throw new JsonException("The payload is null.");
-            headers = JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers, OutboxEventTypes.PayloadJson) ?? [];
-        }
-        catch (JsonException ex)
-        {
-            row.LastError = Truncate($"Unreadable payload: {ex.Message}");
-            LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
-            return PublishOutcome.Unpublishable;
-        }
-
-        // The request that wrote the row is the parent of the publish, even though it finished long ago.
-        headers.TryGetValue(OutboxHeaders.TraceParent, out var traceParent);
-        headers.TryGetValue(OutboxHeaders.TraceState, out var traceState);
-        ActivityContext.TryParse(traceParent, traceState, out var parent);
-        using var activity = OutboxTelemetry.ActivitySource.StartActivity(
-            $"{messageType.Name} publish", ActivityKind.Producer, parent);
-        activity?.SetTag("messaging.operation.type", "publish");
-        activity?.SetTag("messaging.message.id", row.EventId.ToString());
-        activity?.SetTag("verification.outbox", OutboxName);
-        if (activity is not null)
-        {
-            headers[OutboxHeaders.TraceParent] = activity.Id!;
-        }
-
+        // The bus's own publish and consume spans go under the first event's: a lone event's trace runs from its request to the consumer.
+        Activity.Current = spans.Count > 0 ? spans[0] : ambient;
+        var batch = new IntegrationEventBatch(Guid.CreateVersion7(), OutboxName, [.. rows.Select(r => r.Item)]);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.PublishTimeout);
         try
         {
             // WaitAsync as well as the token: a publish the client library fails to cancel must not hold the round.
-            await bus.Publish(message, messageType, Pipe.Execute<PublishContext>(context =>
+            await bus.Publish(batch, Pipe.Execute<PublishContext<IntegrationEventBatch>>(context => context.MessageId = batch.BatchId), timeout.Token)
+                .WaitAsync(options.PublishTimeout + TimeSpan.FromSeconds(1), cancellationToken);
+            OutboxTelemetry.RecordMessage(OutboxName);
+            foreach (var (_, messageType, _) in rows)
             {
-                context.MessageId = row.EventId;
-                foreach (var (name, value) in headers)
-                {
-                    context.Headers.Set(name, value);
-                }
-            }), timeout.Token).WaitAsync(options.PublishTimeout + TimeSpan.FromSeconds(1), cancellationToken);
-            OutboxTelemetry.RecordPublished(OutboxName, messageType.Name);
+                OutboxTelemetry.RecordPublished(OutboxName, messageType.Name);
+            }
+
             return PublishOutcome.Published;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -334,11 +393,27 @@ public sealed partial class OutboxRelay<TContext>(
         }
         catch (Exception ex)
         {
-            row.LastError = Truncate($"{ex.GetType().Name}: {ex.Message}");
-            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            OutboxTelemetry.RecordFailure(OutboxName, messageType.Name);
-            LogPublishFailed(OutboxName, row.SequenceId, row.Attempts + 1, row.LastError);
+            var error = Truncate($"{ex.GetType().Name}: {ex.Message}");
+            foreach (var (row, messageType, _) in rows)
+            {
+                row.LastError = error;
+                OutboxTelemetry.RecordFailure(OutboxName, messageType.Name);
+            }
+
+            foreach (var span in spans)
+            {
+                span.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            }
+
+            LogPublishFailed(OutboxName, rows.Count, rows[0].Row.SequenceId, rows[^1].Row.SequenceId, rows[0].Row.Attempts + 1, error);
             return PublishOutcome.BrokerUnavailable;
+        }
+        finally
+        {
+            foreach (var span in spans)
+            {
+                span.Dispose();
+            }
         }
     }
 
@@ -423,8 +498,8 @@ public sealed partial class OutboxRelay<TContext>(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: relay round failed ({Failures} in a row); backing off")]
     private partial void LogRoundFailed(Exception exception, string outbox, int failures);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: publishing row {SequenceId} failed (attempt {Attempt}): {Error}")]
-    private partial void LogPublishFailed(string outbox, long sequenceId, int attempt, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: publishing {Count} rows ({FirstSequenceId}..{LastSequenceId}) as one message failed (attempt {Attempt}): {Error}")]
+    private partial void LogPublishFailed(string outbox, int count, long firstSequenceId, long lastSequenceId, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox {Outbox}: row {SequenceId} cannot be published and stays pending: {Error}")]
     private partial void LogUnpublishable(string outbox, long sequenceId, string error);
@@ -442,9 +517,11 @@ public sealed partial class OutboxRelay<TContext>(
     {
         Published,
         BrokerUnavailable,
-        Unpublishable,
         Stopped,
     }
+
+    /// <summary>A pending row ready to go: its event type and its batch item.</summary>
+    private readonly record struct OutboxRow(OutboxMessage Row, Type MessageType, BatchedIntegrationEvent Item);
 
     private readonly record struct RoundResult(int Published, bool Failed, bool MoreWaiting);
 }

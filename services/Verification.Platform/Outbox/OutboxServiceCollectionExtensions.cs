@@ -19,7 +19,7 @@ public static class OutboxServiceCollectionExtensions
         services.TryAddSingleton<OutboxEventTypes>();
         services.AddOptions<OutboxOptions>(OutboxNames.OptionsOf<TContext>())
             .Configure(options => configure?.Invoke(options))
-            .Validate(o => o.BatchSize > 0 && o.PublishConcurrency > 0 && o.PollInterval > TimeSpan.Zero && o.PublishTimeout > TimeSpan.Zero
+            .Validate(o => o.BatchSize > 0 && o.PublishConcurrency > 0 && o.EventsPerMessage > 0 && o.MaxMessageBytes > 0 && o.PollInterval > TimeSpan.Zero && o.PublishTimeout > TimeSpan.Zero
                 && o.InitialBackoff > TimeSpan.Zero && o.MaxBackoff >= o.InitialBackoff, "Invalid outbox options.");
         services.TryAddSingleton<OutboxRelay<TContext>>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay<TContext>>());

@@ -16,7 +16,10 @@ public static class OutboxTelemetry
     private static readonly ConcurrentDictionary<string, OutboxLag> Lags = new(StringComparer.Ordinal);
 
     private static readonly Counter<long> Published = Meter.CreateCounter<long>(
-        "verification.outbox.published", "{message}", "Outbox rows published to the bus.");
+        "verification.outbox.published", "{message}", "Outbox rows published to the bus (events, not messages).");
+
+    private static readonly Counter<long> Messages = Meter.CreateCounter<long>(
+        "verification.outbox.messages", "{message}", "Bus messages the relay published, each carrying a window of rows (published / messages = events per message).");
 
     private static readonly Counter<long> PublishFailures = Meter.CreateCounter<long>(
         "verification.outbox.publish_failures", "{message}", "Publish attempts that failed.");
@@ -45,6 +48,9 @@ public static class OutboxTelemetry
 
     internal static void RecordPublished(string outbox, string messageType) =>
         Published.Add(1, new KeyValuePair<string, object?>("outbox", outbox), new KeyValuePair<string, object?>("message_type", messageType));
+
+    internal static void RecordMessage(string outbox) =>
+        Messages.Add(1, new KeyValuePair<string, object?>("outbox", outbox));
 
     internal static void RecordFailure(string outbox, string messageType) =>
         PublishFailures.Add(1, new KeyValuePair<string, object?>("outbox", outbox), new KeyValuePair<string, object?>("message_type", messageType));

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
@@ -59,7 +60,7 @@ public sealed class EventCollector : IConsumer<KurBorrowerEnrolled>, IConsumer<K
 /// </summary>
 public sealed class KurHost : IAsyncDisposable
 {
-    public static readonly VerificationModule Events = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCollector>());
+    public static readonly VerificationModule Events = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCollector>());
 
     public static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, KurModule.Module, Events];
 

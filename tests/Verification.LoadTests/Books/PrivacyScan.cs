@@ -161,7 +161,7 @@ public static partial class PrivacyScan
     private static partial Regex Base64Run();
 }
 
-/// <summary>A queue bound to every event type's exchange: a copy of every event that crosses the broker.</summary>
+/// <summary>A queue bound to every event type's exchange and the relays' batch exchange: a copy of every event that crosses the broker.</summary>
 public sealed class BrokerTap : IAsyncDisposable
 {
     private const string Queue = "privacy-scan-tap";
@@ -179,7 +179,10 @@ public sealed class BrokerTap : IAsyncDisposable
         var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync(cancellationToken);
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await channel.QueueDeclareAsync(Queue, durable: false, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-        var types = typeof(IIntegrationEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IIntegrationEvent).IsAssignableFrom(t));
+        // The relays publish their windows as IntegrationEventBatch messages; a type published alone has its own exchange.
+        var types = typeof(IIntegrationEvent).Assembly.GetTypes()
+            .Where(t => t.IsClass && typeof(IIntegrationEvent).IsAssignableFrom(t))
+            .Append(typeof(IntegrationEventBatch));
         foreach (var type in types)
         {
             // MassTransit's names and arguments for a published type's exchange, so declaring it first changes nothing.

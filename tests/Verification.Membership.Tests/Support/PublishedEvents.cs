@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
 using MassTransit;
 using Verification.Contracts.Events;
+using Verification.Platform.Outbox;
 
 namespace Verification.Membership.Tests.Support;
 
 /// <summary>Every event the host's outbox relay handed to the bus (a published row keeps no payload to read back).</summary>
 public sealed class PublishedEvents : IPublishObserver
 {
+    private static readonly OutboxEventTypes EventTypes = new();
+
     private readonly ConcurrentQueue<IIntegrationEvent> _events = new();
 
     public IReadOnlyList<IIntegrationEvent> All => [.. _events];
@@ -24,7 +27,22 @@ public sealed class PublishedEvents : IPublishObserver
 
     public Task PostPublish<T>(PublishContext<T> context) where T : class
     {
-        if (context.Message is IIntegrationEvent integrationEvent) _events.Enqueue(integrationEvent);
+        switch (context.Message)
+        {
+            case IIntegrationEvent integrationEvent:
+                _events.Enqueue(integrationEvent);
+                break;
+            case IntegrationEventBatch batch:
+                // The relay publishes a window of rows as one batch: each of its events, as its consumers will see it.
+                foreach (var item in batch.Events)
+                {
+                    if (item.TryOpen(EventTypes, out var batched, out var reason)) _events.Enqueue(batched);
+                    else throw new InvalidOperationException(reason);
+                }
+
+                break;
+        }
+
         return Task.CompletedTask;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Verification.Contracts.Events;
 using Verification.Membership;
+using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Grpc.Core;
@@ -87,7 +88,7 @@ public sealed class EventCollector(EventLog log) :
 /// </summary>
 public sealed class NonAsnHost : IAsyncDisposable
 {
-    public static readonly VerificationModule Collector = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCollector>());
+    public static readonly VerificationModule Collector = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCollector>());
 
     public static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, NonAsnModule.Module, Collector];
 

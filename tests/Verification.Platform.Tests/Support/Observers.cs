@@ -4,14 +4,18 @@ using Verification.Contracts.Events;
 
 namespace Verification.Platform.Tests.Support;
 
-/// <summary>Counts every delivery a consumer received, duplicates included.</summary>
+/// <summary>Counts every event a consumer received, duplicates included, whether it came alone or in a relay's batch.</summary>
 public sealed class DeliveryLog : IConsumeObserver
 {
     private readonly ConcurrentDictionary<Guid, int> deliveries = new();
+    private int messages;
     private int completed;
     private int faults;
 
     public int Total => deliveries.Values.Sum();
+
+    /// <summary>Messages delivered: a batch counts once, however many events it carries.</summary>
+    public int Messages => Volatile.Read(ref messages);
 
     /// <summary>Deliveries whose consumer has returned or thrown.</summary>
     public int Completed => Volatile.Read(ref completed);
@@ -21,14 +25,29 @@ public sealed class DeliveryLog : IConsumeObserver
 
     public int Distinct => deliveries.Count;
 
+    public IReadOnlyCollection<Guid> EventIds => [.. deliveries.Keys];
+
+    public int CountOf(Guid eventId) => deliveries.GetValueOrDefault(eventId);
+
     public int Duplicates => Total - Distinct;
 
     public Task PreConsume<T>(ConsumeContext<T> context)
         where T : class
     {
-        if (context.Message is IIntegrationEvent integrationEvent)
+        switch (context.Message)
         {
-            deliveries.AddOrUpdate(integrationEvent.EventId, 1, (_, count) => count + 1);
+            case IIntegrationEvent integrationEvent:
+                Interlocked.Increment(ref messages);
+                deliveries.AddOrUpdate(integrationEvent.EventId, 1, (_, count) => count + 1);
+                break;
+            case IntegrationEventBatch batch:
+                Interlocked.Increment(ref messages);
+                foreach (var item in batch.Events)
+                {
+                    deliveries.AddOrUpdate(item.EventId, 1, (_, count) => count + 1);
+                }
+
+                break;
         }
 
         return Task.CompletedTask;
@@ -72,9 +91,15 @@ public sealed class PublishLog
         public Task PostPublish<T>(PublishContext<T> context)
             where T : class
         {
-            if (context.Message is IIntegrationEvent integrationEvent)
+            IEnumerable<Guid> ids = context.Message switch
             {
-                log.published.AddOrUpdate(integrationEvent.EventId, 1, (_, count) => count + 1);
+                IIntegrationEvent integrationEvent => [integrationEvent.EventId],
+                IntegrationEventBatch batch => batch.Events.Select(e => e.EventId),
+                _ => [],
+            };
+            foreach (var id in ids)
+            {
+                log.published.AddOrUpdate(id, 1, (_, count) => count + 1);
                 log.byPublisher.AddOrUpdate(publisher, 1, (_, count) => count + 1);
             }
 

@@ -12,6 +12,7 @@ using Verification.Api.Rentan.V1;
 using Verification.Contracts.Events;
 using Verification.Membership;
 using Verification.Platform.Access;
+using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Hosting;
 using Verification.Rentan.Features;
@@ -86,7 +87,7 @@ public sealed class RentanHost : IAsyncDisposable
 
     public const string BengkuluSponsor = "sponsor-bengkulu";
 
-    public static readonly VerificationModule Collector = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddConsumer<EventCollector>());
+    public static readonly VerificationModule Collector = new("events", (_, _) => { }, _ => { }, consumers => consumers.AddEventConsumer<EventCollector>());
 
     public static readonly IReadOnlyList<VerificationModule> Catalog = [MembershipModule.Module, RentanModule.Module, Collector];
 

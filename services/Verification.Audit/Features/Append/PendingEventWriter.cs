@@ -39,6 +39,21 @@ public sealed class PendingEventWriter : IAsyncDisposable, IDisposable
         await queued.Committed.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Returns when every one of the events is committed (a batch's events usually in one group, at most two).</summary>
+    public async Task QueueManyAsync(IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var committed = new Task[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var queued = new Queued(events[i], new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(queued), this);
+            committed[i] = queued.Committed.Task;
+        }
+
+        await Task.WhenAll(committed).WaitAsync(cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
