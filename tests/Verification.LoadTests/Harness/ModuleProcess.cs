@@ -74,7 +74,12 @@ public sealed class ModuleProcess(string module, string hostBinary, IReadOnlyLis
         while (true)
         {
             if (process is { HasExited: true } exited)
+            {
+                // The parameterless wait also drains the redirected output: without it the tail can miss the error that ended the process.
+                exited.WaitForExit();
                 throw new InvalidOperationException($"{Module} exited with code {exited.ExitCode} before serving:\n{Tail()}");
+            }
+
             try
             {
                 var answer = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = ServiceName }, RpcCalls.WithTimeout(TimeSpan.FromSeconds(2), cancellationToken));
