@@ -79,6 +79,24 @@ internal static class ExternalProcess
     /// <summary>A loopback port free right now; servers are started on it at once.</summary>
     public static int FreeLoopbackPort()
     {
+        // Below Linux's ephemeral range (32768-60999): a port the kernel hands out as an outgoing connection's source
+        // port could otherwise be taken between this check and the server's bind ("address already in use").
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var candidate = Random.Shared.Next(20_000, 32_768);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, candidate);
+                probe.Start();
+                probe.Stop();
+                return candidate;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;

@@ -332,12 +332,7 @@ public sealed class Suite : IAsyncDisposable
         return path;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Verification.Testing.ExternalProcess.FreeLoopbackPort();
 
     public async ValueTask DisposeAsync()
     {
