@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Runs the README's quick start exactly as written, in a fresh clone of this repository's HEAD, so the README cannot
-# drift. Only the port differs (a free one, through the settings the README's commands already read) so it can run
-# beside another suite. Exit 0 when every command succeeded; prints the transcript.
+# Runs the README's quick start exactly as written, in a fresh clone of this repository's HEAD (a copy of the tree when
+# it is not a git checkout), so the README cannot drift; tests/run.sh runs it after the test projects. Only the port
+# differs (a free one, through the settings the README's commands already read) so it can run beside another suite.
+# Exit 0 when every command succeeded; prints the transcript.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/verification-quickstart.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-git clone -q "$repo" "$work/clone"
+if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git clone -q "$repo" "$work/clone"
+else
+  # A checkout without its .git (an exported tree): copy it as a clone would hold it, without build output or data.
+  mkdir "$work/clone"
+  tar -C "$repo" --exclude=./.git --exclude='*/bin' --exclude='*/obj' --exclude=./data --exclude='*/node_modules' -cf - . | tar -C "$work/clone" -xf -
+fi
 cd "$work/clone"
 awk '/<!-- quickstart:begin -->/{on=1;next} /<!-- quickstart:end -->/{on=0} on && !/^```/' README.md > "$work/quickstart.sh"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -28,7 +35,7 @@ if [ -n "$(left_running)" ]; then kill $(left_running); echo "quickstart: the ho
 grep -q ",REGISTERED," data/staff.results.csv
 grep -q "NIK_SEX_MISMATCH" data/staff.results.csv
 # The banner's other way in: the CLI packed and installed as a .NET tool from the local package, then run by its name.
-# --skip-tool leaves it out (tests/run.sh's trimmed run; docs/benchmarks.md has the timings).
+# --skip-tool leaves it out (docs/benchmarks.md has the timings).
 if [ "${1:-}" != "--skip-tool" ]; then
   tool_started=$(date +%s)
   dotnet pack services/Verification.Cli -c Release -o "$work/nupkg" -v q -nologo >/dev/null
