@@ -12,6 +12,9 @@ need=()
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import grpc_tools' 2>/dev/null || need+=(python3-grpc-tools)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+# The quick start at the end clones the repository and looks for a host left on its port.
+command -v git >/dev/null || need+=(git)
+command -v ss >/dev/null || need+=(iproute2)
 # The portal's browser tests drive Debian's chromium (no browser download); without it they fail.
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
