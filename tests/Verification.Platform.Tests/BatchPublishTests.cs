@@ -125,6 +125,9 @@ public sealed class BatchPublishTests(ITestOutputHelper output)
             second.Kill();
         }
 
+        // The delivery log counts a batch's events when it arrives; the consumer's rows commit after that.
+        await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Received >= events.Count,
+            TimeSpan.FromSeconds(30), "the consumer recorded every event", ct);
         output.WriteLine($"all consumed; {deliveries.Duplicates} duplicate deliveries absorbed");
         var (received, distinct) = await TestData.ConsumerCountsAsync(consumer, ct);
         Assert.Equal(events.Count, received);
