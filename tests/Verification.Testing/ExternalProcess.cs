@@ -76,6 +76,8 @@ internal static class ExternalProcess
 
     public static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
+
     /// <summary>A loopback port free right now; servers are started on it at once.</summary>
     public static int FreeLoopbackPort()
     {
@@ -84,6 +86,8 @@ internal static class ExternalProcess
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var candidate = Random.Shared.Next(20_000, 32_768);
+            // Never the same port twice in one test process: the first taker may not have bound it yet.
+            if (!HandedOut.TryAdd(candidate, 0)) continue;
             try
             {
                 using var probe = new TcpListener(IPAddress.Loopback, candidate);
