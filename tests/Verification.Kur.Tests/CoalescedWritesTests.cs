@@ -47,7 +47,7 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
         var (kept, dropped) = (Claim(), Claim());
         using var gaveUp = new CancellationTokenSource();
         await gaveUp.CancelAsync();
-        var window = new[] { ClaimWrite(kept), PostgresKurWrites.Write.For(dropped.BankCode, dropped.LoanReference, () => PostgresKurStore.ClaimStatement(dropped, null), gaveUp.Token) };
+        var window = new[] { ClaimWrite(kept), PostgresKurWrites.Write.For(dropped.BankCode, dropped.LoanReference, () => PostgresKurStore.ClaimStatement(dropped, null), carriesEvent: false, gaveUp.Token) };
 
         await database.Writes.AnswerAsync(window, CancellationToken.None);
 
@@ -122,7 +122,7 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
     }
 
     private static PostgresKurWrites.Write ClaimWrite(KurEnrolmentRecord claim) =>
-        PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.ClaimStatement(claim, null));
+        PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.ClaimStatement(claim, null), carriesEvent: false);
 
     private static PostgresKurWrites.Write AnswerWrite(KurEnrolmentRecord claim, string participantNumber)
     {

@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Verification.Platform.Bus;
 using Verification.Platform.Data;
@@ -47,4 +51,67 @@ public sealed class PostgresRelayTests
         Assert.True(publishes.PublishedBy("first") > 0, "the first relay published nothing: the test did not race");
         Assert.True(publishes.PublishedBy("second") > 0, "the second relay published nothing: the test did not race");
     }
+
+    [Fact]
+    public async Task ARoundsOwnCommitDoesNotWakeTheRelayForAnEmptyRound()
+    {
+        var ct = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+        var postgres = await PostgresServer.SharedAsync();
+        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("quiet-relay", ct));
+        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        var rounds = new ConcurrentDictionary<bool, int>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument is { Name: "verification.outbox.rounds", Meter.Name: OutboxTelemetry.Name }) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            // Only this test's relay: its context type is used nowhere else.
+            if (!tags.ToArray().Any(t => t is { Key: "outbox", Value: nameof(QuietRelayDbContext) })) return;
+            var found = tags.ToArray().Single(t => t.Key == "found").Value is true;
+            rounds.AddOrUpdate(found, (int)value, (_, n) => n + (int)value);
+        });
+        listener.Start();
+
+        using var host = await TestHosts.StartAsync(services =>
+        {
+            services.AddModuleDatabase<QuietRelayDbContext>(producer);
+            services.AddVerificationBus(new BusOptions { Transport = BusTransport.InMemory });
+            services.AddOutboxRelay<QuietRelayDbContext>(options =>
+            {
+                TestHosts.FastRelay(options);
+                options.PollInterval = TimeSpan.FromMinutes(10); // only commits wake the relay
+            });
+        }, ct);
+        await Eventually.HoldsAsync(() => Task.FromResult(rounds.GetValueOrDefault(false) >= 1),
+            TimeSpan.FromSeconds(20), "the relay took its first, empty round", ct);
+        var emptyAtStart = rounds.GetValueOrDefault(false);
+
+        // One event per transaction, each published before the next is written.
+        foreach (var integrationEvent in TestEvents.Enrolments("quiet-relay", 5))
+        {
+            await using (var scope = host.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<QuietRelayDbContext>();
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                db.AddOutboxEvent(integrationEvent);
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+            }
+
+            await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+                TimeSpan.FromSeconds(20), "the event was published", ct);
+        }
+
+        // A wake-up by the round's own commit would run at once; give it time to show.
+        await Task.Delay(500, ct);
+        var (found, empty) = (rounds.GetValueOrDefault(true), rounds.GetValueOrDefault(false));
+        await host.StopAsync(ct); // its flush takes one more round
+        Assert.Equal(5, found);
+        Assert.Equal(emptyAtStart, empty);
+    }
 }
+
+/// <summary>A module of its own for one test, so that its relay's metrics carry a tag no other test's relay has.</summary>
+public sealed class QuietRelayDbContext(DbContextOptions<QuietRelayDbContext> options) : ModuleDbContext(options);

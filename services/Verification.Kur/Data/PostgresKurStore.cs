@@ -101,12 +101,12 @@ internal sealed class PostgresKurStore(KurDbContext db, PostgresKurWrites writes
     }
 
     public override Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken) =>
-        writes.ExecuteAsync(record.BankCode, record.LoanReference, () => ClaimStatement(record, answered), cancellationToken);
+        writes.ExecuteAsync(record.BankCode, record.LoanReference, () => ClaimStatement(record, answered), carriesEvent: answered is not null, cancellationToken);
 
     public override Task<bool> TryAnswerAsync(KurEnrolmentRecord claim, ClaimAnswer answer, OutboxMessage answered, CancellationToken cancellationToken)
     {
         answer.ApplyTo(claim);
-        return writes.ExecuteAsync(claim.BankCode, claim.LoanReference, () => AnswerStatement(claim, answered), cancellationToken);
+        return writes.ExecuteAsync(claim.BankCode, claim.LoanReference, () => AnswerStatement(claim, answered), carriesEvent: true, cancellationToken);
     }
 
     /// <summary>The claim (or a covered borrower's complete record with its event); changes one row unless the key is taken.</summary>

@@ -35,17 +35,18 @@ internal sealed class PostgresKurWrites : CoalescedWrites<PostgresKurWrites.Writ
     /// <summary>
     /// Runs one single-row statement (built by <paramref name="statement"/>, which may be called again should the batch be
     /// settled write by write) and says whether it changed its row. A caller that gives up once its batch has started does
-    /// not stop it: the write may still commit, as a single statement cancelled in flight could.
+    /// not stop it: the write may still commit, as a single statement cancelled in flight could. Only a write that
+    /// <paramref name="carriesEvent"/> (an outbox row in its statement) wakes the relay: a bare claim has nothing to publish.
     /// </summary>
-    public Task<bool> ExecuteAsync(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, CancellationToken cancellationToken) =>
-        SubmitAsync(Write.For(bankCode, loanReference, statement, cancellationToken), cancellationToken);
+    public Task<bool> ExecuteAsync(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, bool carriesEvent, CancellationToken cancellationToken) =>
+        SubmitAsync(Write.For(bankCode, loanReference, statement, carriesEvent, cancellationToken), cancellationToken);
 
     protected override async Task<bool> WriteAloneAsync(Write write, CancellationToken cancellationToken)
     {
         await using var connection = await _source.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection) { BatchCommands = { write.Statement() } };
         if (await batch.ExecuteNonQueryAsync(cancellationToken) != 1) return false;
-        _outbox.Notify();
+        if (write.CarriesEvent) _outbox.Notify();
         return true;
     }
 
@@ -57,15 +58,15 @@ internal sealed class PostgresKurWrites : CoalescedWrites<PostgresKurWrites.Writ
         await using var batch = new NpgsqlBatch(connection);
         foreach (var write in ordered) batch.BatchCommands.Add(write.Statement());
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        var changed = false;
+        var published = false;
         for (var i = 0; i < ordered.Count; i++)
         {
             var one = batch.BatchCommands[i].RecordsAffected == 1;
-            changed |= one;
+            published |= one && ordered[i].CarriesEvent;
             ordered[i].Result.TrySetResult(one);
         }
 
-        if (changed) _outbox.Notify();
+        if (published) _outbox.Notify();
     }
 
     public override void Dispose()
@@ -75,9 +76,9 @@ internal sealed class PostgresKurWrites : CoalescedWrites<PostgresKurWrites.Writ
     }
 
     /// <summary>One caller's write, its answer, and the caller's cancellation (only consulted before the batch begins).</summary>
-    internal sealed record Write(string BankCode, string LoanReference, Func<NpgsqlBatchCommand> Statement, CancellationToken CallerGaveUp) : CoalescedWrite<bool>(CallerGaveUp)
+    internal sealed record Write(string BankCode, string LoanReference, Func<NpgsqlBatchCommand> Statement, bool CarriesEvent, CancellationToken CallerGaveUp) : CoalescedWrite<bool>(CallerGaveUp)
     {
-        public static Write For(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, CancellationToken callerGaveUp = default) =>
-            new(bankCode, loanReference, statement, callerGaveUp);
+        public static Write For(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, bool carriesEvent = true, CancellationToken callerGaveUp = default) =>
+            new(bankCode, loanReference, statement, carriesEvent, callerGaveUp);
     }
 }

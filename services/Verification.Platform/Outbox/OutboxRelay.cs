@@ -44,6 +44,7 @@ public sealed partial class OutboxRelay<TContext>(
     private readonly SemaphoreSlim round = new(1, 1);
     private readonly TaskCompletionSource hostStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset nextPurgeAt = DateTimeOffset.MinValue;
+    private DateTimeOffset nextLagAt = DateTimeOffset.MinValue;
 
     private static readonly string OutboxName = OutboxNames.TagOf<TContext>();
 
@@ -92,6 +93,8 @@ public sealed partial class OutboxRelay<TContext>(
                 if (result.Failed)
                 {
                     failures++;
+                    // The rows wait for the broker: the pending gauges show how many and since when.
+                    await MeasureLagIfDueAsync(stoppingToken);
                     await Task.Delay(Backoff(failures), stoppingToken);
                     // The broker was away: its queues and bindings may be declared again only once the bus reconnects.
                     waitForBus = true;
@@ -104,7 +107,7 @@ public sealed partial class OutboxRelay<TContext>(
                     continue;
                 }
 
-                await MeasureLagAsync(stoppingToken);
+                await MeasureLagIfDueAsync(stoppingToken);
                 await PurgeIfDueAsync(stoppingToken);
                 await signal.WaitAsync(options.PollInterval, stoppingToken);
             }
@@ -158,6 +161,8 @@ public sealed partial class OutboxRelay<TContext>(
     private async Task<RoundResult> PublishRoundAsync(CancellationToken cancellationToken)
     {
         await round.WaitAsync(cancellationToken);
+        // Flows only into this round's awaits: the commit that marks rows published does not wake the relay again.
+        OutboxCommitInterceptor<TContext>.RelayRound.Value = true;
         try
         {
             await using var scope = scopes.CreateAsyncScope();
@@ -172,6 +177,7 @@ public sealed partial class OutboxRelay<TContext>(
                     .OrderBy(m => m.SequenceId)
                     .Take(options.BatchSize)
                     .ToListAsync(cancellationToken);
+            OutboxTelemetry.RecordRound(OutboxName, found: rows.Count > 0);
             if (rows.Count == 0)
             {
                 return new RoundResult(0, Failed: false, MoreWaiting: false);
@@ -415,6 +421,19 @@ public sealed partial class OutboxRelay<TContext>(
                 span.Dispose();
             }
         }
+    }
+
+    /// <summary>The lag gauges at most once per <see cref="OutboxOptions.PollInterval"/>: after every round they cost two statements per commit at low load.</summary>
+    private async Task MeasureLagIfDueAsync(CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (now < nextLagAt)
+        {
+            return;
+        }
+
+        nextLagAt = now + options.PollInterval;
+        await MeasureLagAsync(cancellationToken);
     }
 
     private async Task MeasureLagAsync(CancellationToken cancellationToken)

@@ -24,6 +24,9 @@ public static class OutboxTelemetry
     private static readonly Counter<long> PublishFailures = Meter.CreateCounter<long>(
         "verification.outbox.publish_failures", "{message}", "Publish attempts that failed.");
 
+    private static readonly Counter<long> Rounds = Meter.CreateCounter<long>(
+        "verification.outbox.rounds", "{round}", "Relay rounds (a read of pending rows), tagged found=true when the round had rows to publish: empty rounds are the cost of waking without work.");
+
     static OutboxTelemetry()
     {
         Meter.CreateObservableGauge(
@@ -48,6 +51,9 @@ public static class OutboxTelemetry
 
     internal static void RecordPublished(string outbox, string messageType) =>
         Published.Add(1, new KeyValuePair<string, object?>("outbox", outbox), new KeyValuePair<string, object?>("message_type", messageType));
+
+    internal static void RecordRound(string outbox, bool found) =>
+        Rounds.Add(1, new KeyValuePair<string, object?>("outbox", outbox), new KeyValuePair<string, object?>("found", found));
 
     internal static void RecordMessage(string outbox) =>
         Messages.Add(1, new KeyValuePair<string, object?>("outbox", outbox));
