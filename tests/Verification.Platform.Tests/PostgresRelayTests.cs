@@ -111,6 +111,52 @@ public sealed class PostgresRelayTests
         Assert.Equal(5, found);
         Assert.Equal(emptyAtStart, empty);
     }
+
+    [Fact]
+    public async Task ARowThatCommitsAfterTheRelayPassedItsSequenceIdIsStillPublished()
+    {
+        var ct = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+        var postgres = await PostgresServer.SharedAsync();
+        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("late-commit", ct));
+        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        var publishes = new PublishLog();
+        using var host = await TestHosts.StartAsync(services =>
+        {
+            services.AddModuleDatabase<ProducerDbContext>(producer);
+            services.AddVerificationBus(
+                new BusOptions { Transport = BusTransport.InMemory },
+                configureBus: (_, cfg) => cfg.ConnectPublishObserver(publishes.ObserverFor("relay", TimeSpan.Zero)));
+            services.AddOutboxRelay<ProducerDbContext>(options =>
+            {
+                TestHosts.FastRelay(options);
+                options.PollInterval = TimeSpan.FromSeconds(1);
+            });
+        }, ct);
+        var events = TestEvents.Enrolments("late-commit", 2);
+
+        // A long transaction takes the lower sequence id and commits only after a later row has been published.
+        await using var longTransaction = TestData.Open<ProducerDbContext>(producer, options => new ProducerDbContext(options));
+        await using (var transaction = await longTransaction.Database.BeginTransactionAsync(ct))
+        {
+            longTransaction.AddOutboxEvent(events[0]);
+            await longTransaction.SaveChangesAsync(ct);
+            await using (var scope = host.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<ProducerDbContext>();
+                db.AddOutboxEvent(events[1]);
+                await db.SaveChangesAsync(ct);
+            }
+
+            await Eventually.HoldsAsync(() => Task.FromResult(publishes.Distinct == 1),
+                TimeSpan.FromSeconds(20), "the later row was published", ct);
+            await transaction.CommitAsync(ct); // outside the host: no signal wakes the relay
+        }
+
+        await Eventually.HoldsAsync(async () => await TestData.PendingAsync(producer, ct) == 0,
+            TimeSpan.FromSeconds(20), "the row committed late was published", ct);
+        Assert.Equal(2, publishes.Distinct);
+        await host.StopAsync(ct);
+    }
 }
 
 /// <summary>A module of its own for one test, so that its relay's metrics carry a tag no other test's relay has.</summary>

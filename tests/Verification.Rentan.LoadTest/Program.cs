@@ -21,7 +21,7 @@ using Verification.Rentan;
 using Verification.Testing;
 using WibCalendar = Verification.Domain.WibCalendar;
 
-// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--postgres-pid PID] [--rabbitmq AMQP_URI] [--rows 100000] [--registry N]
+// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--postgres-pid PID] [--rabbitmq AMQP_URI] [--rows 100000] [--registry N] [--warm-up 5000]
 // Arguments --Verification:Key=Value are given to both hosts as configuration.
 // --registry N seeds Membership's registry with N synthetic participants first (the workers' NIKs are in a district the
 // seed never draws, so they are new people). --postgres-pid (the postmaster's) adds PostgreSQL's CPU to the figures.
@@ -32,8 +32,12 @@ using WibCalendar = Verification.Domain.WibCalendar;
 // One sponsor (the development sponsor-parepare): an extract of N people (deciles 1-4) taken yesterday, a list of the same
 // N workers enrolled in one call, then a December extract taken today (a tenth of them richer, decile 6) and the update
 // renewing the rest into next year's agreement. Membership's registry holds only what the run enrols, unless --registry.
+// Before the timed list, a warm-up list of W other people of the same extract (--warm-up, 0 for none) is enrolled and
+// timed on its own: a running service has compiled its code long before a sponsor's list arrives, a fresh process has not.
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 var rowCount = int.Parse(Value("--rows") ?? "100000", CultureInfo.InvariantCulture);
+var warmUpCount = int.Parse(Value("--warm-up") ?? "5000", CultureInfo.InvariantCulture);
+var people = rowCount + warmUpCount;
 var registrySize = long.Parse(Value("--registry") ?? "0", CultureInfo.InvariantCulture);
 var postgresPid = Value("--postgres-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
 Console.WriteLine($"== {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, load average at start: {LoadAverage()}");
@@ -93,17 +97,26 @@ foreach (var year in new[] { today.Year, today.Year + 1 })
 {
     await administrator.SaveAgreementAsync(new SaveAgreementRequest
     {
-        SponsorCode = Sponsor, Year = year, BudgetRupiah = 2 * rowCount * yearlyCost, Programs = { ApiProgram.Jkk, ApiProgram.Jkm },
+        SponsorCode = Sponsor, Year = year, BudgetRupiah = 2 * people * yearlyCost, Programs = { ApiProgram.Jkk, ApiProgram.Jkm },
         StartDate = new Date { Year = year, Month = 1, Day = 1 }, EndDate = new Date { Year = year, Month = 12, Day = 31 },
     });
 }
 
-Console.WriteLine($"== {Sponsor}: {rowCount:N0} people; Membership and Rentan are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them; registry of {registrySize:N0} seeded participants");
+Console.WriteLine($"== {Sponsor}: {rowCount:N0} people (and {warmUpCount:N0} for the warm-up); Membership and Rentan are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them; registry of {registrySize:N0} seeded participants");
 var outboxes = new Outboxes([databases["membership"], databases["rentan"]]);
 var meter = new CpuMeter(postgresPid);
 await outboxes.DrainAsync();
-var extract = await meter.TimedAsync(() => UploadAsync(sponsor, rowCount, today.AddDays(-1), december: false));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   UploadExtract: {extract.Value.Accepted:N0} rows kept in {extract.Elapsed.TotalSeconds:0.0} s = {rowCount / extract.Elapsed.TotalSeconds:N0} rows/s"));
+var extract = await meter.TimedAsync(() => UploadAsync(sponsor, people, today.AddDays(-1), december: false));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   UploadExtract: {extract.Value.Accepted:N0} rows kept in {extract.Elapsed.TotalSeconds:0.0} s = {people / extract.Elapsed.TotalSeconds:N0} rows/s"));
+long warmedUp = 0;
+if (warmUpCount > 0)
+{
+    var warmUp = await meter.TimedAsync(() => EnrolAsync(sponsor, warmUpCount, $"{Sponsor}-{today.Year}", first: rowCount));
+    warmedUp = warmUp.Value.Enrolled;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"   warm-up EnrolWorkers (a fresh process compiling its code): {warmUp.Value.Enrolled:N0} enrolled of {warmUpCount:N0} in {warmUp.Elapsed.TotalSeconds:0.0} s = {warmUpCount / warmUp.Elapsed.TotalSeconds:N0} rows/s; {warmUp.Cpu.PerRow(warmUpCount)}"));
+    await DrainedAsync("the warm-up", warmUpCount);
+}
 
 var enrol = await meter.TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -113,14 +126,14 @@ await DrainedAsync("EnrolWorkers", rowCount);
 var repeat = await meter.TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   the same list again: {repeat.Value.Unchanged:N0} unchanged in {repeat.Elapsed.TotalSeconds:0.0} s = {rowCount / repeat.Elapsed.TotalSeconds:N0} rows/s; {repeat.Cpu.PerRow(rowCount)}"));
 
-var december = await meter.TimedAsync(() => UploadAsync(sponsor, rowCount, today, december: true));
+var december = await meter.TimedAsync(() => UploadAsync(sponsor, people, today, december: true));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   December extract: {december.Value.Accepted:N0} rows in {december.Elapsed.TotalSeconds:0.0} s"));
 var update = await meter.TimedAsync(() => UpdateAsync(sponsor, today.Year));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"   RunAnnualUpdate: {update.Value.Workers:N0} workers re-checked ({update.Value.Renewed:N0} renewed, {update.Value.Ended:N0} ended) in {update.Elapsed.TotalSeconds:0.0} s = {update.Value.Workers / update.Elapsed.TotalSeconds:N0} workers/s; {update.Cpu.PerRow(update.Value.Workers)}; load average {LoadAverage()}"));
 await DrainedAsync("RunAnnualUpdate", update.Value.Workers);
 
-var drained = await EventCounter.WaitForAsync(enrol.Value.Enrolled, update.Value.Renewed, update.Value.Ended, TimeSpan.FromSeconds(900));
+var drained = await EventCounter.WaitForAsync(enrol.Value.Enrolled + warmedUp, update.Value.Renewed, update.Value.Ended, TimeSpan.FromSeconds(900));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"== events consumed from RabbitMQ: RentanWorkerEnrolled {EventCounter.Enrolled:N0}, RentanSponsorshipRenewed {EventCounter.Renewed:N0}, RentanSponsorshipEnded {EventCounter.Ended:N0}{(drained ? "" : " (NOT ALL within 900 s)")}"));
 Console.WriteLine($"== load average at end: {LoadAverage()}");
@@ -132,7 +145,7 @@ catch (IOException)
 {
 }
 
-return drained && enrol.Value.Enrolled == rowCount ? 0 : 1;
+return drained && enrol.Value.Enrolled == rowCount && warmedUp == warmUpCount ? 0 : 1;
 
 // After a step: how long its events took to leave both outboxes, and the CPU that cost.
 async Task DrainedAsync(string step, long rows)
@@ -176,13 +189,13 @@ static async Task<ExtractSummary> UploadAsync(RentanService.RentanServiceClient 
     return summary ?? throw new InvalidOperationException("No extract summary.");
 }
 
-static async Task<EnrolWorkersSummary> EnrolAsync(RentanService.RentanServiceClient client, int rows, string agreementId)
+static async Task<EnrolWorkersSummary> EnrolAsync(RentanService.RentanServiceClient client, int rows, string agreementId, int first = 0)
 {
     using var call = client.EnrolWorkers(RpcCalls.WithTimeout(TimeSpan.FromMinutes(30)));
     var sending = Task.Run(async () =>
     {
         await call.RequestStream.WriteAsync(new EnrolWorkersRequest { Header = new EnrolmentListHeader { SponsorCode = Sponsor, AgreementId = agreementId } });
-        for (var n = 0; n < rows; n++)
+        for (var n = first; n < first + rows; n++)
         {
             var birth = new DateOnly(1970, 1, 1).AddDays(n / 9999 % 10_000);
             await call.RequestStream.WriteAsync(new EnrolWorkersRequest

@@ -6,6 +6,7 @@
 # for each step, then waits until every enrolment, renewal and end event has been consumed.
 # Each step is also timed until both outboxes are empty, with CPU per row of this process and of PostgreSQL.
 # Usage: tests/benchmarks/rentan-enrol.sh [rows (default 100000)] [--registry N (seed Membership with N participants first)]
+#   [--warm-up W (default 5000): W other workers enrolled and timed first, so the timed list runs on compiled code]
 # RUN_WITH prefixes the load test's command, e.g. RUN_WITH="dotnet-trace collect --format Speedscope -o /tmp/rentan.nettrace --"
 # for a CPU profile (tests/benchmarks/speedscope-top.py summarises it); PG_SHARED_BUFFERS (default 512MB), e.g. 2GB with --registry 10000000.
 # Needs postgresql-15 and rabbitmq-server (Debian).

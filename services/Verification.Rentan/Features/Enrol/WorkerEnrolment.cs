@@ -119,8 +119,23 @@ public sealed partial class WorkerEnrolment(
 
         var resumed = new List<(int Index, SponsorshipRecord Claim)>();
         var candidates = new List<Candidate>();
-        foreach (var chunk in valid.Chunk(RentanStore.LookupChunk))
-            await CheckAsync(scope, agreement, extract, chunk, outcomes, resumed, candidates, cancellationToken);
+        // Chunks checked side by side (each reads on its own connection and asks Membership once); merged in list order.
+        var checks = valid.Chunk(RentanStore.LookupChunk).ToArray();
+        var checkedChunks = new (List<(int Index, SponsorshipRecord Claim)> Resumed, List<Candidate> Candidates)[checks.Length];
+        await Parallel.ForEachAsync(Enumerable.Range(0, checks.Length),
+            new ParallelOptions { MaxDegreeOfParallelism = settings.ChunksInFlight, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                var chunkResumed = new List<(int Index, SponsorshipRecord Claim)>();
+                var chunkCandidates = new List<Candidate>();
+                await CheckAsync(scope, agreement, extract, checks[i], outcomes, chunkResumed, chunkCandidates, ct);
+                checkedChunks[i] = (chunkResumed, chunkCandidates);
+            });
+        foreach (var (chunkResumed, chunkCandidates) in checkedChunks)
+        {
+            resumed.AddRange(chunkResumed);
+            candidates.AddRange(chunkCandidates);
+        }
 
         var pricing = new ContributionPricing(membership, minimumIncome);
         var claims = new List<(int Index, SponsorshipRecord Claim)>();
