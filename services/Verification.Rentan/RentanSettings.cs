@@ -10,8 +10,8 @@ public sealed class RentanSettings
 
     public const string NikKeySetting = SectionName + ":NikKeyPath";
 
-    /// <summary>Workers enrolled or renewed together (one Membership call, one transaction); Membership takes at most 1,000.</summary>
-    public int ChunkSize { get; init; } = 500;
+    /// <summary>Workers enrolled or renewed together (one Membership call, one transaction); Membership takes at most 1,000 (at 100,000 workers the December update ran 4,855–4,932 workers/s at 1,000 against 4,389–4,556 at 500).</summary>
+    public int ChunkSize { get; init; } = 1000;
 
     /// <summary>Chunks worked on at once, so Membership, this database and the wire overlap.</summary>
     public int ChunksInFlight { get; init; } = 3;

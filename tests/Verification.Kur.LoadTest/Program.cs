@@ -20,7 +20,9 @@ using Verification.Testing;
 using ApiProgram = Verification.Api.Common.V1.Program;
 using Verification.Api.Channels;
 
-// Usage: Verification.Kur.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--seconds 20] [--levels 1,16,64]
+// Usage: Verification.Kur.LoadTest [--postgres ADMIN_CONNSTR] [--rabbitmq AMQP_URI] [--seconds 20] [--levels 1,16,64] [--rate R]
+// --rate R: the callers together offer R enrolments/s (each sends on its own schedule, or at once when its last answer
+// came after its next slot) instead of sending the next enrolment as soon as the last is answered.
 // Without --postgres or --rabbitmq it starts the throwaway servers of Verification.Testing (PostgreSQL there runs with
 // fsync off: pass a durable server, as tests/benchmarks/kur-enrol.sh does, for figures worth publishing).
 var options = LoadOptions.Parse(args);
@@ -190,10 +192,10 @@ Console.WriteLine("   callers  enrolments  seconds  enrolments/s   p50 ms   p99 
 long completed = warmUp.Completed;
 foreach (var callers in options.Levels)
 {
-    var result = await LoadLevel.RunAsync(enrol, borrowers, callers, options.Duration);
+    var result = await LoadLevel.RunAsync(enrol, borrowers, callers, options.Duration, options.Rate);
     completed += result.Completed;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"   {callers,7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.0}{result.ErrorSummary}"));
+        $"   {(options.Rate is { } rate ? $"{callers}@{rate:0}/s" : callers.ToString(CultureInfo.InvariantCulture)),7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.0}{result.ErrorSummary}"));
     Console.WriteLine($"            {result.GcSummary}");
 }
 
@@ -246,7 +248,7 @@ static async Task<string> CreateDatabaseAsync(string admin, string prefix)
 }
 
 /// <summary>The command line.</summary>
-internal sealed record LoadOptions(string? Postgres, string? RabbitMq, TimeSpan Duration, int[] Levels)
+internal sealed record LoadOptions(string? Postgres, string? RabbitMq, TimeSpan Duration, int[] Levels, double? Rate)
 {
     public static LoadOptions Parse(string[] args)
     {
@@ -255,7 +257,8 @@ internal sealed record LoadOptions(string? Postgres, string? RabbitMq, TimeSpan 
             Value("--postgres"),
             Value("--rabbitmq"),
             TimeSpan.FromSeconds(int.Parse(Value("--seconds") ?? "20", CultureInfo.InvariantCulture)),
-            (Value("--levels") ?? "1,16,64").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray());
+            (Value("--levels") ?? "1,16,64").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray(),
+            Value("--rate") is { } rate ? double.Parse(rate, CultureInfo.InvariantCulture) : null);
     }
 }
 
@@ -294,7 +297,7 @@ internal sealed class Borrowers
 /// <summary>One level of load: <c>callers</c> banks' loan systems, each enrolling one borrower after another.</summary>
 internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, double[] LatenciesMs, string ErrorSummary, TimeSpan ProcessCpu, string GcSummary)
 {
-    public static async Task<LoadLevel> RunAsync(Func<EnrolBorrowerRequest, Task> enrol, Borrowers borrowers, int callers, TimeSpan duration)
+    public static async Task<LoadLevel> RunAsync(Func<EnrolBorrowerRequest, Task> enrol, Borrowers borrowers, int callers, TimeSpan duration, double? rate = null)
     {
         var latencies = new List<double>[callers];
         var errors = new Dictionary<StatusCode, long>();
@@ -308,8 +311,19 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         await Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
         {
             var mine = latencies[i] = new List<double>(100_000);
+            // Paced: caller i sends at i/rate, then every callers/rate seconds (never two at once).
+            var interval = rate is { } r ? TimeSpan.FromSeconds(callers / r) : TimeSpan.Zero;
+            var next = rate is { } r0 ? TimeSpan.FromSeconds(i / r0) : TimeSpan.Zero;
             while (stopwatch.Elapsed < until)
             {
+                if (interval > TimeSpan.Zero)
+                {
+                    var wait = next - stopwatch.Elapsed;
+                    if (wait > TimeSpan.Zero) await Task.Delay(wait);
+                    next += interval;
+                    if (stopwatch.Elapsed >= until) break;
+                }
+
                 var request = borrowers.Next();
                 var started = Stopwatch.GetTimestamp();
                 try

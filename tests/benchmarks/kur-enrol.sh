@@ -4,7 +4,8 @@
 # databases, publishing through their outboxes to RabbitMQ; banks enrol new borrowers at 1, 16 and 64 concurrent
 # callers; prints enrolments/s and p50/p99 per level, then waits until every event (KurBorrowerEnrolled,
 # ParticipantEnrolled, CoverageStarted) has been consumed and prints the counts.
-# Usage: tests/benchmarks/kur-enrol.sh [seconds per level (default 20)] [levels (default 1,16,64)] [--membership-only]
+# Usage: tests/benchmarks/kur-enrol.sh [seconds per level (default 20)] [levels (default 1,16,64)] [--membership-only] [--rate R]
+#   --rate R: the callers together offer R enrolments/s, each on its own schedule, instead of one after another as fast as answered.
 #   --membership-only: the same Membership calls KUR makes, straight from the client (no KUR): KUR's own cost is the difference.
 # Needs postgresql-15 and rabbitmq-server (Debian).
 set -euo pipefail

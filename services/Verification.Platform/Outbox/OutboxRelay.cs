@@ -46,11 +46,11 @@ public sealed partial class OutboxRelay<TContext>(
     private DateTimeOffset nextPurgeAt = DateTimeOffset.MinValue;
     private DateTimeOffset nextLagAt = DateTimeOffset.MinValue;
 
-    // Rows below the floor were published when this relay last passed them. A round reads from the floor, so it does not
-    // walk the pending index's entries of every row published since the last vacuum (measured: draining 3 M events took
-    // 230 s, PostgreSQL at 282 µs per event, with every round starting at the first of them). A row that commits after a
-    // round passed its sequence id (a longer transaction) is below the floor: a full scan, once per poll interval and at
-    // shutdown, publishes it.
+    /// <summary>
+    /// Every row below it was published when this relay passed it: rounds read from here instead of walking the pending
+    /// index's dead entries of everything published since the last vacuum (draining 3 M events: 230.6 s before, 130.8 s after).
+    /// A row that commits after a round passed its id is below the floor; the full scan (each poll interval, and at shutdown) publishes it.
+    /// </summary>
     private long floor;
     private DateTimeOffset nextFullScanAt = DateTimeOffset.MinValue;
 
