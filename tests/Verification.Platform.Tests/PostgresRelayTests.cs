@@ -17,9 +17,7 @@ public sealed class PostgresRelayTests
     public async Task TwoRelaysOnOnePostgresOutboxNeverPublishTheSameRow()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
-        var postgres = await PostgresServer.SharedAsync();
-        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("relays", ct));
-        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        var producer = await TestData.PostgresProducerAsync("relays", ct);
         var events = TestEvents.Enrolments("two-relays", 400);
         await TestData.WriteAsync(producer, events, perTransaction: 100, ct);
         var publishes = new PublishLog();
@@ -56,9 +54,7 @@ public sealed class PostgresRelayTests
     public async Task ARoundsOwnCommitDoesNotWakeTheRelayForAnEmptyRound()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
-        var postgres = await PostgresServer.SharedAsync();
-        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("quiet-relay", ct));
-        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        var producer = await TestData.PostgresProducerAsync("quiet-relay", ct);
         var rounds = new ConcurrentDictionary<bool, int>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -116,9 +112,7 @@ public sealed class PostgresRelayTests
     public async Task ARowThatCommitsAfterTheRelayPassedItsSequenceIdIsStillPublished()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
-        var postgres = await PostgresServer.SharedAsync();
-        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync("late-commit", ct));
-        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
+        var producer = await TestData.PostgresProducerAsync("late-commit", ct);
         var publishes = new PublishLog();
         using var host = await TestHosts.StartAsync(services =>
         {
@@ -135,7 +129,7 @@ public sealed class PostgresRelayTests
         var events = TestEvents.Enrolments("late-commit", 2);
 
         // A long transaction takes the lower sequence id and commits only after a later row has been published.
-        await using var longTransaction = TestData.Open<ProducerDbContext>(producer, options => new ProducerDbContext(options));
+        await using var longTransaction = TestData.Producer(producer);
         await using (var transaction = await longTransaction.Database.BeginTransactionAsync(ct))
         {
             longTransaction.AddOutboxEvent(events[0]);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Verification.Contracts.Events;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
+using Verification.Testing;
 
 namespace Verification.Platform.Tests.Support;
 
@@ -46,6 +47,15 @@ internal static class TestData
     public static TContext Open<TContext>(ModuleDatabase database, Func<DbContextOptions<TContext>, TContext> create)
         where TContext : DbContext =>
         create(new DbContextOptionsBuilder<TContext>().UseModuleDatabase(database).Options);
+
+    /// <summary>A new database of the shared PostgreSQL server holding the platform's tables (the outbox), as a producer module's.</summary>
+    public static async Task<ModuleDatabase> PostgresProducerAsync(string name, CancellationToken cancellationToken)
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        var producer = new ModuleDatabase("producer", DatabaseProvider.Postgres, await postgres.CreateDatabaseAsync(name, cancellationToken));
+        await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, cancellationToken);
+        return producer;
+    }
 
     public static ProducerDbContext Producer(ModuleDatabase database) => Open<ProducerDbContext>(database, o => new ProducerDbContext(o));
 
