@@ -37,6 +37,33 @@ public sealed class IntegrityCheckInterleavingTests
         Assert.True(report.EntriesChecked >= 4, $"checked {report.EntriesChecked} entries");
     }
 
+    [Fact]
+    public async Task EntriesAndAHeadAppendedBetweenTheChecksHeadAndSizeReadsAreNotTakenForRemovedEntries()
+    {
+        await using var host = await AuditTestHost.StartAsync();
+        await host.PublishAsync([.. Enumerable.Range(0, 4).Select(i => SampleEvents.Denial($"before-{i}"))]);
+        await host.WaitForTreeHeadAsync(4);
+        var published = host.Services.GetRequiredService<PublishedHead>();
+
+        var grewBetweenReads = false;
+        var check = new LogIntegrityCheck(host.Services.GetRequiredKeyedService<ModuleDatabase>(typeof(Verification.Audit.Data.AuditDbContext)), host.Services.GetRequiredService<LogSigningKey>(), published)
+        {
+            // The appender commits entries and their head in one transaction: here, after one of the check's database reads and before the other.
+            BetweenHeadAndSizeReads = async cancellationToken =>
+            {
+                await host.PublishAsync([.. Enumerable.Range(0, 3).Select(i => SampleEvents.Denial($"between-{i}"))]);
+                await host.WaitForTreeHeadAsync(7);
+                grewBetweenReads = true;
+            },
+        };
+
+        var report = await check.RunAsync(progress: null, CancellationToken.None);
+
+        Assert.True(grewBetweenReads);
+        Assert.True(report.Intact, report.Problem);
+        Assert.True(report.EntriesChecked >= 4, $"checked {report.EntriesChecked} entries");
+    }
+
     private static async Task WaitForPublishedAsync(PublishedHead published, long size)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

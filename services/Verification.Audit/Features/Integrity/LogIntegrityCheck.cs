@@ -20,6 +20,9 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
 
     /// <summary>Runs between the published head's read and the database's, so a test can sign a head exactly there.</summary>
     internal Func<CancellationToken, Task>? BetweenHeadReads { get; init; }
+
+    /// <summary>Runs between the database's newest head read and its size read, so a test can append and sign exactly there.</summary>
+    internal Func<CancellationToken, Task>? BetweenHeadAndSizeReads { get; init; }
     private const int HeadsPerRead = 10_000;
 
     public async Task<IntegrityReport> RunAsync(IProgress<long>? progress, CancellationToken cancellationToken)
@@ -30,8 +33,11 @@ public sealed class LogIntegrityCheck(ModuleDatabase database, LogSigningKey key
         var publishedHead = published.Read();
         if (BetweenHeadReads is not null) await BetweenHeadReads(cancellationToken);
         await using var connection = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
-        var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
+        // The newest head before the size, for the same reason: a head commits with its entries, so a size read later
+        // covers it. Read the other way round, entries and a head appended in between looked like removed entries.
         var latest = await LogTables.ReadLatestTreeHeadAsync(connection, null, cancellationToken);
+        if (BetweenHeadAndSizeReads is not null) await BetweenHeadAndSizeReads(cancellationToken);
+        var (size, _) = await LogTables.ReadSizeAsync(connection, null, cancellationToken);
         // Heads and high subtrees are read while the entries stream on the first connection, which PostgreSQL does not
         // allow on one connection: they get their own.
         await using var side = await AuditConnections.OpenAsync(database, pooled: false, cancellationToken);
