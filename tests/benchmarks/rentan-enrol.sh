@@ -9,6 +9,8 @@
 #   [--warm-up W (default 5000): W other workers enrolled and timed first, so the timed list runs on compiled code]
 # RUN_WITH prefixes the load test's command, e.g. RUN_WITH="dotnet-trace collect --format Speedscope -o /tmp/rentan.nettrace --"
 # for a CPU profile (tests/benchmarks/speedscope-top.py summarises it); PG_SHARED_BUFFERS (default 512MB), e.g. 2GB with --registry 10000000.
+# PG_STATEMENTS=N prints PostgreSQL's N costliest statements of the run (pg_stat_statements, every database) at the end;
+# PG_EXPLAIN_MS=M logs the plan of every statement that ran M ms or longer (auto_explain) and copies the log to /tmp/rentan-pg.log.
 # Needs postgresql-15 and rabbitmq-server (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,7 +31,17 @@ trap cleanup EXIT
 mkdir "$work/pg"; [[ $(id -u) -eq 0 ]] && chown postgres "$work/pg"
 as_pg $PG/initdb -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg $PG/pg_ctl -D "$work/pg" -l "$work/pg/log" -w -o "-p $PGPORT -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=${PG_SHARED_BUFFERS:-512MB} -c max_connections=500" start >/dev/null
+statements=""
+[[ -n ${PG_STATEMENTS:-} ]] && statements="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+[[ -n ${PG_EXPLAIN_MS:-} ]] && statements="$statements -c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=${PG_EXPLAIN_MS}ms -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on"
+as_pg $PG/pg_ctl -D "$work/pg" -l "$work/pg/log" -w -o "-p $PGPORT -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=${PG_SHARED_BUFFERS:-512MB} -c max_connections=500 $statements" start >/dev/null
+[[ -n ${PG_STATEMENTS:-} ]] && $PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'CREATE EXTENSION pg_stat_statements' >/dev/null
 echo "== PostgreSQL 15 on port $PGPORT: fsync $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW fsync'), synchronous_commit $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c 'SHOW synchronous_commit')"
 ${RUN_WITH:-} dotnet tests/Verification.Rentan.LoadTest/bin/Release/net10.0/Verification.Rentan.LoadTest.dll \
   --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres" --postgres-pid "$(head -1 "$work/pg/postmaster.pid")" --rows "$ROWS" "$@"
+if [[ -n ${PG_STATEMENTS:-} ]]; then
+  echo "== PostgreSQL's ${PG_STATEMENTS} costliest statements (total ms, calls, rows, mean µs per call; the whole run, warm-up included)"
+  $PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -F $'\t' -c "SELECT round(s.total_exec_time)::bigint, s.calls, s.rows, round(1000 * s.total_exec_time / s.calls)::bigint, d.datname, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid ORDER BY s.total_exec_time DESC LIMIT ${PG_STATEMENTS}"
+fi
+if [[ -n ${PG_EXPLAIN_MS:-} ]]; then cp "$work/pg/log" /tmp/rentan-pg.log; echo "== plans of statements of ${PG_EXPLAIN_MS} ms or longer: /tmp/rentan-pg.log"; fi

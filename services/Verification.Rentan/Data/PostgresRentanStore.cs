@@ -63,10 +63,12 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         + "regency_code = excluded.regency_code, poverty_category = excluded.poverty_category";
 
     // state = 'PENDING': of two writers confirming one claim, exactly one confirms it (and writes its event).
+    // "= ANY($1)" besides the join: an index condition on the key whatever the statistics say. With only the join, a plan made
+    // on an emptier table's statistics hashed unnest against a scan of every sponsorship (46 ms per 1,000 rows at 35,000).
     private const string Confirm =
         "UPDATE rentan_sponsorships s SET state = 'ACTIVE', participant_number = v.participant_number, started_programs = v.started_programs, update_time = $4 "
         + "FROM unnest($1, $2, $3) AS v(sponsorship_id, participant_number, started_programs) "
-        + "WHERE s.sponsorship_id = v.sponsorship_id AND s.state = 'PENDING' RETURNING s.sponsorship_id";
+        + "WHERE s.sponsorship_id = v.sponsorship_id AND s.sponsorship_id = ANY($1) AND s.state = 'PENDING' RETURNING s.sponsorship_id";
 
     private const string ConfirmRenewals =
         "UPDATE rentan_sponsorships SET state = 'ACTIVE', update_time = $2 WHERE sponsorship_id = ANY($1) AND state = 'PENDING' RETURNING sponsorship_id, renewed_from";
@@ -77,7 +79,7 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
     private const string End =
         "UPDATE rentan_sponsorships s SET state = 'ENDING', end_reason = v.end_reason, update_time = $3 "
         + "FROM unnest($1, $2) AS v(sponsorship_id, end_reason) "
-        + "WHERE s.sponsorship_id = v.sponsorship_id AND s.state = 'ACTIVE' RETURNING s.sponsorship_id";
+        + "WHERE s.sponsorship_id = v.sponsorship_id AND s.sponsorship_id = ANY($1) AND s.state = 'ACTIVE' RETURNING s.sponsorship_id";
 
     public override async Task UpsertExtractRowsAsync(string sponsorCode, DateOnly extractDate, IReadOnlyList<ExtractRowRecord> rows, CancellationToken cancellationToken)
     {
