@@ -16,6 +16,12 @@ public sealed class RentanSettings
     /// <summary>Chunks worked on at once, so Membership, this database and the wire overlap.</summary>
     public int ChunksInFlight { get; init; } = 3;
 
+    /// <summary>
+    /// A list's claims are committed this many at a time (poorest first), each part enrolled through Membership while the
+    /// next is claimed; once one part runs out of budget, every later row is refused for it.
+    /// </summary>
+    public int ClaimSegment { get; init; } = 10_000;
+
     /// <summary>Most rows one enrolment list may have: its rows are decided together (poorest first), so they are held in memory.</summary>
     public int MaxListRows { get; init; } = 200_000;
 
@@ -31,6 +37,7 @@ public sealed class RentanSettings
         {
             ChunkSize = section.WholeNumber("ChunkSize", defaults.ChunkSize, 1, 1000),
             ChunksInFlight = section.WholeNumber("ChunksInFlight", defaults.ChunksInFlight, 1, 16),
+            ClaimSegment = section.WholeNumber("ClaimSegment", defaults.ClaimSegment, 1, 1_000_000),
             MaxListRows = section.WholeNumber("MaxListRows", defaults.MaxListRows, 1, 1_000_000),
             RetryDelay = section.PositiveDuration("RetryDelay", defaults.RetryDelay, "00:00:01"),
         };

@@ -301,6 +301,8 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(["--Verification:Listen:Port=0", .. args]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Each list's own account of where its time went (checks, claims, enrolment).
+        builder.Logging.AddFilter("Verification.Rentan.Features.Enrol.WorkerEnrolment", LogLevel.Information);
         builder.AddVerificationHost(Catalog);
         var app = builder.Build();
         app.MapVerificationHost(Catalog);

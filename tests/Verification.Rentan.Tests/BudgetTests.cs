@@ -49,6 +49,33 @@ public sealed class BudgetTests(RentanHostsFixture fixture) : IClassFixture<Rent
     }
 
     [Theory, BothProviders]
+    public async Task OnceAPartOfTheListRunsOutNoLaterRowIsClaimedEvenIfItWouldFit(DatabaseProvider provider)
+    {
+        // Claims are committed two at a time here (RentanHost): decile 1 and 2 in the first part, decile 3 in the second.
+        var host = fixture.On(provider);
+        var sponsor = host.NextSponsorCode();
+        var agreement = await TestData.SponsorWithAgreementAsync(host, sponsor, 2 * Cost + Cost / 2);
+        var niks = Enumerable.Range(0, 3).Select(_ => TestData.NewNik()).ToArray();
+        await TestData.UploadAsync(host.Rentan(sponsor), sponsor, niks.Select((nik, i) => TestData.Person(nik, i + 1)));
+        var rows = niks.Select((nik, i) => TestData.Worker(nik, $"d{i + 1}")).ToArray();
+        // Decile 2 earns Rp3,000,000: its commitment (Rp36,800 a month) is more than the Rp25,200 a month left after decile 1.
+        rows[1].DeclaredMonthlyIncomeRupiah = 3_000_000;
+
+        var (results, summary) = await TestData.EnrolAsync(host.Rentan(sponsor), sponsor, agreement.AgreementId, rows);
+
+        var byId = results.ToDictionary(r => r.RowId);
+        Assert.Equal(EnrolmentOutcome.Enrolled, byId["d1"].Outcome);
+        Assert.Equal((EnrolmentOutcome.Refused, WorkerReason.BudgetExhausted), (byId["d2"].Outcome, byId["d2"].Reason));
+        // Decile 3's Rp16,800 a month would fit what is left, but a richer worker never goes before a poorer one who did not fit.
+        Assert.Equal((EnrolmentOutcome.Refused, WorkerReason.BudgetExhausted), (byId["d3"].Outcome, byId["d3"].Reason));
+        Assert.Equal((1L, 2L, Cost + Cost / 2), (summary.Enrolled, summary.Refused, summary.RemainingRupiah));
+        var after = await TestData.AgreementOfAsync(host, sponsor);
+        Assert.Equal((Cost, 1L), (after.CommittedRupiah, after.WorkerCount));
+        await EventLog.WaitForAsync(() => host.Events.Refused.Count(e => e.AgreementId == agreement.AgreementId) >= 2, "two refusals for the budget");
+        Assert.Equal([2L, 3L], host.Events.Refused.Where(e => e.AgreementId == agreement.AgreementId).Select(e => e.Decile).Order());
+    }
+
+    [Theory, BothProviders]
     public async Task TwoListsAtOnceNeverCommitMoreThanTheBudget(DatabaseProvider provider)
     {
         var host = fixture.On(provider);

@@ -43,5 +43,9 @@ if [[ -n ${PG_STATEMENTS:-} ]]; then
   echo "== PostgreSQL's ${PG_STATEMENTS} costliest statements (total ms, calls, rows, mean µs per call; the whole run, warm-up included)"
   $PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -F $'\t' -c "SELECT round(s.total_exec_time)::bigint, s.calls, s.rows, round(1000 * s.total_exec_time / s.calls)::bigint, d.datname, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid ORDER BY s.total_exec_time DESC LIMIT ${PG_STATEMENTS}"
+  echo "== rows inserted, updated (of them HOT) and deleted per table"
+  for db in $($PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'rentanload_%' AND datname NOT LIKE '%access%'"); do
+    $PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" -qAt -F $'\t' -c "SELECT current_database(), relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd > 0 ORDER BY relname"
+  done
 fi
 if [[ -n ${PG_EXPLAIN_MS:-} ]]; then cp "$work/pg/log" /tmp/rentan-pg.log; echo "== plans of statements of ${PG_EXPLAIN_MS} ms or longer: /tmp/rentan-pg.log"; fi

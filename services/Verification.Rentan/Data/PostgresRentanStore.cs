@@ -198,12 +198,25 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
 
     protected override async Task<IReadOnlySet<string>> InsertClaimsAsync(RentanDbContext db, IReadOnlyList<SponsorshipRecord> claims, CancellationToken cancellationToken)
     {
+        // One batch of statements: PostgreSQL inserts a chunk while the next is still being written to it, under the agreement's lock.
         var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection())
+        {
+            Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction(),
+        };
         foreach (var chunk in claims.Chunk(RowsPerStatement))
         {
-            await using var command = Command(db, InsertClaims, [.. SponsorshipColumns.Select(c => Array(c.Type, c.Values(chunk)))]);
-            inserted.UnionWith(await ReadIdsAsync(command, cancellationToken));
+            var command = new NpgsqlBatchCommand(InsertClaims);
+            foreach (var column in SponsorshipColumns) command.Parameters.Add(Array(column.Type, column.Values(chunk)));
+            batch.BatchCommands.Add(command);
         }
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            while (await reader.ReadAsync(cancellationToken)) inserted.Add(reader.GetString(0));
+        }
+        while (await reader.NextResultAsync(cancellationToken));
 
         return inserted;
     }

@@ -254,21 +254,23 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options, Wor
     /// Claims budget for <paramref name="candidates"/> (new PENDING sponsorships, in priority order) under the agreement's
     /// lock: each in order while the remaining budget covers it, the rest exhausted (with what remained when it was
     /// decided; <paramref name="refused"/> gives each its event). A candidate whose person a concurrent writer claimed first
-    /// for the year is taken, and its share goes to the next in order. Everything commits together.
+    /// for the year is taken, and its share goes to the next in order. Everything commits together. With
+    /// <paramref name="budgetSpent"/> (an earlier part of the same list ran out) none is claimed and all are exhausted.
     /// </summary>
     public async Task<ClaimResult> ClaimAsync(
         string agreementId, IReadOnlyList<SponsorshipRecord> candidates, DateTimeOffset now, Func<SponsorshipRecord, long, IIntegrationEvent?> refused,
-        CancellationToken cancellationToken)
+        bool budgetSpent, CancellationToken cancellationToken)
     {
-        // Hashed and sealed before the agreement's lock is taken: the lock is held only for the writes.
-        foreach (var candidate in candidates) cipher.Protect(candidate);
+        // Hashed and sealed before the agreement's lock is taken, on every core: the lock is held only for the writes.
+        Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => cipher.Protect(candidates[i]));
         await using var work = await BeginAgreementWorkAsync(agreementId, cancellationToken);
         var agreement = work.Agreement ?? throw new InvalidOperationException("Budget claimed on an agreement that does not exist.");
         var remaining = agreement.Remaining;
         var claimed = new List<SponsorshipRecord>();
         var taken = new List<SponsorshipRecord>();
         IReadOnlyList<SponsorshipRecord> open = candidates;
-        while (open.Count > 0)
+        // An earlier part of the same list ran out: no later (richer) one goes before the one that did not fit.
+        while (!budgetSpent && open.Count > 0)
         {
             // Strictly in order: once one does not fit, no later (richer) one goes before it.
             var fits = 0;

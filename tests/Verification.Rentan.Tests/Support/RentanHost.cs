@@ -144,6 +144,8 @@ public sealed class RentanHost : IAsyncDisposable
             "--Verification:Internal:DefaultDeadline=00:01:00",
             // Small chunks, so a list of a dozen rows already spans several Membership calls.
             "--Verification:Rentan:ChunkSize=4",
+            // Claims committed two at a time, so every list of three or more is claimed in parts while earlier parts enrol.
+            "--Verification:Rentan:ClaimSegment=2",
         };
         args.AddRange(TestNikKeys.Settings.Select(s => "--" + s));
         if (provider == DatabaseProvider.Postgres)

@@ -117,6 +117,7 @@ public sealed partial class WorkerEnrolment(
             else outcomes[i] = new WorkerOutcome.Invalid(((ListRow.Invalid)rows[i]).Violations);
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var resumed = new List<(int Index, SponsorshipRecord Claim)>();
         var candidates = new List<Candidate>();
         // Chunks checked side by side (each reads on its own connection and asks Membership once); merged in list order.
@@ -137,11 +138,11 @@ public sealed partial class WorkerEnrolment(
             candidates.AddRange(chunkCandidates);
         }
 
+        var checkedAt = clock.Elapsed;
         var pricing = new ContributionPricing(membership, minimumIncome);
-        var claims = new List<(int Index, SponsorshipRecord Claim)>();
+        List<SponsorshipRecord> priced = [];
         if (candidates.Count > 0)
         {
-            List<SponsorshipRecord> priced;
             try
             {
                 priced = await PriceAsync(pricing, agreement, candidates, memberCode, today, time.RecordNow(), cancellationToken);
@@ -150,18 +151,23 @@ public sealed partial class WorkerEnrolment(
             {
                 Log.MembershipUnavailable(logger, "pricing", candidates.Count);
                 foreach (var candidate in candidates) outcomes[candidate.Index] = new WorkerOutcome.MembershipUnavailable();
-                priced = [];
             }
             catch (PricingUnavailableException ex)
             {
                 return new EnrolmentResult.NoRates(ex.Message);
             }
-
-            if (priced.Count > 0) await ClaimAsync(scope, agreement, candidates, priced, outcomes, claims, resumed, correlationId, cancellationToken);
         }
 
-        claims.AddRange(resumed);
-        await EnrolClaimsAsync(agreement, claims, outcomes, correlationId, cancellationToken);
+        // Each part of the claims is enrolled through Membership while the next part is claimed.
+        await using var pipeline = new EnrolmentPipeline(settings.ChunksInFlight, settings.ChunkSize, chunk => EnrolChunkAsync(agreement, chunk, outcomes, correlationId, cancellationToken), cancellationToken);
+        pipeline.Enrol([.. resumed]);
+        resumed.Clear();
+        var claimedCount = priced.Count == 0 ? 0 : await ClaimAsync(scope, agreement, candidates, priced, outcomes, pipeline.Enrol, resumed, correlationId, cancellationToken);
+        pipeline.Enrol(resumed);
+        var claimedAt = clock.Elapsed;
+        await pipeline.CompleteAsync();
+        Log.ListDecided(logger, agreementId, rows.Count, checkedAt.TotalMilliseconds, claimedCount, (claimedAt - checkedAt).TotalMilliseconds,
+            pipeline.Sent, (clock.Elapsed - claimedAt).TotalMilliseconds);
 
         var answers = new WorkerAnswer[rows.Count];
         long enrolled = 0, unchanged = 0, refused = 0, rejected = 0, committed = 0;
@@ -297,55 +303,49 @@ public sealed partial class WorkerEnrolment(
         return priced;
     }
 
-    /// <summary>Claims the budget for the priced candidates, poorest deciles first (then list order), and answers the ones it cannot take.</summary>
-    private async Task ClaimAsync(
+    /// <summary>
+    /// Claims the budget for the priced candidates, poorest deciles first (then list order), a part at a time, handing each
+    /// part's claims to <paramref name="enrol"/> as soon as they are committed; answers the ones it cannot take. Returns how many it claimed.
+    /// </summary>
+    private async Task<int> ClaimAsync(
         SponsorScope scope, AgreementRecord agreement, List<Candidate> candidates, List<SponsorshipRecord> priced, WorkerOutcome?[] outcomes,
-        List<(int Index, SponsorshipRecord Claim)> claims, List<(int Index, SponsorshipRecord Claim)> resumed, string correlationId, CancellationToken cancellationToken)
+        Action<List<(int Index, SponsorshipRecord Claim)>> enrol, List<(int Index, SponsorshipRecord Claim)> resumed, string correlationId,
+        CancellationToken cancellationToken)
     {
         var indexOf = new Dictionary<string, int>(priced.Count, StringComparer.Ordinal);
         for (var i = 0; i < priced.Count; i++) indexOf[priced[i].SponsorshipId] = candidates[i].Index;
         var ordered = priced.Select((claim, i) => (claim, candidates[i].Index)).OrderBy(p => p.claim.Decile).ThenBy(p => p.Index).Select(p => p.claim).ToList();
-        var now = time.RecordNow();
-        var result = await store.ClaimAsync(agreement.AgreementId, ordered, now, (claim, remaining) =>
+        var claimedCount = 0;
+        var budgetSpent = false;
+        foreach (var part in ordered.Chunk(settings.ClaimSegment))
         {
-            var eventId = Guid.CreateVersion7(now);
-            return new RentanEnrolmentRefused(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
-                nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining);
-        }, cancellationToken);
+            var now = time.RecordNow();
+            var result = await store.ClaimAsync(agreement.AgreementId, part, now, (claim, remaining) =>
+            {
+                var eventId = Guid.CreateVersion7(now);
+                return new RentanEnrolmentRefused(eventId, now, correlationId, claim.CreateMemberCode, SourceModule, claim.SponsorCode, claim.AgreementId,
+                    nikSealer.Seal(claim.NikDigits, eventId), Nik.MaskInput(claim.NikDigits), claim.Decile, StoredNames.Of(WorkerReasonKind.BudgetExhausted), claim.Committed, remaining);
+            }, budgetSpent, cancellationToken);
 
-        claims.AddRange(result.Claimed.Select(c => (indexOf[c.SponsorshipId], c)));
-        foreach (var (claim, _) in result.Exhausted) outcomes[indexOf[claim.SponsorshipId]] = new WorkerOutcome.Refused(WorkerReasonKind.BudgetExhausted);
-        if (result.Taken.Count == 0) return;
+            claimedCount += result.Claimed.Count;
+            enrol([.. result.Claimed.Select(c => (indexOf[c.SponsorshipId], c))]);
+            foreach (var (claim, _) in result.Exhausted) outcomes[indexOf[claim.SponsorshipId]] = new WorkerOutcome.Refused(WorkerReasonKind.BudgetExhausted);
+            budgetSpent |= result.Exhausted.Count > 0;
+            if (result.Taken.Count == 0) continue;
 
-        // Another writer claimed these people for the year between the check and the claim: decide as if it had been first.
-        var held = await store.SponsorshipsAsync(agreement.Year, [.. result.Taken.Select(t => t.Nik)], CancellationToken.None);
-        foreach (var taken in result.Taken)
-        {
-            var index = indexOf[taken.SponsorshipId];
-            var worker = candidates.First(c => c.Index == index).Worker;
-            outcomes[index] = held.TryGetValue(taken.Nik, out var winner)
-                ? Existing(scope, winner, worker, index, resumed)
-                : throw new InvalidOperationException("A claim lost to a sponsorship that no committed row holds.");
+            // Another writer claimed these people for the year between the check and the claim: decide as if it had been first.
+            var held = await store.SponsorshipsAsync(agreement.Year, [.. result.Taken.Select(t => t.Nik)], CancellationToken.None);
+            foreach (var taken in result.Taken)
+            {
+                var index = indexOf[taken.SponsorshipId];
+                var worker = candidates.First(c => c.Index == index).Worker;
+                outcomes[index] = held.TryGetValue(taken.Nik, out var winner)
+                    ? Existing(scope, winner, worker, index, resumed)
+                    : throw new InvalidOperationException("A claim lost to a sponsorship that no committed row holds.");
+            }
         }
-    }
 
-    /// <summary>Enrols the claims in Membership a chunk at a time (a few chunks in flight) and confirms each chunk's with their events.</summary>
-    private async Task EnrolClaimsAsync(AgreementRecord agreement, List<(int Index, SponsorshipRecord Claim)> claims, WorkerOutcome?[] outcomes, string correlationId, CancellationToken cancellationToken)
-    {
-        using var slots = new SemaphoreSlim(settings.ChunksInFlight);
-        var chunks = claims.Chunk(settings.ChunkSize).Select(async chunk =>
-        {
-            await slots.WaitAsync(cancellationToken);
-            try
-            {
-                await EnrolChunkAsync(agreement, chunk, outcomes, correlationId, cancellationToken);
-            }
-            finally
-            {
-                slots.Release();
-            }
-        }).ToList();
-        await Task.WhenAll(chunks);
+        return claimedCount;
     }
 
     private async Task EnrolChunkAsync(AgreementRecord agreement, (int Index, SponsorshipRecord Claim)[] chunk, WorkerOutcome?[] outcomes, string correlationId, CancellationToken cancellationToken)
@@ -468,5 +468,48 @@ public sealed partial class WorkerEnrolment(
     {
         [LoggerMessage(EventId = 7401, Level = LogLevel.Warning, Message = "Membership unavailable during {Step} of {Rows} rows of an enrolment list; the rows were answered UNAVAILABLE")]
         public static partial void MembershipUnavailable(ILogger logger, string step, int rows);
+
+        // Where a list's time went, for the operator who wonders why a list is slow; counts and durations only.
+        [LoggerMessage(EventId = 7402, Level = LogLevel.Information, Message = "Enrolment list for agreement {AgreementId}: {Rows} rows checked in {CheckMs:F0} ms, {Claimed} claims made in {ClaimMs:F0} ms, {Enrolling} enrolled through Membership in {EnrolMs:F0} ms")]
+        public static partial void ListDecided(ILogger logger, string agreementId, int rows, double checkMs, int claimed, double claimMs, int enrolling, double enrolMs);
+    }
+
+    /// <summary>Claims on their way through Membership: chunks of them, a few at a time, started as they are handed in.</summary>
+    private sealed class EnrolmentPipeline(int inFlight, int chunkSize, Func<(int Index, SponsorshipRecord Claim)[], Task> enrolChunk, CancellationToken cancellationToken) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _slots = new(inFlight);
+        private readonly List<Task> _chunks = [];
+
+        /// <summary>Claims handed in so far.</summary>
+        public int Sent { get; private set; }
+
+        public void Enrol(List<(int Index, SponsorshipRecord Claim)> claims)
+        {
+            Sent += claims.Count;
+            _chunks.AddRange(claims.Chunk(chunkSize).Select(InTurnAsync));
+        }
+
+        /// <summary>Waits for every chunk; the first failure is thrown.</summary>
+        public Task CompleteAsync() => Task.WhenAll(_chunks);
+
+        /// <summary>After a failure elsewhere, chunks already started finish (or fail) before the list does.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await Task.WhenAll(_chunks).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _slots.Dispose();
+        }
+
+        private async Task InTurnAsync((int Index, SponsorshipRecord Claim)[] chunk)
+        {
+            await _slots.WaitAsync(cancellationToken);
+            try
+            {
+                await enrolChunk(chunk);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
     }
 }

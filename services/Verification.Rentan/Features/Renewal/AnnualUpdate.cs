@@ -178,7 +178,7 @@ public sealed partial class AnnualUpdate(
         if (renewing.Count > 0)
         {
             var claims = await PriceAsync(run, renewing, cancellationToken);
-            var result = await store.ClaimAsync(run.Next!.AgreementId, claims, time.RecordNow(), (_, _) => null, cancellationToken);
+            var result = await store.ClaimAsync(run.Next!.AgreementId, claims, time.RecordNow(), (_, _) => null, budgetSpent: false, cancellationToken);
             var byRenewal = renewing.ToDictionary(c => c.Sponsorship.SponsorshipId, c => c.Sponsorship, StringComparer.Ordinal);
             claimed.AddRange(result.Claimed);
             foreach (var (claim, _) in result.Exhausted) ends.Add((byRenewal[claim.RenewedFrom!], WorkerReasonKind.BudgetExhausted));
