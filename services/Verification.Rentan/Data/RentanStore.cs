@@ -262,7 +262,7 @@ public abstract class RentanStore(DbContextOptions<RentanDbContext> options, Wor
         bool budgetSpent, CancellationToken cancellationToken)
     {
         // Hashed and sealed before the agreement's lock is taken, on every core: the lock is held only for the writes.
-        Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => cipher.Protect(candidates[i]));
+        if (!budgetSpent) Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => cipher.Protect(candidates[i]));
         await using var work = await BeginAgreementWorkAsync(agreementId, cancellationToken);
         var agreement = work.Agreement ?? throw new InvalidOperationException("Budget claimed on an agreement that does not exist.");
         var remaining = agreement.Remaining;

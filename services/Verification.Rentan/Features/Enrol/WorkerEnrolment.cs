@@ -160,10 +160,11 @@ public sealed partial class WorkerEnrolment(
 
         // Each part of the claims is enrolled through Membership while the next part is claimed.
         await using var pipeline = new EnrolmentPipeline(settings.ChunksInFlight, settings.ChunkSize, chunk => EnrolChunkAsync(agreement, chunk, outcomes, correlationId, cancellationToken), cancellationToken);
-        pipeline.Enrol([.. resumed]);
-        resumed.Clear();
-        var claimedCount = priced.Count == 0 ? 0 : await ClaimAsync(scope, agreement, candidates, priced, outcomes, pipeline.Enrol, resumed, correlationId, cancellationToken);
         pipeline.Enrol(resumed);
+        // Pending claims of this sponsor's that a concurrent sending of the list made first: found while claiming, enrolled after.
+        var claimedMeanwhile = new List<(int Index, SponsorshipRecord Claim)>();
+        var claimedCount = priced.Count == 0 ? 0 : await ClaimAsync(scope, agreement, candidates, priced, outcomes, pipeline.Enrol, claimedMeanwhile, correlationId, cancellationToken);
+        pipeline.Enrol(claimedMeanwhile);
         var claimedAt = clock.Elapsed;
         await pipeline.CompleteAsync();
         Log.ListDecided(logger, agreementId, rows.Count, checkedAt.TotalMilliseconds, claimedCount, (claimedAt - checkedAt).TotalMilliseconds,
