@@ -190,7 +190,9 @@ public static class AuditCommands
                     newRange = outcome.Range;
                     checks.Add(checkedRange.Size == 0
                         ? $"all {head.Head.TreeSize} entries recomputed from their bytes: fields match, root matches the signed head"
-                        : $"{outcome.Checked} new entries ({checkedRange.Size} to {head.Head.TreeSize - 1}) recomputed from their bytes: fields match, the log extends to the signed root");
+                        : checkedRange.Size == head.Head.TreeSize
+                            ? $"no new entries since the {checkedRange.Size} you verified"
+                            : $"{outcome.Checked} new entries ({checkedRange.Size} to {head.Head.TreeSize - 1}) recomputed from their bytes: fields match, the log extends to the signed root");
                 }
             }
 
