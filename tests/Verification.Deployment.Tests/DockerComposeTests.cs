@@ -325,7 +325,7 @@ public sealed class DockerComposeTests(ITestOutputHelper output)
             long pending = 0;
             foreach (var database in databases)
             {
-                foreach (var row in await QueryAsync(deployment, database, $"SELECT event_id, message_type, published_at IS NULL FROM outbox_messages WHERE {SuiteProbe.LoggedEvents}", ct))
+                foreach (var row in await QueryAsync(deployment, database, $"SELECT event_id, message_type, published_at IS NULL FROM outbox_events WHERE {SuiteProbe.LoggedEvents}", ct))
                 {
                     written[(Guid)row[0]!] = $"{database}:{((string)row[1]!).Split('.')[^1]}";
                     if ((bool)row[2]!) pending++;

@@ -11,6 +11,7 @@ using NikWarning = Verification.Api.Membership.V1.NikWarning;
 using Sex = Verification.Api.Common.V1.Sex;
 using Verification.Membership.Tests.Support;
 using Verification.Platform.Data;
+using Verification.Platform.Outbox;
 using Grpc.Core;
 using Verification.Api;
 using Verification.Platform.Privacy;
@@ -156,9 +157,10 @@ public sealed class EnrolmentTests(MembershipHosts hosts) : IClassFixture<Member
         var response = await Internal.EnrollParticipantAsync(request);
         // Committed with the enrolment: the rows are there when the call returns, published or not.
         var rows = await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync());
+        var events = await Host.QueryAsync(db => db.OutboxEvents.ToListAsync());
         var published = await Host.PublishedAsync();
         var enrolled = published.About(response.ParticipantNumber).OfType<ParticipantEnrolled>().Single();
-        Assert.Contains(rows, r => r.EventId == enrolled.EventId);
+        Assert.Contains(events, r => r.EventId == enrolled.EventId);
         Assert.Equal("3374••••••••" + request.Nik[^4..], enrolled.MaskedNik);
         Assert.Equal("BPU", enrolled.Segment);
         Assert.Equal("KUR", enrolled.Channel);
@@ -171,18 +173,27 @@ public sealed class EnrolmentTests(MembershipHosts hosts) : IClassFixture<Member
         }
 
         var started = published.About(response.ParticipantNumber).OfType<CoverageStarted>().Single();
-        Assert.Contains(rows, r => r.EventId == started.EventId);
+        Assert.Contains(events, r => r.EventId == started.EventId);
+        // The enrolment's two events went in as one group row (OutboxEventGroup), published and marked as one.
+        var group = events.Single(e => e.EventId == enrolled.EventId).SequenceId;
+        Assert.Equal(group, events.Single(e => e.EventId == started.EventId).SequenceId);
+        Assert.Equal(OutboxEventGroup.MessageType, rows.Single(r => r.SequenceId == group).MessageType);
         Assert.Equal(["JKK", "JKM"], started.Programs);
         Assert.Equal("002", started.ChannelReference);
         Assert.Null(started.EmployerNumber);
-        // No row ever held the NIK in clear, and a published row keeps no payload at all.
+        // No row ever held the NIK in clear, and a published event keeps no payload at all: its group only the ids and types.
         Assert.All(rows, r => Assert.DoesNotContain(request.Nik, r.Payload, StringComparison.Ordinal));
-        Assert.All(await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().ToListAsync()), r => Assert.Equal("", r.Payload));
+        await Host.PublishedAsync();
+        Assert.All(await Host.QueryAsync(db => db.OutboxEvents.ToListAsync()), e => Assert.Equal("", e.Payload));
+        var kept = (await Host.QueryAsync(db => db.OutboxMessages.AsNoTracking().SingleAsync(r => r.SequenceId == group))).Payload;
+        Assert.Contains(enrolled.EventId.ToString(), kept, StringComparison.Ordinal);
+        Assert.Contains(started.EventId.ToString(), kept, StringComparison.Ordinal);
+        Assert.DoesNotContain("payload", kept, StringComparison.Ordinal);
 
         // A replay publishes nothing new.
-        var count = rows.Count;
+        var count = events.Count;
         await Internal.EnrollParticipantAsync(request);
-        Assert.Equal(count, await Host.QueryAsync(db => db.OutboxMessages.CountAsync()));
+        Assert.Equal(count, await Host.QueryAsync(db => db.OutboxEvents.CountAsync()));
     }
 }
 

@@ -11,7 +11,7 @@ namespace Verification.Platform.Tests;
 
 public sealed class SchemaMigratorTests
 {
-    private static readonly string[] AllScripts = ["0001_platform", "0002_job_leases", "0003_drop_processed_events", "0001_received_events", "0002_received_events_index", "0003_received_events_unique"];
+    private static readonly string[] AllScripts = ["0001_platform", "0002_job_leases", "0003_drop_processed_events", "0004_outbox_events", "0001_received_events", "0002_received_events_index", "0003_received_events_unique"];
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
@@ -118,7 +118,7 @@ public sealed class SchemaMigratorTests
 
         var applied = await new SchemaMigrator().ApplyPlatformAsync(provider, connectionString, ct);
 
-        Assert.Equal(["0002_job_leases", "0003_drop_processed_events"], applied.Select(s => s.Name));
+        Assert.Equal(["0002_job_leases", "0003_drop_processed_events", "0004_outbox_events"], applied.Select(s => s.Name));
         await using (DbConnection connection = provider == DatabaseProvider.Postgres
             ? new NpgsqlConnection(connectionString)
             : new SqliteConnection(connectionString))

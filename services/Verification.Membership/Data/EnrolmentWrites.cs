@@ -37,6 +37,6 @@ public sealed class EnrolmentWrites
         db.Participants.AddRange(Participants);
         db.Coverages.AddRange(Coverages);
         db.IdempotencyRecords.AddRange(Answers);
-        db.OutboxMessages.AddRange(Events);
+        db.OutboxMessages.AddRange(OutboxEventGroup.Rows(Events));
     }
 }

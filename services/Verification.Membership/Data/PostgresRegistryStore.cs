@@ -287,7 +287,7 @@ internal sealed class PostgresRegistryStore : RegistryStore, IAsyncDisposable
 
                 foreach (var coverage in writes.Coverages) batch.BatchCommands.Add(InsertCommand(InsertCoverage, CoverageColumns, coverage));
                 foreach (var answer in writes.Answers) batch.BatchCommands.Add(InsertCommand(InsertAnswer, AnswerColumns, answer));
-                foreach (var message in writes.Events) batch.BatchCommands.Add(OutboxStatements.Insert(message));
+                foreach (var message in OutboxEventGroup.Rows(writes.Events)) batch.BatchCommands.Add(OutboxStatements.Insert(message));
                 try
                 {
                     if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken);

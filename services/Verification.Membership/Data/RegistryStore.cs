@@ -236,7 +236,7 @@ public abstract class RegistryStore(DbContextOptions<MembershipDbContext> option
     /// <summary>Adds events to the outbox inside the transaction: tracked rows where the context saves them, copied where rows are copied.</summary>
     protected internal virtual Task AddEventsAsync(MembershipDbContext db, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
-        db.OutboxMessages.AddRange(messages);
+        db.OutboxMessages.AddRange(OutboxEventGroup.Rows(messages));
         return Task.CompletedTask;
     }
 

@@ -61,9 +61,10 @@ public static class OutboxDbContextExtensions
     }
 
     /// <summary>
-    /// Inserts new outbox rows with one binary <c>COPY</c> on the context's PostgreSQL connection, inside its current
+    /// Inserts the events' outbox rows with one binary <c>COPY</c> on the context's PostgreSQL connection, inside its current
     /// transaction (required: the rows must commit with the change they describe); the commit wakes the relay as usual.
-    /// A duplicate event id fails the COPY with a <see cref="PostgresException"/> (unique violation) and writes nothing.
+    /// Several events go in as group rows (<see cref="OutboxEventGroup"/>), up to <see cref="OutboxEventGroup.MaxEvents"/> a row.
+    /// A duplicate row id fails the COPY with a <see cref="PostgresException"/> (unique violation) and writes nothing.
     /// </summary>
     public static async Task CopyOutboxMessagesAsync(this DbContext dbContext, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
@@ -79,6 +80,7 @@ public static class OutboxDbContextExtensions
             throw new InvalidOperationException("Outbox rows are copied inside the transaction of the change they describe.");
         }
 
+        messages = OutboxEventGroup.Rows(messages);
         var connection = (NpgsqlConnection)dbContext.Database.GetDbConnection();
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY outbox_messages (event_id, message_type, payload, headers, created_at, attempts) FROM STDIN (FORMAT BINARY)", cancellationToken);

@@ -224,7 +224,7 @@ public sealed partial class OutboxRelay<TContext>(
             }
 
             // The next round starts at the first row this one left pending, or after the last it read.
-            var publishedIds = published.ToHashSet();
+            var publishedIds = published.Select(r => r.Row.SequenceId).ToHashSet();
             floor = rows.FirstOrDefault(r => !publishedIds.Contains(r.SequenceId))?.SequenceId ?? rows[^1].SequenceId + 1;
             return new RoundResult(published.Count, failed, MoreWaiting: !failed && published.Count > 0 && rows.Count == options.BatchSize);
         }
@@ -240,10 +240,10 @@ public sealed partial class OutboxRelay<TContext>(
     /// once (a sliding window: a new publish starts as soon as the oldest in flight is answered); after the first broker
     /// failure no new publish starts, and those in flight are awaited and counted. Rows that cannot be published are left out.
     /// </summary>
-    private async Task<(List<long> Published, List<OutboxMessage> NotPublished, bool Failed)> PublishRowsAsync(
+    private async Task<(List<OutboxRow> Published, List<OutboxMessage> NotPublished, bool Failed)> PublishRowsAsync(
         List<OutboxMessage> rows, CancellationToken cancellationToken)
     {
-        var published = new List<long>(rows.Count);
+        var published = new List<OutboxRow>(rows.Count);
         var notPublished = new List<OutboxMessage>();
         var messages = Messages(rows, notPublished);
         var failed = false;
@@ -267,7 +267,7 @@ public sealed partial class OutboxRelay<TContext>(
             switch (await outcome)
             {
                 case PublishOutcome.Published:
-                    published.AddRange(done.Select(r => r.Row.SequenceId));
+                    published.AddRange(done);
                     break;
                 case PublishOutcome.Stopped:
                     stopped = true;
@@ -284,13 +284,14 @@ public sealed partial class OutboxRelay<TContext>(
 
     /// <summary>
     /// The rows that can be published, cut into messages of at most <see cref="OutboxOptions.EventsPerMessage"/> events and
-    /// (but for a single larger row) <see cref="OutboxOptions.MaxMessageBytes"/> of payload; the others go to
-    /// <paramref name="unpublishable"/> with their reason.
+    /// (but for a single larger row) <see cref="OutboxOptions.MaxMessageBytes"/> of payload; a group row is never cut, so its
+    /// events are confirmed, and marked, together. The others go to <paramref name="unpublishable"/> with their reason.
     /// </summary>
     private List<List<OutboxRow>> Messages(List<OutboxMessage> rows, List<OutboxMessage> unpublishable)
     {
         var messages = new List<List<OutboxRow>>();
         var current = new List<OutboxRow>();
+        var events = 0;
         var bytes = 0L;
         foreach (var row in rows)
         {
@@ -300,14 +301,16 @@ public sealed partial class OutboxRelay<TContext>(
                 continue;
             }
 
-            if (current.Count > 0 && (current.Count >= options.EventsPerMessage || bytes + row.Payload.Length > options.MaxMessageBytes))
+            if (current.Count > 0 && (events + prepared.Events.Length > options.EventsPerMessage || bytes + row.Payload.Length > options.MaxMessageBytes))
             {
                 messages.Add(current);
                 current = [];
+                events = 0;
                 bytes = 0;
             }
 
             current.Add(prepared);
+            events += prepared.Events.Length;
             bytes += row.Payload.Length;
         }
 
@@ -319,9 +322,14 @@ public sealed partial class OutboxRelay<TContext>(
         return messages;
     }
 
-    /// <summary>The row as a batch item, or null (with its error set) when its type is unknown or its stored JSON unreadable.</summary>
+    /// <summary>The row as batch items, or null (with its error set) when a type is unknown or its stored JSON unreadable.</summary>
     private OutboxRow? Prepare(OutboxMessage row)
     {
+        if (row.MessageType == OutboxEventGroup.MessageType)
+        {
+            return PrepareGroup(row);
+        }
+
         if (!eventTypes.TryResolve(row.MessageType, out var messageType))
         {
             row.LastError = $"Unknown message type '{row.MessageType}': is its assembly registered with OutboxEventTypes?";
@@ -339,7 +347,7 @@ public sealed partial class OutboxRelay<TContext>(
             }
 
             var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers, OutboxEventTypes.PayloadJson) ?? [];
-            return new OutboxRow(row, messageType, new BatchedIntegrationEvent(row.EventId, row.MessageType, payload.RootElement.Clone(), headers));
+            return new OutboxRow(row, [new OutboxEvent(messageType, new BatchedIntegrationEvent(row.EventId, row.MessageType, payload.RootElement.Clone(), headers))], PublishedPayload: "");
         }
         catch (JsonException ex)
         {
@@ -349,12 +357,51 @@ public sealed partial class OutboxRelay<TContext>(
         }
     }
 
-    /// <summary>Marks the confirmed rows published and clears their payloads with one statement; the others get an attempt and their error.</summary>
-    private static async Task MarkAsync(TContext db, List<long> published, List<OutboxMessage> notPublished)
+    /// <summary>A group row's events, or null (with its error set) when one of them cannot be published: the group stays pending whole.</summary>
+    private OutboxRow? PrepareGroup(OutboxMessage row)
     {
+        if (!OutboxEventGroup.TryRead(row.Payload, out var items, out var reason))
+        {
+            row.LastError = Truncate($"Unreadable group: {reason}");
+            LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
+            return null;
+        }
+
+        var events = new OutboxEvent[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            if (!eventTypes.TryResolve(items[i].MessageType, out var messageType))
+            {
+                row.LastError = $"Unknown message type '{items[i].MessageType}' of event {items[i].EventId}: is its assembly registered with OutboxEventTypes?";
+                LogUnpublishable(OutboxName, row.SequenceId, row.LastError);
+                return null;
+            }
+
+            events[i] = new OutboxEvent(messageType, items[i]);
+        }
+
+        return new OutboxRow(row, events, OutboxEventGroup.Published(items));
+    }
+
+    /// <summary>
+    /// Marks the confirmed rows published, clearing an event's payload and keeping only a group's event ids and types,
+    /// with one statement per group row and one for the rest; the others get an attempt and their error.
+    /// </summary>
+    private static async Task MarkAsync(TContext db, List<OutboxRow> publishedRows, List<OutboxMessage> notPublished)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var group in publishedRows.Where(r => r.Row.MessageType == OutboxEventGroup.MessageType))
+        {
+            var id = group.Row.SequenceId;
+            var kept = group.PublishedPayload;
+            await db.Set<OutboxMessage>()
+                .Where(m => m.SequenceId == id)
+                .ExecuteUpdateAsync(set => set.SetProperty(m => m.PublishedAt, now).SetProperty(m => m.Payload, kept).SetProperty(m => m.LastError, (string?)null), CancellationToken.None);
+        }
+
+        var published = publishedRows.Where(r => r.Row.MessageType != OutboxEventGroup.MessageType).Select(r => r.Row.SequenceId).ToList();
         if (published.Count > 0)
         {
-            var now = DateTimeOffset.UtcNow;
             await db.Set<OutboxMessage>()
                 .Where(m => published.Contains(m.SequenceId))
                 // The payload goes in the same statement: a published row keeps only what a diagnosis needs (type, id, times), never personal data.
@@ -376,8 +423,10 @@ public sealed partial class OutboxRelay<TContext>(
         // the consumer gets the span's id as the event's traceparent, so the log's trace id is the request's.
         var ambient = Activity.Current;
         var spans = new List<Activity>(rows.Count);
-        foreach (var (row, messageType, item) in rows)
+        var items = new List<BatchedIntegrationEvent>(rows.Count);
+        foreach (var (messageType, item) in rows.SelectMany(r => r.Events))
         {
+            items.Add(item);
             item.Headers.TryGetValue(OutboxHeaders.TraceParent, out var traceParent);
             item.Headers.TryGetValue(OutboxHeaders.TraceState, out var traceState);
             ActivityContext.TryParse(traceParent, traceState, out var parent);
@@ -388,8 +437,8 @@ public sealed partial class OutboxRelay<TContext>(
             }
 
             activity.SetTag("messaging.operation.type", "publish");
-            activity.SetTag("messaging.message.id", row.EventId.ToString());
-            activity.SetTag("messaging.batch.message_count", rows.Count);
+            activity.SetTag("messaging.message.id", item.EventId.ToString());
+            activity.SetTag("messaging.batch.message_count", rows.Sum(r => r.Events.Length));
             activity.SetTag("verification.outbox", OutboxName);
             item.Headers[OutboxHeaders.TraceParent] = activity.Id!;
             spans.Add(activity);
@@ -397,7 +446,7 @@ public sealed partial class OutboxRelay<TContext>(
 
         // The bus's own publish and consume spans go under the first event's: a lone event's trace runs from its request to the consumer.
         Activity.Current = spans.Count > 0 ? spans[0] : ambient;
-        var batch = new IntegrationEventBatch(Guid.CreateVersion7(), OutboxName, [.. rows.Select(r => r.Item)]);
+        var batch = new IntegrationEventBatch(Guid.CreateVersion7(), OutboxName, [.. items]);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.PublishTimeout);
         try
@@ -406,7 +455,7 @@ public sealed partial class OutboxRelay<TContext>(
             await bus.Publish(batch, Pipe.Execute<PublishContext<IntegrationEventBatch>>(context => context.MessageId = batch.BatchId), timeout.Token)
                 .WaitAsync(options.PublishTimeout + TimeSpan.FromSeconds(1), cancellationToken);
             OutboxTelemetry.RecordMessage(OutboxName);
-            foreach (var (_, messageType, _) in rows)
+            foreach (var (messageType, _) in rows.SelectMany(r => r.Events))
             {
                 OutboxTelemetry.RecordPublished(OutboxName, messageType.Name);
             }
@@ -420,10 +469,13 @@ public sealed partial class OutboxRelay<TContext>(
         catch (Exception ex)
         {
             var error = Truncate($"{ex.GetType().Name}: {ex.Message}");
-            foreach (var (row, messageType, _) in rows)
+            foreach (var row in rows)
             {
-                row.LastError = error;
-                OutboxTelemetry.RecordFailure(OutboxName, messageType.Name);
+                row.Row.LastError = error;
+                foreach (var (messageType, _) in row.Events)
+                {
+                    OutboxTelemetry.RecordFailure(OutboxName, messageType.Name);
+                }
             }
 
             foreach (var span in spans)
@@ -431,7 +483,7 @@ public sealed partial class OutboxRelay<TContext>(
                 span.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             }
 
-            LogPublishFailed(OutboxName, rows.Count, rows[0].Row.SequenceId, rows[^1].Row.SequenceId, rows[0].Row.Attempts + 1, error);
+            LogPublishFailed(OutboxName, items.Count, rows.Count, rows[0].Row.SequenceId, rows[^1].Row.SequenceId, rows[0].Row.Attempts + 1, error);
             return PublishOutcome.BrokerUnavailable;
         }
         finally
@@ -538,8 +590,8 @@ public sealed partial class OutboxRelay<TContext>(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: relay round failed ({Failures} in a row); backing off")]
     private partial void LogRoundFailed(Exception exception, string outbox, int failures);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: publishing {Count} rows ({FirstSequenceId}..{LastSequenceId}) as one message failed (attempt {Attempt}): {Error}")]
-    private partial void LogPublishFailed(string outbox, int count, long firstSequenceId, long lastSequenceId, int attempt, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Outbox}: publishing {Count} events of {Rows} rows ({FirstSequenceId}..{LastSequenceId}) as one message failed (attempt {Attempt}): {Error}")]
+    private partial void LogPublishFailed(string outbox, int count, int rows, long firstSequenceId, long lastSequenceId, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox {Outbox}: row {SequenceId} cannot be published and stays pending: {Error}")]
     private partial void LogUnpublishable(string outbox, long sequenceId, string error);
@@ -560,8 +612,10 @@ public sealed partial class OutboxRelay<TContext>(
         Stopped,
     }
 
-    /// <summary>A pending row ready to go: its event type and its batch item.</summary>
-    private readonly record struct OutboxRow(OutboxMessage Row, Type MessageType, BatchedIntegrationEvent Item);
+    /// <summary>A pending row ready to go: its events (one, or a group's) and what the row keeps once they are published.</summary>
+    private readonly record struct OutboxRow(OutboxMessage Row, OutboxEvent[] Events, string PublishedPayload);
+
+    private readonly record struct OutboxEvent(Type Type, BatchedIntegrationEvent Item);
 
     private readonly record struct RoundResult(int Published, bool Failed, bool MoreWaiting);
 }

@@ -157,7 +157,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
         var stuck = new Dictionary<string, List<Guid>>(StringComparer.Ordinal);
         foreach (var outbox in now.Outboxes.Where(o => o.Pending > 0))
         {
-            var ids = (await SuiteProbe.QueryAsync(suite.Databases[outbox.Database], "SELECT event_id FROM outbox_messages WHERE published_at IS NULL", null, cancellationToken) ?? [])
+            var ids = (await SuiteProbe.QueryAsync(suite.Databases[outbox.Database], "SELECT event_id FROM outbox_events WHERE published_at IS NULL", null, cancellationToken) ?? [])
                 .Select(r => (Guid)r[0]!).ToList();
             if (ids.Count > 0) stuck[outbox.Database] = ids;
         }
@@ -168,7 +168,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
             await Task.Delay(500, cancellationToken);
             foreach (var (database, ids) in stuck.ToList())
             {
-                var pending = (await SuiteProbe.QueryAsync(suite.Databases[database], "SELECT event_id FROM outbox_messages WHERE published_at IS NULL", null, cancellationToken) ?? [])
+                var pending = (await SuiteProbe.QueryAsync(suite.Databases[database], "SELECT event_id FROM outbox_events WHERE published_at IS NULL", null, cancellationToken) ?? [])
                     .Select(r => (Guid)r[0]!).ToHashSet();
                 ids.RemoveAll(id => !pending.Contains(id));
                 if (ids.Count == 0) stuck.Remove(database);
@@ -305,7 +305,7 @@ public sealed class BooksCheck(Suite suite, RpcStats stats, TextWriter output, b
         var written = new Dictionary<Guid, string>();
         foreach (var (key, connectionString) in suite.Databases)
         {
-            foreach (var row in await SuiteProbe.QueryAsync(connectionString, $"SELECT event_id, message_type FROM outbox_messages WHERE {SuiteProbe.LoggedEvents}", null, cancellationToken) ?? [])
+            foreach (var row in await SuiteProbe.QueryAsync(connectionString, $"SELECT event_id, message_type FROM outbox_events WHERE {SuiteProbe.LoggedEvents}", null, cancellationToken) ?? [])
                 written[(Guid)row[0]!] = $"{key}:{((string)row[1]!).Split('.')[^1]}";
         }
 

@@ -21,7 +21,7 @@ public sealed class SuiteProbe(Suite suite)
         public TimeSpan OldestPendingAge => Outboxes.Where(o => o.OldestPending is not null).Select(o => DateTimeOffset.UtcNow - o.OldestPending!.Value).DefaultIfEmpty(TimeSpan.Zero).Max();
     }
 
-    /// <summary>Outbox rows of events the audit log keeps: every one but its own signed-head announcements, which it never logs.</summary>
+    /// <summary>Outbox events (the view outbox_events: grouped or not) the audit log keeps: every one but its own signed-head announcements, which it never logs.</summary>
     public const string LoggedEvents = "message_type NOT LIKE '%.AuditTreeHeadSigned'";
 
     public async Task<Snapshot> TakeAsync(CancellationToken cancellationToken)
@@ -32,7 +32,7 @@ public sealed class SuiteProbe(Suite suite)
             var row = await QuerySingleAsync(connectionString, $"""
                 SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE {LoggedEvents}), min(created_at) FILTER (WHERE published_at IS NULL),
                        count(*) FILTER (WHERE published_at IS NULL AND last_error IS NOT NULL)
-                FROM outbox_messages
+                FROM outbox_events
                 """, cancellationToken);
             if (row is null) continue;
             outboxes.Add(new OutboxState(key, (long)row[0]!, (long)row[1]!, row[2] is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null, (long)row[3]!));

@@ -163,7 +163,7 @@ public static class Faults
             foreach (var (module, connectionString) in suite.Databases.Where(d => taken[d.Key] < options.Duplicates))
             {
                 var rows = await SuiteProbe.QueryAsync(connectionString,
-                    "SELECT event_id, message_type, payload FROM outbox_messages WHERE published_at IS NULL AND payload <> '' ORDER BY sequence_id DESC LIMIT @n",
+                    "SELECT event_id, message_type, payload FROM outbox_events WHERE published_at IS NULL AND payload <> '' ORDER BY sequence_id DESC LIMIT @n",
                     c => c.Parameters.AddWithValue("n", options.Duplicates - taken[module]), cancellationToken) ?? [];
                 foreach (var row in rows.Where(r => seen.Add((Guid)r[0]!)))
                 {
