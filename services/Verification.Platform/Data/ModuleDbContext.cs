@@ -13,7 +13,7 @@ public abstract class ModuleDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
     /// <summary>Every event of the outbox, one row each, grouped or not (the view <c>outbox_events</c>).</summary>
-    public IQueryable<OutboxEvent> OutboxEvents => Set<OutboxEvent>().AsNoTracking();
+    public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.UsePlatformConventions(Database);

@@ -43,43 +43,28 @@ public static class OutboxEventGroup
         return rows;
     }
 
-    private static OutboxMessage Group(IReadOnlyList<OutboxMessage> events, int start, int count)
+    private static OutboxMessage Group(IReadOnlyList<OutboxMessage> events, int start, int count) => new()
     {
-        var buffer = new ArrayBufferWriter<byte>(count * 1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        EventId = Guid.CreateVersion7(),
+        MessageType = MessageType,
+        Payload = JsonArray(events.Skip(start).Take(count), count * 1024, (json, message) =>
         {
-            json.WriteStartArray();
-            for (var i = start; i < start + count; i++)
+            if (message.MessageType == MessageType)
             {
-                var message = events[i];
-                if (message.MessageType == MessageType)
-                {
-                    throw new ArgumentException("A group holds events, not other groups.", nameof(events));
-                }
-
-                json.WriteStartObject();
-                json.WriteString("eventId", message.EventId);
-                json.WriteString("messageType", message.MessageType);
-                // The event's own JSON, as its row would have held it: written by NewOutboxMessage, so not parsed again here.
-                json.WritePropertyName("payload");
-                json.WriteRawValue(message.Payload, skipInputValidation: true);
-                json.WritePropertyName("headers");
-                json.WriteRawValue(message.Headers, skipInputValidation: true);
-                json.WriteEndObject();
+                throw new ArgumentException("A group holds events, not other groups.", nameof(events));
             }
 
-            json.WriteEndArray();
-        }
-
-        return new OutboxMessage
-        {
-            EventId = Guid.CreateVersion7(),
-            MessageType = MessageType,
-            Payload = Encoding.UTF8.GetString(buffer.WrittenSpan),
-            Headers = "{}",
-            CreatedAt = events[start].CreatedAt,
-        };
-    }
+            json.WriteString("eventId", message.EventId);
+            json.WriteString("messageType", message.MessageType);
+            // The event's own JSON, as its row would have held it: written by NewOutboxMessage, so not parsed again here.
+            json.WritePropertyName("payload");
+            json.WriteRawValue(message.Payload, skipInputValidation: true);
+            json.WritePropertyName("headers");
+            json.WriteRawValue(message.Headers, skipInputValidation: true);
+        }),
+        Headers = "{}",
+        CreatedAt = events[start].CreatedAt,
+    };
 
     /// <summary>
     /// The events a pending group row holds, or false with the reason when its payload does not read as a list of events.
@@ -126,15 +111,24 @@ public static class OutboxEventGroup
     public static string Published(IEnumerable<BatchedIntegrationEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var buffer = new ArrayBufferWriter<byte>();
+        return JsonArray(events, 0, (json, item) =>
+        {
+            json.WriteString("eventId", item.EventId);
+            json.WriteString("messageType", item.MessageType);
+        });
+    }
+
+    /// <summary>A JSON array of one object per item, its properties written by <paramref name="write"/>.</summary>
+    private static string JsonArray<T>(IEnumerable<T> items, int capacity, Action<Utf8JsonWriter, T> write)
+    {
+        var buffer = capacity > 0 ? new ArrayBufferWriter<byte>(capacity) : new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartArray();
-            foreach (var item in events)
+            foreach (var item in items)
             {
                 json.WriteStartObject();
-                json.WriteString("eventId", item.EventId);
-                json.WriteString("messageType", item.MessageType);
+                write(json, item);
                 json.WriteEndObject();
             }
 

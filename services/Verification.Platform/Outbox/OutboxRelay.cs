@@ -347,7 +347,7 @@ public sealed partial class OutboxRelay<TContext>(
             }
 
             var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers, OutboxEventTypes.PayloadJson) ?? [];
-            return new OutboxRow(row, [new OutboxEvent(messageType, new BatchedIntegrationEvent(row.EventId, row.MessageType, payload.RootElement.Clone(), headers))], PublishedPayload: "");
+            return new OutboxRow(row, [new RowEvent(messageType, new BatchedIntegrationEvent(row.EventId, row.MessageType, payload.RootElement.Clone(), headers))]);
         }
         catch (JsonException ex)
         {
@@ -367,7 +367,7 @@ public sealed partial class OutboxRelay<TContext>(
             return null;
         }
 
-        var events = new OutboxEvent[items.Length];
+        var events = new RowEvent[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
             if (!eventTypes.TryResolve(items[i].MessageType, out var messageType))
@@ -377,10 +377,10 @@ public sealed partial class OutboxRelay<TContext>(
                 return null;
             }
 
-            events[i] = new OutboxEvent(messageType, items[i]);
+            events[i] = new RowEvent(messageType, items[i]);
         }
 
-        return new OutboxRow(row, events, OutboxEventGroup.Published(items));
+        return new OutboxRow(row, events);
     }
 
     /// <summary>
@@ -393,7 +393,7 @@ public sealed partial class OutboxRelay<TContext>(
         foreach (var group in publishedRows.Where(r => r.Row.MessageType == OutboxEventGroup.MessageType))
         {
             var id = group.Row.SequenceId;
-            var kept = group.PublishedPayload;
+            var kept = OutboxEventGroup.Published(group.Events.Select(e => e.Item));
             await db.Set<OutboxMessage>()
                 .Where(m => m.SequenceId == id)
                 .ExecuteUpdateAsync(set => set.SetProperty(m => m.PublishedAt, now).SetProperty(m => m.Payload, kept).SetProperty(m => m.LastError, (string?)null), CancellationToken.None);
@@ -424,6 +424,7 @@ public sealed partial class OutboxRelay<TContext>(
         var ambient = Activity.Current;
         var spans = new List<Activity>(rows.Count);
         var items = new List<BatchedIntegrationEvent>(rows.Count);
+        var eventCount = rows.Sum(r => r.Events.Length);
         foreach (var (messageType, item) in rows.SelectMany(r => r.Events))
         {
             items.Add(item);
@@ -438,7 +439,7 @@ public sealed partial class OutboxRelay<TContext>(
 
             activity.SetTag("messaging.operation.type", "publish");
             activity.SetTag("messaging.message.id", item.EventId.ToString());
-            activity.SetTag("messaging.batch.message_count", rows.Sum(r => r.Events.Length));
+            activity.SetTag("messaging.batch.message_count", eventCount);
             activity.SetTag("verification.outbox", OutboxName);
             item.Headers[OutboxHeaders.TraceParent] = activity.Id!;
             spans.Add(activity);
@@ -612,10 +613,10 @@ public sealed partial class OutboxRelay<TContext>(
         Stopped,
     }
 
-    /// <summary>A pending row ready to go: its events (one, or a group's) and what the row keeps once they are published.</summary>
-    private readonly record struct OutboxRow(OutboxMessage Row, OutboxEvent[] Events, string PublishedPayload);
+    /// <summary>A pending row ready to go: its events, one or a group's.</summary>
+    private readonly record struct OutboxRow(OutboxMessage Row, RowEvent[] Events);
 
-    private readonly record struct OutboxEvent(Type Type, BatchedIntegrationEvent Item);
+    private readonly record struct RowEvent(Type Type, BatchedIntegrationEvent Item);
 
     private readonly record struct RoundResult(int Published, bool Failed, bool MoreWaiting);
 }
