@@ -66,16 +66,7 @@ public sealed class BatchPublishTests(ITestOutputHelper output)
         await new SchemaMigrator().ApplyPlatformAsync(producer.Provider, producer.ConnectionString, ct);
         await TestData.WriteAsync(producer, events, perTransaction: 60, ct);
         var deliveries = new DeliveryLog();
-        using var host = await TestHosts.StartAsync(services =>
-        {
-            services.AddModuleDatabase<ProducerDbContext>(producer);
-            services.AddModuleDatabase<ConsumerDbContext>(consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
-            services.AddVerificationBus(
-                new BusOptions { Transport = BusTransport.InMemory },
-                bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(),
-                (_, cfg) => cfg.ConnectConsumeObserver(deliveries));
-            services.AddOutboxRelay<ProducerDbContext>(TestHosts.FastRelay);
-        }, ct);
+        using var host = await TestHosts.StartInMemoryAsync(producer, consumer, deliveries, ct);
 
         await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Received >= events.Count,
             TimeSpan.FromSeconds(40), "the consumer recorded every event", ct);

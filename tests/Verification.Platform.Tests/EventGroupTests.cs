@@ -101,7 +101,7 @@ public sealed class EventGroupTests(ITestOutputHelper output)
         }
 
         var deliveries = new DeliveryLog();
-        using var host = await StartInMemoryAsync(producer, consumer, deliveries, ct);
+        using var host = await TestHosts.StartInMemoryAsync(producer, consumer, deliveries, ct);
 
         await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Received >= events.Count,
             TimeSpan.FromSeconds(40), "the consumer recorded every event", ct);
@@ -134,7 +134,7 @@ public sealed class EventGroupTests(ITestOutputHelper output)
         }
 
         var deliveries = new DeliveryLog();
-        using var host = await StartInMemoryAsync(producer, consumer, deliveries, ct);
+        using var host = await TestHosts.StartInMemoryAsync(producer, consumer, deliveries, ct);
 
         await Eventually.HoldsAsync(async () => (await TestData.ConsumerCountsAsync(consumer, ct)).Received >= good.Count,
             TimeSpan.FromSeconds(40), "the consumer recorded the good group's events", ct);
@@ -199,19 +199,6 @@ public sealed class EventGroupTests(ITestOutputHelper output)
         await AssertPublishedKeepOnlyIdsAndTypesAsync(producer, events, ct);
         await host.StopAsync(ct);
     }
-
-    /// <summary>The producer's relay and the recording consumer on SQLite, over the in-memory bus.</summary>
-    private static Task<Microsoft.Extensions.Hosting.IHost> StartInMemoryAsync(ModuleDatabase producer, ModuleDatabase consumer, DeliveryLog deliveries, CancellationToken ct) =>
-        TestHosts.StartAsync(services =>
-        {
-            services.AddModuleDatabase<ProducerDbContext>(producer);
-            services.AddModuleDatabase<ConsumerDbContext>(consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
-            services.AddVerificationBus(
-                new BusOptions { Transport = BusTransport.InMemory },
-                bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(),
-                (_, cfg) => cfg.ConnectConsumeObserver(deliveries));
-            services.AddOutboxRelay<ProducerDbContext>(TestHosts.FastRelay);
-        }, ct);
 
     private static List<OutboxMessage> Messages(IEnumerable<IIntegrationEvent> events) =>
         [.. events.Select(e => OutboxDbContextExtensions.NewOutboxMessage(e))];

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Verification.Contracts.Events;
+using Verification.Platform.Bus;
 using Verification.Platform.Data;
 using Verification.Platform.Outbox;
 using Verification.Testing;
@@ -30,6 +31,19 @@ internal static class TestHosts
         await host.StartAsync(cancellationToken);
         return host;
     }
+
+    /// <summary>A producer's relay (<see cref="FastRelay"/>) and the recording consumer on SQLite, over the in-memory bus.</summary>
+    public static Task<IHost> StartInMemoryAsync(ModuleDatabase producer, ModuleDatabase consumer, DeliveryLog deliveries, CancellationToken cancellationToken) =>
+        StartAsync(services =>
+        {
+            services.AddModuleDatabase<ProducerDbContext>(producer);
+            services.AddModuleDatabase<ConsumerDbContext>(consumer, typeof(ConsumerDbContext).Assembly, ConsumerDbContext.MigrationsNamespace);
+            services.AddVerificationBus(
+                new BusOptions { Transport = BusTransport.InMemory },
+                bus => bus.AddEventConsumer<ParticipantEnrolledRecorder>(),
+                (_, cfg) => cfg.ConnectConsumeObserver(deliveries));
+            services.AddOutboxRelay<ProducerDbContext>(FastRelay);
+        }, cancellationToken);
 
     /// <summary>Relay settings that make tests quick: short polls and backoff.</summary>
     public static void FastRelay(OutboxOptions options)
