@@ -41,6 +41,8 @@ var people = rowCount + warmUpCount;
 var registrySize = long.Parse(Value("--registry") ?? "0", CultureInfo.InvariantCulture);
 var postgresPid = Value("--postgres-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
 Console.WriteLine($"== {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, load average at start: {LoadAverage()}");
+GcReasons.Start();
+Console.WriteLine($"== GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode}, dynamic adaptation (DATAS) {AppContext.GetData("System.GC.DynamicAdaptationMode") ?? Environment.GetEnvironmentVariable("DOTNET_GCDynamicAdaptationMode") ?? "default"}");
 SealingCost.Print();
 
 var admin = Value("--postgres") ?? (await PostgresServer.SharedAsync()).AdminConnectionString;
@@ -137,6 +139,7 @@ var drained = await EventCounter.WaitForAsync(enrol.Value.Enrolled + warmedUp, u
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"== events consumed from RabbitMQ: RentanWorkerEnrolled {EventCounter.Enrolled:N0}, RentanSponsorshipRenewed {EventCounter.Renewed:N0}, RentanSponsorshipEnded {EventCounter.Ended:N0}{(drained ? "" : " (NOT ALL within 900 s)")}"));
 Console.WriteLine($"== load average at end: {LoadAverage()}");
+lock (GcReasons.Allocated) foreach (var (what, bytes) in GcReasons.Allocated.OrderByDescending(l => l.Value).Take(60)) Console.WriteLine($"   allocated {bytes / 1048576.0,10:N0} MiB {what}");
 try
 {
     Directory.Delete(data, recursive: true);
@@ -318,10 +321,67 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 }
 
 /// <summary>CPU spent since a point: this process's (Membership, Rentan, relays, counter, client) and PostgreSQL's when its postmaster is known.</summary>
-internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres)
+internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres, GcSpent Gc)
 {
     public string PerRow(long rows) => rows == 0 ? "no rows" : string.Create(CultureInfo.InvariantCulture,
-        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}");
+        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}; {Gc.PerRow(rows)}");
+}
+
+/// <summary>This process's garbage collections over a step: how many of each generation, how long it was paused, what it allocated.</summary>
+internal readonly record struct GcSpent(int Gen0, int Gen1, int Gen2, TimeSpan Paused, long Allocated, Dictionary<string, int> Reasons)
+{
+    public static GcSpent Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(), GcReasons.Snapshot());
+
+    public static GcSpent operator -(GcSpent after, GcSpent before) =>
+        new(after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.Paused - before.Paused, after.Allocated - before.Allocated,
+            after.Reasons.Select(r => (r.Key, Count: r.Value - before.Reasons.GetValueOrDefault(r.Key))).Where(r => r.Count > 0).ToDictionary(r => r.Key, r => r.Count));
+
+    public string PerRow(long rows) => string.Create(CultureInfo.InvariantCulture,
+        $"GC {Gen0:N0}/{Gen1:N0}/{Gen2:N0} (gen 0/1/2) paused {Paused.TotalMilliseconds:N0} ms, {Allocated / 1024.0 / rows:N1} KiB allocated per row (why: {string.Join(", ", Reasons.OrderByDescending(r => r.Value).Select(r => $"{r.Key} {r.Value}"))})");
+}
+
+/// <summary>Counts the runtime's GCStart events by generation and reason, so a step's full collections say what caused them.</summary>
+internal sealed class GcReasons : System.Diagnostics.Tracing.EventListener
+{
+    private static readonly string[] ReasonNames = ["alloc-small", "induced", "low-memory", "empty", "alloc-large", "oos-small", "oos-large", "induced-not-forced", "stress", "low-memory-host", "bgc-tuning", "induced-compacting", "lowmemory-host-blocking", "pm-full", "lowmemory-host-blocking2"];
+    private static readonly Dictionary<string, int> Counts = [];
+    private static GcReasons? _listener;
+
+    public static void Start() => _listener ??= new GcReasons();
+
+    public static Dictionary<string, int> Snapshot()
+    {
+        lock (Counts) return new Dictionary<string, int>(Counts);
+    }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+    {
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(eventSource, Environment.GetEnvironmentVariable("GC_ALLOCATIONS") is null ? System.Diagnostics.Tracing.EventLevel.Informational : System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)1); // GC keyword
+    }
+
+    // Bytes allocated by type (sampled every 100 KB by the runtime), "large " when on the large-object heap; only with GC_ALLOCATIONS set.
+    public static readonly Dictionary<string, long> Allocated = [];
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs eventData)
+    {
+        if (eventData.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) == true && eventData.Payload is not null)
+        {
+            var names = eventData.PayloadNames!;
+            var large = Convert.ToInt32(eventData.Payload[names.IndexOf("AllocationKind")], CultureInfo.InvariantCulture) == 1;
+            var typeName = eventData.Payload[names.IndexOf("TypeName")]?.ToString() ?? "?";
+            var amount = Convert.ToInt64(eventData.Payload[names.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
+            var allocated = large ? $"large {typeName}" : typeName;
+            lock (Allocated) Allocated[allocated] = Allocated.GetValueOrDefault(allocated) + amount;
+            return;
+        }
+        if (eventData.EventName != "GCStart_V2" || eventData.Payload is null) return;
+        var depth = Convert.ToInt32(eventData.Payload[1], CultureInfo.InvariantCulture);
+        var reason = Convert.ToInt32(eventData.Payload[2], CultureInfo.InvariantCulture);
+        var type = Convert.ToInt32(eventData.Payload[3], CultureInfo.InvariantCulture);
+        var key = $"gen{depth}{(type == 1 ? "-bg" : "")}:{(reason < ReasonNames.Length ? ReasonNames[reason] : reason.ToString(CultureInfo.InvariantCulture))}";
+        lock (Counts) Counts[key] = Counts.GetValueOrDefault(key) + 1;
+    }
 }
 
 /// <summary>Reads this process's CPU and, from /proc, the PostgreSQL server's: the postmaster, its live backends, and the backends it has reaped.</summary>
@@ -334,10 +394,11 @@ internal sealed class CpuMeter(int? postgresPid)
         var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
         var postgres = PostgresCpu();
+        var gc = GcSpent.Now();
         var watch = Stopwatch.StartNew();
         var value = await run();
         process.Refresh();
-        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres));
+        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres, GcSpent.Now() - gc));
     }
 
     private TimeSpan? PostgresCpu()

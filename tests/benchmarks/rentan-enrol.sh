@@ -10,6 +10,7 @@
 # RUN_WITH prefixes the load test's command, e.g. RUN_WITH="dotnet-trace collect --format Speedscope -o /tmp/rentan.nettrace --"
 # for a CPU profile (tests/benchmarks/speedscope-top.py summarises it); PG_SHARED_BUFFERS (default 512MB), e.g. 2GB with --registry 10000000.
 # PG_STATEMENTS=N prints PostgreSQL's N costliest statements of the run (pg_stat_statements, every database) at the end;
+# GC_ALLOCATIONS=1 prints the bytes this process allocated by type (the runtime's allocation ticks) at the end.
 # PG_EXPLAIN_MS=M logs the plan of every statement that ran M ms or longer (auto_explain) and copies the log to /tmp/rentan-pg.log.
 # Needs postgresql-15 and rabbitmq-server (Debian).
 set -euo pipefail
