@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Verification.Contracts.Events;
 
@@ -11,7 +12,10 @@ namespace Verification.Contracts.Events;
 /// <param name="BatchId">Identity of this publish, for diagnosis only: consumers deduplicate on the events' ids, never on this.</param>
 /// <param name="Outbox">The outbox that published the window, e.g. "KurDbContext".</param>
 /// <param name="Events">The events in outbox order.</param>
-public sealed record IntegrationEventBatch(Guid BatchId, string Outbox, BatchedIntegrationEvent[] Events);
+public sealed record IntegrationEventBatch(
+    Guid BatchId,
+    string Outbox,
+    [property: JsonConverter(typeof(BatchedIntegrationEventsConverter))] BatchedIntegrationEvent[] Events);
 
 /// <summary>One event of an <see cref="IntegrationEventBatch"/>, as its outbox row stored it.</summary>
 /// <param name="EventId">The event's own id (the same as inside <paramref name="Payload"/>).</param>

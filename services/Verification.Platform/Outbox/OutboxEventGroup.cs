@@ -21,6 +21,9 @@ public static class OutboxEventGroup
     /// <summary>At most this many events in one row: a relay's message of <see cref="OutboxOptions.EventsPerMessage"/> by default.</summary>
     public const int MaxEvents = 100;
 
+    // The group read as one document that its events' payloads are parts of, not one document per payload.
+    private static readonly JsonSerializerOptions GroupJson = new(OutboxEventTypes.PayloadJson) { Converters = { new BatchedIntegrationEventsConverter() } };
+
     /// <summary>
     /// The rows that carry these events, in their order: one group row per up to <see cref="MaxEvents"/> of them, and an
     /// event's own row where it would be alone. Every row must commit in the transaction of the change the events describe.
@@ -75,7 +78,7 @@ public static class OutboxEventGroup
         events = null;
         try
         {
-            events = JsonSerializer.Deserialize<BatchedIntegrationEvent[]>(payload, OutboxEventTypes.PayloadJson);
+            events = JsonSerializer.Deserialize<BatchedIntegrationEvent[]>(payload, GroupJson);
         }
         catch (JsonException ex)
         {
