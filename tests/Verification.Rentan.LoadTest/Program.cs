@@ -106,7 +106,7 @@ foreach (var year in new[] { today.Year, today.Year + 1 })
 
 Console.WriteLine($"== {Sponsor}: {rowCount:N0} people (and {warmUpCount:N0} for the warm-up); Membership and Rentan are two hosts in this process, each on its own PostgreSQL databases, RabbitMQ between them; registry of {registrySize:N0} seeded participants");
 var outboxes = new Outboxes([databases["membership"], databases["rentan"]]);
-var meter = new CpuMeter(postgresPid);
+var meter = new CpuMeter(postgresPid, admin);
 await outboxes.DrainAsync();
 var extract = await meter.TimedAsync(() => UploadAsync(sponsor, people, today.AddDays(-1), december: false));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   UploadExtract: {extract.Value.Accepted:N0} rows kept in {extract.Elapsed.TotalSeconds:0.0} s = {people / extract.Elapsed.TotalSeconds:N0} rows/s"));
@@ -321,10 +321,10 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 }
 
 /// <summary>CPU spent since a point: this process's (Membership, Rentan, relays, counter, client) and PostgreSQL's when its postmaster is known.</summary>
-internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres, GcSpent Gc)
+internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres, GcSpent Gc, long Checkpoints)
 {
     public string PerRow(long rows) => rows == 0 ? "no rows" : string.Create(CultureInfo.InvariantCulture,
-        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}; {Gc.PerRow(rows)}");
+        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}; PostgreSQL checkpoints {Checkpoints}; {Gc.PerRow(rows)}");
 }
 
 /// <summary>This process's garbage collections over a step: how many of each generation, how long it was paused, what it allocated.</summary>
@@ -385,8 +385,17 @@ internal sealed class GcReasons : System.Diagnostics.Tracing.EventListener
 }
 
 /// <summary>Reads this process's CPU and, from /proc, the PostgreSQL server's: the postmaster, its live backends, and the backends it has reaped.</summary>
-internal sealed class CpuMeter(int? postgresPid)
+internal sealed class CpuMeter(int? postgresPid, string postgresConnectionString)
 {
+    // Checkpoints started during a step: the pages a step first changes after one are written whole to the WAL, so a step that meets one costs PostgreSQL more.
+    private async Task<long> CheckpointsAsync()
+    {
+        await using var connection = new NpgsqlConnection(postgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
 
     public async Task<(T Value, TimeSpan Elapsed, CpuSpent Cpu)> TimedAsync<T>(Func<Task<T>> run)
@@ -394,11 +403,12 @@ internal sealed class CpuMeter(int? postgresPid)
         var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
         var postgres = PostgresCpu();
+        var checkpoints = await CheckpointsAsync();
         var gc = GcSpent.Now();
         var watch = Stopwatch.StartNew();
         var value = await run();
         process.Refresh();
-        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres, GcSpent.Now() - gc));
+        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres, GcSpent.Now() - gc, await CheckpointsAsync() - checkpoints));
     }
 
     private TimeSpan? PostgresCpu()
