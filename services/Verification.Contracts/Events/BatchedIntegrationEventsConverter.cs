@@ -103,6 +103,7 @@ public sealed class BatchedIntegrationEventsConverter : JsonConverter<BatchedInt
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(value);
+        var names = NamesFor(options);
         writer.WriteStartArray();
         foreach (var item in value)
         {
@@ -112,7 +113,6 @@ public sealed class BatchedIntegrationEventsConverter : JsonConverter<BatchedInt
                 continue;
             }
 
-            var names = NamesFor(options);
             writer.WriteStartObject();
             writer.WriteString(names.EventId, item.EventId);
             writer.WriteString(names.MessageType, item.MessageType);
