@@ -1,7 +1,10 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Verification.Api.Rentan.V1;
 using Verification.Platform.Data;
 using Verification.Platform.Privacy;
 using Verification.Testing;
+using Verification.Rentan.Data;
 using Verification.Rentan.Tests.Support;
 
 namespace Verification.Rentan.Tests;
@@ -106,5 +109,57 @@ public sealed class BudgetTests(RentanHostsFixture fixture) : IClassFixture<Rent
         Assert.Equal(4, twice.SelectMany(l => l.Rows).Count(r => r.Outcome == EnrolmentOutcome.Enrolled));
         var after2 = await TestData.AgreementOfAsync(host, sponsor2);
         Assert.Equal((4 * Cost, 4L), (after2.CommittedRupiah, after2.WorkerCount));
+    }
+
+    [Theory, BothProviders]
+    public async Task AClaimOnAPersonAnotherSponsorClaimedMeanwhileIsTakenAndItsShareGoesToTheNextInOrder(DatabaseProvider provider)
+    {
+        // A list's checks ran before another sponsor's list claimed one of its people: its claim meets that person under its lock.
+        var host = fixture.On(provider);
+        var first = host.NextSponsorCode();
+        var second = host.NextSponsorCode();
+        var firstAgreement = await TestData.SponsorWithAgreementAsync(host, first, 10 * Cost);
+        var secondAgreement = await TestData.SponsorWithAgreementAsync(host, second, 2 * Cost);
+        var niks = Enumerable.Range(0, 3).Select(_ => TestData.NewNik()).ToArray();
+        await TestData.UploadAsync(host.Rentan(first), first, [TestData.Person(niks[1], 2)]);
+        var (byFirst, _) = await TestData.EnrolAsync(host.Rentan(first), first, firstAgreement.AgreementId, [TestData.Worker(niks[1])]);
+        Assert.Equal(EnrolmentOutcome.Enrolled, Assert.Single(byFirst).Outcome);
+
+        var store = host.Services.GetRequiredService<RentanStore>();
+        var stored = await store.FindAgreementAsync(secondAgreement.AgreementId, CancellationToken.None);
+        Assert.NotNull(stored);
+        var now = DateTimeOffset.UtcNow;
+        var candidates = niks.Select(nik => new SponsorshipRecord
+        {
+            SponsorshipId = Guid.CreateVersion7(now).ToString(),
+            AgreementId = stored.AgreementId,
+            SponsorCode = second,
+            Year = stored.Year,
+            Nik = long.Parse(nik, CultureInfo.InvariantCulture),
+            FullName = "Siti Rahmawati",
+            BirthDate = TestData.BirthDate,
+            Sex = Domain.Sex.Female,
+            DeclaredIncome = stored.DeclaredIncome,
+            Decile = 2,
+            RegencyCode = "7372",
+            Programs = stored.Programs,
+            StartDate = TestData.Today,
+            EndDate = stored.EndDate,
+            Committed = Cost,
+            State = SponsorshipStateKind.Pending,
+            CreateMemberCode = second,
+            CreateTime = now,
+            UpdateTime = now,
+        }).ToList();
+
+        var result = await store.ClaimAsync(stored.AgreementId, candidates, now, (_, _) => null, budgetSpent: false, CancellationToken.None);
+
+        Assert.Equal(niks[1], Assert.Single(result.Taken).NikDigits);
+        Assert.Equal([niks[0], niks[2]], result.Claimed.Select(c => c.NikDigits));
+        Assert.Empty(result.Exhausted);
+        Assert.Equal(0L, result.RemainingAfter);
+        var after = await TestData.AgreementOfAsync(host, second);
+        Assert.Equal((2 * Cost, 0L), (after.CommittedRupiah, after.RemainingRupiah));
+        Assert.Equal(firstAgreement.AgreementId, (await store.SponsorshipsAsync(stored.Year, [long.Parse(niks[1], CultureInfo.InvariantCulture)], CancellationToken.None)).Single().Value.AgreementId);
     }
 }

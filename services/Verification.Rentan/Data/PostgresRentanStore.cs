@@ -53,8 +53,13 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
 
     private static readonly string InsertClaims =
         $"INSERT INTO rentan_sponsorships ({string.Join(", ", SponsorshipColumns.Select(c => c.Name))}) "
-        + $"SELECT * FROM unnest({string.Join(", ", SponsorshipColumns.Select((_, i) => $"${i + 1}"))}) "
-        + "ON CONFLICT (nik_hash, year) DO NOTHING RETURNING sponsorship_id";
+        + $"SELECT * FROM unnest({string.Join(", ", SponsorshipColumns.Select((_, i) => $"${i + 1}"))})";
+
+    // Only after a plain insert met a person claimed for the year: ON CONFLICT inserts speculatively (a second WAL record
+    // per row to confirm it), which cost 22-24 against 27-36 µs per row in PostgreSQL when nothing conflicts.
+    private static readonly string InsertClaimsSkippingTaken = InsertClaims + " ON CONFLICT (nik_hash, year) DO NOTHING RETURNING sponsorship_id";
+
+    private const string PersonYearIndex = "ux_rentan_sponsorships_person_year";
 
     private const string UpsertRows =
         "INSERT INTO rentan_extract_rows (sponsor_code, extract_date, nik_hash, household_id, decile, regency_code, poverty_category, nik_sealed) "
@@ -198,20 +203,27 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
 
     protected override async Task<IReadOnlySet<string>> InsertClaimsAsync(RentanDbContext db, IReadOnlyList<SponsorshipRecord> claims, CancellationToken cancellationToken)
     {
-        // One batch of statements: PostgreSQL inserts a chunk while the next is still being written to it, under the agreement's lock.
-        var inserted = new HashSet<string>(StringComparer.Ordinal);
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection())
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction)(db.Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Claims are inserted inside the agreement's transaction."));
+        // The checks before the lock already left out everyone claimed for the year, so a conflict is a concurrent list's
+        // race: the plain insert runs in a savepoint and, only when it meets one, the chunk is inserted again skipping the taken.
+        await transaction.SaveAsync("claims", cancellationToken);
+        try
         {
-            Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction(),
-        };
-        foreach (var chunk in claims.Chunk(RowsPerStatement))
+            await using var batch = ClaimBatch(connection, transaction, InsertClaims, claims);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.ReleaseAsync("claims", cancellationToken);
+            return claims.Select(c => c.SponsorshipId).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == PersonYearIndex)
         {
-            var command = new NpgsqlBatchCommand(InsertClaims);
-            foreach (var column in SponsorshipColumns) command.Parameters.Add(Array(column.Type, column.Values(chunk)));
-            batch.BatchCommands.Add(command);
+            await transaction.RollbackAsync("claims", cancellationToken);
         }
 
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using var again = ClaimBatch(connection, transaction, InsertClaimsSkippingTaken, claims);
+        await using var reader = await again.ExecuteReaderAsync(cancellationToken);
         do
         {
             while (await reader.ReadAsync(cancellationToken)) inserted.Add(reader.GetString(0));
@@ -219,6 +231,20 @@ internal sealed class PostgresRentanStore(DbContextOptions<RentanDbContext> opti
         while (await reader.NextResultAsync(cancellationToken));
 
         return inserted;
+    }
+
+    /// <summary>One batch of statements: PostgreSQL inserts a chunk while the next is still being written to it, under the agreement's lock.</summary>
+    private static NpgsqlBatch ClaimBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, IReadOnlyList<SponsorshipRecord> claims)
+    {
+        var batch = new NpgsqlBatch(connection) { Transaction = transaction };
+        foreach (var chunk in claims.Chunk(RowsPerStatement))
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var column in SponsorshipColumns) command.Parameters.Add(Array(column.Type, column.Values(chunk)));
+            batch.BatchCommands.Add(command);
+        }
+
+        return batch;
     }
 
     protected override Task AddEventsAsync(RentanDbContext db, IReadOnlyList<IIntegrationEvent> events, CancellationToken cancellationToken) =>
