@@ -321,10 +321,20 @@ internal sealed class ModuleHost(WebApplication app) : IAsyncDisposable
 }
 
 /// <summary>CPU spent since a point: this process's (Membership, Rentan, relays, counter, client) and PostgreSQL's when its postmaster is known.</summary>
-internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres, GcSpent Gc, long Checkpoints)
+internal readonly record struct CpuSpent(TimeSpan Process, TimeSpan? Postgres, GcSpent Gc, long Checkpoints, JitSpent Jit)
 {
     public string PerRow(long rows) => rows == 0 ? "no rows" : string.Create(CultureInfo.InvariantCulture,
-        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}; PostgreSQL checkpoints {Checkpoints}; {Gc.PerRow(rows)}");
+        $"CPU per row: {Process.TotalMilliseconds * 1000 / rows:N0} µs this process{(Postgres is { } pg ? $", {pg.TotalMilliseconds * 1000 / rows:N0} µs PostgreSQL" : "")}; PostgreSQL checkpoints {Checkpoints}; {Jit}; {Gc.PerRow(rows)}");
+}
+
+/// <summary>The JIT's work over a step (the runtime's own counters): methods compiled, tier-1 promotions included, and the time spent compiling them.</summary>
+internal readonly record struct JitSpent(long Methods, TimeSpan Compiling)
+{
+    public static JitSpent Now() => new(System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+
+    public static JitSpent operator -(JitSpent after, JitSpent before) => new(after.Methods - before.Methods, after.Compiling - before.Compiling);
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"JIT {Methods:N0} methods compiled in {Compiling.TotalMilliseconds:N0} ms");
 }
 
 /// <summary>This process's garbage collections over a step: how many of each generation, how long it was paused, what it allocated.</summary>
@@ -405,10 +415,11 @@ internal sealed class CpuMeter(int? postgresPid, string postgresConnectionString
         var postgres = PostgresCpu();
         var checkpoints = await CheckpointsAsync();
         var gc = GcSpent.Now();
+        var jit = JitSpent.Now();
         var watch = Stopwatch.StartNew();
         var value = await run();
         process.Refresh();
-        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres, GcSpent.Now() - gc, await CheckpointsAsync() - checkpoints));
+        return (value, watch.Elapsed, new CpuSpent(process.TotalProcessorTime - cpu, PostgresCpu() - postgres, GcSpent.Now() - gc, await CheckpointsAsync() - checkpoints, JitSpent.Now() - jit));
     }
 
     private TimeSpan? PostgresCpu()
