@@ -150,6 +150,8 @@ public sealed class LogContentTests
         Assert.True(rows > events.Count);
     }
 
+    private const string CorrelationWithNikShapedRun = "bank-bri/ab1234567890123456cdef0123456789";
+
     [Fact]
     public async Task TraceFindsEntriesByEveryKeyInBothOrdersPagedByIndexWithinATimeRange()
     {
@@ -166,7 +168,8 @@ public sealed class LogContentTests
                 values[position] = name switch
                 {
                     "OccurredAt" => at,
-                    "CorrelationId" => index < 6 ? "corr-a" : "corr-b",
+                    // corr-b is scoped from a trace id that holds a NIK-shaped run of digits: the log keeps it masked.
+                    "CorrelationId" => index < 6 ? "corr-a" : CorrelationWithNikShapedRun,
                     // These denials concern no loan, batch or participant: they match only by member, correlation and time.
                     "LoanReference" or "ParticipantNumber" or "BatchId" or "BankCode" or "EmployerNumber" or "RelayedBy" when type == typeof(AccessDenied) => null,
                     "LoanReference" => "SIKP-LOAN-1",
@@ -205,6 +208,9 @@ public sealed class LogContentTests
         Assert.Equal([10L, 7, 4, 1], await Trace(new TraceRequest { BatchId = "batch-7" }));
         Assert.Equal([9L, 6, 3, 0], await Trace(new TraceRequest { ParticipantNumber = "11122233344" }));
         Assert.Equal([5L, 4, 3, 2, 1, 0], await Trace(new TraceRequest { CorrelationId = "corr-a" }));
+        // Found by the id the caller sent, though the log holds it masked.
+        Assert.Equal([11L, 10, 9, 8, 7, 6], await Trace(new TraceRequest { CorrelationId = CorrelationWithNikShapedRun }));
+        Assert.Empty(await Trace(new TraceRequest { CorrelationId = "bank-bri/ab1234567800000000cdef0123456789" }));
         // A member is found as the acting member and as the member concerned: the KUR events concern bank code 002.
         Assert.Equal([10L, 8, 6, 4, 2, 0], await Trace(new TraceRequest { MemberCode = "bank-bri" }));
         Assert.Equal([9L, 6, 3, 0], await Trace(new TraceRequest { MemberCode = "002" }));

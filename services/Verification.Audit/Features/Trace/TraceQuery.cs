@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Verification.Audit.Data;
 using Verification.Audit.Features.Keys;
+using Verification.Platform.Telemetry;
 
 namespace Verification.Audit.Features.Trace;
 
@@ -100,7 +101,8 @@ public sealed class TraceQuery(AuditDbContext db, NikHasher nikHasher)
     private IQueryable<LogEntry> Filter(TraceCriteria criteria)
     {
         var entries = db.Entries.AsNoTracking();
-        var value = criteria.Value;
+        // Keys are kept masked where they hold a NIK-shaped run of digits (a trace id may): the value sent is masked alike to find them.
+        var value = criteria.Key == TraceKey.Nik ? criteria.Value : NikRedaction.Mask(criteria.Value);
         var nikHmac = criteria.Key == TraceKey.Nik ? nikHasher.Hash(value) : null;
         entries = criteria.Key switch
         {
