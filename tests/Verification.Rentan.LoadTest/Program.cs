@@ -21,7 +21,7 @@ using Verification.Rentan;
 using Verification.Testing;
 using WibCalendar = Verification.Domain.WibCalendar;
 
-// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--postgres-pid PID] [--rabbitmq AMQP_URI] [--rows 100000] [--registry N] [--warm-up 5000]
+// Usage: Verification.Rentan.LoadTest [--postgres ADMIN_CONNSTR] [--postgres-pid PID] [--rabbitmq AMQP_URI] [--rows 100000] [--registry N] [--warm-up 5000] [--warm-up-lists 1]
 // Arguments --Verification:Key=Value are given to both hosts as configuration.
 // --registry N seeds Membership's registry with N synthetic participants first (the workers' NIKs are in a district the
 // seed never draws, so they are new people). --postgres-pid (the postmaster's) adds PostgreSQL's CPU to the figures.
@@ -34,9 +34,11 @@ using WibCalendar = Verification.Domain.WibCalendar;
 // renewing the rest into next year's agreement. Membership's registry holds only what the run enrols, unless --registry.
 // Before the timed list, a warm-up list of W other people of the same extract (--warm-up, 0 for none) is enrolled and
 // timed on its own: a running service has compiled its code long before a sponsor's list arrives, a fresh process has not.
+// --warm-up-lists K sends the warm-up as K lists: each prints what the JIT still compiled during it, so one can see it settle.
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 var rowCount = int.Parse(Value("--rows") ?? "100000", CultureInfo.InvariantCulture);
 var warmUpCount = int.Parse(Value("--warm-up") ?? "5000", CultureInfo.InvariantCulture);
+var warmUpLists = Math.Max(1, int.Parse(Value("--warm-up-lists") ?? "1", CultureInfo.InvariantCulture));
 var people = rowCount + warmUpCount;
 var registrySize = long.Parse(Value("--registry") ?? "0", CultureInfo.InvariantCulture);
 var postgresPid = Value("--postgres-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : (int?)null;
@@ -111,13 +113,16 @@ await outboxes.DrainAsync();
 var extract = await meter.TimedAsync(() => UploadAsync(sponsor, people, today.AddDays(-1), december: false));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   UploadExtract: {extract.Value.Accepted:N0} rows kept in {extract.Elapsed.TotalSeconds:0.0} s = {people / extract.Elapsed.TotalSeconds:N0} rows/s"));
 long warmedUp = 0;
-if (warmUpCount > 0)
+for (var list = 0; list < warmUpLists && warmUpCount > 0; list++)
 {
-    var warmUp = await meter.TimedAsync(() => EnrolAsync(sponsor, warmUpCount, $"{Sponsor}-{today.Year}", first: rowCount));
-    warmedUp = warmUp.Value.Enrolled;
+    // The warm-up's rows in equal lists, the last taking what is left over.
+    var size = list < warmUpLists - 1 ? warmUpCount / warmUpLists : warmUpCount - (warmUpLists - 1) * (warmUpCount / warmUpLists);
+    var first = rowCount + list * (warmUpCount / warmUpLists);
+    var warmUp = await meter.TimedAsync(() => EnrolAsync(sponsor, size, $"{Sponsor}-{today.Year}", first));
+    warmedUp += warmUp.Value.Enrolled;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"   warm-up EnrolWorkers (a fresh process compiling its code): {warmUp.Value.Enrolled:N0} enrolled of {warmUpCount:N0} in {warmUp.Elapsed.TotalSeconds:0.0} s = {warmUpCount / warmUp.Elapsed.TotalSeconds:N0} rows/s; {warmUp.Cpu.PerRow(warmUpCount)}"));
-    await DrainedAsync("the warm-up", warmUpCount);
+        $"   warm-up EnrolWorkers {list + 1} of {warmUpLists} (a fresh process compiling its code): {warmUp.Value.Enrolled:N0} enrolled of {size:N0} in {warmUp.Elapsed.TotalSeconds:0.0} s = {size / warmUp.Elapsed.TotalSeconds:N0} rows/s; {warmUp.Cpu.PerRow(size)}"));
+    await DrainedAsync("the warm-up", size);
 }
 
 var enrol = await meter.TimedAsync(() => EnrolAsync(sponsor, rowCount, $"{Sponsor}-{today.Year}"));

@@ -7,6 +7,7 @@
 # Each step is also timed until both outboxes are empty, with CPU per row of this process and of PostgreSQL.
 # Usage: tests/benchmarks/rentan-enrol.sh [rows (default 100000)] [--registry N (seed Membership with N participants first)]
 #   [--warm-up W (default 5000): W other workers enrolled and timed first, so the timed list runs on compiled code]
+#   [--warm-up-lists K (default 1): the warm-up sent as K lists, each printing what the JIT compiled during it]
 # RUN_WITH prefixes the load test's command, e.g. RUN_WITH="dotnet-trace collect --format Speedscope -o /tmp/rentan.nettrace --"
 # for a CPU profile (tests/benchmarks/speedscope-top.py summarises it); PG_SHARED_BUFFERS (default 512MB), e.g. 2GB with --registry 10000000.
 # PG_STATEMENTS=N prints PostgreSQL's N costliest statements of the run (pg_stat_statements, every database) at the end;
