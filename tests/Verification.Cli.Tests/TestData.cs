@@ -14,7 +14,8 @@ public static class TestData
         return $"3374{1 + (n / 9999 % 99):00}150890{1 + (n % 9999):0000}";
     }
 
-    public static string NewLoan() => "SIKP-" + Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
+    // Two groups of 8: 16 random hex characters can all be digits (one in 1,900), and the audit log masks such a run as a NIK.
+    public static string NewLoan() => "SIKP-" + Guid.NewGuid().ToString("N")[..16].ToUpperInvariant().Insert(8, "-");
 
     public static string Today => DateTime.UtcNow.AddHours(7).ToString("yyyy-MM-dd");
 
