@@ -305,6 +305,7 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var pauseBefore = GC.GetTotalPauseDuration();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var jitBefore = (Methods: System.Runtime.JitInfo.GetCompiledMethodCount(), Time: System.Runtime.JitInfo.GetCompilationTime());
         var serversBefore = ServerCpu.Read();
         var stopwatch = Stopwatch.StartNew();
         var until = duration;
@@ -345,6 +346,7 @@ internal sealed record LoadLevel(long Completed, long Errors, TimeSpan Elapsed, 
         // Where the process's time goes besides work: collections by generation, pause time, bytes allocated per operation.
         var gc = string.Create(CultureInfo.InvariantCulture,
             $"GC gen0/1/2 {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:0} ms, {(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / Math.Max(1, all.Length) / 1024.0:0} KiB allocated per operation; "
+            + $"JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore.Methods} methods compiled in {(System.Runtime.JitInfo.GetCompilationTime() - jitBefore.Time).TotalMilliseconds:0} ms; "
             + $"CPU per operation outside this process: PostgreSQL {servers.Postgres.TotalMilliseconds / Math.Max(1, all.Length):0.00} ms, RabbitMQ {servers.RabbitMq.TotalMilliseconds / Math.Max(1, all.Length):0.00} ms");
         return new LoadLevel(all.Length, errors.Values.Sum(), elapsed, all, summary, cpu, gc);
     }
