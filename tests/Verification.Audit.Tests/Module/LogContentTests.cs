@@ -168,7 +168,7 @@ public sealed class LogContentTests
                 values[position] = name switch
                 {
                     "OccurredAt" => at,
-                    // corr-b is scoped from a trace id that holds a NIK-shaped run of digits: the log keeps it masked.
+                    // The second is scoped from a trace id that holds a NIK-shaped run of digits: the log keeps it masked.
                     "CorrelationId" => index < 6 ? "corr-a" : CorrelationWithNikShapedRun,
                     // These denials concern no loan, batch or participant: they match only by member, correlation and time.
                     "LoanReference" or "ParticipantNumber" or "BatchId" or "BankCode" or "EmployerNumber" or "RelayedBy" when type == typeof(AccessDenied) => null,
