@@ -42,6 +42,7 @@ public sealed class PrivacyScanTests(ITestOutputHelper output)
 
         Assert.True(result.Balanced, "books not balanced:\n" + string.Join('\n', result.Books.Differences));
         Assert.Contains(result.Books.Checks, c => c.StartsWith("privacy: ", StringComparison.Ordinal));
+        Assert.Contains(result.Books.Checks, c => c.StartsWith("rentan audit: 5 traces found", StringComparison.Ordinal));
         Assert.Contains(result.Throughput, t => t.StartsWith("privacy: 3 KUR enrolments cancelled, 3 non-ASN employments ended", StringComparison.Ordinal));
         Assert.Contains(result.Throughput, t => t.StartsWith("privacy: ", StringComparison.Ordinal) && t.EndsWith(", 3 Rentan workers enrolled and 3 renewed", StringComparison.Ordinal));
     }

@@ -90,8 +90,12 @@ public sealed class PrivacyTraffic(Suite suite, KurTraffic kur, NonAsnTraffic no
     public string Throughput(TimeSpan elapsed) =>
         $"privacy: {cancelled} KUR enrolments cancelled, {ended} non-ASN employments ended, {verified} verifications, {denied} denied calls carrying a NIK or loan, {rentan?.Enrolled ?? 0} Rentan workers enrolled and {rentan?.Renewed ?? 0} renewed";
 
-    public void AddChecks(BooksCheck books) => books.Extra.Add((b, cancellationToken) =>
-        PrivacyScan.CheckAsync(b, suite, tap!, telemetry, kur.Ledger.Loans.Select(l => l.Nik).Concat(nonAsn.Registered.Select(r => r.Nik)).Concat(rentan?.Niks ?? []), cancellationToken));
+    public void AddChecks(BooksCheck books)
+    {
+        books.Extra.Add((b, cancellationToken) =>
+            PrivacyScan.CheckAsync(b, suite, tap!, telemetry, kur.Ledger.Loans.Select(l => l.Nik).Concat(nonAsn.Registered.Select(r => r.Nik)).Concat(rentan?.Niks ?? []), cancellationToken));
+        books.Extra.Add((b, cancellationToken) => rentan?.CheckAuditTrailAsync(b, cancellationToken) ?? Task.CompletedTask);
+    }
 
     private static DateTime Deadline() => DateTime.UtcNow.Add(CallDeadline);
 

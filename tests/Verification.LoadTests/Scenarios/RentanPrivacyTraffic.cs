@@ -1,7 +1,10 @@
 using System.Globalization;
 using Grpc.Core;
+using Verification.Api;
+using Verification.Api.Audit.V1;
 using Verification.Api.Common.V1;
 using Verification.Api.Rentan.V1;
+using Verification.LoadTests.Books;
 using Verification.LoadTests.Harness;
 using ApiProgram = Verification.Api.Common.V1.Program;
 
@@ -86,6 +89,54 @@ public sealed class RentanPrivacyTraffic(Suite suite)
         }
 
         static EnrolmentOutcome? enrolRow(EnrolWorkersResponse response) => response.ResultCase == EnrolWorkersResponse.ResultOneofCase.Row ? response.Row.Outcome : null;
+    }
+
+    /// <summary>
+    /// What an auditor finds of this traffic in the audit log, through its gRPC API: each enrolled worker by NIK (enrolment
+    /// and renewal), the year's agreement by its id (the three enrolments) and the sponsor by its member code (the same,
+    /// and the denied upload row). Entries arrive through RabbitMQ, so each trace is asked again until it holds them.
+    /// </summary>
+    public async Task CheckAuditTrailAsync(BooksCheck books, CancellationToken cancellationToken)
+    {
+        if (!suite.Databases.ContainsKey("audit") || Niks.Count == 0) return;
+        var auditor = new AuditService.AuditServiceClient(suite.Channel("audit", "auditor-bpk"));
+        var agreementId = $"{Sponsor}-{DateOnly.FromDateTime(DateTime.UtcNow.AddHours(7)).Year}";
+        var expected = new List<(string What, TraceRequest Request, Func<IReadOnlyList<AuditEntry>, bool> Holds)>();
+        foreach (var nik in Niks.Take(3))
+        {
+            expected.Add(($"worker {nik[..4]}…{nik[^4..]} by NIK", new TraceRequest { Nik = nik },
+                entries => entries.Any(e => e.EventType == "RentanWorkerEnrolled") && entries.Any(e => e.EventType == "RentanSponsorshipRenewed")));
+        }
+
+        // The log keeps the masked NIK with each entry: every enrolled worker's enrolment is under the agreement and the sponsor.
+        var masked = Niks.Take(3).Select(Verification.Domain.Nik.MaskInput).ToList();
+        bool everyWorkerEnrolled(IReadOnlyList<AuditEntry> entries) =>
+            masked.All(m => entries.Any(e => e.EventType == "RentanWorkerEnrolled" && e.Keys.MaskedNik == m));
+        expected.Add(($"agreement {agreementId} by its id", new TraceRequest { BatchId = agreementId }, everyWorkerEnrolled));
+        expected.Add(($"sponsor {Sponsor} by member code", new TraceRequest { MemberCode = Sponsor },
+            entries => everyWorkerEnrolled(entries) && entries.Any(e => e.EventType == "AccessDenied")));
+        var missing = new List<string>();
+        foreach (var (what, request, holds) in expected)
+        {
+            if (!await EventuallyAsync(auditor, request, holds, cancellationToken)) missing.Add(what);
+        }
+
+        if (missing.Count > 0) books.Differs($"rentan audit: not traceable: {string.Join("; ", missing)}");
+        else books.Checked($"rentan audit: {expected.Count} traces found every enrolment, renewal and denial by NIK, agreement and sponsor");
+    }
+
+    private static async Task<bool> EventuallyAsync(AuditService.AuditServiceClient auditor, TraceRequest request, Func<IReadOnlyList<AuditEntry>, bool> holds, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var call = auditor.Trace(request, RpcCalls.WithTimeout(TimeSpan.FromSeconds(10), cancellationToken));
+            var entries = new List<AuditEntry>();
+            while (await call.ResponseStream.MoveNext(cancellationToken)) entries.Add(call.ResponseStream.Current.Entry);
+            if (holds(entries)) return true;
+            if (DateTime.UtcNow >= until) return false;
+            await Task.Delay(250, cancellationToken);
+        }
     }
 
     private static Date ToApi(DateOnly day) => new() { Year = day.Year, Month = day.Month, Day = day.Day };
