@@ -38,10 +38,8 @@ echo "== PostgreSQL 15 on port $PGPORT: fsync $($PG/psql -h 127.0.0.1 -p "$PGPOR
 KUR_BENCH_POSTGRES_PID=$(head -1 "$work/pg/postmaster.pid") \
 dotnet tests/Verification.Kur.LoadTest/bin/Release/net10.0/Verification.Kur.LoadTest.dll \
   --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres" --seconds "$SECONDS_PER_LEVEL" --levels "$LEVELS" "$@"
-status=$?
 if [[ -n ${PG_STATEMENTS:-} ]]; then
   echo "== PostgreSQL's ${PG_STATEMENTS} costliest statements (total ms executing + planning, calls, plans, mean µs executing and planning per call; the whole run)"
   $PG/psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt -F $'\t' -c "SELECT round(s.total_exec_time + s.total_plan_time)::bigint, s.calls, s.plans, round(1000 * s.total_exec_time / greatest(s.calls, 1))::bigint, round(1000 * s.total_plan_time / greatest(s.plans, 1))::bigint, d.datname, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid ORDER BY s.total_exec_time + s.total_plan_time DESC LIMIT ${PG_STATEMENTS}"
 fi
-exit $status

@@ -31,9 +31,13 @@ public sealed class RentanPrivacyTraffic(Suite suite)
 
     public int Denied { get; private set; }
 
+    /// <summary>This year's agreement, the one the workers were enrolled under.</summary>
+    private string? agreementId;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var today = DateOnly.FromDateTime(DateTime.UtcNow.AddHours(7));
+        agreementId = $"{Sponsor}-{today.Year}";
         var admin = new RentanService.RentanServiceClient(suite.Channel("rentan", Administrator));
         await admin.RegisterSponsorAsync(new RegisterSponsorRequest { SponsorCode = Sponsor, Name = "Pemerintah Kota Parepare (privacy scan)", RegionCodes = { "7372" } },
             deadline: Deadline(), cancellationToken: cancellationToken);
@@ -66,7 +70,7 @@ public sealed class RentanPrivacyTraffic(Suite suite)
 
         using (var enrol = sponsor.EnrolWorkers(deadline: Deadline(), cancellationToken: cancellationToken))
         {
-            await enrol.RequestStream.WriteAsync(new EnrolWorkersRequest { Header = new EnrolmentListHeader { SponsorCode = Sponsor, AgreementId = $"{Sponsor}-{today.Year}" } }, cancellationToken);
+            await enrol.RequestStream.WriteAsync(new EnrolWorkersRequest { Header = new EnrolmentListHeader { SponsorCode = Sponsor, AgreementId = agreementId } }, cancellationToken);
             foreach (var nik in Niks.Take(3))
             {
                 await enrol.RequestStream.WriteAsync(new EnrolWorkersRequest
@@ -98,9 +102,8 @@ public sealed class RentanPrivacyTraffic(Suite suite)
     /// </summary>
     public async Task CheckAuditTrailAsync(BooksCheck books, CancellationToken cancellationToken)
     {
-        if (!suite.Databases.ContainsKey("audit") || Niks.Count == 0) return;
+        if (!suite.Databases.ContainsKey("audit") || agreementId is null) return;
         var auditor = new AuditService.AuditServiceClient(suite.Channel("audit", "auditor-bpk"));
-        var agreementId = $"{Sponsor}-{DateOnly.FromDateTime(DateTime.UtcNow.AddHours(7)).Year}";
         var expected = new List<(string What, TraceRequest Request, Func<IReadOnlyList<AuditEntry>, bool> Holds)>();
         foreach (var nik in Niks.Take(3))
         {

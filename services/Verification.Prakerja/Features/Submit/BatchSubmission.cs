@@ -230,7 +230,8 @@ public sealed partial class BatchSubmission(
 
     /// <summary>
     /// A batch id: 32 lower-case hex characters that never hold a NIK-shaped run of digits. About one id in a hundred
-    /// does, and logs, spans and the audit log mask such runs, so that batch could no longer be traced by its id.
+    /// does, and logs, spans and the audit log's keys mask such runs, so the operator's log lines and the auditor's entries
+    /// would show that batch's id masked.
     /// </summary>
     internal static string NewBatchId(Func<Guid> next)
     {
