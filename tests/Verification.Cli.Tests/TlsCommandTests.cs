@@ -24,11 +24,13 @@ public sealed class TlsCommandTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // One instant for every certificate: a leaf may not outlive its CA, and two reads of the clock can straddle a tick.
+        var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=Verification Test CA", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
         await File.WriteAllTextAsync(CaFile, ca.ExportCertificatePem());
 
         using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -38,7 +40,7 @@ public sealed class TlsCommandTests : IAsyncLifetime
         names.AddIpAddress(IPAddress.Loopback);
         serverRequest.CertificateExtensions.Add(names.Build());
         serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var server = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        using var server = serverRequest.Create(ca, now.AddMinutes(-5), now.AddDays(1), [1, 2, 3, 4]);
         var serverPem = Path.Combine(work.FullName, "server.pem");
         var serverKeyPem = Path.Combine(work.FullName, "server.key");
         await File.WriteAllTextAsync(serverPem, server.ExportCertificatePem());
@@ -47,7 +49,7 @@ public sealed class TlsCommandTests : IAsyncLifetime
         using var bankKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var bankRequest = new CertificateRequest("CN=bank-bri", bankKey, HashAlgorithmName.SHA256);
         bankRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var bank = bankRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var bank = bankRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
         await File.WriteAllTextAsync(BankCertificate, bank.ExportCertificatePem());
         await File.WriteAllTextAsync(BankKey, bankKey.ExportPkcs8PrivateKeyPem());
 
