@@ -19,6 +19,15 @@ public sealed class PostgresRequestConnectionTests
     }
 
     [Fact]
+    public void KeyedStatementConnectionsPlanEachStatementOnceAndNeverScanTheTable()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(PostgresRequestConnections.ForKeyedStatements("Host=db;Database=kur;Username=kur"));
+
+        Assert.Equal((64, 2, true), (tuned.MaxAutoPrepare, tuned.AutoPrepareMinUsages, tuned.NoResetOnClose));
+        Assert.Equal("-c plan_cache_mode=force_generic_plan -c enable_seqscan=off", tuned.Options);
+    }
+
+    [Fact]
     public void WhatTheOperatorSetIsKept()
     {
         var tuned = new NpgsqlConnectionStringBuilder(PostgresRequestConnections.For(

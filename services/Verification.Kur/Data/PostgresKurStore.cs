@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Verification.Domain;
 using Verification.Kur.Domain;
@@ -11,7 +10,8 @@ namespace Verification.Kur.Data;
 /// KUR's records on PostgreSQL: the lookup and the enrolment's two writes are one hand-written statement each, the event's
 /// outbox row included, so each is one round trip. EF Core's path costs a transaction of three round trips for the answer
 /// and builds its SQL and a parameter per column on every call (docs/benchmarks.md, "## KUR"). The writes of concurrent
-/// enrolments share a batch and its commit (<see cref="PostgresKurWrites"/>).
+/// enrolments share a batch and its commit (<see cref="PostgresKurWrites"/>), and all three run on its connections, where
+/// each is planned once per connection and only the primary key can serve it.
 /// </summary>
 internal sealed class PostgresKurStore(KurDbContext db, PostgresKurWrites writes) : KurStore(db)
 {
@@ -82,22 +82,18 @@ internal sealed class PostgresKurStore(KurDbContext db, PostgresKurWrites writes
 
     private static readonly string Find = $"SELECT {Names(Stored)} FROM kur_enrolments WHERE bank_code = $1 AND loan_reference = $2";
 
+    /// <summary>Every statement this store runs by key, as sent: their plans are proven by KeyedStatementPlanTests.</summary>
+    internal static IReadOnlyList<string> KeyedStatements => [Find, Insert, InsertWithEvent, Answer];
+
     public override async Task<KurEnrolmentRecord?> FindAsync(string bankCode, string loanReference, CancellationToken cancellationToken)
     {
-        var connection = await OpenAsync(cancellationToken);
-        try
-        {
-            await using var command = new NpgsqlCommand(Find, connection) { Parameters = { Text(bankCode), Text(loanReference) } };
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken)) return null;
-            var record = new KurEnrolmentRecord();
-            for (var i = 0; i < Stored.Length; i++) Stored[i].Read(reader, i, record);
-            return record;
-        }
-        finally
-        {
-            await Db.Database.CloseConnectionAsync();
-        }
+        await using var connection = await writes.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(Find, connection) { Parameters = { Text(bankCode), Text(loanReference) } };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        var record = new KurEnrolmentRecord();
+        for (var i = 0; i < Stored.Length; i++) Stored[i].Read(reader, i, record);
+        return record;
     }
 
     public override Task<bool> TryInsertAsync(KurEnrolmentRecord record, OutboxMessage? answered, CancellationToken cancellationToken) =>
@@ -129,13 +125,6 @@ internal sealed class PostgresKurStore(KurDbContext db, PostgresKurWrites writes
         foreach (var column in Answered) command.Parameters.Add(column.Parameter(claim));
         foreach (var parameter in OutboxStatements.Parameters(answered)) command.Parameters.Add(parameter);
         return command;
-    }
-
-    /// <summary>The context's own connection: its pool, and the statements Npgsql prepared on it.</summary>
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        await Db.Database.OpenConnectionAsync(cancellationToken);
-        return (NpgsqlConnection)Db.Database.GetDbConnection();
     }
 
     private static string Names(Column[] columns) => string.Join(", ", columns.Select(c => c.Name));

@@ -8,7 +8,8 @@ namespace Verification.Kur.Data;
 /// The claims and answers of concurrent enrolments on PostgreSQL, coalesced: whatever is waiting is sent as one batch of
 /// the same one-row statements (each with its event's outbox row), so under load they share one round trip and one
 /// commit; when idle a write goes alone on its caller's thread, exactly as before. Each write still learns whether its own
-/// row changed.
+/// row changed. Its connections run KUR's statements by key only (the lookup's too), each planned once per connection:
+/// <see cref="PostgresRequestConnections.ForKeyedStatements"/>.
 /// </summary>
 /// <remarks>
 /// A batch without an explicit transaction is one implicit transaction: all its writes commit or none. The writes of a batch
@@ -28,7 +29,7 @@ internal sealed class PostgresKurWrites : CoalescedWrites<PostgresKurWrites.Writ
     public PostgresKurWrites(ModuleDatabase database, OutboxSignal<KurDbContext> outbox)
         : base(MaxBatch, ConcurrentBatches, "KUR is shutting down.")
     {
-        _source = NpgsqlDataSource.Create(PostgresRequestConnections.For(database.ConnectionString));
+        _source = NpgsqlDataSource.Create(PostgresRequestConnections.ForKeyedStatements(database.ConnectionString));
         _outbox = outbox;
     }
 
@@ -40,6 +41,9 @@ internal sealed class PostgresKurWrites : CoalescedWrites<PostgresKurWrites.Writ
     /// </summary>
     public Task<bool> ExecuteAsync(string bankCode, string loanReference, Func<NpgsqlBatchCommand> statement, bool carriesEvent, CancellationToken cancellationToken) =>
         SubmitAsync(Write.For(bankCode, loanReference, statement, carriesEvent, cancellationToken), cancellationToken);
+
+    /// <summary>A connection for a statement by key that is not a write (the lookup), with the same plans.</summary>
+    public ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _source.OpenConnectionAsync(cancellationToken);
 
     protected override async Task<bool> WriteAloneAsync(Write write, CancellationToken cancellationToken)
     {

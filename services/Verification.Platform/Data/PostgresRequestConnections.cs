@@ -19,7 +19,20 @@ public static class PostgresRequestConnections
     /// No reset: these connections hold no session state (transaction-scoped locks and settings only; the migrator's
     /// session lock uses its own pool), and the reset that protects prepared statements costs seven statements per use.
     /// </remarks>
-    public static string For(string connectionString)
+    public static string For(string connectionString) => With(connectionString, "-c plan_cache_mode=force_custom_plan");
+
+    /// <summary>
+    /// The same, for connections that only run statements reading or writing one row by its primary key, on tables whose
+    /// other indexes cannot serve such a statement (partial ones, say): each statement is planned once per connection
+    /// (<c>plan_cache_mode=force_generic_plan</c>) and a sequential scan is never chosen (<c>enable_seqscan=off</c>), so the
+    /// only plan left is the primary key's, whatever the statistics were when it was made. Planning every call cost KUR's
+    /// three statements about 150 µs of PostgreSQL's CPU per enrolment (docs/benchmarks.md, "## KUR").
+    /// </summary>
+    /// <remarks>The module proves its plans with a test (KUR: <c>KeyedStatementPlanTests</c>).</remarks>
+    public static string ForKeyedStatements(string connectionString) =>
+        With(connectionString, "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off");
+
+    private static string With(string connectionString, string planning)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (builder.MaxAutoPrepare == 0)
@@ -30,7 +43,7 @@ public static class PostgresRequestConnections
 
         if (builder.Options?.Contains("plan_cache_mode", StringComparison.Ordinal) != true)
         {
-            builder.Options = $"{builder.Options} -c plan_cache_mode=force_custom_plan".Trim();
+            builder.Options = $"{builder.Options} {planning}".Trim();
         }
 
         builder.NoResetOnClose = true;

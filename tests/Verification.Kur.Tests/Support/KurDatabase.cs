@@ -1,5 +1,6 @@
 using Verification.Platform.Privacy;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
@@ -86,7 +87,10 @@ public sealed class KurDatabase : IAsyncDisposable
     /// <summary>The coalesced writes of the PostgreSQL store (none on SQLite).</summary>
     internal PostgresKurWrites Writes => _writes ?? throw new InvalidOperationException("Only the PostgreSQL store coalesces its writes.");
 
-    public KurDbContext NewContext() => new(new DbContextOptionsBuilder<KurDbContext>().UseModuleDatabase(_database).Options);
+    public string ConnectionString => _database.ConnectionString;
+
+    public KurDbContext NewContext(params IInterceptor[] interceptors) =>
+        new(new DbContextOptionsBuilder<KurDbContext>().UseModuleDatabase(_database).AddInterceptors(interceptors).Options);
 
     /// <summary>The store KurModule registers for this provider, on a DbContext of its own, as one request would get it.</summary>
     public KurStore Store() => Provider == DatabaseProvider.Postgres ? new PostgresKurStore(NewContext(), _writes!) : new SqliteKurStore(NewContext());
