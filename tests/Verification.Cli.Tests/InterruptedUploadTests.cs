@@ -239,7 +239,12 @@ public sealed class InterruptedUploadTests
 
         public string Results => Path.Combine(Directory, "staff.results.csv");
 
-        public string[] Command => [RealBinaryTests.Dotnet, RealBinaryTests.Cli, "nonasn", "register", Input, "--address", Address, "--token-file", TokenFile];
+        /// <remarks>
+        /// Through <c>env --default-signal=INT</c>: a test run started as a background job of a shell without job control
+        /// (<c>nohup … &amp;</c> in a script) inherits SIGINT ignored, the CLI rightly keeps it ignored, and Ctrl+C would never
+        /// reach it. A clerk's terminal delivers it, so the CLI gets it as a terminal would give it.
+        /// </remarks>
+        public string[] Command => ["env", "--default-signal=INT", RealBinaryTests.Dotnet, RealBinaryTests.Cli, "nonasn", "register", Input, "--address", Address, "--token-file", TokenFile];
 
         public static async Task<StaffUpload> WriteAsync(string address)
         {
