@@ -195,7 +195,7 @@ foreach (var callers in options.Levels)
     var result = await LoadLevel.RunAsync(enrol, borrowers, callers, options.Duration, options.Rate);
     completed += result.Completed;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"   {(options.Rate is { } rate ? $"{callers}@{rate:0}/s" : callers.ToString(CultureInfo.InvariantCulture)),7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.0}{result.ErrorSummary}"));
+        $"   {(options.Rate is { } rate ? $"{callers}@{rate:0}/s" : callers.ToString(CultureInfo.InvariantCulture)),7}  {result.Completed,10}  {result.Elapsed.TotalSeconds,7:0.0}  {result.Completed / result.Elapsed.TotalSeconds,12:0}  {result.Percentile(0.50),7:0.0}  {result.Percentile(0.99),7:0.0}  {result.Errors,6}  {result.ProcessCpu.TotalMilliseconds / Math.Max(1, result.Completed),8:0.00}{result.ErrorSummary}"));
     Console.WriteLine($"            {result.GcSummary}");
 }
 
