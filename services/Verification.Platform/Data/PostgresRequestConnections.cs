@@ -4,7 +4,8 @@ namespace Verification.Platform.Data;
 
 /// <summary>
 /// How the connections that serve requests (every module DbContext) talk to PostgreSQL: each statement is parsed once per
-/// connection and then only bound and executed, but still planned for its actual parameters on every execution, and a
+/// connection and then only bound and executed, but still planned for its actual parameters on every execution (planned once
+/// only on a module's own pool for statements by key that a test proves safe: <see cref="ForKeyedStatements"/>), and a
 /// connection goes back to the pool without a reset. Measured on KUR's enrolment (docs/benchmarks.md, "## KUR").
 /// </summary>
 public static class PostgresRequestConnections
