@@ -28,6 +28,15 @@ public sealed class PostgresRequestConnectionTests
     }
 
     [Fact]
+    public void KeyedStatementConnectionsKeepTheOperatorsPlanCacheModeButNeverScanTheTable()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(PostgresRequestConnections.ForKeyedStatements(
+            "Host=db;Database=kur;Options=-c plan_cache_mode=auto -c work_mem=8MB"));
+
+        Assert.Equal("-c plan_cache_mode=auto -c work_mem=8MB -c enable_seqscan=off", tuned.Options);
+    }
+
+    [Fact]
     public void WhatTheOperatorSetIsKept()
     {
         var tuned = new NpgsqlConnectionStringBuilder(PostgresRequestConnections.For(

@@ -20,7 +20,7 @@ public static class PostgresRequestConnections
     /// No reset: these connections hold no session state (transaction-scoped locks and settings only; the migrator's
     /// session lock uses its own pool), and the reset that protects prepared statements costs seven statements per use.
     /// </remarks>
-    public static string For(string connectionString) => With(connectionString, "-c plan_cache_mode=force_custom_plan");
+    public static string For(string connectionString) => With(connectionString, ["plan_cache_mode=force_custom_plan"]);
 
     /// <summary>
     /// The same, for connections that only run statements reading or writing one row by its primary key, on tables whose
@@ -29,11 +29,15 @@ public static class PostgresRequestConnections
     /// only plan left is the primary key's, whatever the statistics were when it was made. Planning every call cost KUR's
     /// three statements about 150 µs of PostgreSQL's CPU per enrolment (docs/benchmarks.md, "## KUR").
     /// </summary>
-    /// <remarks>The module proves its plans with a test (KUR: <c>KeyedStatementPlanTests</c>).</remarks>
+    /// <remarks>
+    /// The module proves its plans with a test (KUR: <c>KeyedStatementPlanTests</c>). Sequential scans stay off even where the
+    /// operator chose the plan cache's mode: under <c>auto</c> a plan made on a one-page table could otherwise be one.
+    /// </remarks>
     public static string ForKeyedStatements(string connectionString) =>
-        With(connectionString, "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off");
+        With(connectionString, ["plan_cache_mode=force_generic_plan", "enable_seqscan=off"]);
 
-    private static string With(string connectionString, string planning)
+    /// <summary>The connection string with our pooling defaults and each setting the operator's <c>Options</c> leave unset.</summary>
+    private static string With(string connectionString, string[] settings)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (builder.MaxAutoPrepare == 0)
@@ -42,9 +46,10 @@ public static class PostgresRequestConnections
             builder.AutoPrepareMinUsages = 2;
         }
 
-        if (builder.Options?.Contains("plan_cache_mode", StringComparison.Ordinal) != true)
+        foreach (var setting in settings)
         {
-            builder.Options = $"{builder.Options} {planning}".Trim();
+            var name = setting[..setting.IndexOf('=')];
+            if (builder.Options?.Contains(name, StringComparison.Ordinal) != true) builder.Options = $"{builder.Options} -c {setting}".Trim();
         }
 
         builder.NoResetOnClose = true;
