@@ -1,10 +1,8 @@
 using Microsoft.EntityFrameworkCore;
-using Verification.Domain;
 using Verification.Kur.Data;
-using Verification.Kur.Domain;
 using Verification.Kur.Tests.Support;
 using Verification.Platform.Data;
-using Verification.Platform.Outbox;
+using static Verification.Kur.Tests.Support.StoreWrites;
 
 namespace Verification.Kur.Tests;
 
@@ -15,8 +13,6 @@ namespace Verification.Kur.Tests;
 /// </summary>
 public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture<KurDatabases>
 {
-    private static readonly DateTimeOffset Noon = new(2026, 11, 20, 5, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task TheSameKeyTwiceInOneWindowIsClaimedOnceThenAnsweredOnceWithOneEvent()
     {
@@ -120,40 +116,6 @@ public sealed class CoalescedWritesTests(KurDatabases databases) : IClassFixture
         Assert.All(await Task.WhenAll(retry.Select(w => w.Result.Task)), Assert.True);
         foreach (var loan in loans) Assert.Single(await database.RecordsAsync(loan.LoanReference));
     }
-
-    private static PostgresKurWrites.Write ClaimWrite(KurEnrolmentRecord claim) =>
-        PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.ClaimStatement(claim, null), carriesEvent: false);
-
-    private static PostgresKurWrites.Write AnswerWrite(KurEnrolmentRecord claim, string participantNumber)
-    {
-        new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, "JKK,JKM", participantNumber, 36_800, new DateOnly(2026, 12, 15), Noon).ApplyTo(claim);
-        var answered = new OutboxMessage { EventId = Guid.CreateVersion7(Noon), MessageType = "Test.Answered", Payload = $"{{\"loanReference\":\"{claim.LoanReference}\"}}", CreatedAt = Noon };
-        return PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.AnswerStatement(claim, answered));
-    }
-
-    /// <summary>An unanswered claim for a loan of its own at bank 002.</summary>
-    private static KurEnrolmentRecord Claim(string? loanReference = null) => new()
-    {
-        BankCode = "002",
-        LoanReference = loanReference ?? "COALESCE-" + Guid.NewGuid().ToString("N")[..20],
-        Scheme = LoanScheme.Mikro,
-        LoanAmountRupiah = 50_000_000,
-        DisbursementDate = new DateOnly(2026, 12, 1),
-        MaskedNik = "3374••••••••0001",
-        NikHmac = new byte[32],
-        FullNameHmac = new byte[32],
-        BirthDateHmac = new byte[32],
-        Sex = Sex.Male,
-        BusinessSector = "47111",
-        RegionCode = "3374",
-        DeclaredMonthlyIncomeRupiah = 3_000_000,
-        Outcome = EnrolmentOutcomeKind.Enrolled,
-        CoverageStartDate = new DateOnly(2026, 11, 20),
-        State = EnrolmentRecordState.Active,
-        CreateMemberCode = "bank-bri",
-        CreateTime = Noon,
-        CreateMonth = 202611,
-    };
 
     /// <summary>Another instance of the same claim, as a concurrent retry of the request would build it.</summary>
     private static KurEnrolmentRecord Copy(KurEnrolmentRecord record) => Claim(record.LoanReference);

@@ -2,12 +2,11 @@ using System.Data.Common;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
-using Verification.Domain;
 using Verification.Kur.Data;
 using Verification.Kur.Domain;
 using Verification.Kur.Tests.Support;
 using Verification.Platform.Data;
-using Verification.Platform.Outbox;
+using static Verification.Kur.Tests.Support.StoreWrites;
 
 namespace Verification.Kur.Tests;
 
@@ -19,8 +18,6 @@ namespace Verification.Kur.Tests;
 /// </summary>
 public sealed class KeyedStatementPlanTests
 {
-    private static readonly DateTimeOffset Noon = new(2026, 11, 20, 5, 0, 0, TimeSpan.Zero);
-
     [Theory]
     [InlineData(0, false)]
     [InlineData(20, false)]
@@ -72,11 +69,11 @@ public sealed class KeyedStatementPlanTests
         for (var first = 0; first < rows; first += 500)
         {
             var claims = Enumerable.Range(first, Math.Min(500, rows - first)).Select(Claim).ToList();
-            PostgresKurWrites.Write[] claimed = [.. claims.Select(c => PostgresKurWrites.Write.For(c.BankCode, c.LoanReference, () => PostgresKurStore.ClaimStatement(c, null), carriesEvent: false))];
+            PostgresKurWrites.Write[] claimed = [.. claims.Select(ClaimWrite)];
             await database.Writes.AnswerAsync(claimed, CancellationToken.None);
             Assert.All(await Task.WhenAll(claimed.Select(w => w.Result.Task)), Assert.True);
 
-            PostgresKurWrites.Write[] answered = [.. claims.Where((_, i) => (first + i) % 5 != 0).Select(Answer)];
+            PostgresKurWrites.Write[] answered = [.. claims.Where((_, i) => (first + i) % 5 != 0).Select(c => AnswerWrite(c, "2611" + c.LoanReference[^7..]))];
             await database.Writes.AnswerAsync(answered, CancellationToken.None);
             Assert.All(await Task.WhenAll(answered.Select(w => w.Result.Task)), Assert.True);
         }
@@ -163,34 +160,13 @@ public sealed class KeyedStatementPlanTests
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private static PostgresKurWrites.Write Answer(KurEnrolmentRecord claim)
-    {
-        new ClaimAnswer(EnrolmentOutcomeKind.Enrolled, "JKK,JKM", "2611" + claim.LoanReference[^7..], 36_800, new DateOnly(2026, 12, 15), Noon).ApplyTo(claim);
-        var answered = new OutboxMessage { EventId = Guid.CreateVersion7(Noon), MessageType = "Test.Answered", Payload = "{}", CreatedAt = Noon };
-        return PostgresKurWrites.Write.For(claim.BankCode, claim.LoanReference, () => PostgresKurStore.AnswerStatement(claim, answered));
-    }
-
     /// <summary>A claim at bank 002, one second after the one before; one in a hundred (all to be answered) in December 2026.</summary>
-    private static KurEnrolmentRecord Claim(int n) => new()
+    private static KurEnrolmentRecord Claim(int n)
     {
-        BankCode = "002",
-        LoanReference = $"PLAN-{n:D7}",
-        Scheme = n % 2 == 0 ? LoanScheme.Mikro : LoanScheme.Kecil,
-        LoanAmountRupiah = 50_000_000,
-        DisbursementDate = new DateOnly(2026, 12, 1),
-        MaskedNik = "3374••••••••0001",
-        NikHmac = new byte[32],
-        FullNameHmac = new byte[32],
-        BirthDateHmac = new byte[32],
-        Sex = Sex.Male,
-        BusinessSector = "47111",
-        RegionCode = "3374",
-        DeclaredMonthlyIncomeRupiah = 3_000_000,
-        Outcome = EnrolmentOutcomeKind.Enrolled,
-        CoverageStartDate = new DateOnly(2026, 12, 1),
-        State = EnrolmentRecordState.Active,
-        CreateMemberCode = "bank-bri",
-        CreateTime = Noon.AddSeconds(n),
-        CreateMonth = n % 100 == 1 ? 202612 : 202611,
-    };
+        var claim = StoreWrites.Claim($"PLAN-{n:D7}");
+        claim.Scheme = n % 2 == 0 ? LoanScheme.Mikro : LoanScheme.Kecil;
+        claim.CreateTime = Noon.AddSeconds(n);
+        claim.CreateMonth = n % 100 == 1 ? 202612 : 202611;
+        return claim;
+    }
 }
